@@ -1,0 +1,37 @@
+# scanwire — every target installs what it needs (venv + pinned deps) before it runs.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.scanwire-installed
+GENERATED_PKGS := $(wildcard generated/*/pyproject.toml)
+
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(STAMP): pyproject.toml requirements.lock $(GENERATED_PKGS)
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev]'
+	@for p in $(dir $(GENERATED_PKGS)); do \
+	  $(BIN)/python -m pip install --quiet -c requirements.lock -e "$$p" || exit 1; done
+	@touch $@
+
+install: $(STAMP) ## create .venv and install scanwire, dev tools and generated clients (pinned)
+
+run: install ## the main job: validate specs, regenerate, run conformance on the in-process emulators, print the report
+	$(BIN)/scanwire run
+
+lint: install ## ruff lint + format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install ## mypy --strict on the hand-written code
+	$(BIN)/mypy
+
+test: install ## the test suite (what CI runs)
+	$(BIN)/python -m pytest -q -n auto || [ $$? -eq 5 ]
+
+.PHONY: help install run lint typecheck test

@@ -1,0 +1,3 @@
+from scanwire.cli import main
+
+main()

@@ -1,0 +1,130 @@
+"""The `scanwire` command line: validate, generate, emulate, conformance, diff, run."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from scanwire.paths import UnknownVendorError, check_vendors, layout
+from scanwire.yamlio import SourceError
+
+app = typer.Typer(
+    name="scanwire",
+    help="Specs, generated clients, stateful emulators and conformance suites for scanner APIs.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+VendorArgs = Annotated[
+    list[str] | None,
+    typer.Argument(help="vendor slugs (advalidation, invicti, appspider, threadfix, soda); all when omitted"),
+]
+
+
+def spec_summary(vendors: list[str]) -> tuple[Table, int]:
+    """Validate each vendor's spec; a table of what it holds and the number of problems found."""
+    from scanwire.specs import check_spec, iter_examples, load_spec
+
+    lay = layout()
+    table = Table(title="specs")
+    for col in ("vendor", "operations", "schemas", "examples", "lifecycle states", "error responses", "problems"):
+        table.add_column(col, justify="left" if col == "vendor" else "right")
+    total = 0
+    for vendor in vendors:
+        try:
+            spec = load_spec(lay.spec(vendor), vendor)
+        except SourceError as exc:
+            for p in exc.problems:
+                err_console.print(str(p), style="red", markup=False, highlight=False)
+            total += len(exc.problems)
+            table.add_row(vendor, "-", "-", "-", "-", "-", f"[red]{len(exc.problems)}[/red]")
+            continue
+        problems = check_spec(spec, lay)
+        for p in problems:
+            err_console.print(str(p), style="red", markup=False, highlight=False)
+        total += len(problems)
+        try:
+            states = str(len(spec.lifecycle.states))
+        except Exception:  # an unsound lifecycle is already reported as a problem above
+            states = "?"
+        table.add_row(
+            vendor,
+            str(len(spec.operations())),
+            str(spec.schema_count()),
+            str(sum(1 for _ in iter_examples(spec.doc))),
+            states,
+            str(spec.error_responses()),
+            f"[red]{len(problems)}[/red]" if problems else "[green]0[/green]",
+        )
+    return table, total
+
+
+@app.command()
+def validate(vendors: VendorArgs = None) -> None:
+    """Validate specs (OpenAPI 3.1, house lint, examples, lifecycle) and print a summary table."""
+    table, problems = spec_summary(check_vendors(vendors))
+    console.print(table)
+    if problems:
+        err_console.print(f"[red]{problems} problem(s)[/red]")
+        raise typer.Exit(1)
+
+
+@app.command()
+def generate(
+    vendors: VendorArgs = None,
+    force: Annotated[bool, typer.Option("--force", help="regenerate even when nothing changed")] = False,
+) -> None:
+    """Regenerate resolved specs, client packages and emulator models (skips vendors that are up to date)."""
+    from scanwire.generate import GenerationError, generate_vendor
+
+    lay = layout()
+    failed = 0
+    for vendor in check_vendors(vendors):
+        with console.status(f"{vendor}: checking", spinner="dots") as status:
+            try:
+                result = generate_vendor(lay, vendor, force=force, progress=lambda m: status.update(m))
+            except SourceError as exc:
+                failed += 1
+                err_console.print(f"{vendor}: generation stopped", style="red bold")
+                for p in exc.problems:
+                    err_console.print(f"  {p}", style="red", markup=False, highlight=False)
+                continue
+            except GenerationError as exc:
+                failed += 1
+                err_console.print(f"error: {exc}", style="red", markup=False, highlight=False)
+                continue
+        if result.status == "up to date":
+            console.print(f"{vendor}: up to date (skipped, {result.seconds * 1000:.0f} ms)")
+        else:
+            console.print(
+                f"{vendor}: generated {vendor}-client {result.version} in {result.seconds:.1f} s "
+                f"({result.files} files, {len(result.changed)} changed)"
+            )
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def run(vendors: VendorArgs = None) -> None:
+    """The main job: validate the specs and print the per-vendor report."""
+    validate(vendors)
+
+
+def main() -> None:
+    """Console entry point: domain errors become one clear message and exit code 2, never a traceback."""
+    try:
+        app()
+    except (SourceError, UnknownVendorError) as exc:
+        err_console.print(f"error: {exc}", style="red", markup=False, highlight=False)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

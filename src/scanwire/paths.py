@@ -1,0 +1,70 @@
+"""Where things live in a scanwire checkout (specs, overlays, generated packages, vendor documents)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from scanwire import VENDORS
+
+__all__ = ["Layout", "UnknownVendorError", "check_vendors", "layout"]
+
+
+class UnknownVendorError(ValueError):
+    """A vendor slug that is not one of scanwire's five."""
+
+
+def check_vendors(names: list[str] | tuple[str, ...] | None) -> list[str]:
+    """The vendors asked for, in canonical order; all five when none are named."""
+    if not names:
+        return list(VENDORS)
+    unknown = [n for n in names if n not in VENDORS]
+    if unknown:
+        raise UnknownVendorError(f"unknown vendor {', '.join(unknown)!s}; choose from {', '.join(VENDORS)}")
+    return [v for v in VENDORS if v in names]
+
+
+@dataclass(frozen=True)
+class Layout:
+    root: Path
+
+    @property
+    def shared(self) -> Path:
+        return Path(os.environ.get("SCANWIRE_SHARED", self.root.parent / "shared"))
+
+    @property
+    def seeds(self) -> Path:
+        return self.shared / "seeds"
+
+    def spec(self, vendor: str) -> Path:
+        return self.root / "specs" / vendor / "openapi.yaml"
+
+    def overlays(self, vendor: str) -> Path:
+        return self.root / "overlays" / vendor
+
+    def generated(self, vendor: str) -> Path:
+        return self.root / "generated" / vendor
+
+    def resolved(self, vendor: str) -> Path:
+        return self.generated(vendor) / "openapi.resolved.yaml"
+
+    def emulator(self, vendor: str) -> Path:
+        return self.root / "conformance" / "emulators" / vendor
+
+
+def _find_root() -> Path:
+    env = os.environ.get("SCANWIRE_ROOT")
+    if env:
+        return Path(env).resolve()
+    here = Path(__file__).resolve().parents[2]
+    if (here / "specs").is_dir():
+        return here
+    for candidate in (Path.cwd(), *Path.cwd().parents):
+        if (candidate / "specs").is_dir() and (candidate / "overlays").is_dir():
+            return candidate
+    return Path.cwd()
+
+
+def layout() -> Layout:
+    return Layout(_find_root())

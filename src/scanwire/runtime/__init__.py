@@ -1,0 +1,1 @@
+"""The runtime layer shipped inside every generated client (auth, retries, paging, waiting, errors)."""

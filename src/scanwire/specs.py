@@ -1,0 +1,247 @@
+"""Loading and checking the hand-written vendor specs: OpenAPI 3.1 validity, house lint rules,
+examples against their schemas, and the lifecycle extension."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+from openapi_schema_validator import OAS31Validator
+from openapi_spec_validator import OpenAPIV31SpecValidator
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+from scanwire.paths import Layout
+from scanwire.runtime.lifecycle import EXTENSION, Lifecycle, LifecycleError
+from scanwire.yamlio import Problem, SourceError, YamlDocument, load_yaml
+
+__all__ = [
+    "HTTP_METHODS",
+    "Spec",
+    "check_spec",
+    "iter_examples",
+    "iter_operations",
+    "load_spec",
+    "openapi_errors",
+]
+
+HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
+
+
+def iter_operations(doc: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """(METHOD, path, operation) for every operation, in document order."""
+    for path, item in (doc.get("paths") or {}).items():
+        if not isinstance(item, dict):
+            continue
+        for method, op in item.items():
+            if method in HTTP_METHODS and isinstance(op, dict):
+                yield method.upper(), path, op
+
+
+@dataclass(frozen=True)
+class Example:
+    """One entry of an `examples` map, with the JSON path of the media type that holds it."""
+
+    parts: tuple[Any, ...]
+    name: str
+    value: Any
+    schema_pointer: str
+
+
+def _escape(part: Any) -> str:
+    return str(part).replace("~", "~0").replace("/", "~1")
+
+
+def iter_examples(doc: Any, parts: tuple[Any, ...] = ()) -> Iterator[Example]:
+    """Every named example that sits beside a `schema` (media types, parameters, headers)."""
+    if isinstance(doc, dict):
+        examples = doc.get("examples")
+        if "schema" in doc and isinstance(examples, dict):
+            pointer = "#/" + "/".join(_escape(p) for p in (*parts, "schema"))
+            for name, ex in examples.items():
+                if isinstance(ex, dict) and "value" in ex:
+                    yield Example((*parts, "examples", name), name, ex["value"], pointer)
+        for key, value in doc.items():
+            yield from iter_examples(value, (*parts, key))
+    elif isinstance(doc, list):
+        for i, value in enumerate(doc):
+            yield from iter_examples(value, (*parts, i))
+
+
+@dataclass
+class Spec:
+    """A vendor spec as loaded from disk, with line numbers for every problem found in it."""
+
+    vendor: str
+    source: YamlDocument
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def path(self) -> Path:
+        return self.source.path
+
+    @property
+    def doc(self) -> dict[str, Any]:
+        data: dict[str, Any] = self.source.data
+        return data
+
+    def operations(self) -> dict[str, dict[str, Any]]:
+        return {f"{m} {p}": op for m, p, op in iter_operations(self.doc)}
+
+    @cached_property
+    def lifecycle(self) -> Lifecycle:
+        return Lifecycle.from_spec(self.doc)
+
+    def schema_count(self) -> int:
+        return len((self.doc.get("components") or {}).get("schemas") or {})
+
+    def error_responses(self) -> int:
+        """Documented error responses (4xx/5xx) summed over operations."""
+        return sum(
+            1
+            for _, _, op in iter_operations(self.doc)
+            for code in (op.get("responses") or {})
+            if str(code)[:1] in "45"
+        )
+
+
+def load_spec(path: Path, vendor: str | None = None) -> Spec:
+    """Load a spec file; a YAML problem raises SourceError naming file and line."""
+    return Spec(vendor or path.parent.name, load_yaml(path, "OpenAPI spec"))
+
+
+# -- checks ---------------------------------------------------------------------------------------
+# Each check is a small named function yielding Problems; `check_spec` runs them all.
+
+Check = Callable[[Spec, Layout | None], Iterator[Problem]]
+
+
+def openapi_errors(doc: dict[str, Any]) -> Iterator[tuple[list[Any], str]]:
+    """(JSON path, message) for each way `doc` is not valid OpenAPI 3.1 (openapi-spec-validator)."""
+    if str(doc.get("openapi", "")).split(".")[:2] != ["3", "1"]:
+        yield ["openapi"], f"expected openapi: 3.1.x, found {doc.get('openapi')!r}"
+        return
+    for err in OpenAPIV31SpecValidator(doc).iter_errors():
+        yield list(getattr(err, "absolute_path", []) or []), str(err.message).splitlines()[0]
+
+
+def check_openapi(spec: Spec, _: Layout | None) -> Iterator[Problem]:
+    """The document is valid OpenAPI 3.1."""
+    for parts, message in openapi_errors(spec.doc):
+        yield spec.source.problem(parts, message, "openapi")
+
+
+def check_lifecycle(spec: Spec, _: Layout | None) -> Iterator[Problem]:
+    """`x-scanwire-lifecycle` matches its schema, is a sound machine, and names real operations."""
+    raw = spec.doc.get(EXTENSION)
+    if raw is None:
+        yield spec.source.problem([], f"missing the {EXTENSION} extension", "lifecycle")
+        return
+    schema = json.loads(resources.files("scanwire").joinpath("schemas/lifecycle.schema.json").read_text())
+    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(raw), key=lambda e: list(e.path))
+    for err in errors:
+        yield spec.source.problem([EXTENSION, *err.absolute_path], err.message, "lifecycle")
+    if errors:
+        return
+    try:
+        lifecycle = Lifecycle.from_extension(raw)
+    except LifecycleError as exc:
+        for message in str(exc).split("; "):
+            yield spec.source.problem([EXTENSION, "transitions"], message, "lifecycle")
+        return
+    ops = spec.operations()
+    for action, ref in lifecycle.operations.items():
+        if ref is not None and ref.key not in ops:
+            yield spec.source.problem(
+                [EXTENSION, "operations", action], f"{ref.key} is not an operation of this spec", "lifecycle"
+            )
+
+
+def check_provenance(spec: Spec, layout: Layout | None) -> Iterator[Problem]:
+    """Every operation says which document (seed file or vendor-notes) and section it came from."""
+    if not (spec.doc.get("info") or {}).get("x-origin"):
+        yield spec.source.problem(["info"], "info.x-origin is missing", "provenance")
+    known: set[str] | None = None
+    if layout is not None and layout.seeds.is_dir():
+        known = {p.name for p in layout.seeds.iterdir()} | {"vendor-notes.md"}
+    for method, path, op in iter_operations(spec.doc):
+        where = ["paths", path, method.lower()]
+        sources = op.get("x-source")
+        if not sources:
+            yield spec.source.problem(where, f"{method} {path} has no x-source", "provenance")
+            continue
+        for i, src in enumerate(sources if isinstance(sources, list) else [sources]):
+            if not isinstance(src, dict) or not src.get("file") or not src.get("section"):
+                yield spec.source.problem([*where, "x-source"], f"x-source #{i} needs file and section", "provenance")
+            elif known is not None and src["file"] not in known:
+                yield spec.source.problem(
+                    [*where, "x-source"], f"x-source names {src['file']!r}, not a seed file", "provenance"
+                )
+
+
+def check_style(spec: Spec, _: Layout | None) -> Iterator[Problem]:
+    """House rules: 3.1 nullability, named examples, no closed objects."""
+
+    def walk(node: Any, parts: list[Any]) -> Iterator[Problem]:
+        if isinstance(node, dict):
+            if "nullable" in node:
+                yield spec.source.problem([*parts, "nullable"], "use type: [T, 'null'], not nullable", "style")
+            if node.get("additionalProperties") is False and "x-note" not in node:
+                yield spec.source.problem(
+                    [*parts, "additionalProperties"], "closed object without an x-note saying why", "style"
+                )
+            if "example" in node and "schema" in node:
+                yield spec.source.problem([*parts, "example"], "use named `examples`, not `example`", "style")
+            for key, value in node.items():
+                if not str(key).startswith("x-"):
+                    yield from walk(value, [*parts, key])
+        elif isinstance(node, list):
+            for i, value in enumerate(node):
+                yield from walk(value, [*parts, i])
+
+    yield from walk(spec.doc, [])
+
+
+def check_examples(spec: Spec, _: Layout | None) -> Iterator[Problem]:
+    """Every named example validates against the schema beside it."""
+    registry: Registry[Any] = Registry().with_resource(
+        "urn:scanwire:spec", Resource.from_contents(spec.doc, default_specification=DRAFT202012)
+    )
+    for ex in iter_examples(spec.doc):
+        validator = OAS31Validator({"$ref": "urn:scanwire:spec" + ex.schema_pointer}, registry=registry)
+        try:
+            error = jsonschema.exceptions.best_match(validator.iter_errors(ex.value))
+        except Exception as exc:  # an unresolvable $ref is a spec problem, reported as such
+            yield spec.source.problem(list(ex.parts), f"example {ex.name!r} cannot be checked: {exc}", "example")
+            continue
+        if error is not None:
+            at = "/".join(str(p) for p in error.absolute_path) or "(root)"
+            yield spec.source.problem(
+                list(ex.parts), f"example {ex.name!r} does not match its schema at {at}: {error.message}", "example"
+            )
+
+
+CHECKS: tuple[Check, ...] = (check_openapi, check_lifecycle, check_provenance, check_style, check_examples)
+
+
+def check_spec(spec: Spec, layout: Layout | None = None) -> list[Problem]:
+    """All problems of a loaded spec; an empty list means it is valid and lints clean."""
+    problems: list[Problem] = []
+    for check in CHECKS:
+        problems.extend(check(spec, layout))
+    return problems
+
+
+def load_checked(path: Path, vendor: str, layout: Layout | None = None) -> Spec:
+    """Load a spec and raise SourceError when it has any problem."""
+    spec = load_spec(path, vendor)
+    problems = check_spec(spec, layout)
+    if problems:
+        raise SourceError(problems)
+    return spec

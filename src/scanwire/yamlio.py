@@ -1,0 +1,144 @@
+"""YAML in and out for specs and overlays: strict loading with line numbers, stable dumping."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+__all__ = ["Problem", "SourceError", "YamlDocument", "dump_yaml", "load_yaml"]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One finding about a file: where it is (file, line, JSON path) and what is wrong."""
+
+    file: Path
+    line: int | None
+    where: str
+    message: str
+    rule: str = "invalid"
+
+    def __str__(self) -> str:
+        loc = f"{self.file}:{self.line}" if self.line else str(self.file)
+        at = f" at {self.where}" if self.where else ""
+        return f"{loc}: [{self.rule}]{at}: {self.message}"
+
+
+class SourceError(Exception):
+    """A file could not be used; carries every problem found, each naming file and line."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that refuses duplicate keys and keeps timestamps as the strings that were written."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, yaml.Node] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    "while constructing a mapping",
+                    node.start_mark,
+                    f"found duplicate key {key!r} (first defined on line {seen[key].start_mark.line + 1})",
+                    key_node.start_mark,
+                )
+            seen[key] = key_node
+        return super().construct_mapping(node, deep=deep)
+
+
+# Example payloads carry ISO timestamps that must stay strings for schema validation.
+_StrictLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def _json_path(parts: Sequence[Any]) -> str:
+    out = "$"
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else f"[{str(part)!r}]"
+    return out
+
+
+class YamlDocument:
+    """A loaded YAML file plus a way back from a path inside it to the line it was written on."""
+
+    def __init__(self, path: Path, text: str, data: Any) -> None:
+        self.path = path
+        self.text = text
+        self.data = data
+        self._node: yaml.Node | None = None
+
+    def line_of(self, parts: Sequence[Any]) -> int | None:
+        """1-based line of the deepest node of `parts` that exists in the file."""
+        if self._node is None:
+            self._node = yaml.compose(self.text, Loader=_StrictLoader)
+        node = self._node
+        best = node.start_mark.line + 1 if node is not None else None
+        for part in parts:
+            nxt = None
+            if isinstance(node, yaml.MappingNode):
+                for key_node, value_node in node.value:
+                    if key_node.value == str(part):
+                        nxt = value_node
+                        break
+            elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+                nxt = node.value[part]
+            if nxt is None:
+                break
+            node = nxt
+            best = node.start_mark.line + 1
+        return best
+
+    def problem(self, parts: Sequence[Any], message: str, rule: str = "invalid") -> Problem:
+        return Problem(self.path, self.line_of(parts), _json_path(parts), message, rule)
+
+
+def load_yaml(path: Path, what: str = "YAML document") -> YamlDocument:
+    """Load a YAML file strictly; any problem is a SourceError naming the file and line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SourceError([Problem(path, None, "", f"{what} not found", "missing")]) from None
+    except UnicodeDecodeError as exc:
+        raise SourceError([Problem(path, None, "", f"not UTF-8 text: {exc}", "encoding")]) from None
+    try:
+        data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - _StrictLoader is a SafeLoader
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        msg = " ".join(str(x) for x in (exc.context, exc.problem) if x)
+        raise SourceError([Problem(path, line, "", f"{what} is not valid YAML: {msg}", "yaml")]) from None
+    except yaml.YAMLError as exc:
+        raise SourceError([Problem(path, None, "", f"{what} is not valid YAML: {exc}", "yaml")]) from None
+    if not isinstance(data, dict):
+        kind = type(data).__name__ if data is not None else "empty"
+        raise SourceError([Problem(path, 1, "", f"{what} must be a mapping, found {kind}", "yaml")])
+    return YamlDocument(path, text, data)
+
+
+class _Dumper(yaml.SafeDumper):
+    """Block style, keys in the order written, long strings never folded mid-word."""
+
+
+def _str_representer(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in value and not any(c in value for c in "\r\t") and value == value.strip(" ") else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _str_representer)
+
+
+def dump_yaml(data: Any) -> str:
+    """Deterministic YAML text (same input, same bytes) that round-trips through load_yaml."""
+    return yaml.dump(
+        data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100, default_flow_style=False
+    )
