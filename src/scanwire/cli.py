@@ -30,16 +30,17 @@ VendorArgs = Annotated[
 
 def spec_summary(vendors: list[str]) -> tuple[Table, int]:
     """Validate each vendor's spec; a table of what it holds and the number of problems found."""
-    from scanwire.specs import check_spec, iter_examples, load_spec
+    from scanwire.resolve import resolve_vendor
+    from scanwire.specs import check_spec, iter_examples
 
     lay = layout()
     table = Table(title="specs")
-    for col in ("vendor", "operations", "schemas", "examples", "lifecycle states", "error responses", "problems"):
+    for col in ("vendor", "operations", "schemas", "examples", "states", "errors", "problems"):
         table.add_column(col, justify="left" if col == "vendor" else "right")
     total = 0
     for vendor in vendors:
         try:
-            spec = load_spec(lay.spec(vendor), vendor)
+            spec = resolve_vendor(lay, vendor, check=False)
         except SourceError as exc:
             for p in exc.problems:
                 err_console.print(str(p), style="red", markup=False, highlight=False)

@@ -25,14 +25,14 @@ from pathlib import Path
 from typing import Any
 
 from scanwire.paths import Layout
-from scanwire.yamlio import SourceError, load_yaml
+from scanwire.resolve import resolve_vendor
+from scanwire.yamlio import load_yaml
 
 __all__ = [
     "PIPELINE_VERSION",
     "GenerationError",
     "VendorResult",
     "generate_vendor",
-    "resolve_vendor",
     "tool_versions",
 ]
 
@@ -131,43 +131,6 @@ def render_stamp(inputs: dict[str, str], tools: dict[str, str], package: dict[st
         + "\n"
         + _toml_table("output", {"tree": output})
     )
-
-
-# -- resolve: spec + overlays ---------------------------------------------------------------------
-
-
-def resolve_vendor(lay: Layout, vendor: str) -> dict[str, Any]:
-    """The spec with its overlays applied; SourceError names the file, line, action and target at fault."""
-    from scanwire.overlay import Overlay, apply_overlays, load_overlay, overlay_files
-    from scanwire.specs import check_spec, load_spec, openapi_errors
-
-    spec = load_spec(lay.spec(vendor), vendor)
-    problems = check_spec(spec, lay)
-    if problems:
-        raise SourceError(problems)
-    overlays = [load_overlay(p) for p in overlay_files(lay.overlays(vendor))]
-    resolved, _ = apply_overlays(spec.doc, overlays)
-    if next(openapi_errors(resolved), None) is None:
-        return resolved
-
-    def stop_at_first_invalid(overlay: Overlay, index: int, doc: dict[str, Any]) -> None:
-        error = next(openapi_errors(doc), None)
-        if error is not None:
-            parts, message = error
-            target = overlay.actions[index]["target"]
-            raise SourceError(
-                [
-                    overlay.source.problem(
-                        ["actions", index, "target"],
-                        f"action {index} (target {target!r}) leaves an invalid OpenAPI document: "
-                        f"{'/'.join(str(p) for p in parts)}: {message}",
-                        "overlay-result",
-                    )
-                ]
-            )
-
-    apply_overlays(spec.doc, overlays, after_action=stop_at_first_invalid)
-    raise AssertionError("unreachable: the full application was invalid but no single step was")
 
 
 # -- generation -----------------------------------------------------------------------------------
@@ -358,7 +321,8 @@ def generate_vendor(
         return VendorResult(vendor, "up to date", time.perf_counter() - start, version=version)
 
     progress(f"{vendor}: resolving spec + overlays")
-    resolved = resolve_vendor(lay, vendor)
+    resolved = resolve_vendor(lay, vendor).resolved
+    assert resolved is not None
     from scanwire.yamlio import dump_yaml
 
     rel_spec = lay.spec(vendor).relative_to(lay.root).as_posix()
