@@ -24,6 +24,15 @@ install: $(STAMP) ## create .venv and install scanwire, dev tools and generated 
 run: install ## the main job: validate specs, regenerate, run conformance on the in-process emulators, print the report
 	$(BIN)/scanwire run
 
+generate: install ## regenerate resolved specs, client packages and emulator models (skips what is up to date)
+	$(BIN)/scanwire generate
+
+check-generated: install ## fail when generated/ is stale (regenerates into a temp dir and compares)
+	$(BIN)/scanwire check-generated
+
+validate: install ## validate the specs (OpenAPI 3.1, lint, examples, lifecycle) and print a summary
+	$(BIN)/scanwire validate
+
 lint: install ## ruff lint + format check
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -34,4 +43,4 @@ typecheck: install ## mypy --strict on the hand-written code
 test: install ## the test suite (what CI runs)
 	$(BIN)/python -m pytest -q -n auto || [ $$? -eq 5 ]
 
-.PHONY: help install run lint typecheck test
+.PHONY: help install run generate check-generated validate lint typecheck test

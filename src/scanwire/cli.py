@@ -112,6 +112,32 @@ def generate(
         raise typer.Exit(1)
 
 
+@app.command("check-generated")
+def check_generated_cmd(vendors: VendorArgs = None) -> None:
+    """Fail when generated/ (or an emulator's schemas.py) differs from a fresh regeneration."""
+    from scanwire.generate import check_generated
+
+    lay = layout()
+    stale = 0
+    for vendor in check_vendors(vendors):
+        with console.status(f"{vendor}: regenerating into a temporary folder", spinner="dots"):
+            drift = check_generated(lay, vendor)
+        for name, (stamped, installed) in drift.tools.items():
+            err_console.print(f"{vendor}: generated with {name} {stamped}, installed {installed}", style="yellow")
+        if drift.changes:
+            stale += 1
+            err_console.print(f"{vendor}: generated code is stale ({len(drift.changes)} file(s))", style="red")
+            for line in drift.changes[:20]:
+                err_console.print(f"  {line}", markup=False, highlight=False)
+            if len(drift.changes) > 20:
+                err_console.print(f"  ... and {len(drift.changes) - 20} more")
+        else:
+            console.print(f"{vendor}: generated code is up to date")
+    if stale:
+        err_console.print("fix: run `make generate` and commit the result", style="bold")
+        raise typer.Exit(1)
+
+
 @app.command()
 def run(vendors: VendorArgs = None) -> None:
     """The main job: validate the specs and print the per-vendor report."""

@@ -32,6 +32,7 @@ __all__ = [
     "PIPELINE_VERSION",
     "GenerationError",
     "VendorResult",
+    "check_generated",
     "generate_vendor",
     "tool_versions",
 ]
@@ -308,9 +309,11 @@ def generate_vendor(
     pkg_root, models_file = output_paths(target, vendor)
     stamp_path = pkg_root / STAMP
     old = read_stamp(stamp_path)
+    # The version lives in the checkout's stamp, also when generating elsewhere (check-generated).
+    source_stamp = old if out is None else read_stamp(lay.generated(vendor) / STAMP)
     inputs = fingerprint(lay, vendor)
     tools = tool_versions()
-    version = str((old.get("package") or {}).get("version") or "0.1.0")
+    version = str((source_stamp.get("package") or {}).get("version") or "0.1.0")
     current_output = _sha(tree_hash(pkg_root).encode() + (models_file.read_bytes() if models_file.exists() else b""))
     if (
         not force
@@ -357,3 +360,42 @@ def generate_vendor(
         stamp_path.write_text(stamp_text, encoding="utf-8")
     files = sum(1 for _ in _iter_files(pkg_root)) + 1
     return VendorResult(vendor, "generated", time.perf_counter() - start, files, changed, warnings, version)
+
+
+@dataclass
+class Drift:
+    vendor: str
+    tools: dict[str, tuple[str, str]]  # name -> (stamped, installed)
+    changes: list[str]
+
+
+def check_generated(lay: Layout, vendor: str) -> Drift:
+    """Regenerate into a temporary folder and compare with the committed output."""
+    stamped = read_stamp(lay.generated(vendor) / STAMP).get("tools") or {}
+    installed = tool_versions()
+    tools = {k: (str(stamped.get(k)), v) for k, v in installed.items() if stamped.get(k) != v}
+    with tempfile.TemporaryDirectory(prefix="scanwire-check-") as tmp:
+        out = Layout(Path(tmp) / "checkout")
+        generate_vendor(lay, vendor, force=True, out=out)
+        committed_pkg, committed_models = output_paths(lay, vendor)
+        fresh_pkg, fresh_models = output_paths(out, vendor)
+        changes = _compare_trees(fresh_pkg, committed_pkg, f"generated/{vendor}")
+        rel = committed_models.relative_to(lay.root).as_posix()
+        if not committed_models.exists():
+            changes.append(f"missing  {rel}")
+        elif committed_models.read_bytes() != fresh_models.read_bytes():
+            changes.append(f"differs  {rel}")
+    return Drift(vendor, tools, changes)
+
+
+def _compare_trees(fresh: Path, committed: Path, label: str) -> list[str]:
+    new = {p.relative_to(fresh).as_posix(): p for p in _iter_files(fresh)}
+    old = {p.relative_to(committed).as_posix(): p for p in _iter_files(committed)} if committed.is_dir() else {}
+    out = [f"missing  {label}/{rel}" for rel in sorted(new.keys() - old.keys())]
+    out += [f"extra    {label}/{rel}" for rel in sorted(old.keys() - new.keys())]
+    out += [
+        f"differs  {label}/{rel}"
+        for rel in sorted(new.keys() & old.keys())
+        if new[rel].read_bytes() != old[rel].read_bytes()
+    ]
+    return out

@@ -214,21 +214,56 @@ class Lifecycle:
     def is_direct(self, source: str, target: str) -> bool:
         return any(t.source == source and t.target == target for t in self.transitions)
 
-    def next_auto(self, state: str, outcome: str = "success") -> str | None:
-        """The state the server moves a scan to by itself, on the road to `outcome`.
-
-        `success` follows the happy path; `failure`/`timeout`/`hang`/`other` take the first such edge
-        leaving this state and otherwise keep walking the happy path towards one.
-        """
-        edges = [t for t in self.outgoing(state) if t.trigger == "auto"]
-        if outcome != "success":
-            for t in edges:
-                if t.outcome == outcome:
-                    return t.target
-        for t in edges:
-            if t.outcome == "success":
+    def next_auto(self, state: str) -> str | None:
+        """The next state of the happy path (the `auto`/`success` edge leaving `state`), if any."""
+        for t in self.outgoing(state):
+            if t.trigger == "auto" and t.outcome == "success":
                 return t.target
         return None
+
+    def path_to(self, start: str, outcome: str = "success", final: str | None = None) -> list[str]:
+        """The states a scan passes through by itself from `start` (excluded) to its end.
+
+        With `final`, the shortest road of `auto` edges to that state. Otherwise the shortest road to a
+        terminal state entered through an edge of `outcome` (the happy path for `success`). A `hang`
+        outcome with no `hang` edge is the happy path stopping short of its terminal state. Breadth-first
+        in declaration order, so side roads that loop back (Invicti Delayed <-> Queued) cannot trap it.
+        An empty list means the scan stays where it is.
+        """
+        if outcome == "success" and final is None:
+            path = self.success_path_from(start)
+            return path[1:]
+        previous: dict[str, str | None] = {start: None}
+        queue = [start]
+        goal: str | None = None
+        while queue and goal is None:
+            state = queue.pop(0)
+            for t in self.outgoing(state):
+                if t.trigger != "auto" or t.target in previous:
+                    continue
+                previous[t.target] = state
+                hit = t.target == final if final is not None else (
+                    t.target in self.terminal and t.outcome == outcome
+                )
+                if hit:
+                    goal = t.target
+                    break
+                if t.target not in self.terminal:
+                    queue.append(t.target)
+        if goal is None:
+            if outcome == "hang" and final is None:
+                return [s for s in self.success_path_from(start)[1:] if s not in self.terminal]
+            return []
+        road = [goal]
+        while (step := previous[road[-1]]) is not None and step != start:
+            road.append(step)
+        return list(reversed(road))
+
+    def success_path_from(self, start: str) -> list[str]:
+        path = [start]
+        while (nxt := self.next_auto(path[-1])) is not None and nxt not in path:
+            path.append(nxt)
+        return path
 
     def after_action(self, state: str, action: str) -> str | None:
         """The state an action (cancel/pause/...) moves a scan to, or None when illegal from here."""
@@ -248,10 +283,7 @@ class Lifecycle:
         return seen
 
     def success_path(self) -> list[str]:
-        path = [self.initial]
-        while (nxt := self.next_auto(path[-1])) is not None and nxt not in path:
-            path.append(nxt)
-        return path
+        return self.success_path_from(self.initial)
 
     def problems(self) -> list[str]:
         """Consistency rules of docs/spec-conventions.md; an empty list means the machine is sound."""
