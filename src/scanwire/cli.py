@@ -139,6 +139,38 @@ def check_generated_cmd(vendors: VendorArgs = None) -> None:
 
 
 @app.command()
+def emulate(
+    vendor: Annotated[str, typer.Argument(help="vendor slug to emulate")],
+    port: Annotated[int, typer.Option(help="TCP port")] = 8080,
+    host: Annotated[str, typer.Option(help="address to bind; loopback by default")] = "127.0.0.1",
+    db: Annotated[str, typer.Option(help="SQLite file keeping the state across restarts; ':memory:' for none")] = (
+        ".scanwire/{vendor}.sqlite3"
+    ),
+    rate_limits: Annotated[bool, typer.Option(help="enforce the spec's x-rate-limit")] = True,
+    progression: Annotated[
+        str, typer.Option(help="default progression: immediate | reads:N | seconds:T | manual")
+    ] = "reads:1",
+) -> None:
+    """Serve a stateful emulator of one vendor API on a real socket (control API under /_emulator/)."""
+    import uvicorn
+
+    from conformance.emulators.core.app import EmulatorSettings, build_emulator
+
+    (vendor,) = check_vendors([vendor])
+    mode, _, every = progression.partition(":")
+    settings = EmulatorSettings(
+        rate_limits=rate_limits, progression={"mode": mode, **({"every": float(every)} if every else {})}
+    )
+    db_path = db.format(vendor=vendor)
+    emulator = build_emulator(vendor, db=db_path, settings=settings)
+    prefix = emulator.prefixes[0] if emulator.prefixes else ""
+    console.print(f"{vendor} emulator on http://{host}:{port}{prefix}  (state: {db_path})")
+    console.print(f"  docs: http://{host}:{port}/_emulator/docs   control: http://{host}:{port}/_emulator/state")
+    console.print(f"  accounts: {emulator.plugin.accounts}")
+    uvicorn.run(emulator, host=host, port=port, log_level="warning")
+
+
+@app.command()
 def run(vendors: VendorArgs = None) -> None:
     """The main job: validate the specs and print the per-vendor report."""
     validate(vendors)

@@ -1,0 +1,62 @@
+"""The request object handlers receive, and response helpers."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from starlette.responses import Response
+
+if TYPE_CHECKING:
+    from conformance.emulators.core.app import Emulator
+
+__all__ = ["Call", "json_response", "param"]
+
+
+@dataclass
+class Call:
+    """One vendor API request, parsed and validated against the resolved spec before the handler runs."""
+
+    emulator: Emulator
+    method: str
+    operation: str  # "METHOD /path" as in the spec
+    operation_id: str
+    path_params: dict[str, Any]
+    query: dict[str, Any]
+    headers: dict[str, str]  # lower-case names
+    body: Any
+    raw_body: bytes
+    content_type: str
+    client_ip: str
+    base_url: str = "http://127.0.0.1"
+    account: str | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def backend(self) -> Any:
+        return self.emulator.backend
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
+
+def param(call: Call, name: str) -> Any:
+    """A parameter wherever the vendor accepts it: path, query, then body (form or JSON object)."""
+    for source in (call.path_params, call.query):
+        if name in source:
+            return source[name]
+    if isinstance(call.body, dict) and name in call.body:
+        return call.body[name]
+    return None
+
+
+def json_response(
+    body: Any,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+    media_type: str = "application/json",
+) -> Response:
+    """Compact JSON with the vendor's content type; `body` may be any JSON value (Invicti bare strings)."""
+    payload = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    return Response(payload, status_code=status, headers=headers, media_type=media_type)

@@ -1,0 +1,84 @@
+"""Rate limits declared in the spec (`x-rate-limit`), enforced with pyrate-limiter's token bucket.
+
+Two shapes occur: per operation `{requests, per-seconds}` (Soda: 60/60 s, cancel 10/60 s, per account)
+and document-level `{capacity, refill-per-second, scope: ip}` (Advalidation's IP bucket). The policy
+is pyrate-limiter's `TokenBucket` (a maintained GCRA implementation used as a pure function over a
+small state tuple); the state lives here, keyed by scope, and time comes from the emulator's clock so
+tests are deterministic.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from pyrate_limiter import Rate, TokenBucket
+
+__all__ = ["Limit", "RateLimiter", "Verdict"]
+
+_ALGORITHM = TokenBucket()
+
+
+@dataclass(frozen=True)
+class Limit:
+    rate: Rate
+    scope: str  # "ip" | "account"
+
+    @classmethod
+    def parse(cls, raw: dict[str, Any]) -> Limit:
+        if "requests" in raw:
+            limit, seconds = int(raw["requests"]), float(raw["per-seconds"])
+            return cls(Rate(limit, int(seconds * 1000)), raw.get("scope", "account"))
+        capacity, refill = int(raw["capacity"]), float(raw["refill-per-second"])
+        # capacity tokens, refilled one per 1/refill s: `capacity` units per capacity/refill seconds.
+        return cls(Rate(capacity, int(capacity / refill * 1000)), raw.get("scope", "ip"))
+
+
+@dataclass(frozen=True)
+class Verdict:
+    allowed: bool
+    remaining: int
+    retry_after: float | None
+
+
+class RateLimiter:
+    def __init__(self, operation_limits: dict[str, Limit], global_limit: Limit | None) -> None:
+        self.operation_limits = operation_limits
+        self.global_limit = global_limit
+        self._state: dict[tuple[Any, ...], tuple[float, ...]] = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_spec(cls, spec: dict[str, Any], operations: dict[str, dict[str, Any]]) -> RateLimiter:
+        per_op = {key: Limit.parse(op["x-rate-limit"]) for key, op in operations.items() if "x-rate-limit" in op}
+        doc = spec.get("x-rate-limit")
+        return cls(per_op, Limit.parse(doc) if isinstance(doc, dict) else None)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._state.clear()
+
+    def check(self, operation: str, account: str | None, ip: str, now: float) -> Verdict | None:
+        """Spend one unit; None when no limit applies to this request."""
+        checks = []
+        if operation in self.operation_limits:
+            checks.append(("op", operation, self.operation_limits[operation]))
+        if self.global_limit is not None:
+            checks.append(("global", "", self.global_limit))
+        if not checks:
+            return None
+        now_ms = int(now * 1000)
+        verdict = Verdict(True, 0, None)
+        with self._lock:
+            for tag, op, limit in checks:
+                key = (tag, op, ip if limit.scope == "ip" else account)
+                state = self._state.get(key, _ALGORITHM.initial([limit.rate]))
+                new_state, decision = _ALGORITHM.step([limit.rate], state, now_ms, 1)
+                if not decision.allowed:
+                    retry = (decision.retry_after_ms or 1000) / 1000
+                    return Verdict(False, 0, retry)
+                self._state[key] = new_state
+                remaining = limit.rate.burst - _ALGORITHM.consumed([limit.rate], new_state, now_ms)
+                verdict = Verdict(True, max(0, remaining), None)
+        return verdict
