@@ -123,10 +123,14 @@ def check_generated_cmd(vendors: VendorArgs = None) -> None:
         with console.status(f"{vendor}: regenerating into a temporary folder", spinner="dots"):
             drift = check_generated(lay, vendor)
         for name, (stamped, installed) in drift.tools.items():
-            err_console.print(f"{vendor}: generated with {name} {stamped}, installed {installed}", style="yellow")
+            err_console.print(
+                f"{vendor}: generated with {name} {stamped}, installed {installed}", style="yellow"
+            )
         if drift.changes:
             stale += 1
-            err_console.print(f"{vendor}: generated code is stale ({len(drift.changes)} file(s))", style="red")
+            err_console.print(
+                f"{vendor}: generated code is stale ({len(drift.changes)} file(s))", style="red"
+            )
             for line in drift.changes[:20]:
                 err_console.print(f"  {line}", markup=False, highlight=False)
             if len(drift.changes) > 20:
@@ -139,13 +143,84 @@ def check_generated_cmd(vendors: VendorArgs = None) -> None:
 
 
 @app.command()
+def diff(
+    vendor: Annotated[str, typer.Argument(help="vendor slug")],
+    base: Annotated[
+        str | None, typer.Option(help="git ref to compare with (default: last release tag, else HEAD)")
+    ] = None,
+) -> None:
+    """Classify the changes of a vendor's resolved spec since a git ref (breaking / feature / fix)."""
+    from scanwire.diff import DiffError, bump
+    from scanwire.release import current_version, diff_vendor, version_at_ref
+
+    (vendor,) = check_vendors([vendor])
+    lay = layout()
+    try:
+        ref, changes = diff_vendor(lay, vendor, base)
+    except DiffError as exc:
+        err_console.print(f"error: {exc}", style="red", markup=False)
+        raise typer.Exit(2) from None
+    if changes is None:
+        console.print(f"{vendor}: no resolved spec at {ref}; everything is new")
+        return
+    table = Table(title=f"{vendor}: {ref} -> working tree")
+    for col in ("kind", "rule", "where", "change"):
+        table.add_column(col)
+    for c in changes:
+        table.add_row(c.kind, c.rule, c.where, c.message)
+    console.print(table if changes else f"{vendor}: no change since {ref}")
+    old = version_at_ref(lay.root, ref, vendor)
+    if old is not None:
+        console.print(
+            f"version at {ref}: {old}; needed now: {bump(old, changes, False)}; "
+            f"current: {current_version(lay, vendor)}"
+        )
+
+
+@app.command("release-check")
+def release_check_cmd(
+    vendors: VendorArgs = None,
+    base: Annotated[
+        str | None, typer.Option(help="git ref of the last release (default: last tag, else HEAD)")
+    ] = None,
+) -> None:
+    """Fail when a package's version does not carry the bump its spec changes need (major for breaking)."""
+    from scanwire.diff import DiffError
+    from scanwire.release import release_check
+
+    lay = layout()
+    failed = 0
+    for vendor in check_vendors(vendors):
+        try:
+            result = release_check(lay, vendor, base)
+        except DiffError as exc:
+            err_console.print(f"{vendor}: {exc}", style="red", markup=False)
+            failed += 1
+            continue
+        kinds = {k: sum(1 for c in result.changes if c.kind == k) for k in ("breaking", "feature", "fix")}
+        summary = ", ".join(f"{n} {k}" for k, n in kinds.items() if n) or "no change"
+        if result.ok:
+            console.print(f"{vendor}: {result.new_version} ok ({summary} since {result.base})")
+        else:
+            failed += 1
+            err_console.print(
+                f"{vendor}: version {result.new_version} but {summary} since {result.base} "
+                f"({result.old_version}) need at least {result.required}; run `scanwire generate {vendor}`",
+                style="red",
+                markup=False,
+            )
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command()
 def emulate(
     vendor: Annotated[str, typer.Argument(help="vendor slug to emulate")],
     port: Annotated[int, typer.Option(help="TCP port")] = 8080,
     host: Annotated[str, typer.Option(help="address to bind; loopback by default")] = "127.0.0.1",
-    db: Annotated[str, typer.Option(help="SQLite file keeping the state across restarts; ':memory:' for none")] = (
-        ".scanwire/{vendor}.sqlite3"
-    ),
+    db: Annotated[
+        str, typer.Option(help="SQLite file keeping the state across restarts; ':memory:' for none")
+    ] = (".scanwire/{vendor}.sqlite3"),
     rate_limits: Annotated[bool, typer.Option(help="enforce the spec's x-rate-limit")] = True,
     progression: Annotated[
         str, typer.Option(help="default progression: immediate | reads:N | seconds:T | manual")
@@ -165,7 +240,9 @@ def emulate(
     emulator = build_emulator(vendor, db=db_path, settings=settings)
     prefix = emulator.prefixes[0] if emulator.prefixes else ""
     console.print(f"{vendor} emulator on http://{host}:{port}{prefix}  (state: {db_path})")
-    console.print(f"  docs: http://{host}:{port}/_emulator/docs   control: http://{host}:{port}/_emulator/state")
+    console.print(
+        f"  docs: http://{host}:{port}/_emulator/docs   control: http://{host}:{port}/_emulator/state"
+    )
     console.print(f"  accounts: {emulator.plugin.accounts}")
     uvicorn.run(emulator, host=host, port=port, log_level="warning")
 

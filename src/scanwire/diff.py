@@ -26,7 +26,7 @@ from typing import Any, Literal
 import yaml
 
 from scanwire.specs import HTTP_METHODS
-from scanwire.yamlio import _StrictLoader
+from scanwire.yamlio import loads_yaml
 
 __all__ = [
     "KINDS",
@@ -1028,7 +1028,7 @@ def load_resolved_at_ref(repo_root: Path, ref: str, vendor: str) -> dict[str, An
         raise DiffError(f"git show {ref}:{path} failed: {shown.stderr.decode(errors='replace').strip()}")
     try:
         # The same loader as the working tree's (timestamps stay strings), so equal files compare equal.
-        data = yaml.load(shown.stdout.decode("utf-8"), Loader=_StrictLoader)
+        data = loads_yaml(shown.stdout.decode("utf-8"))
     except (UnicodeDecodeError, yaml.YAMLError) as exc:
         raise DiffError(f"{ref}:{path} is not readable YAML: {exc}") from None
     if not isinstance(data, dict):

@@ -19,7 +19,7 @@ from typing import Any
 import jsonpath_rfc9535 as jsonpath
 import jsonschema
 
-from scanwire.yamlio import Problem, SourceError, YamlDocument, load_yaml
+from scanwire.yamlio import SourceError, YamlDocument, load_yaml
 
 __all__ = ["AppliedOverlay", "Overlay", "apply_overlays", "load_overlay", "overlay_files"]
 
@@ -68,7 +68,8 @@ def load_overlay(path: Path) -> Overlay:
             problems.append(
                 doc.problem(
                     ["actions", i],
-                    f"action {i} must have exactly one of update / remove: true / copy (found {kinds or 'none'})",
+                    f"action {i} must have exactly one of update / remove: true / copy "
+                    f"(found {kinds or 'none'})",
                     "overlay",
                 )
             )
@@ -80,7 +81,11 @@ def load_overlay(path: Path) -> Overlay:
                 jsonpath.compile(target)
             except jsonpath.JSONPathError as exc:
                 problems.append(
-                    doc.problem(["actions", i, "target"], f"action {i}: invalid JSONPath {target!r}: {exc}", "jsonpath")
+                    doc.problem(
+                        ["actions", i, "target"],
+                        f"action {i}: invalid JSONPath {target!r}: {exc}",
+                        "jsonpath",
+                    )
                 )
     if problems:
         raise SourceError(problems)
@@ -108,12 +113,16 @@ def _apply_action(doc: dict[str, Any], overlay: Overlay, index: int, action: dic
     where = ["actions", index, "target"]
     nodes = list(jsonpath.find(target, doc))
     if not nodes:
-        raise SourceError([overlay.source.problem(where, f"action {index}: target {target!r} matches nothing", "no-match")])
+        raise SourceError(
+            [overlay.source.problem(where, f"action {index}: target {target!r} matches nothing", "no-match")]
+        )
     if action.get("remove"):
         # Remove deepest-last so earlier removals do not shift later array indexes.
         for node in sorted(nodes, key=lambda n: n.location, reverse=True):
             if not node.location:
-                raise SourceError([overlay.source.problem(where, f"action {index}: cannot remove the root", "overlay")])
+                raise SourceError(
+                    [overlay.source.problem(where, f"action {index}: cannot remove the root", "overlay")]
+                )
             parent, key = _parent_and_key(doc, node.location)
             del parent[key]
         return len(nodes)
@@ -124,7 +133,8 @@ def _apply_action(doc: dict[str, Any], overlay: Overlay, index: int, action: dic
                 [
                     overlay.source.problem(
                         ["actions", index, "copy"],
-                        f"action {index}: copy source {action['copy']!r} must match exactly one node, matched {len(sources)}",
+                        f"action {index}: copy source {action['copy']!r} must match exactly one node, "
+                        f"matched {len(sources)}",
                         "no-match",
                     )
                 ]
@@ -140,7 +150,8 @@ def _apply_action(doc: dict[str, Any], overlay: Overlay, index: int, action: dic
                 raise SourceError(
                     [
                         overlay.source.problem(
-                            ["actions", index], f"action {index}: target {target!r} is an object; update must be one too",
+                            ["actions", index],
+                            f"action {index}: target {target!r} is an object; update must be one too",
                             "overlay",
                         )
                     ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from scanwire.overlay import Overlay, apply_overlays, load_overlay, overlay_files
@@ -34,10 +35,8 @@ def _blame(spec: Spec, overlays: list[Overlay]) -> list[Problem]:
             )
             raise _Stop
 
-    try:
+    with contextlib.suppress(_Stop):
         apply_overlays(spec.doc, overlays, after_action=stop_at_first_invalid)
-    except _Stop:
-        pass
     return found
 
 

@@ -129,8 +129,39 @@ def openapi_errors(doc: dict[str, Any]) -> Iterator[tuple[list[Any], str]]:
     if str(doc.get("openapi", "")).split(".")[:2] != ["3", "1"]:
         yield ["openapi"], f"expected openapi: 3.1.x, found {doc.get('openapi')!r}"
         return
-    for err in OpenAPIV31SpecValidator(doc).iter_errors():
+    try:
+        errors = list(OpenAPIV31SpecValidator(doc).iter_errors())
+    except Exception as exc:  # the validator raises (not yields) on dangling $refs and null sections
+        yield (
+            [],
+            f"the document cannot be validated: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
+        )
+        yield from _dangling_refs(doc)
+        return
+    for err in errors:
         yield list(getattr(err, "absolute_path", []) or []), str(err.message).splitlines()[0]
+
+
+def _dangling_refs(
+    doc: Any, parts: tuple[Any, ...] = (), root: Any = None
+) -> Iterator[tuple[list[Any], str]]:
+    """Local `$ref`s that point nowhere, with their JSON path (the validator only raises on the first)."""
+    root = doc if root is None else root
+    if isinstance(doc, dict):
+        ref = doc.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/"):
+            node: Any = root
+            for token in ref[2:].split("/"):
+                token = token.replace("~1", "/").replace("~0", "~")
+                if not isinstance(node, dict) or token not in node:
+                    yield [*parts, "$ref"], f"$ref {ref!r} points at nothing"
+                    break
+                node = node[token]
+        for key, value in doc.items():
+            yield from _dangling_refs(value, (*parts, key), root)
+    elif isinstance(doc, list):
+        for i, value in enumerate(doc):
+            yield from _dangling_refs(value, (*parts, i), root)
 
 
 def check_openapi(spec: Spec, _: Layout | None) -> Iterator[Problem]:
@@ -180,11 +211,31 @@ def check_provenance(spec: Spec, layout: Layout | None) -> Iterator[Problem]:
             continue
         for i, src in enumerate(sources if isinstance(sources, list) else [sources]):
             if not isinstance(src, dict) or not src.get("file") or not src.get("section"):
-                yield spec.source.problem([*where, "x-source"], f"x-source #{i} needs file and section", "provenance")
+                yield spec.source.problem(
+                    [*where, "x-source"], f"x-source #{i} needs file and section", "provenance"
+                )
             elif known is not None and src["file"] not in known:
                 yield spec.source.problem(
                     [*where, "x-source"], f"x-source names {src['file']!r}, not a seed file", "provenance"
                 )
+
+
+def check_security(spec: Spec, _: Layout | None) -> Iterator[Problem]:
+    """Every security requirement names a declared security scheme."""
+    schemes = set(((spec.doc.get("components") or {}).get("securitySchemes") or {}).keys())
+    places: list[tuple[list[Any], Any]] = [(["security"], spec.doc.get("security"))]
+    places += [
+        (["paths", p, m.lower(), "security"], op.get("security")) for m, p, op in iter_operations(spec.doc)
+    ]
+    for where, requirements in places:
+        for i, requirement in enumerate(requirements or []):
+            for name in requirement or {}:
+                if name not in schemes:
+                    yield spec.source.problem(
+                        [*where, i, name],
+                        f"security requirement names undeclared scheme {name!r}",
+                        "security",
+                    )
 
 
 def check_style(spec: Spec, _: Layout | None) -> Iterator[Problem]:
@@ -193,7 +244,9 @@ def check_style(spec: Spec, _: Layout | None) -> Iterator[Problem]:
     def walk(node: Any, parts: list[Any]) -> Iterator[Problem]:
         if isinstance(node, dict):
             if "nullable" in node:
-                yield spec.source.problem([*parts, "nullable"], "use type: [T, 'null'], not nullable", "style")
+                yield spec.source.problem(
+                    [*parts, "nullable"], "use type: [T, 'null'], not nullable", "style"
+                )
             if node.get("additionalProperties") is False and "x-note" not in node:
                 yield spec.source.problem(
                     [*parts, "additionalProperties"], "closed object without an x-note saying why", "style"
@@ -221,16 +274,27 @@ def check_examples(spec: Spec, _: Layout | None) -> Iterator[Problem]:
         try:
             error = jsonschema.exceptions.best_match(validator.iter_errors(ex.value))
         except Exception as exc:  # an unresolvable $ref is a spec problem, reported as such
-            yield spec.source.problem(list(ex.parts), f"example {ex.name!r} cannot be checked: {exc}", "example")
+            yield spec.source.problem(
+                list(ex.parts), f"example {ex.name!r} cannot be checked: {exc}", "example"
+            )
             continue
         if error is not None:
             at = "/".join(str(p) for p in error.absolute_path) or "(root)"
             yield spec.source.problem(
-                list(ex.parts), f"example {ex.name!r} does not match its schema at {at}: {error.message}", "example"
+                list(ex.parts),
+                f"example {ex.name!r} does not match its schema at {at}: {error.message}",
+                "example",
             )
 
 
-CHECKS: tuple[Check, ...] = (check_openapi, check_lifecycle, check_provenance, check_style, check_examples)
+CHECKS: tuple[Check, ...] = (
+    check_openapi,
+    check_lifecycle,
+    check_provenance,
+    check_security,
+    check_style,
+    check_examples,
+)
 
 
 def check_spec(spec: Spec, layout: Layout | None = None) -> list[Problem]:

@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-__all__ = ["Problem", "SourceError", "YamlDocument", "dump_yaml", "load_yaml"]
+__all__ = ["Problem", "SourceError", "YamlDocument", "dump_yaml", "load_yaml", "loads_yaml"]
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ class _StrictLoader(yaml.SafeLoader):
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: dict[Any, yaml.Node] = {}
         for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+            key = self.construct_object(key_node, deep=deep)
             if key in seen:
                 raise yaml.constructor.ConstructorError(
                     "while constructing a mapping",
@@ -102,6 +102,11 @@ class YamlDocument:
         return Problem(self.path, self.line_of(parts), _json_path(parts), message, rule)
 
 
+def loads_yaml(text: str) -> Any:
+    """Parse YAML text with the same strict rules as load_yaml (timestamps stay strings)."""
+    return yaml.load(text, Loader=_StrictLoader)
+
+
 def load_yaml(path: Path, what: str = "YAML document") -> YamlDocument:
     """Load a YAML file strictly; any problem is a SourceError naming the file and line."""
     try:
@@ -111,7 +116,7 @@ def load_yaml(path: Path, what: str = "YAML document") -> YamlDocument:
     except UnicodeDecodeError as exc:
         raise SourceError([Problem(path, None, "", f"not UTF-8 text: {exc}", "encoding")]) from None
     try:
-        data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - _StrictLoader is a SafeLoader
+        data = yaml.load(text, Loader=_StrictLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
@@ -130,7 +135,9 @@ class _Dumper(yaml.SafeDumper):
 
 
 def _str_representer(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-    style = "|" if "\n" in value and not any(c in value for c in "\r\t") and value == value.strip(" ") else None
+    style = (
+        "|" if "\n" in value and not any(c in value for c in "\r\t") and value == value.strip(" ") else None
+    )
     return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
 

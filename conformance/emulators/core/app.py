@@ -14,10 +14,10 @@ import functools
 import json
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qs
 
 import yaml
@@ -53,15 +53,18 @@ class EmulatorSettings:
     progression: dict[str, Any] | None = None
 
     def update(self, raw: dict[str, Any]) -> None:
+        """Apply a control-API change; BadRequestError names the first bad field."""
         for key, value in raw.items():
             if key not in self.__dataclass_fields__:
                 raise BadRequestError(f"settings: unknown field {key!r}")
-            expected = type(getattr(self, key)) if getattr(self, key) is not None else dict
             if key == "progression":
                 Progression.parse(value)
-            elif not isinstance(value, expected) or (expected is not bool and isinstance(value, bool)):
-                if not (expected is float and isinstance(value, int) and not isinstance(value, bool)):
-                    raise BadRequestError(f"settings.{key} must be a {expected.__name__}")
+            elif key == "token_ttl":
+                if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+                    raise BadRequestError("settings.token_ttl must be a positive number of seconds")
+                value = float(value)
+            elif not isinstance(value, bool):
+                raise BadRequestError(f"settings.{key} must be true or false")
             setattr(self, key, value)
 
     def to_dict(self) -> dict[str, Any]:
@@ -81,7 +84,9 @@ class Backend:
     def on_transition(self, scan: Scan, old: str, new: str, cause: str) -> None:
         """Keep the vendor's own fields consistent with the state (timestamps, progress...)."""
 
-    def seed_scan(self, account: str, state: str | None, data: dict[str, Any], progression: dict[str, Any] | None) -> Scan:
+    def seed_scan(
+        self, account: str, state: str | None, data: dict[str, Any], progression: dict[str, Any] | None
+    ) -> Scan:
         """Control API: create a scan for `account` in any state; vendor fields may be given in `data`."""
         raise NotImplementedError
 
@@ -98,15 +103,17 @@ class VendorPlugin:
 
     slug: str = ""
     backend_cls: type[Backend] = Backend
-    routes: dict[str, Handler] = {}
-    extra_prefixes: list[str] = []
-    accounts: dict[str, dict[str, str]] = {}
-    scenarios: dict[str, Callable[[Any], Any]] = {}
+    routes: ClassVar[Mapping[str, Handler]] = {}
+    extra_prefixes: ClassVar[Sequence[str]] = ()
+    accounts: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
+    scenarios: ClassVar[Mapping[str, Callable[[Any], Any]]] = {}
 
     def authenticate(self, call: Call) -> str:
         raise NotImplementedError
 
-    def error_response(self, call: Call | None, status: int, message: str, *, retry_after: float | None = None) -> Response:
+    def error_response(
+        self, call: Call | None, status: int, message: str, *, retry_after: float | None = None
+    ) -> Response:
         """The vendor's envelope for an HTTP-level failure (faults, 404 route, 405, 429, 500)."""
         raise NotImplementedError
 
@@ -191,7 +198,10 @@ class Emulator:
         from conformance.emulators.core.control import control_routes
 
         self.app = Starlette(
-            routes=[Mount("/_emulator", routes=control_routes(self)), Route("/{rest:path}", self._dispatch, methods=_ALL)]
+            routes=[
+                Mount("/_emulator", routes=control_routes(self)),
+                Route("/{rest:path}", self._dispatch, methods=_ALL),
+            ]
         )
         self.backend.reset()
 
@@ -205,7 +215,8 @@ class Emulator:
         extra = sorted(set(self.plugin.routes) - set(self.operations))
         if missing or extra:
             raise RuntimeError(
-                f"{self.vendor} emulator routes do not match the spec: missing {missing or '-'}, unknown {extra or '-'}"
+                f"{self.vendor} emulator routes do not match the spec: "
+                f"missing {missing or '-'}, unknown {extra or '-'}"
             )
         global_security = self.spec.get("security")
         routes = []
@@ -236,7 +247,9 @@ class Emulator:
             if route.method == request.method:
                 return await self._handle(request, route, match.groupdict())
         allowed = ", ".join(sorted({r.method for r, _ in matched}))
-        response = self.plugin.error_response(None, 405, f"method {request.method} not allowed; use {allowed}")
+        response = self.plugin.error_response(
+            None, 405, f"method {request.method} not allowed; use {allowed}"
+        )
         response.headers["Allow"] = allowed
         return response
 
@@ -248,7 +261,10 @@ class Emulator:
             operation=route.key,
             operation_id=route.operation_id,
             path_params=dict(path_params),
-            query={k: v[0] if len(v) == 1 else v for k, v in parse_qs(request.url.query, keep_blank_values=True).items()},
+            query={
+                k: v[0] if len(v) == 1 else v
+                for k, v in parse_qs(request.url.query, keep_blank_values=True).items()
+            },
             headers={k.lower(): v for k, v in request.headers.items()},
             body=None,
             raw_body=body,
@@ -268,7 +284,9 @@ class Emulator:
             if self.settings.rate_limits:
                 verdict = self.limiter.check(route.key, call.account, call.client_ip, self.clock.now())
                 if verdict is not None and not verdict.allowed:
-                    response = self.plugin.error_response(call, 429, "rate limit exceeded", retry_after=verdict.retry_after)
+                    response = self.plugin.error_response(
+                        call, 429, "rate limit exceeded", retry_after=verdict.retry_after
+                    )
                     return self.plugin.decorate(call, response, verdict)
             self._parse(call, request, body)
             response = route.handler(call)
@@ -302,12 +320,16 @@ class Emulator:
             except ValueError as exc:
                 raise BadRequestError(f"body is not valid JSON: {exc}") from None
         elif call.content_type == "application/x-www-form-urlencoded":
-            call.body = {k: v[0] if len(v) == 1 else v for k, v in parse_qs(body.decode(errors="replace")).items()}
+            call.body = {
+                k: v[0] if len(v) == 1 else v for k, v in parse_qs(body.decode(errors="replace")).items()
+            }
 
     async def _apply_fault(self, call: Call, fault: Fault) -> Response | None:
         if fault.kind == "status":
             assert fault.status is not None
-            return self.plugin.error_response(call, fault.status, "injected fault", retry_after=fault.retry_after)
+            return self.plugin.error_response(
+                call, fault.status, "injected fault", retry_after=fault.retry_after
+            )
         if fault.kind == "delay":
             await asyncio.sleep(fault.seconds or 1.0)
         elif fault.kind == "timeout":
@@ -344,8 +366,15 @@ def _corrupt(response: Response, variant: str) -> Response:
         new, media = b"", response.media_type or "application/json"
     else:
         new, media = body[: max(1, len(body) // 2)], response.media_type or "application/json"
-    headers = {k: v for k, v in response.headers.items() if k.lower() not in ("content-length", "content-type")}
-    return Response(new, status_code=200 if response.status_code < 400 else response.status_code, headers=headers, media_type=media)
+    headers = {
+        k: v for k, v in response.headers.items() if k.lower() not in ("content-length", "content-type")
+    }
+    return Response(
+        new,
+        status_code=200 if response.status_code < 400 else response.status_code,
+        headers=headers,
+        media_type=media,
+    )
 
 
 def build_emulator(

@@ -9,7 +9,8 @@ Endpoints (also served as an OpenAPI document at `/_emulator/control/openapi.jso
 - `POST /_emulator/scans/{id}/advance` {steps?}  move a scan along its road (manual mode)
 - `GET|PUT /_emulator/progression`              default progression {mode, every, outcome, final?}
 - `GET|POST|DELETE /_emulator/faults`           inject {kind, count, status?, seconds?, operation?, ...}
-- `GET|PATCH /_emulator/settings`               {rate_limits, validate_requests, validate_responses, token_ttl}
+- `GET|PATCH /_emulator/settings`               {rate_limits, validate_requests, validate_responses,
+                                                 token_ttl}
 - `POST /_emulator/clock` {advance}             move a manual clock (tests)
 - `GET  /_emulator/scenarios` / `POST /_emulator/scenario` {name}            named setups
 - `GET  /_emulator/accounts`                    the credentials this emulator accepts
@@ -156,7 +157,9 @@ def control_routes(emu: Emulator) -> list[Route]:
     async def clock(request: Request) -> Response:
         body = await _json(request, True)
         if not isinstance(emu.clock, ManualClock):
-            raise BadRequestError("this emulator runs on the system clock; start it with a manual clock to move time")
+            raise BadRequestError(
+                "this emulator runs on the system clock; start it with a manual clock to move time"
+            )
         seconds = body.get("advance")
         if not isinstance(seconds, int | float) or isinstance(seconds, bool) or seconds < 0:
             raise BadRequestError("advance must be a non-negative number of seconds")
@@ -168,8 +171,10 @@ def control_routes(emu: Emulator) -> list[Route]:
     async def scenario(request: Request) -> Response:
         body = await _json(request, True)
         name = body.get("name")
-        if name not in emu.plugin.scenarios:
-            raise BadRequestError(f"unknown scenario {name!r}; known: {', '.join(sorted(emu.plugin.scenarios))}")
+        if not isinstance(name, str) or name not in emu.plugin.scenarios:
+            raise BadRequestError(
+                f"unknown scenario {name!r}; known: {', '.join(sorted(emu.plugin.scenarios))}"
+            )
         result = emu.plugin.scenarios[name](emu.backend)
         return JSONResponse({"scenario": name, "result": result}, status_code=201)
 
@@ -182,7 +187,10 @@ def control_routes(emu: Emulator) -> list[Route]:
     async def openapi(request: Request) -> Response:
         spec = dict(emu.spec)
         base = str(request.base_url).rstrip("/")
-        spec["servers"] = [{"url": base + prefix, "description": f"scanwire {emu.vendor} emulator"} for prefix in emu.prefixes[:1]]
+        spec["servers"] = [
+            {"url": base + prefix, "description": f"scanwire {emu.vendor} emulator"}
+            for prefix in emu.prefixes[:1]
+        ]
         return JSONResponse(spec)
 
     async def control_openapi(request: Request) -> Response:
@@ -226,7 +234,7 @@ SwaggerUIBundle({dom_id: "#ui", layout: "StandaloneLayout",
   urls: [{url: "/_emulator/openapi.json", name: "{vendor} API (emulated)"},
          {url: "/_emulator/control/openapi.json", name: "emulator control API"}]});
 </script>
-<noscript>The vendor spec is at /_emulator/openapi.json and the control API at /_emulator/control/openapi.json.</noscript>
+<noscript>Specs: /_emulator/openapi.json, /_emulator/control/openapi.json</noscript>
 </body></html>
 """
 
@@ -250,14 +258,20 @@ _FAULT = {
         "seconds": {"type": "number", "minimum": 0},
         "retry_after": {"type": "number"},
         "variant": {"enum": ["truncated", "html", "empty"]},
-        "operation": {"type": "string", "description": "operationId or 'METHOD /path'; all requests when absent"},
+        "operation": {
+            "type": "string",
+            "description": "operationId or 'METHOD /path'; all requests when absent",
+        },
     },
     "additionalProperties": False,
 }
 
 
 def _op(summary: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
-    op: dict[str, Any] = {"summary": summary, "responses": {"200": {"description": "OK"}, "400": {"description": "bad control request"}}}
+    op: dict[str, Any] = {
+        "summary": summary,
+        "responses": {"200": {"description": "OK"}, "400": {"description": "bad control request"}},
+    }
     if body is not None:
         op["requestBody"] = {"content": {"application/json": {"schema": body}}}
     return op
@@ -294,9 +308,15 @@ CONTROL_OPENAPI: dict[str, Any] = {
         },
         "/_emulator/scans/{scan_id}/advance": {
             "parameters": [{"name": "scan_id", "in": "path", "required": True, "schema": {"type": "string"}}],
-            "post": _op("Move a scan along its road", {"type": "object", "properties": {"steps": {"type": "integer", "minimum": 1}}}),
+            "post": _op(
+                "Move a scan along its road",
+                {"type": "object", "properties": {"steps": {"type": "integer", "minimum": 1}}},
+            ),
         },
-        "/_emulator/progression": {"get": _op("Default progression"), "put": _op("Set the default progression", _PROGRESSION)},
+        "/_emulator/progression": {
+            "get": _op("Default progression"),
+            "put": _op("Set the default progression", _PROGRESSION),
+        },
         "/_emulator/faults": {
             "get": _op("Pending faults"),
             "post": _op("Inject a fault for the next N matching requests", _FAULT),
@@ -317,9 +337,17 @@ CONTROL_OPENAPI: dict[str, Any] = {
                 },
             ),
         },
-        "/_emulator/clock": {"post": _op("Advance a manual clock", {"type": "object", "properties": {"advance": {"type": "number"}}})},
+        "/_emulator/clock": {
+            "post": _op(
+                "Advance a manual clock", {"type": "object", "properties": {"advance": {"type": "number"}}}
+            )
+        },
         "/_emulator/scenarios": {"get": _op("Named scenarios")},
-        "/_emulator/scenario": {"post": _op("Run a named scenario", {"type": "object", "properties": {"name": {"type": "string"}}})},
+        "/_emulator/scenario": {
+            "post": _op(
+                "Run a named scenario", {"type": "object", "properties": {"name": {"type": "string"}}}
+            )
+        },
         "/_emulator/accounts": {"get": _op("Accepted credentials")},
         "/_emulator/coverage": {"get": _op("Spec operations vs emulator routes")},
         "/_emulator/openapi.json": {"get": _op("The emulated vendor API's spec")},

@@ -57,7 +57,9 @@ class Progression:
             raise BadRequestError("progression.every must be a positive number")
         outcome = raw.get("outcome", "success")
         if outcome not in OUTCOMES:
-            raise BadRequestError(f"progression.outcome must be one of {', '.join(OUTCOMES)}, not {outcome!r}")
+            raise BadRequestError(
+                f"progression.outcome must be one of {', '.join(OUTCOMES)}, not {outcome!r}"
+            )
         final = raw.get("final")
         if final is not None and lifecycle is not None and final not in lifecycle.states:
             raise BadRequestError(f"progression.final {final!r} is not a state of this vendor")

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from conformance.emulators.core.store import Store
 
-__all__ = ["epoch_ms", "guid", "iso_ms_z", "iso_dotnet", "sequential"]
+__all__ = ["epoch_ms", "guid", "iso_dotnet", "iso_ms_z", "sequential"]
 
 _NAMESPACE = uuid.UUID("5c1e7d2a-0b6f-4c51-9a57-3a8f0c2e9d41")
 
@@ -28,9 +28,12 @@ def iso_ms_z(ts: float) -> str:
 
 def iso_dotnet(ts: float, offset: bool = True) -> str:
     """2024-03-22T19:56:21.4427686+00:00 (.NET DateTime, 7 fractional digits)."""
-    base = datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{int(ts * 10_000_000) % 10_000_000:07d}"
+    base = (
+        datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.")
+        + f"{int(ts * 10_000_000) % 10_000_000:07d}"
+    )
     return base + ("+00:00" if offset else "")
 
 
 def epoch_ms(ts: float) -> int:
-    return int(round(ts * 1000))
+    return round(ts * 1000)

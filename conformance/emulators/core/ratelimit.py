@@ -51,7 +51,9 @@ class RateLimiter:
 
     @classmethod
     def from_spec(cls, spec: dict[str, Any], operations: dict[str, dict[str, Any]]) -> RateLimiter:
-        per_op = {key: Limit.parse(op["x-rate-limit"]) for key, op in operations.items() if "x-rate-limit" in op}
+        per_op = {
+            key: Limit.parse(op["x-rate-limit"]) for key, op in operations.items() if "x-rate-limit" in op
+        }
         doc = spec.get("x-rate-limit")
         return cls(per_op, Limit.parse(doc) if isinstance(doc, dict) else None)
 

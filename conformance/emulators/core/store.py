@@ -116,7 +116,9 @@ class Store:
     def count(self, kind: str, account: str | None = None) -> int:
         sql = "SELECT COUNT(*) FROM records WHERE kind=?" + (" AND account=?" if account is not None else "")
         with self._lock:
-            return int(self._db.execute(sql, (kind, account) if account is not None else (kind,)).fetchone()[0])
+            return int(
+                self._db.execute(sql, (kind, account) if account is not None else (kind,)).fetchone()[0]
+            )
 
     def delete(self, kind: str, id: str | None = None) -> None:
         with self.transaction():
@@ -145,11 +147,12 @@ class Store:
     def meta_set(self, key: str, value: Any) -> None:
         with self.transaction():
             self._db.execute(
-                "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, json.dumps(value, sort_keys=True))
+                "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                (key, json.dumps(value, sort_keys=True)),
             )
 
     def clear(self) -> None:
         """Forget every record, counter and setting (the control API's reset)."""
         with self.transaction():
             for table in ("records", "counters", "meta"):
-                self._db.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
+                self._db.execute(f"DELETE FROM {table}")

@@ -67,7 +67,8 @@ class SpecValidator:
         servers = []
         for prefix in [*server_prefixes(spec), *(extra_prefixes or [])]:
             variables = {
-                name: {"default": (spec_default(spec, name) or "x")} for name in re.findall(r"{(\w+)}", prefix)
+                name: {"default": (spec_default(spec, name) or "x")}
+                for name in re.findall(r"{(\w+)}", prefix)
             }
             servers.append({"url": prefix or "/", **({"variables": variables} if variables else {})})
         local["servers"] = servers

@@ -7,6 +7,9 @@ non-empty name starts a scan); `contractDatasetCloudUrl` is never set; post-proc
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import ClassVar
+
 from starlette.responses import Response
 
 from conformance.emulators.core import Call, EmulatorError
@@ -24,7 +27,7 @@ class Plugin(VendorPlugin):
     backend_cls = SodaBackend
     routes = ROUTES
     scenarios = SCENARIOS
-    accounts = {
+    accounts: ClassVar[Mapping[str, Mapping[str, str]]] = {
         "acme": {"key_id": "acme-key-id", "secret": "acme-secret"},
         "globex": {"key_id": "globex-key-id", "secret": "globex-secret"},
     }
@@ -32,7 +35,9 @@ class Plugin(VendorPlugin):
     def authenticate(self, call: Call) -> str:
         return authenticate(call)
 
-    def error_response(self, call: Call | None, status: int, message: str, *, retry_after: float | None = None) -> Response:
+    def error_response(
+        self, call: Call | None, status: int, message: str, *, retry_after: float | None = None
+    ) -> Response:
         return errors.error(status, message, retry_after)
 
     def map_error(self, call: Call, exc: EmulatorError) -> Response:

@@ -4,14 +4,29 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
-from conformance.emulators.core import AuthError, BadRequestError, EmulatorError, IllegalTransitionError, NotFoundError
+from conformance.emulators.core import (
+    AuthError,
+    BadRequestError,
+    EmulatorError,
+    IllegalTransitionError,
+    NotFoundError,
+)
 from conformance.emulators.core.http import json_response
 
 __all__ = ["error", "for_domain_error"]
 
-_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-          429: "too_many_requests", 500: "internal_error", 502: "bad_gateway", 503: "service_unavailable",
-          504: "gateway_timeout"}
+_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    429: "too_many_requests",
+    500: "internal_error",
+    502: "bad_gateway",
+    503: "service_unavailable",
+    504: "gateway_timeout",
+}
 
 
 def error(status: int, message: str, retry_after: float | None = None) -> Response:
@@ -21,7 +36,9 @@ def error(status: int, message: str, retry_after: float | None = None) -> Respon
 
 def for_domain_error(exc: EmulatorError) -> Response:
     if isinstance(exc, AuthError):
-        return error(401, "Unauthorized: provide a valid API key id and secret with HTTP Basic authentication")
+        return error(
+            401, "Unauthorized: provide a valid API key id and secret with HTTP Basic authentication"
+        )
     if isinstance(exc, NotFoundError):
         return error(404, exc.message)
     if isinstance(exc, IllegalTransitionError):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from conformance.emulators.core import BadRequestError, Scan
 from conformance.emulators.core.app import Backend
@@ -23,26 +23,32 @@ _LEVEL = {"failed": "error", "timedOut": "error", "canceled": "warning", "comple
 
 
 class SodaBackend(Backend):
-    organisation = {"acme": "Acme Data", "globex": "Globex Analytics"}
+    organisation: ClassVar[dict[str, str]] = {"acme": "Acme Data", "globex": "Globex Analytics"}
 
     # -- operations -------------------------------------------------------------------------------
 
     def trigger_scan(self, account: str, definition: str, data_timestamp: str | None) -> Scan:
         if not definition.strip():
             raise BadRequestError("scanDefinition must not be empty")
-        return self._new_scan(account, None, {"definition": definition, "dataTimestamp": data_timestamp}, None)
+        return self._new_scan(
+            account, None, {"definition": definition, "dataTimestamp": data_timestamp}, None
+        )
 
     def seed_scan(
         self, account: str, state: str | None, data: dict[str, Any], progression: dict[str, Any] | None
     ) -> Scan:
-        return self._new_scan(account, state, {"definition": data.pop("definition", "seeded_scan"), **data}, progression)
+        return self._new_scan(
+            account, state, {"definition": data.pop("definition", "seeded_scan"), **data}, progression
+        )
 
     def _new_scan(
         self, account: str, state: str | None, data: dict[str, Any], progression: dict[str, Any] | None
     ) -> Scan:
         scan_id = guid(self.store, "soda-scan")
         definition = data["definition"]
-        data.setdefault("scanDefinition", {"id": guid(self.store, f"soda-definition:{definition}"), "name": definition})
+        data.setdefault(
+            "scanDefinition", {"id": guid(self.store, f"soda-definition:{definition}"), "name": definition}
+        )
         data.setdefault("logs", [])
         scan = self.engine.create(scan_id, account, data, progression=progression)
         if state is not None and state != scan.state:
@@ -106,7 +112,8 @@ class SodaBackend(Backend):
         if state in CHECKS_BY_STATE:
             extra = int(scan.data.get("logLines", 0))
             logs.extend(
-                {"level": "debug", "message": f"Evaluated check {i + 1}", "timestamp": now} for i in range(extra)
+                {"level": "debug", "message": f"Evaluated check {i + 1}", "timestamp": now}
+                for i in range(extra)
             )
 
     def view(self, scan: Scan) -> dict[str, Any]:
@@ -120,7 +127,16 @@ class SodaBackend(Backend):
             "scanDefinition": d["scanDefinition"],
             "scanTime": d["scanTime"],
         }
-        for key in ("submitted", "started", "ended", "errors", "failures", "warnings", "checks", "postProcessingStages"):
+        for key in (
+            "submitted",
+            "started",
+            "ended",
+            "errors",
+            "failures",
+            "warnings",
+            "checks",
+            "postProcessingStages",
+        ):
             if key in d:
                 out[key] = d[key]
         if "agentId" in d:

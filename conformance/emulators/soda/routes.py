@@ -20,7 +20,9 @@ def authenticate(call: Call) -> str:
 
 
 def trigger_scan(call: Call) -> Response:
-    scan = call.backend.trigger_scan(call.account, call.body["scanDefinition"], call.body.get("dataTimestamp"))
+    scan = call.backend.trigger_scan(
+        call.account, call.body["scanDefinition"], call.body.get("dataTimestamp")
+    )
     location = f"{call.base_url}/api/v1/scans/{scan.id}"
     return Response(status_code=201, headers={"Location": location, "X-Soda-Scan-Id": scan.id})
 

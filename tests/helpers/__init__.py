@@ -1,0 +1,1 @@
+"""Helpers shared by scanwire's test modules (import as `helpers.<module>`)."""
