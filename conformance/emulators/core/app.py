@@ -279,15 +279,24 @@ class Emulator:
                 early = await self._apply_fault(call, fault)
                 if early is not None:
                     return early
-            if not route.public:
-                call.account = self.plugin.authenticate(call)
+            # Per-IP buckets count every request (Advalidation); per-account ones only authenticated ones.
             if self.settings.rate_limits:
-                verdict = self.limiter.check(route.key, call.account, call.client_ip, self.clock.now())
-                if verdict is not None and not verdict.allowed:
-                    response = self.plugin.error_response(
-                        call, 429, "rate limit exceeded", retry_after=verdict.retry_after
+                verdict = self.limiter.check(route.key, None, call.client_ip, self.clock.now(), scope="ip")
+            if verdict is None or verdict.allowed:
+                if not route.public:
+                    call.account = self.plugin.authenticate(call)
+                if self.settings.rate_limits:
+                    verdict = (
+                        self.limiter.check(
+                            route.key, call.account, call.client_ip, self.clock.now(), scope="account"
+                        )
+                        or verdict
                     )
-                    return self.plugin.decorate(call, response, verdict)
+            if verdict is not None and not verdict.allowed:
+                response = self.plugin.error_response(
+                    call, 429, "rate limit exceeded", retry_after=verdict.retry_after
+                )
+                return self.plugin.decorate(call, response, verdict)
             self._parse(call, request, body)
             response = route.handler(call)
         except EmulatorError as exc:
@@ -309,7 +318,7 @@ class Emulator:
         if self.settings.validate_requests:
             check = self.validator.check_request(request, body)
             if check.problems:
-                raise BadRequestError("request does not match the spec", check.problems)
+                raise BadRequestError("request does not match the spec", check.problems, check.fields)
             call.path_params.update({k: v for k, v in check.path.items()})
             call.query = check.query
             call.body = check.body

@@ -61,8 +61,18 @@ class Progression:
                 f"progression.outcome must be one of {', '.join(OUTCOMES)}, not {outcome!r}"
             )
         final = raw.get("final")
-        if final is not None and lifecycle is not None and final not in lifecycle.states:
-            raise BadRequestError(f"progression.final {final!r} is not a state of this vendor")
+        if lifecycle is not None:
+            if final is not None and final not in lifecycle.states:
+                raise BadRequestError(f"progression.final {final!r} is not a state of this vendor")
+            # An end the server cannot reach by itself would silently become the happy path.
+            if final is not None and not lifecycle.path_to(lifecycle.initial, final=final):
+                raise BadRequestError(f"progression.final {final!r} is not reachable without a client action")
+            if (
+                final is None
+                and outcome in ("failure", "timeout")
+                and not lifecycle.path_to(lifecycle.initial, outcome)
+            ):
+                raise BadRequestError(f"this vendor's lifecycle has no {outcome} road")
         return cls(mode, float(every), outcome, final)
 
     def to_dict(self) -> dict[str, Any]:

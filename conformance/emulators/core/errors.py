@@ -71,6 +71,15 @@ class BadRequestError(EmulatorError):
 
     reason = "bad_request"
 
-    def __init__(self, message: str, problems: list[str] | None = None, **details: Any) -> None:
+    def __init__(
+        self,
+        message: str,
+        problems: list[str] | None = None,
+        fields: list[tuple[str, str]] | None = None,
+        **details: Any,
+    ) -> None:
         super().__init__(message, **details)
         self.problems = problems or [message]
+        # (location, name) per problem where known, e.g. ("query", "include_checks"); vendors that name
+        # the offending field in their envelope (Advalidation relatedField) read it from here.
+        self.fields = fields or []

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from conformance.emulators.core.store import Store
 
-__all__ = ["epoch_ms", "guid", "iso_dotnet", "iso_ms_z", "sequential"]
+__all__ = ["epoch_ms", "guid", "iso_dotnet", "iso_ms_z", "iso_z", "sequential"]
 
 _NAMESPACE = uuid.UUID("5c1e7d2a-0b6f-4c51-9a57-3a8f0c2e9d41")
 
@@ -24,6 +24,11 @@ def guid(store: Store, name: str) -> str:
 def iso_ms_z(ts: float) -> str:
     """2025-03-04T09:15:02.431Z (Soda, Advalidation style)."""
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{int(ts * 1000) % 1000:03d}Z"
+
+
+def iso_z(ts: float) -> str:
+    """2024-01-01T00:00:01Z (whole seconds; Advalidation's SDK fixtures)."""
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def iso_dotnet(ts: float, offset: bool = True) -> str:

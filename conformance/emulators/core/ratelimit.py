@@ -61,13 +61,14 @@ class RateLimiter:
         with self._lock:
             self._state.clear()
 
-    def check(self, operation: str, account: str | None, ip: str, now: float) -> Verdict | None:
-        """Spend one unit; None when no limit applies to this request."""
+    def check(self, operation: str, account: str | None, ip: str, now: float, scope: str) -> Verdict | None:
+        """Spend one unit of every limit of `scope` ("ip" | "account"); None when none applies."""
         checks = []
         if operation in self.operation_limits:
             checks.append(("op", operation, self.operation_limits[operation]))
         if self.global_limit is not None:
             checks.append(("global", "", self.global_limit))
+        checks = [c for c in checks if c[2].scope == scope]
         if not checks:
             return None
         now_ms = int(now * 1000)

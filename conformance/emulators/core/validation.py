@@ -42,7 +42,7 @@ class RequestCheck:
     query: dict[str, Any]
     body: Any
     problems: list[str]
-    security_failed: bool = False
+    fields: list[tuple[str, str]]  # (location, name) of each offending parameter; ("body", "") for the body
 
 
 def _describe(error: BaseException) -> str:
@@ -85,13 +85,23 @@ class SpecValidator:
         result = self.api.unmarshal_request(StarletteOpenAPIRequest(request, body=body))
         params = result.parameters
         problems = [_describe(e) for e in result.errors]
-        return RequestCheck(dict(params.path or {}), dict(params.query or {}), result.body, problems)
+        fields = [_field_of(e) for e in result.errors]
+        return RequestCheck(dict(params.path or {}), dict(params.query or {}), result.body, problems, fields)
 
     def check_response(self, request: Request, body: bytes, response: Response) -> list[str]:
         result = self.api.unmarshal_response(
             StarletteOpenAPIRequest(request, body=body), StarletteOpenAPIResponse(response)
         )
         return [_describe(e) for e in result.errors]
+
+
+def _field_of(error: BaseException) -> tuple[str, str]:
+    """Which parameter an openapi-core error is about (parameter errors carry name and location)."""
+    for candidate in (error, error.__cause__):
+        name, location = getattr(candidate, "name", None), getattr(candidate, "location", None)
+        if isinstance(name, str) and isinstance(location, str):
+            return location, name
+    return ("body", "") if "body" in type(error).__name__.lower() else ("request", "")
 
 
 def spec_default(spec: dict[str, Any], name: str) -> str | None:
