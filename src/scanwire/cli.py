@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -247,10 +248,153 @@ def emulate(
     uvicorn.run(emulator, host=host, port=port, log_level="warning")
 
 
+def _parse_auth(pairs: list[str]) -> dict[str, str]:
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise typer.BadParameter(f"--auth takes key=value, got {pair!r}")
+        out[key.strip()] = value
+    return out
+
+
+def run_conformance(
+    vendors: list[str],
+    *,
+    base_url: str | None,
+    auth: dict[str, str],
+    max_examples: int,
+    allow_writes: bool,
+    report: Path,
+    seed: int,
+) -> bool:
+    """Run the suites with a live progress display; print the summary; write the reports."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from conformance.suites.report import write_reports
+    from conformance.suites.runner import ConformanceOptions, CredentialsError, VendorRun, run_vendor
+
+    if base_url is not None and len(vendors) != 1:
+        raise typer.BadParameter("--base-url points at one vendor's server: name exactly one vendor")
+    opts = ConformanceOptions(
+        base_url=base_url, credentials=auth, max_examples=max_examples, allow_writes=allow_writes, seed=seed
+    )
+    runs: list[VendorRun] = []
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=False) as progress:
+        for vendor in vendors:
+            task = progress.add_task(f"{vendor}: starting", total=None)
+
+            def show(v: str, msg: str, task: Any = task) -> None:
+                progress.update(task, description=f"{v}: {msg}")
+
+            try:
+                result = run_vendor(vendor, opts, progress=show)
+            except CredentialsError as exc:
+                progress.update(task, description=f"{vendor}: {exc}")
+                raise typer.Exit(2) from None
+            runs.append(result)
+            verdict = "[green]pass[/green]" if result.ok else "[red]FAIL[/red]"
+            progress.update(
+                task,
+                description=f"{vendor}: {verdict} ({result.cases} cases, "
+                f"{len(result.operations)} operations)",
+            )
+            progress.stop_task(task)
+    table = Table(title="conformance")
+    for col in ("vendor", "target", "operations", "cases", "failing checks", "time", "result"):
+        table.add_column(col, justify="left" if col in ("vendor", "target", "result") else "right")
+    for r in runs:
+        failing = sum(1 for op in r.operations.values() for t in op.checks.values() if t.failed)
+        table.add_row(
+            r.vendor,
+            r.target,
+            str(len(r.operations)),
+            str(r.cases),
+            str(failing),
+            f"{r.seconds:.1f} s",
+            "[green]pass[/green]" if r.ok else "[red]FAIL[/red]",
+        )
+    console.print(table)
+    for r in runs:
+        if r.excluded:
+            console.print(
+                f"{r.vendor}: read-only run, not exercised: {', '.join(r.excluded)} (use --allow-writes)"
+            )
+        if r.fatal:
+            err_console.print(f"{r.vendor}: run stopped: {r.fatal}", style="red", markup=False)
+        for op in r.operations.values():
+            for name, tally in op.checks.items():
+                if tally.first_failure is not None:
+                    f = tally.first_failure
+                    err_console.print(
+                        f"{r.vendor} {op.label} [{name}] {f.title}: {f.message}", markup=False, style="red"
+                    )
+                    err_console.print(f"  {f.curl}", markup=False, highlight=False)
+            for error in op.errors:
+                err_console.print(f"{r.vendor} {op.label}: {error}", markup=False, style="red")
+    written = write_reports(runs, report)
+    console.print("reports: " + ", ".join(str(p) for p in written))
+    return all(r.ok for r in runs)
+
+
 @app.command()
-def run(vendors: VendorArgs = None) -> None:
-    """The main job: validate the specs and print the per-vendor report."""
-    validate(vendors)
+def conformance(
+    vendors: VendorArgs = None,
+    base_url: Annotated[
+        str | None,
+        typer.Option(
+            help="a real server's base URL (with its path prefix); default: the in-process emulator"
+        ),
+    ] = None,
+    auth: Annotated[
+        list[str], typer.Option(help="credential key=value (see docs/conformance.md); repeatable")
+    ] = [],  # noqa: B006
+    max_examples: Annotated[int, typer.Option(help="generated cases per operation and phase")] = 25,
+    allow_writes: Annotated[
+        bool, typer.Option(help="against a real server, also run POST/DELETE operations")
+    ] = False,
+    report: Annotated[
+        Path, typer.Option(help="directory for junit.xml, summary.md/.html, results.json")
+    ] = Path("reports/conformance"),
+    seed: Annotated[int, typer.Option(help="random seed (same seed, same cases)")] = 1,
+) -> None:
+    """Check servers against the specs with schemathesis: the emulators in-process by default."""
+    ok = run_conformance(
+        check_vendors(vendors),
+        base_url=base_url,
+        auth=_parse_auth(auth),
+        max_examples=max_examples,
+        allow_writes=allow_writes,
+        report=report,
+        seed=seed,
+    )
+    if not ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+def run(
+    vendors: VendorArgs = None,
+    max_examples: Annotated[int, typer.Option(help="generated cases per operation and phase")] = 25,
+    report: Annotated[Path, typer.Option(help="report directory")] = Path("reports/conformance"),
+) -> None:
+    """The main job: validate specs, regenerate clients, run conformance on the emulators, report."""
+    chosen = check_vendors(vendors)
+    console.rule("1. specs")
+    table, problems = spec_summary(chosen)
+    console.print(table)
+    if problems:
+        err_console.print(f"{problems} spec problem(s): fix them first (details above)", style="red")
+        raise typer.Exit(1)
+    console.rule("2. generate")
+    generate(chosen, force=False)
+    console.rule("3. conformance (in-process emulators)")
+    ok = run_conformance(
+        chosen, base_url=None, auth={}, max_examples=max_examples, allow_writes=False, report=report, seed=1
+    )
+    if not ok:
+        raise typer.Exit(1)
 
 
 def main() -> None:

@@ -134,7 +134,7 @@ def openapi_errors(doc: dict[str, Any]) -> Iterator[tuple[list[Any], str]]:
     except Exception as exc:  # the validator raises (not yields) on dangling $refs and null sections
         yield (
             [],
-            f"the document cannot be validated: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
+            f"the document cannot be validated: {type(exc).__name__}: {(str(exc).splitlines() or [''])[0]}",
         )
         yield from _dangling_refs(doc)
         return

@@ -75,12 +75,12 @@ SPEC: dict[str, Any] = {'extensions': {'x-rate-limit': {'capacity': 60,
                                                           'answer is the same Scan object under '
                                                           'data; status code and error list are '
                                                           'not restated in the notes',
-                                              'spec': '200 with ScanResponse; 401/403/404/429 with '
-                                                      'the standard error envelope',
+                                              'spec': '200 with ScanResponse; 401/403/404/422/429 '
+                                                      'with the standard error envelope',
                                               'why': 'same conventions as GET /scans/{scanId} '
-                                                     '(INFERENCE); 422 left out because the '
-                                                     'operation takes no input beyond the path '
-                                                     'id'}}},
+                                                     '(INFERENCE); 422 for a creativeId that is '
+                                                     'not an integer, as GET /scans/{scanId} '
+                                                     'answers for a malformed scanId'}}},
  'security': [{'apiKey': []}],
  'security_schemes': {'apiKey': {'description': 'Every request carries `X-API-Key: <key>`; there '
                                                 'is no Authorization header and no login step '

@@ -1,0 +1,356 @@
+"""Run schemathesis against one vendor API: the in-process emulator by default, a real server on request.
+
+The engine is schemathesis' own (examples, coverage, fuzzing and stateful phases; its checks plus
+scanwire's `lifecycle_conformance`); this module only chooses the target, credentials, safety rules and
+budget, and folds the engine's events into per-operation x per-check results for the reports.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import schemathesis
+from schemathesis.engine import events, from_schema
+
+from conformance.suites import checks as _checks  # registers scanwire's checks
+from scanwire.paths import layout
+from scanwire.yamlio import loads_yaml
+
+__all__ = [
+    "BUILTIN_CHECKS",
+    "CheckTally",
+    "ConformanceOptions",
+    "CredentialsError",
+    "OperationResult",
+    "VendorRun",
+    "credentials_from_env",
+    "run_vendor",
+]
+
+BUILTIN_CHECKS = (
+    "not_a_server_error",
+    "status_code_conformance",
+    "content_type_conformance",
+    "response_schema_conformance",
+    "response_headers_conformance",
+)
+ALL_CHECKS = (*BUILTIN_CHECKS, *_checks.SCANWIRE_CHECKS)
+READ_METHODS = ("GET", "HEAD", "OPTIONS")
+
+# Environment variables per vendor for real-server runs (documented in docs/conformance.md).
+ENV_CREDENTIALS: dict[str, dict[str, str]] = {
+    "advalidation": {"api_key": "SCANWIRE_ADVALIDATION_API_KEY"},
+    "invicti": {"user_id": "SCANWIRE_INVICTI_USER_ID", "token": "SCANWIRE_INVICTI_TOKEN"},
+    "appspider": {
+        "name": "SCANWIRE_APPSPIDER_USERNAME",
+        "password": "SCANWIRE_APPSPIDER_PASSWORD",
+        "client_id": "SCANWIRE_APPSPIDER_CLIENT_ID",
+    },
+    "threadfix": {"api_key": "SCANWIRE_THREADFIX_API_KEY"},
+    "soda": {"key_id": "SCANWIRE_SODA_KEY_ID", "secret": "SCANWIRE_SODA_SECRET"},
+}
+OPTIONAL_CREDENTIALS = {"client_id"}
+
+
+class CredentialsError(ValueError):
+    """Credentials for a real-server run are missing; the message names the variables to set."""
+
+
+@dataclass
+class ConformanceOptions:
+    base_url: str | None = None  # None: the in-process emulator
+    credentials: dict[str, str] = field(default_factory=dict)
+    max_examples: int = 25
+    allow_writes: bool = False
+    seed: int = 1
+    phases: tuple[str, ...] = ("examples", "coverage", "fuzzing", "stateful")
+    checks: tuple[str, ...] = ALL_CHECKS
+    rate_limit: str | None = None  # e.g. "5/s"; real servers default to "auto" (honours 429/Retry-After)
+    max_time: float | None = None
+    emulator_factory: Callable[[str], Any] | None = None  # tests inject deliberately broken emulators
+
+
+@dataclass
+class FailureExample:
+    title: str
+    message: str
+    curl: str
+
+
+@dataclass
+class CheckTally:
+    passed: int = 0
+    failed: int = 0
+    first_failure: FailureExample | None = None
+
+    @property
+    def status(self) -> str:
+        return "fail" if self.failed else ("pass" if self.passed else "skip")
+
+
+@dataclass
+class OperationResult:
+    label: str
+    cases: int = 0
+    checks: dict[str, CheckTally] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    skipped: str | None = None
+
+    @property
+    def status(self) -> str:
+        if self.errors or any(t.failed for t in self.checks.values()):
+            return "fail"
+        return "pass" if self.cases else "skip"
+
+
+@dataclass
+class VendorRun:
+    vendor: str
+    target: str
+    operations: dict[str, OperationResult]
+    seconds: float
+    phases: dict[str, int] = field(default_factory=dict)  # cases per phase
+    excluded: list[str] = field(default_factory=list)  # write operations left out (read-only mode)
+    fatal: str | None = None
+
+    @property
+    def cases(self) -> int:
+        return sum(op.cases for op in self.operations.values())
+
+    @property
+    def ok(self) -> bool:
+        return self.fatal is None and all(op.status != "fail" for op in self.operations.values())
+
+
+def credentials_from_env(vendor: str, given: dict[str, str]) -> dict[str, str]:
+    """Credentials from options first, environment second; CredentialsError lists what is missing."""
+    out = dict(given)
+    missing = []
+    for key, env in ENV_CREDENTIALS[vendor].items():
+        if key not in out and os.environ.get(env):
+            out[key] = os.environ[env]
+        if key not in out and key not in OPTIONAL_CREDENTIALS:
+            missing.append(f"{env} (or --auth {key}=...)")
+    if missing:
+        raise CredentialsError(f"{vendor}: missing credentials: {', '.join(missing)}")
+    return out
+
+
+_SECRET_HEADER = re.compile(r"(-H '(?:Authorization|X-API-Key|apikey): )[^']*'", re.IGNORECASE)
+
+
+def redact(text: str, secrets: list[str]) -> str:
+    """No credential reaches a report: auth headers and every known secret value are masked."""
+    text = _SECRET_HEADER.sub(r"\1***'", text)
+    text = re.sub(r"(-u |--user )\S+", r"\1***", text)
+    for secret in sorted((s for s in secrets if s and len(s) >= 4), key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
+
+
+# -- targets --------------------------------------------------------------------------------------
+
+
+def _emulator_credentials(vendor: str, plugin: Any) -> dict[str, str]:
+    account = next(iter(plugin.accounts.values()))
+    keys = {k.lower(): str(v) for k, v in account.items()}
+    return keys
+
+
+def _auth_config(vendor: str, spec: dict[str, Any], creds: dict[str, str]) -> dict[str, Any]:
+    """schemathesis `auth` config for the schemes it can drive itself (all but AppSpider's login)."""
+    schemes = (spec.get("components") or {}).get("securitySchemes") or {}
+    name = next(iter(schemes), None)
+    if vendor in ("soda", "invicti"):
+        user = creds.get("key_id") or creds.get("user_id") or creds.get("username") or ""
+        password = creds.get("secret") or creds.get("token") or creds.get("password") or ""
+        return {"basic": {"username": user, "password": password}}
+    if vendor == "advalidation" and name:
+        return {"openapi": {name: {"api_key": creds.get("api_key") or creds.get("key", "")}}}
+    if vendor == "threadfix" and name:
+        return {"openapi": {name: {"api_key": f"APIKEY {creds.get('api_key') or creds.get('key', '')}"}}}
+    return {}
+
+
+def _register_login(schema: Any, base_url: str, creds: dict[str, str], transport: Any) -> None:
+    """AppSpider: log in through the API, send `Authorization: Basic <raw token>`, re-login on 401."""
+
+    @schema.auth(refresh_interval=None)
+    class AppSpiderLogin:
+        def get(self, case: Any, context: Any) -> str:
+            body = {"name": creds.get("name", ""), "password": creds.get("password", "")}
+            if creds.get("client_id"):
+                body["clientId"] = creds["client_id"]
+            with httpx.Client(base_url=base_url, transport=transport, timeout=30) as http:
+                answer = http.post("/Authentication/Login", json=body)
+            token = (
+                answer.json().get("Token")
+                if answer.headers.get("content-type", "").startswith("application/json")
+                else None
+            )
+            if not token:
+                raise CredentialsError(
+                    f"appspider: login failed with HTTP {answer.status_code}: {answer.text[:200]}"
+                )
+            return str(token)
+
+        def set(self, case: Any, data: str, context: Any) -> None:
+            case.headers = {**(case.headers or {}), "Authorization": f"Basic {data}"}
+
+
+def _config(
+    vendor: str, spec: dict[str, Any], opts: ConformanceOptions, creds: dict[str, str], base_url: str
+) -> Any:
+    checks: dict[str, Any] = {"enabled": False}
+    for name in opts.checks:
+        checks[name] = {"enabled": True}
+    phases = {
+        name: {"enabled": name in opts.phases} for name in ("examples", "coverage", "fuzzing", "stateful")
+    }
+    data: dict[str, Any] = {
+        "base-url": base_url,
+        "seed": opts.seed,
+        "generation": {"max-examples": opts.max_examples, "mode": "all", "deterministic": False},
+        "checks": checks,
+        "phases": phases,
+        "suppress-health-check": ["all"],
+    }
+    auth = _auth_config(vendor, spec, creds)
+    if auth:
+        data["auth"] = auth
+    if opts.base_url is not None:
+        data["rate-limit"] = opts.rate_limit or "auto"
+        data["request-timeout"] = 30
+    elif opts.rate_limit:
+        data["rate-limit"] = opts.rate_limit
+    if opts.max_time:
+        data["max-time"] = opts.max_time
+    return schemathesis.Config.from_dict(data)
+
+
+def _spec(vendor: str) -> dict[str, Any]:
+    path = layout().resolved(vendor)
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing: run `scanwire generate {vendor}`")
+    doc: dict[str, Any] = loads_yaml(path.read_text(encoding="utf-8"))
+    return doc
+
+
+def _server_prefix(spec: dict[str, Any]) -> str:
+    from conformance.emulators.core.validation import server_prefixes
+
+    prefix = server_prefixes(spec)[0]
+    # A server variable in the path (ThreadFix {version}) takes its default.
+    for server in spec.get("servers") or []:
+        for name, var in (server.get("variables") or {}).items():
+            prefix = prefix.replace("{" + name + "}", str(var.get("default", "")))
+    return prefix
+
+
+# -- the run --------------------------------------------------------------------------------------
+
+
+def run_vendor(
+    vendor: str, opts: ConformanceOptions, progress: Callable[[str, str], None] = lambda _vendor, _msg: None
+) -> VendorRun:
+    """One schemathesis run against one vendor; never raises for API failures (they are results)."""
+    start = time.perf_counter()
+    spec = _spec(vendor)
+    emulator = None
+    transport = None
+    if opts.base_url is None:
+        from conformance.emulators.core.app import EmulatorSettings, build_emulator
+        from conformance.emulators.core.transport import SyncASGITransport
+
+        if opts.emulator_factory is not None:
+            emulator = opts.emulator_factory(vendor)
+        else:
+            emulator = build_emulator(vendor, settings=EmulatorSettings(rate_limits=False))
+        scenario = emulator.plugin.scenarios.get("conformance")
+        if scenario is not None:
+            scenario(emulator.backend)
+        creds = _emulator_credentials(vendor, emulator.plugin)
+        base_url = "http://127.0.0.1" + _server_prefix(spec)
+        target = "in-process emulator"
+        transport = SyncASGITransport(emulator)
+    else:
+        creds = credentials_from_env(vendor, opts.credentials)
+        base_url = opts.base_url.rstrip("/")
+        target = base_url
+    secrets = [v for v in creds.values() if v]
+
+    schema = schemathesis.openapi.from_dict(spec, config=_config(vendor, spec, opts, creds, base_url))
+    if emulator is not None:
+        schema.app = emulator
+    excluded: list[str] = []
+    if opts.base_url is not None and not opts.allow_writes:
+        excluded = sorted(op.label for op in _operations(schema) if op.method.upper() not in READ_METHODS)
+        schema = schema.include(method=list(READ_METHODS))
+    if vendor == "appspider":
+        _register_login(schema, base_url, creds, transport)
+
+    results: dict[str, OperationResult] = {op.label: OperationResult(op.label) for op in _operations(schema)}
+    phases: dict[str, int] = {}
+    fatal: str | None = None
+    try:
+        for event in from_schema(schema).execute():
+            if isinstance(event, events.PhaseStarted):
+                progress(vendor, f"{event.phase.name.value} phase")
+            elif isinstance(event, events.ScenarioFinished):
+                _fold(results, phases, event, secrets, base_url)
+                progress(vendor, f"{event.phase.value}: {event.recorder.label}")
+            elif isinstance(event, events.NonFatalError):
+                label = getattr(event, "label", "") or "run"
+                results.setdefault(label, OperationResult(label)).errors.append(
+                    redact(str(getattr(event, "info", event)), secrets)
+                )
+            elif isinstance(event, events.FatalError):
+                fatal = redact(f"{type(event.exception).__name__}: {event.exception}", secrets)
+    finally:
+        if transport is not None:
+            transport.close()
+    if emulator is not None and emulator.errors:
+        results.setdefault("emulator", OperationResult("emulator")).errors.extend(emulator.errors)
+    return VendorRun(vendor, target, results, time.perf_counter() - start, phases, excluded, fatal)
+
+
+def _operations(schema: Any) -> list[Any]:
+    return [result.ok() for result in schema.get_all_operations() if hasattr(result, "ok")]
+
+
+def _fold(
+    results: dict[str, OperationResult],
+    phases: dict[str, int],
+    event: Any,
+    secrets: list[str],
+    base_url: str,
+) -> None:
+    recorder = event.recorder
+    phase = event.phase.value
+    phases[phase] = phases.get(phase, 0) + len(recorder.cases)
+    for case_id, nodes in recorder.checks.items():
+        case_node = recorder.cases.get(case_id)
+        label = case_node.value.operation.label if case_node is not None else recorder.label
+        op = results.setdefault(label, OperationResult(label))
+        for node in nodes:
+            tally = op.checks.setdefault(node.name, CheckTally())
+            if node.status.value == "success":
+                tally.passed += 1
+            elif node.status.value == "failure":
+                tally.failed += 1
+                if tally.first_failure is None and node.failure_info is not None:
+                    failure = node.failure_info.failure
+                    tally.first_failure = FailureExample(
+                        redact(str(failure.title), secrets),
+                        redact(str(failure.message), secrets),
+                        redact(node.failure_info.code_sample, secrets),
+                    )
+    for case_node in recorder.cases.values():
+        label = case_node.value.operation.label
+        results.setdefault(label, OperationResult(label)).cases += 1
