@@ -339,6 +339,13 @@ CASES: list[tuple[str, Mutator | None, Mutator]] = [
     ),
     ("enum-value-added", None, lambda d: _schemas(d)["ProcessingStatus"]["enum"].append("paused")),
     ("enum-value-removed", None, lambda d: _schemas(d)["ProcessingStatus"]["enum"].remove("cancelled")),
+    (
+        "enum-member-renamed",
+        None,
+        lambda d: _schemas(d)["ProcessingStatus"].update(
+            {"x-enum-varnames": [f"STATE_{v.upper()}" for v in _schemas(d)["ProcessingStatus"]["enum"]]}
+        ),
+    ),
     ("union-variant-removed", _with_value_union, lambda d: _props(d, "CheckResult")["value"]["anyOf"].pop(2)),
     (
         "response-union-variant-added",

@@ -116,6 +116,7 @@ class VendorRun:
     operations: dict[str, OperationResult]
     seconds: float
     phases: dict[str, int] = field(default_factory=dict)  # cases per phase
+    statuses: dict[str, int] = field(default_factory=dict)  # answers per status class ("2xx", "401", ...)
     excluded: list[str] = field(default_factory=list)  # write operations left out (read-only mode)
     fatal: str | None = None
 
@@ -297,13 +298,14 @@ def run_vendor(
 
     results: dict[str, OperationResult] = {op.label: OperationResult(op.label) for op in _operations(schema)}
     phases: dict[str, int] = {}
+    statuses: dict[str, int] = {}
     fatal: str | None = None
     try:
         for event in from_schema(schema).execute():
             if isinstance(event, events.PhaseStarted):
                 progress(vendor, f"{event.phase.name.value} phase")
             elif isinstance(event, events.ScenarioFinished):
-                _fold(results, phases, event, secrets, base_url)
+                _fold(results, phases, statuses, event, secrets)
                 progress(vendor, f"{event.phase.value}: {event.recorder.label}")
             elif isinstance(event, events.NonFatalError):
                 label = getattr(event, "label", "") or "run"
@@ -317,7 +319,11 @@ def run_vendor(
             transport.close()
     if emulator is not None and emulator.errors:
         results.setdefault("emulator", OperationResult("emulator")).errors.extend(emulator.errors)
-    return VendorRun(vendor, target, results, time.perf_counter() - start, phases, excluded, fatal)
+    if fatal is None and statuses and not statuses.get("2xx"):
+        # Every answer was an error: the checks "pass" on documented 401s, but nothing was tested.
+        seen = ", ".join(f"{k}: {v}" for k, v in sorted(statuses.items()))
+        fatal = f"no request succeeded ({seen}); check the credentials and the base URL and its path prefix"
+    return VendorRun(vendor, target, results, time.perf_counter() - start, phases, statuses, excluded, fatal)
 
 
 def _operations(schema: Any) -> list[Any]:
@@ -327,13 +333,18 @@ def _operations(schema: Any) -> list[Any]:
 def _fold(
     results: dict[str, OperationResult],
     phases: dict[str, int],
+    statuses: dict[str, int],
     event: Any,
     secrets: list[str],
-    base_url: str,
 ) -> None:
     recorder = event.recorder
     phase = event.phase.value
     phases[phase] = phases.get(phase, 0) + len(recorder.cases)
+    for interaction in recorder.interactions.values():
+        if interaction.response is not None:
+            code = interaction.response.status_code
+            key = "2xx" if 200 <= code < 300 else str(code) if code in (401, 403, 429) else f"{code // 100}xx"
+            statuses[key] = statuses.get(key, 0) + 1
     for case_id, nodes in recorder.checks.items():
         case_node = recorder.cases.get(case_id)
         label = case_node.value.operation.label if case_node is not None else recorder.label

@@ -20,8 +20,9 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console()
-err_console = Console(stderr=True)
+# soft_wrap: never break a `file:line` or a curl command across lines when output is not a terminal.
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 VendorArgs = Annotated[
     list[str] | None,

@@ -135,6 +135,8 @@ RULES: tuple[Rule, ...] = (
     Rule("enum-value-added", "feature", "check_enum",
          "open enums (str_enum.py.jinja) keep unknown values, so old clients read it as UNKNOWN"),
     Rule("enum-value-removed", "breaking", "check_enum", "code naming the member fails with AttributeError"),
+    Rule("enum-member-renamed", "breaking", "check_enum",
+         "x-enum-varnames names the generated members: code naming the old member fails"),
     Rule("union-variant-removed", "breaking", "check_union", "a union member (often a class) disappears"),
     Rule("response-union-variant-added", "breaking", "check_union",
          "the client may get a shape it cannot parse"),
@@ -421,6 +423,15 @@ def check_enum(ctx: _Ctx, pair: _Pair) -> None:
         ctx.emit("enum-value-added", pair.loc, f"enum value {key} added")
     for key in sorted(old.keys() - new.keys()):
         ctx.emit("enum-value-removed", pair.loc, f"enum value {key} removed")
+    old_names = dict(zip(map(_show, pair.old["enum"]), pair.old.get("x-enum-varnames") or [], strict=False))
+    new_names = dict(zip(map(_show, pair.new["enum"]), pair.new.get("x-enum-varnames") or [], strict=False))
+    renamed = [
+        f"{key}: {old_names.get(key, '(derived)')} -> {new_names.get(key, '(derived)')}"
+        for key in sorted(old.keys() & new.keys())
+        if old_names.get(key) != new_names.get(key)
+    ]
+    if renamed:
+        ctx.emit("enum-member-renamed", pair.loc, "generated members renamed: " + "; ".join(renamed))
 
 
 def check_properties(ctx: _Ctx, pair: _Pair) -> None:
@@ -520,7 +531,7 @@ def check_deprecated(ctx: _Ctx, pair: _Pair) -> None:
 
 
 def check_docs(ctx: _Ctx, pair: _Pair) -> None:
-    _docs(ctx, pair.old, pair.new, pair.loc)
+    _docs(ctx, pair.old, pair.new, pair.loc, skip=("x-enum-varnames",))
 
 
 SchemaCheck = Callable[[_Ctx, _Pair], None]

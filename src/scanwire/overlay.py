@@ -68,8 +68,8 @@ def load_overlay(path: Path) -> Overlay:
             problems.append(
                 doc.problem(
                     ["actions", i],
-                    f"action {i} must have exactly one of update / remove: true / copy "
-                    f"(found {kinds or 'none'})",
+                    f"action {i} (target {action.get('target')!r}) must have exactly one of "
+                    f"update / remove: true / copy (found {kinds or 'none'})",
                     "overlay",
                 )
             )

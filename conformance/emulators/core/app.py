@@ -255,19 +255,21 @@ class Emulator:
 
     async def _handle(self, request: Request, route: _Route, path_params: dict[str, str]) -> Response:
         body = await request.body()
+        raw_query = {
+            k: v[0] if len(v) == 1 else v
+            for k, v in parse_qs(request.url.query, keep_blank_values=True).items()
+        }
         call = Call(
             emulator=self,
             method=request.method,
             operation=route.key,
             operation_id=route.operation_id,
             path_params=dict(path_params),
-            query={
-                k: v[0] if len(v) == 1 else v
-                for k, v in parse_qs(request.url.query, keep_blank_values=True).items()
-            },
+            query=dict(raw_query),
             headers={k.lower(): v for k, v in request.headers.items()},
             body=None,
             raw_body=body,
+            raw_query=raw_query,
             content_type=request.headers.get("content-type", "").split(";")[0].strip().lower(),
             client_ip=request.client.host if request.client else "127.0.0.1",
             base_url=str(request.base_url).rstrip("/"),

@@ -9,7 +9,8 @@ code the generated clients ship) and applies one progression rule per scan, moto
 - `manual`: only the control API moves it.
 
 `outcome` picks the road: `success` (happy path), `failure`, `timeout`, `hang`, or `final: <state>` for
-a named end such as Soda's `completedWithWarnings`. After an action (cancel/pause/...) the scan
+a named end such as Soda's `completedWithWarnings` (a non-terminal `final` is a side road taken once,
+then the happy path). After an action (cancel/pause/...) the scan
 follows the happy path from wherever the action left it.
 """
 
@@ -236,6 +237,10 @@ class ScanEngine:
     def road(self, scan: Scan) -> list[str]:
         """The states still ahead of the scan under its progression."""
         prog = self.progression_of(scan)
+        if prog.final is not None and any(entry[0] == prog.final for entry in scan.history):
+            # Been there: a terminal `final` ends the road; a side road (Invicti Delayed, AppSpider
+            # blackout) is passed once and the scan goes on along the happy path, never looping back.
+            return self.lifecycle.path_to(scan.state)
         path = self.lifecycle.path_to(scan.state, prog.outcome, prog.final)
         if not path and prog.outcome != "hang" and scan.state not in self.lifecycle.terminal:
             path = self.lifecycle.path_to(scan.state)
@@ -261,7 +266,10 @@ class ScanEngine:
         prog = self.progression_of(scan)
         moved = False
         if prog.mode == "immediate" and read:
-            while self._step(scan, "immediate"):
+            # Bounded: a road never needs more steps than there are states.
+            for _ in range(len(self.lifecycle.states)):
+                if not self._step(scan, "immediate"):
+                    break
                 moved = True
         elif prog.mode == "reads" and read and scan.reads >= prog.every:
             moved = self._step(scan, "reads")

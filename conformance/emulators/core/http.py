@@ -28,6 +28,7 @@ class Call:
     body: Any
     raw_body: bytes
     content_type: str
+    raw_query: dict[str, Any]  # as sent, also parameters the spec does not declare (AppSpider ids)
     client_ip: str
     base_url: str = "http://127.0.0.1"
     account: str | None = None
@@ -48,7 +49,7 @@ def param(call: Call, name: str) -> Any:
             return source[name]
     if isinstance(call.body, dict) and name in call.body:
         return call.body[name]
-    return None
+    return call.raw_query.get(name)
 
 
 def json_response(

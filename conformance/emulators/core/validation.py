@@ -45,11 +45,18 @@ class RequestCheck:
     fields: list[tuple[str, str]]  # (location, name) of each offending parameter; ("body", "") for the body
 
 
+def _text(error: BaseException) -> str:
+    try:
+        return str(error)
+    except UnicodeDecodeError:  # openapi-core formats the raw body into some messages
+        return f"{type(error).__name__}: the body is not valid UTF-8"
+
+
 def _describe(error: BaseException) -> str:
-    parts = [str(error)]
+    parts = [_text(error)]
     cause = error.__cause__
     while cause is not None:
-        text = str(cause)
+        text = _text(cause)
         schema_errors = getattr(cause, "schema_errors", None)
         if schema_errors:
             text += ": " + "; ".join(
@@ -78,11 +85,21 @@ class SpecValidator:
             for op in item.values():
                 if isinstance(op, dict):
                     op.pop("security", None)
+                    # OAS 3.1 §4.8.12.1: header parameters named Accept, Content-Type or Authorization
+                    # are ignored (ThreadFix documents a required Accept: clients sending */* are fine).
+                    op["parameters"] = [p for p in op.get("parameters") or [] if not _ignored_header(p)]
+        _untype_binary(local)
         keep: dict[str, Any] = dict.fromkeys(_KEEP_AS_SENT, lambda value: value)
         self.api = OpenAPI.from_dict(local, config=_config(keep))
 
     def check_request(self, request: Request, body: bytes) -> RequestCheck:
-        result = self.api.unmarshal_request(StarletteOpenAPIRequest(request, body=body))
+        try:
+            result = self.api.unmarshal_request(StarletteOpenAPIRequest(request, body=body))
+        except (AssertionError, ValueError, LookupError) as exc:
+            # openapi-core's multipart decoder asserts on a body without boundary or parts.
+            return RequestCheck(
+                {}, {}, None, [f"request body cannot be decoded: {exc or type(exc).__name__}"], [("body", "")]
+            )
         params = result.parameters
         problems = [_describe(e) for e in result.errors]
         fields = [_field_of(e) for e in result.errors]
@@ -93,6 +110,27 @@ class SpecValidator:
             StarletteOpenAPIRequest(request, body=body), StarletteOpenAPIResponse(response)
         )
         return [_describe(e) for e in result.errors]
+
+
+def _ignored_header(param: Any) -> bool:
+    return (
+        isinstance(param, dict)
+        and param.get("in") == "header"
+        and str(param.get("name", "")).lower() in ("accept", "content-type", "authorization")
+    )
+
+
+def _untype_binary(node: Any) -> None:
+    """openapi-core hands file parts over as bytes, which `type: string` rejects under 3.1 rules;
+    OAS 3.1.1 leaves `type` out for raw binary, so do that here (validation copy only)."""
+    if isinstance(node, dict):
+        if node.get("format") == "binary" and node.get("type") == "string":
+            del node["type"]
+        for value in node.values():
+            _untype_binary(value)
+    elif isinstance(node, list):
+        for value in node:
+            _untype_binary(value)
 
 
 def _field_of(error: BaseException) -> tuple[str, str]:

@@ -1,0 +1,92 @@
+"""Named setups for AppSpider (from Python or `POST /_emulator/scenario`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from conformance.emulators.appspider.models import ACCOUNTS, AppSpiderBackend
+from conformance.emulators.core import Progression
+
+__all__ = ["SCENARIOS"]
+
+_MANUAL = {"mode": "manual"}
+
+
+def _walk(backend: AppSpiderBackend, account: str, states: list[str], **data: Any) -> dict[str, Any]:
+    """A scan taken through `states` one legal step at a time, then left where it is (manual)."""
+    scan = backend.seed_scan(account, None, dict(data), _MANUAL)
+    for state in states:
+        scan = backend.engine.set_state(scan.id, state)
+    return {"scanId": scan.id, "configId": scan.data["ConfigId"], "state": scan.state}
+
+
+def one_completed_scan(backend: AppSpiderBackend) -> dict[str, Any]:
+    return _walk(backend, "webshop", ["Running", "Completed"])
+
+
+def running_scan(backend: AppSpiderBackend) -> dict[str, Any]:
+    return _walk(backend, "webshop", ["Running"])
+
+
+def paused_scan(backend: AppSpiderBackend) -> dict[str, Any]:
+    return _walk(backend, "webshop", ["Running", "Pausing", "Paused"])
+
+
+def waiting_for_cloud(backend: AppSpiderBackend) -> dict[str, Any]:
+    """A scan queued for a cloud engine ("Waiting for Cloud"): still cancelable."""
+    return _walk(backend, "webshop", ["StartingCloud"])
+
+
+def failed_scan(backend: AppSpiderBackend) -> dict[str, Any]:
+    """A failed scan with one event in its error log."""
+    return _walk(backend, "webshop", ["Running", "Failed"])
+
+
+def many_scans(backend: AppSpiderBackend) -> dict[str, Any]:
+    """Five completed scans of the first webshop config and two of the second (paging)."""
+    configs = [c["Name"] for c in backend.configs("webshop")]
+    ids = [
+        _walk(backend, "webshop", ["Running", "Completed"], configName=configs[0])["scanId"] for _ in range(5)
+    ]
+    ids += [
+        _walk(backend, "webshop", ["Running", "Completed"], configName=configs[1])["scanId"] for _ in range(2)
+    ]
+    return {"scanIds": ids, "configIds": [c["Id"] for c in backend.configs("webshop")]}
+
+
+def multi_client_login(backend: AppSpiderBackend) -> dict[str, Any]:
+    """One running scan in each client of the multi-client user `acme-admin`."""
+    scans = {
+        account: _walk(backend, account, ["Running"])["scanId"] for account in ("acme-web", "acme-mobile")
+    }
+    user = ACCOUNTS["acme-web"]
+    clients = {ACCOUNTS[a]["clientName"]: ACCOUNTS[a]["clientId"] for a in scans}
+    return {"name": user["name"], "password": user["password"], "clients": clients, "scanIds": scans}
+
+
+def expired_token(backend: AppSpiderBackend) -> dict[str, Any]:
+    """A webshop token that has already expired, and a completed scan it would have read."""
+    token = backend.issue_token("webshop", ACCOUNTS["webshop"]["name"], ttl=0)
+    return {"token": token, **one_completed_scan(backend)}
+
+
+def engines_offline(backend: AppSpiderBackend) -> dict[str, Any]:
+    """No engine picks scans up: they stay Starting until moved through the control API."""
+    backend.engine.set_default_progression(Progression(mode="manual"))
+    return {"progression": "manual"}
+
+
+SCENARIOS = {
+    f.__name__: f
+    for f in (
+        one_completed_scan,
+        running_scan,
+        paused_scan,
+        waiting_for_cloud,
+        failed_scan,
+        many_scans,
+        multi_client_login,
+        expired_token,
+        engines_offline,
+    )
+}

@@ -1,0 +1,307 @@
+"""Invicti Enterprise state: scan tasks (ScanTaskModel), their progress, listings and actions. No HTTP."""
+
+from __future__ import annotations
+
+import copy
+import math
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from conformance.emulators.core import BadRequestError, Scan
+from conformance.emulators.core.app import Backend
+from conformance.emulators.core.ids import guid, iso_dotnet
+
+__all__ = ["PROFILES", "InvictiBackend", "paged", "timespan"]
+
+DETAIL = "/api/1.0/scans/detail/{id}"
+QUEUED = frozenset({"Queued", "Delayed"})
+ARCHIVED = frozenset({"Archiving", "AsyncArchiving", "Complete"})  # Phase=Complete iff (vendor-notes §2)
+BUSY = frozenset({"Scanning", "Pausing"})  # the agent is working: this time counts in Duration
+NOMINAL_SECONDS = 1426.6821882  # the seed's Duration: manual-mode scans progress at this pace
+GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_COUNTS = ("Critical", "High", "Info", "BestPractice", "Low", "Medium")
+# Fields on_transition keeps consistent with the state; data given when seeding may preset them.
+_STATE_FIELDS = (
+    "AgentId", "AgentName", "CompletedSteps", "EstimatedLaunchTime", "EstimatedSteps", "Duration",
+    "FailureReason", "FailureReasonDescription", "FailureReasonString", "GlobalThreatLevel", "IsCompleted",
+    "IsWebsiteLatestCompletedFullScanTask", "Percentage", "Phase", "StateChanged", "ThreatLevel",
+    "TotalVulnerabilityCount", *(f"{g}Vulnerability{c}Count" for g in ("", "Global") for c in _COUNTS),
+)  # fmt: skip
+_DATE_FORMATS = ("%m/%d/%Y %H:%M:%S", "%m/%d/%Y")  # the documented MM/dd/yyyy HH:mm:ss, and its date part
+
+# Per-account user data: the seed's user (acme, UTC-6 as its InitiatedTime shows) and a second one.
+PROFILES: dict[str, dict[str, Any]] = {
+    "acme": {"UserName": "Greg Sherman", "utc_offset_minutes": -360, "website": {}},
+    "globex": {
+        "UserName": "Hank Scorpio",
+        "utc_offset_minutes": 60,
+        "website": {
+            "TargetUrl": "https://portal.globex.example/",
+            "TargetUrlRoot": "https://portal.globex.example/",
+            "WebsiteId": "5b0c2d1e-7f3a-4e9b-1c2d-b11d04a1b2c3",
+            "WebsiteGroupIds": ["0e9d8c7b-6a5f-4e3d-0973-b11404a1c0de"],
+            "WebsiteName": "Globex Portal",
+            "WebsiteProtocol": "Https",
+            "WebsiteUrl": "https://portal.globex.example/",
+        },
+    },
+}
+
+
+def timespan(seconds: float) -> str:
+    """.NET TimeSpan text: `[d.]hh:mm:ss[.fffffff]` (vendor-notes §2: FACT form, INFERENCE day part)."""
+    ticks = max(0, round(seconds * 10_000_000))
+    days, rest = divmod(ticks, 864_000_000_000)
+    hours, rest = divmod(rest, 36_000_000_000)
+    minutes, rest = divmod(rest, 600_000_000)
+    secs, fraction = divmod(rest, 10_000_000)
+    text = (f"{days}." if days else "") + f"{hours:02d}:{minutes:02d}:{secs:02d}"
+    return text + (f".{fraction:07d}" if fraction else "")
+
+
+def paged(items: list[Any], page: int, size: int) -> dict[str, Any]:
+    """A ScanTaskListApiResult page, PagedList arithmetic (empty list: PageCount 0, LastItemOnPage 0)."""
+    total = len(items)
+    count = math.ceil(total / size) if total else 0
+    first = (page - 1) * size + 1
+    return {
+        "FirstItemOnPage": first,
+        "HasNextPage": page < count,
+        "HasPreviousPage": page > 1,
+        "IsFirstPage": page == 1,
+        "IsLastPage": page >= count,
+        "LastItemOnPage": min(first + size - 1, total),
+        "List": items[first - 1 : first - 1 + size],
+        "PageCount": count,
+        "PageNumber": page,
+        "PageSize": size,
+        "TotalItemCount": total,
+    }
+
+
+def _parse_date(name: str, raw: str | None) -> float | None:
+    if raw is None or raw == "":
+        return None
+    for fmt in _DATE_FORMATS:
+        try:
+            return datetime.strptime(raw, fmt).replace(tzinfo=UTC).timestamp()
+        except ValueError:
+            pass
+    try:  # ASP.NET binds ISO 8601 as well (INFERENCE); generated clients send it
+        parsed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise BadRequestError(f"{name} '{raw}' is not a valid date; use MM/dd/yyyy HH:mm:ss") from None
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp()
+
+
+def _within(value: Any, low: float | None, high: float | None) -> bool:
+    if low is None and high is None:
+        return True
+    try:
+        stamp = datetime.fromisoformat(str(value)).timestamp()
+    except ValueError:  # a seeded non-date value never falls inside a window
+        return False
+    return (low is None or stamp >= low) and (high is None or stamp <= high)
+
+
+class InvictiBackend(Backend):
+    """Scan tasks of two accounts. `scan.data`: `fields` (ScanTaskModel values), `progress` (0..1)."""
+
+    def reset(self) -> None:
+        op = self.emulator.spec["paths"][DETAIL]["get"]
+        self.template: dict[str, Any] = op["responses"]["200"]["content"]["application/json"]["examples"][
+            "seed"
+        ]["value"]
+        self.properties = list(self.emulator.spec["components"]["schemas"]["ScanTaskModel"]["properties"])
+
+    # -- operations -------------------------------------------------------------------------------
+
+    def seed_scan(
+        self, account: str, state: str | None, data: dict[str, Any], progression: dict[str, Any] | None
+    ) -> Scan:
+        """A scan of `account` in `state`; `data` sets ScanTaskModel fields (`Id`, `State` included).
+
+        State-derived fields in `data` (Duration, counts, ...) hold until the scan's next transition.
+        """
+        data = dict(data)
+        unknown = sorted(set(data) - set(self.properties))
+        if unknown:
+            raise BadRequestError(f"data: not ScanTaskModel fields: {', '.join(unknown)}")
+        scan_id = str(data.pop("Id", None) or guid(self.store, "invicti-scan"))
+        if not GUID.match(scan_id):
+            raise BadRequestError(f"data.Id {scan_id!r} is not a GUID")
+        state = state or data.pop("State", None)
+        data.pop("State", None)
+        failure = data.pop("FailureReason", None) or "ScanTargetNotReachable"  # shown once it fails
+        fields = self._static_fields(account)
+        fields.update(data)
+        record = {"fields": fields, "progress": 0.0, "failure": failure}
+        scan = self.engine.create(scan_id, account, record, progression=progression)
+        if state is not None and state != scan.state:
+            scan = self.engine.set_state(scan_id, state)
+        scan.data["fields"].update(data)
+        return self.engine.save(scan)
+
+    def set_progress(self, scan_id: str, fraction: float) -> Scan:
+        """Scenario helper: the share of the scan already done (0..1)."""
+        scan = self.engine.get(scan_id)
+        scan.data["progress"] = scan.data["base"] = fraction
+        return self.engine.save(scan)
+
+    def detail(self, account: str, scan_id: str) -> dict[str, Any]:
+        # Only scans/status counts as a poll read; detail applies time-based steps, never read-based ones.
+        with self.store.transaction():
+            return self._seen(self.engine.observe(self.engine.get(scan_id, account)))
+
+    def status(self, account: str, scan_id: str) -> dict[str, Any]:
+        with self.store.transaction():
+            view = self._seen(self.engine.read(scan_id, account))
+        return {k: view[k] for k in ("CompletedSteps", "EstimatedLaunchTime", "EstimatedSteps", "State")}
+
+    def list_scans(
+        self,
+        account: str,
+        page: int,
+        size: int,
+        state: str | None = None,
+        start: str | None = None,
+        end: str | None = None,
+        target: str | None = None,
+    ) -> dict[str, Any]:
+        """Newest first (INFERENCE); filters: state, start/end (StateChanged; Initiated if Queued), target."""
+        low, high = _parse_date("startDate", start), _parse_date("endDate", end)
+        views = []
+        with self.store.transaction():
+            for scan in reversed(self.engine.all(account)):
+                scan = self.engine.observe(scan)
+                if state is not None and scan.state != state:
+                    continue
+                view = self._seen(scan)
+                if not _within(view["Initiated" if scan.state == "Queued" else "StateChanged"], low, high):
+                    continue
+                if target and target.lower() not in str(view.get("TargetUrl") or "").lower():
+                    continue
+                views.append(view)
+        return paged(views, page, size)
+
+    def act(self, account: str, scan_id: str, action: str) -> str:
+        """cancel / pause / resume; an illegal one raises IllegalTransitionError (errors.py words it)."""
+        self.engine.act(scan_id, account, action)
+        return "Ok"
+
+    # -- state ------------------------------------------------------------------------------------
+
+    def on_transition(self, scan: Scan, old: str, new: str, cause: str) -> None:
+        d = scan.data
+        f = d["fields"]
+        now = self.clock.now()
+        if cause == "create":
+            profile = PROFILES.get(scan.account, PROFILES["acme"])
+            local = datetime.fromtimestamp(now, UTC) + timedelta(minutes=profile["utc_offset_minutes"])
+            f["InitiatedTime"] = local.strftime("%d/%m/%Y %I:%M %p")  # the user's locale (seed format)
+            f["InitiatedDate"] = local.strftime("%d/%m/%Y")
+            f["InitiatedAt"] = f["Initiated"] = iso_dotnet(now)
+        if new == "Scanning":
+            d["base"] = d["progress"]
+        elif new in ARCHIVED:
+            d["progress"] = 1.0
+        if new not in QUEUED | {"Cancelled", "Failed"} and f.get("AgentId") is None:
+            f["AgentId"], f["AgentName"] = self.template["AgentId"], self.template["AgentName"]
+        f["StateChanged"] = iso_dotnet(now)
+        f["IsCompleted"] = new in self.lifecycle.terminal
+        f["EstimatedLaunchTime"] = self._launch_minutes(scan, new)
+        f["Duration"] = timespan(self._busy_seconds(scan))
+        self._progress_fields(scan, new, d["progress"])
+        self._outcome_fields(scan, new)
+
+    def _launch_minutes(self, scan: Scan, state: str) -> int | None:
+        if state == "Delayed":
+            return 30  # postponed launch (INFERENCE: outside the time window or no free agent)
+        if state != "Queued":
+            return None
+        ahead = sum(1 for s in self.engine.all(scan.account) if s.state == "Queued" and s.id != scan.id)
+        return 3 * (ahead + 1)  # three minutes per scan in the queue (the spec's notes-queued example)
+
+    def _busy_seconds(self, scan: Scan) -> float:
+        history = scan.history
+        total = 0.0
+        for i, (state, start, _cause) in enumerate(history):
+            end = history[i + 1][1] if i + 1 < len(history) else self.clock.now()
+            if state in BUSY:
+                total += end - start
+        return total
+
+    def _progress_fields(self, scan: Scan, state: str, done: float) -> None:
+        f = scan.data["fields"]
+        launched = state not in QUEUED and not (state in {"Cancelled", "Failed"} and f.get("AgentId") is None)
+        estimated = int(self.template["EstimatedSteps"]) if launched else 0
+        f["EstimatedSteps"] = estimated
+        f["CompletedSteps"] = math.floor(done * estimated)
+        f["Percentage"] = math.floor(done * 100) if state in ARCHIVED else min(99, math.floor(done * 100))
+        if state in ARCHIVED:
+            f["Phase"] = "Complete"
+        elif done <= 0:
+            f["Phase"] = "Pending"
+        elif done < 0.45:
+            f["Phase"] = "Crawling"
+        elif done < 0.9:
+            f["Phase"] = "CrawlingAndAttacking" if f.get("CrawlAndAttack") else "Attacking"
+        else:
+            f["Phase"] = "ReCrawling"
+
+    def _outcome_fields(self, scan: Scan, state: str) -> None:
+        f, t = scan.data["fields"], self.template
+        complete = state == "Complete"
+        for key in ("TotalVulnerabilityCount", *(k for k in _STATE_FIELDS if k.endswith("Count"))):
+            f[key] = t[key] if complete else 0
+        f["ThreatLevel"] = t["ThreatLevel"] if complete else "Unknown"
+        f["GlobalThreatLevel"] = t["GlobalThreatLevel"] if complete else "Unknown"
+        f["IsWebsiteLatestCompletedFullScanTask"] = complete
+        failed = state == "Failed"
+        reason = str(scan.data["failure"])
+        f["FailureReason"] = reason if failed else None
+        f["FailureReasonString"] = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", reason) if failed else None
+        f["FailureReasonDescription"] = (
+            f"The scan failed ({reason}) while scanning {f.get('TargetUrl')}." if failed else None
+        )
+
+    def _fraction(self, scan: Scan) -> float:
+        """Share of the scan done; grows while Scanning with reads or clock time, frozen otherwise."""
+        d = scan.data
+        if scan.state != "Scanning":
+            return float(d["progress"])
+        prog = self.engine.progression_of(scan)
+        if prog.mode == "reads":
+            stint = (scan.reads + 1) / (prog.every + 1)
+        else:
+            elapsed = self.clock.now() - scan.entered
+            stint = min(0.99, elapsed / (prog.every if prog.mode == "seconds" else NOMINAL_SECONDS))
+        base = float(d.get("base", 0.0))
+        return max(float(d["progress"]), base + (1 - base) * stint)
+
+    def _seen(self, scan: Scan) -> dict[str, Any]:
+        """The view a client gets; what it saw of a running scan is kept, so progress never goes back."""
+        if scan.state in BUSY:
+            scan.data["progress"] = self._fraction(scan)
+            self._progress_fields(scan, scan.state, scan.data["progress"])
+            scan.data["fields"]["Duration"] = timespan(self._busy_seconds(scan))
+            self.engine.save(scan)
+        return self.view(scan)
+
+    def _static_fields(self, account: str) -> dict[str, Any]:
+        fields = {k: copy.deepcopy(v) for k, v in self.template.items() if k not in _STATE_FIELDS}
+        fields.update(copy.deepcopy(PROFILES.get(account, PROFILES["acme"])["website"]))
+        fields["UserId"] = self.emulator.plugin.accounts[account]["user_id"]
+        fields["UserName"] = PROFILES.get(account, PROFILES["acme"])["UserName"]
+        fields["ScanTaskGroupId"] = guid(self.store, "invicti-scan-group")
+        fields["AgentId"] = fields["AgentName"] = None
+        return fields
+
+    def view(self, scan: Scan) -> dict[str, Any]:
+        """All 96 ScanTaskModel properties in the vendor's order; nulls where the server sends nulls."""
+        f = scan.data["fields"]
+        out = {k: copy.deepcopy(f.get(k)) for k in self.properties}
+        out["Id"] = scan.id
+        out["State"] = scan.state
+        return out

@@ -1,0 +1,59 @@
+"""Named setups for Invicti (from Python or `POST /_emulator/scenario`); the API itself cannot start scans."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from conformance.emulators.core import Progression
+from conformance.emulators.invicti.models import InvictiBackend
+
+__all__ = ["SCENARIOS"]
+
+MANUAL = {"mode": "manual"}
+
+
+def one_completed_scan(backend: InvictiBackend) -> dict[str, Any]:
+    """The seed's scan (001_9e26a9530099dad2.txt), field for field, in acme's account."""
+    scan = backend.seed_scan("acme", None, copy.deepcopy(backend.template), None)
+    return {"scanId": scan.id}
+
+
+def queued_scans(backend: InvictiBackend) -> dict[str, Any]:
+    """Three acme scans waiting for an agent (manual progression: they stay queued)."""
+    ids = [backend.seed_scan("acme", "Queued", {}, MANUAL).id for _ in range(3)]
+    return {"scanIds": ids}
+
+
+def scanning_scan(backend: InvictiBackend) -> dict[str, Any]:
+    """One acme scan half way through (the spec's notes-scanning example), moved only by the control API."""
+    scan = backend.seed_scan("acme", "Scanning", {}, MANUAL)
+    backend.set_progress(scan.id, 0.5)
+    return {"scanId": scan.id}
+
+
+def paused_scan(backend: InvictiBackend) -> dict[str, Any]:
+    """One acme scan paused half way (manual progression)."""
+    scan = backend.seed_scan("acme", "Scanning", {}, MANUAL)
+    backend.set_progress(scan.id, 0.5)
+    backend.engine.set_state(scan.id, "Paused")
+    return {"scanId": scan.id}
+
+
+def many_scans(backend: InvictiBackend) -> dict[str, Any]:
+    """25 completed acme scans (two pages of 20) and 2 globex scans, for paging and isolation."""
+    acme = [backend.seed_scan("acme", "Complete", {}, None).id for _ in range(25)]
+    globex = [backend.seed_scan("globex", "Complete", {}, None).id for _ in range(2)]
+    return {"acme": acme, "globex": globex}
+
+
+def agent_offline(backend: InvictiBackend) -> dict[str, Any]:
+    """No agent picks scans up: every scan without its own progression stays where it is."""
+    backend.engine.set_default_progression(Progression(mode="manual"))
+    return {"progression": "manual"}
+
+
+SCENARIOS = {
+    f.__name__: f
+    for f in (one_completed_scan, queued_scans, scanning_scan, paused_scan, many_scans, agent_offline)
+}

@@ -1,0 +1,71 @@
+"""Named setups for ThreadFix (from Python or `POST /_emulator/scenario`); ids in the result."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from conformance.emulators.core import Progression, Scan
+from conformance.emulators.threadfix.models import ThreadfixBackend
+
+__all__ = ["SCENARIOS"]
+
+
+def _ids(scan: Scan) -> dict[str, Any]:
+    return {"appId": scan.data["appId"], "pendingScanId": int(scan.id), "scanId": scan.data.get("scanId")}
+
+
+def one_done_scan(backend: ThreadfixBackend) -> dict[str, Any]:
+    """The seed 003 sample: contoso.fpr on application 6, processed (DONE, scanId set)."""
+    return _ids(backend.seed_scan("acme", "DONE", {"appId": 6}, None))
+
+
+def one_queued_scan(backend: ThreadfixBackend) -> dict[str, Any]:
+    """An upload nobody processes until the control API advances it."""
+    return _ids(backend.seed_scan("acme", None, {"appId": 1295}, {"mode": "manual"}))
+
+
+def interrupted_scan(backend: ThreadfixBackend) -> dict[str, Any]:
+    """Processing interrupted while merging (error true, errorMessage set)."""
+    scan = backend.seed_scan("acme", "CHANNEL_MERGING", {"appId": 6, "name": "broken.fpr"}, None)
+    return _ids(backend.engine.set_state(scan.id, "SCAN_INTERRUPTED"))
+
+
+def remote_import_finished(backend: ThreadfixBackend) -> dict[str, Any]:
+    """A remote-provider pull that ended in FINISHED_FINDING_PULLING instead of DONE."""
+    return _ids(
+        backend.seed_scan("acme", "FINISHED_FINDING_PULLING", {"appId": 6, "name": "remote-pull.xml"}, None)
+    )
+
+
+def deleted_scan(backend: ThreadfixBackend) -> dict[str, Any]:
+    """A processed scan deleted from the UI: queued for delete, deleted on the next poll."""
+    scan = backend.seed_scan("acme", "DONE", {"appId": 6}, None)
+    return _ids(backend.delete_scan(scan.id))
+
+
+def queue_stalled(backend: ThreadfixBackend) -> dict[str, Any]:
+    """The processing queue is stuck: new uploads stay QUEUED until advanced by the control API."""
+    backend.engine.set_default_progression(Progression(mode="manual"))
+    return {"progression": "manual"}
+
+
+def two_teams(backend: ThreadfixBackend) -> dict[str, Any]:
+    """One processed scan per team, for isolation tests."""
+    return {
+        "acme": _ids(backend.seed_scan("acme", "DONE", {"appId": 6}, None)),
+        "globex": _ids(backend.seed_scan("globex", "DONE", {"appId": 42}, None)),
+    }
+
+
+SCENARIOS = {
+    f.__name__: f
+    for f in (
+        one_done_scan,
+        one_queued_scan,
+        interrupted_scan,
+        remote_import_finished,
+        deleted_scan,
+        queue_stalled,
+        two_teams,
+    )
+}

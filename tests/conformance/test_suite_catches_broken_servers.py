@@ -1,0 +1,149 @@
+"""Each conformance check can fail: deliberately broken Soda emulators are caught by the named check."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from starlette.responses import Response
+
+from conformance.emulators.core import Call, json_response
+from conformance.emulators.core.app import Emulator, EmulatorSettings
+from conformance.emulators.soda import Plugin
+from conformance.emulators.soda.routes import ROUTES
+from conformance.suites.runner import ConformanceOptions, VendorRun, redact, run_vendor
+
+FAST = {"max_examples": 5, "phases": ("examples", "fuzzing", "stateful")}
+
+
+def _run_with(plugin: Plugin, **opts: Any) -> VendorRun:
+    def factory(vendor: str) -> Emulator:
+        return Emulator(plugin, settings=EmulatorSettings(rate_limits=False))
+
+    return run_vendor("soda", ConformanceOptions(emulator_factory=factory, **{**FAST, **opts}))
+
+
+def _failing(run: VendorRun) -> dict[tuple[str, str], str]:
+    return {
+        (op.label, name): tally.first_failure.title if tally.first_failure else ""
+        for op in run.operations.values()
+        for name, tally in op.checks.items()
+        if tally.failed
+    }
+
+
+class RenamedField(Plugin):
+    """`state` is sent as `status`: the body no longer matches PublicApiScanStatusResponse."""
+
+    def __init__(self) -> None:
+        def get_scan_status(call: Call) -> Response:
+            body = call.backend.status(call.account, call.path_params["scanId"])
+            body["status"] = body.pop("state")
+            return json_response(body)
+
+        self.routes = {**ROUTES, "GET /api/v1/scans/{scanId}": get_scan_status}
+
+
+class ServerErrorOnBadId(Plugin):
+    """An unknown scan id crashes the handler instead of answering 404."""
+
+    def __init__(self) -> None:
+        def get_scan_status(call: Call) -> Response:
+            scan = call.backend.engine.find(call.path_params["scanId"])
+            return json_response(call.backend.view(scan))  # AttributeError on None -> 500
+
+        self.routes = {**ROUTES, "GET /api/v1/scans/{scanId}": get_scan_status}
+
+
+class GoesBackwards(Plugin):
+    """Every poll after the first reports `queuing` again: started -> queuing is no legal road."""
+
+    def __init__(self) -> None:
+        seen: set[str] = set()
+
+        def get_scan_status(call: Call) -> Response:
+            body = call.backend.status(call.account, call.path_params["scanId"])
+            if body["id"] in seen and body["state"] not in ("queuing",):
+                body["state"] = "queuing"
+            seen.add(body["id"])
+            return json_response(body)
+
+        self.routes = {**ROUTES, "GET /api/v1/scans/{scanId}": get_scan_status}
+
+
+class InventsState(Plugin):
+    """A state the spec's enum knows nothing about (a vendor adding `archived` without notice)."""
+
+    def __init__(self) -> None:
+        def get_scan_status(call: Call) -> Response:
+            body = call.backend.status(call.account, call.path_params["scanId"])
+            body["state"] = "archived"
+            return json_response(body)
+
+        self.routes = {**ROUTES, "GET /api/v1/scans/{scanId}": get_scan_status}
+
+
+class UndocumentedStatus(Plugin):
+    """test-login answers 418, a status the operation does not declare."""
+
+    def __init__(self) -> None:
+        self.routes = {
+            **ROUTES,
+            "GET /api/v1/test-login": lambda call: json_response({"code": "teapot"}, 418),
+        }
+
+
+def test_conformance__healthy_soda_emulator_passes() -> None:
+    run = _run_with(Plugin())
+    assert run.ok, _failing(run)
+    assert run.cases > 20
+    assert set(run.operations) == {
+        "POST /api/v1/scans",
+        "GET /api/v1/scans/{scanId}",
+        "DELETE /api/v1/scans/{scanId}",
+        "GET /api/v1/scans/{scanId}/logs",
+        "GET /api/v1/test-login",
+    }
+
+
+def test_response_schema_conformance__renamed_field_is_caught() -> None:
+    failing = _failing(_run_with(RenamedField()))
+    assert ("GET /api/v1/scans/{scanId}", "response_schema_conformance") in failing
+
+
+def test_not_a_server_error__500_on_unknown_id_is_caught() -> None:
+    run = _run_with(ServerErrorOnBadId())
+    failing = _failing(run)
+    assert failing[("GET /api/v1/scans/{scanId}", "not_a_server_error")] == "Server error"
+    assert not run.ok
+
+
+def test_lifecycle_conformance__backwards_transition_is_caught() -> None:
+    failing = _failing(_run_with(GoesBackwards()))
+    assert failing[("GET /api/v1/scans/{scanId}", "lifecycle_conformance")] in (
+        "Illegal lifecycle transition",
+        "Scan left a terminal state",
+    )
+
+
+def test_lifecycle_conformance__unknown_state_is_caught() -> None:
+    failing = _failing(_run_with(InventsState()))
+    assert failing[("GET /api/v1/scans/{scanId}", "lifecycle_conformance")] == "Unknown scan state"
+
+
+def test_status_code_conformance__undocumented_status_is_caught() -> None:
+    failing = _failing(_run_with(UndocumentedStatus()))
+    assert ("GET /api/v1/test-login", "status_code_conformance") in failing
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("curl -H 'Authorization: Basic YWNtZTpzZWNyZXQ=' http://x", "curl -H 'Authorization: ***' http://x"),
+        ("curl -H 'X-API-Key: k-123456' http://x", "curl -H 'X-API-Key: ***' http://x"),
+        ("curl -u acme:secret http://x", "curl -u *** http://x"),
+        ("body token=hunter2-secret", "body token=***"),
+    ],
+)
+def test_redact__credentials_never_reach_reports(text: str, expected: str) -> None:
+    assert redact(text, ["hunter2-secret"]) == expected

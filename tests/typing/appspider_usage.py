@@ -1,0 +1,42 @@
+"""Typed use of the generated AppSpider client; checked by `mypy --strict`, never run."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from appspider_client import AuthenticatedClient
+from appspider_client.api.scan_management import get_scan_status, run_scan
+from appspider_client.models import (
+    RunScanJsonRequest,
+    RunScanRequest,
+    RunScanResponse,
+    ScanStatusResponse,
+    ScanStatusText,
+)
+
+
+def make_client(login_token: str) -> AuthenticatedClient:
+    # `Authorization: Basic <token from /Authentication/Login>` (spec securitySchemes.AppSpiderToken).
+    return AuthenticatedClient(
+        base_url="https://appspider.example.com/AppSpiderEnterprise/rest/v1",
+        token=login_token,
+        prefix="Basic",
+    )
+
+
+def start(client: AuthenticatedClient, config_id: UUID | None, config_name: str) -> UUID | None:
+    # The form model is sent as a form, the JSON model as JSON (overlays/appspider/30-codegen-*).
+    body = RunScanRequest(config_id=config_id) if config_id else RunScanJsonRequest(config_name=config_name)
+    response = run_scan.sync_detailed(client=client, body=body)
+    if isinstance(response.parsed, RunScanResponse):
+        scan_id: UUID = response.parsed.scan.id
+        return scan_id
+    return None
+
+
+def status(client: AuthenticatedClient, scan_id: UUID) -> ScanStatusText | None:
+    response = get_scan_status.sync_detailed(client=client, scan_id=[scan_id])
+    if isinstance(response.parsed, ScanStatusResponse):
+        text: ScanStatusText | None = response.parsed.status
+        return text
+    return None
