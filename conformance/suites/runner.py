@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 import schemathesis
 from schemathesis.engine import events, from_schema
+from schemathesis.schemas import BaseSchema
 
 from conformance.suites import checks as _checks  # registers scanwire's checks
 from scanwire.paths import layout
@@ -31,6 +33,7 @@ __all__ = [
     "VendorRun",
     "credentials_from_env",
     "run_vendor",
+    "run_vendors",
 ]
 
 BUILTIN_CHECKS = (
@@ -179,8 +182,12 @@ def _auth_config(vendor: str, spec: dict[str, Any], creds: dict[str, str]) -> di
     return {}
 
 
-def _register_login(schema: Any, base_url: str, creds: dict[str, str], transport: Any) -> None:
-    """AppSpider: log in through the API, send `Authorization: Basic <raw token>`, re-login on 401."""
+def _register_login(schema: Any, http: httpx.Client, creds: dict[str, str]) -> None:
+    """AppSpider: log in through the API, send `Authorization: Basic <raw token>`, re-login on 401.
+
+    One client serves every login of the run: a client per login closed the shared in-process transport
+    each time (a new event loop and thread per case) or opened a new connection to a real server.
+    """
 
     @schema.auth(refresh_interval=None)
     class AppSpiderLogin:
@@ -188,8 +195,7 @@ def _register_login(schema: Any, base_url: str, creds: dict[str, str], transport
             body = {"name": creds.get("name", ""), "password": creds.get("password", "")}
             if creds.get("client_id"):
                 body["clientId"] = creds["client_id"]
-            with httpx.Client(base_url=base_url, transport=transport, timeout=30) as http:
-                answer = http.post("/Authentication/Login", json=body)
+            answer = http.post("/Authentication/Login", json=body)
             token = (
                 answer.json().get("Token")
                 if answer.headers.get("content-type", "").startswith("application/json")
@@ -262,6 +268,7 @@ def run_vendor(
 ) -> VendorRun:
     """One schemathesis run against one vendor; never raises for API failures (they are results)."""
     start = time.perf_counter()
+    progress(vendor, "starting")
     spec = _spec(vendor)
     emulator = None
     transport = None
@@ -286,15 +293,18 @@ def run_vendor(
         target = base_url
     secrets = [v for v in creds.values() if v]
 
-    schema = schemathesis.openapi.from_dict(spec, config=_config(vendor, spec, opts, creds, base_url))
+    config = _config(vendor, spec, opts, creds, base_url)
+    schema: BaseSchema = schemathesis.openapi.from_dict(spec, config=config)
     if emulator is not None:
         schema.app = emulator
     excluded: list[str] = []
     if opts.base_url is not None and not opts.allow_writes:
         excluded = sorted(op.label for op in _operations(schema) if op.method.upper() not in READ_METHODS)
         schema = schema.include(method=list(READ_METHODS))
+    login_http: httpx.Client | None = None
     if vendor == "appspider":
-        _register_login(schema, base_url, creds, transport)
+        login_http = httpx.Client(base_url=base_url, transport=transport, timeout=30)
+        _register_login(schema, login_http, creds)
 
     results: dict[str, OperationResult] = {op.label: OperationResult(op.label) for op in _operations(schema)}
     phases: dict[str, int] = {}
@@ -315,6 +325,8 @@ def run_vendor(
             elif isinstance(event, events.FatalError):
                 fatal = redact(f"{type(event.exception).__name__}: {event.exception}", secrets)
     finally:
+        if login_http is not None:
+            login_http.close()
         if transport is not None:
             transport.close()
     if emulator is not None and emulator.errors:
@@ -324,6 +336,90 @@ def run_vendor(
         seen = ", ".join(f"{k}: {v}" for k, v in sorted(statuses.items()))
         fatal = f"no request succeeded ({seen}); check the credentials and the base URL and its path prefix"
     return VendorRun(vendor, target, results, time.perf_counter() - start, phases, statuses, excluded, fatal)
+
+
+# -- several vendors -------------------------------------------------------------------------------
+
+Progress = Callable[[str, str], None]
+_worker_progress: Any = None  # a worker process's queue to the parent's progress display
+
+
+def _init_worker(queue: Any) -> None:
+    global _worker_progress
+    _worker_progress = queue
+
+
+def _run_in_worker(vendor: str, opts: ConformanceOptions) -> VendorRun:
+    def progress(v: str, msg: str) -> None:
+        _worker_progress.put((v, msg))
+
+    return run_vendor(vendor, opts, progress=progress)
+
+
+def run_vendors(
+    vendors: Sequence[str],
+    opts: ConformanceOptions,
+    progress: Progress = lambda _v, _m: None,
+    *,
+    jobs: int | None = None,
+) -> Iterator[VendorRun]:
+    """`run_vendor` for each vendor, yielding each run as it finishes (not necessarily in `vendors` order).
+
+    Against the in-process emulators, vendors run in up to `jobs` worker processes (default: one per
+    core; 1 = one after the other in this process), the one with most operations first. Vendors share
+    nothing (each has its own emulator, schema and seed), so where a vendor runs does not change its
+    cases or checks; `progress` still gets every message, from a thread of this process. A real server,
+    an injected emulator factory or a single vendor runs here. Worker processes are spawned: a script
+    calling this needs the usual `if __name__ == "__main__":` guard.
+    """
+    workers = min(jobs or os.cpu_count() or 1, len(vendors))
+    if workers <= 1 or opts.base_url is not None or opts.emulator_factory is not None:
+        for vendor in vendors:
+            yield run_vendor(vendor, opts, progress=progress)
+        return
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from multiprocessing import get_context
+
+    def weight(vendor: str) -> int:
+        return sum(1 for _ in _iter_operation_keys(_spec(vendor)))
+
+    ctx = get_context("spawn")  # fresh interpreters: no fork of this process's threads and display
+    queue = ctx.Queue()
+    finished: set[str] = set()
+    lock = threading.Lock()
+
+    def relay() -> None:
+        while (item := queue.get()) is not None:
+            with lock:
+                # The queue and the result travel apart: a late message never follows the verdict.
+                if item[0] not in finished:
+                    progress(*item)
+
+    relay_thread = threading.Thread(target=relay, name="scanwire-conformance-progress", daemon=True)
+    relay_thread.start()
+    try:
+        with ProcessPoolExecutor(
+            workers, mp_context=ctx, initializer=_init_worker, initargs=(queue,)
+        ) as pool:
+            futures = [
+                pool.submit(_run_in_worker, v, opts) for v in sorted(vendors, key=weight, reverse=True)
+            ]
+            for future in as_completed(futures):
+                run = future.result()
+                with lock:
+                    finished.add(run.vendor)
+                yield run
+    finally:
+        queue.put(None)
+        relay_thread.join()
+
+
+def _iter_operation_keys(spec: dict[str, Any]) -> Iterator[str]:
+    methods = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
+    for path, item in (spec.get("paths") or {}).items():
+        for method in item or {}:
+            if method in methods:
+                yield f"{method.upper()} {path}"
 
 
 def _operations(schema: Any) -> list[Any]:

@@ -28,6 +28,10 @@ VendorArgs = Annotated[
     list[str] | None,
     typer.Argument(help="vendor slugs (advalidation, invicti, appspider, threadfix, soda); all when omitted"),
 ]
+JobsOption = Annotated[
+    int | None,
+    typer.Option("--jobs", "-j", help="vendors handled at once, one process each (default: one per core)"),
+]
 
 
 def spec_summary(vendors: list[str]) -> tuple[Table, int]:
@@ -83,33 +87,32 @@ def validate(vendors: VendorArgs = None) -> None:
 def generate(
     vendors: VendorArgs = None,
     force: Annotated[bool, typer.Option("--force", help="regenerate even when nothing changed")] = False,
+    jobs: JobsOption = None,
 ) -> None:
     """Regenerate resolved specs, client packages and emulator models (skips vendors that are up to date)."""
-    from scanwire.generate import GenerationError, generate_vendor
+    from scanwire.generate import generate_vendors
 
     lay = layout()
     failed = 0
-    for vendor in check_vendors(vendors):
-        with console.status(f"{vendor}: checking", spinner="dots") as status:
-            try:
-                result = generate_vendor(lay, vendor, force=force, progress=lambda m: status.update(m))
-            except SourceError as exc:
+    with console.status("checking", spinner="dots") as status:
+        for vendor, result in generate_vendors(
+            lay, check_vendors(vendors), force=force, jobs=jobs, progress=lambda m: status.update(m)
+        ):
+            if isinstance(result, SourceError):
                 failed += 1
                 err_console.print(f"{vendor}: generation stopped", style="red bold")
-                for p in exc.problems:
+                for p in result.problems:
                     err_console.print(f"  {p}", style="red", markup=False, highlight=False)
-                continue
-            except GenerationError as exc:
+            elif isinstance(result, Exception):
                 failed += 1
-                err_console.print(f"error: {exc}", style="red", markup=False, highlight=False)
-                continue
-        if result.status == "up to date":
-            console.print(f"{vendor}: up to date (skipped, {result.seconds * 1000:.0f} ms)")
-        else:
-            console.print(
-                f"{vendor}: generated {vendor}-client {result.version} in {result.seconds:.1f} s "
-                f"({result.files} files, {len(result.changed)} changed)"
-            )
+                err_console.print(f"error: {result}", style="red", markup=False, highlight=False)
+            elif result.status == "up to date":
+                console.print(f"{vendor}: up to date (skipped, {result.seconds * 1000:.0f} ms)")
+            else:
+                console.print(
+                    f"{vendor}: generated {vendor}-client {result.version} in {result.seconds:.1f} s "
+                    f"({result.files} files, {len(result.changed)} changed)"
+                )
     if failed:
         raise typer.Exit(1)
 
@@ -268,40 +271,43 @@ def run_conformance(
     allow_writes: bool,
     report: Path,
     seed: int,
+    jobs: int | None = None,
 ) -> bool:
     """Run the suites with a live progress display; print the summary; write the reports."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from conformance.suites.report import write_reports
-    from conformance.suites.runner import ConformanceOptions, CredentialsError, VendorRun, run_vendor
+    from conformance.suites.runner import ConformanceOptions, CredentialsError, VendorRun, run_vendors
 
     if base_url is not None and len(vendors) != 1:
         raise typer.BadParameter("--base-url points at one vendor's server: name exactly one vendor")
     opts = ConformanceOptions(
         base_url=base_url, credentials=auth, max_examples=max_examples, allow_writes=allow_writes, seed=seed
     )
-    runs: list[VendorRun] = []
+    finished: dict[str, VendorRun] = {}
     columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=False) as progress:
-        for vendor in vendors:
-            task = progress.add_task(f"{vendor}: starting", total=None)
+        # One line per vendor, in the order asked for; vendors may run at the same time (run_vendors).
+        tasks: dict[str, Any] = {}
 
-            def show(v: str, msg: str, task: Any = task) -> None:
-                progress.update(task, description=f"{v}: {msg}")
+        def show(v: str, msg: str) -> None:
+            if v not in tasks:
+                tasks[v] = progress.add_task(f"{v}: {msg}", total=None)
+            progress.update(tasks[v], description=f"{v}: {msg}")
 
-            try:
-                result = run_vendor(vendor, opts, progress=show)
-            except CredentialsError as exc:
-                progress.update(task, description=f"{vendor}: {exc}")
-                raise typer.Exit(2) from None
-            runs.append(result)
-            verdict = "[green]pass[/green]" if result.ok else "[red]FAIL[/red]"
-            progress.update(
-                task,
-                description=f"{vendor}: {verdict} ({result.cases} cases, "
-                f"{len(result.operations)} operations)",
-            )
-            progress.stop_task(task)
+        try:
+            for result in run_vendors(vendors, opts, progress=show, jobs=jobs):
+                finished[result.vendor] = result
+                verdict = "[green]pass[/green]" if result.ok else "[red]FAIL[/red]"
+                show(
+                    result.vendor,
+                    f"{verdict} ({result.cases} cases, {len(result.operations)} operations)",
+                )
+                progress.stop_task(tasks[result.vendor])
+        except CredentialsError as exc:  # real-server runs only: one vendor, run in this process
+            show(next(v for v in vendors if v not in finished), str(exc))
+            raise typer.Exit(2) from None
+    runs = [finished[v] for v in vendors if v in finished]
     table = Table(title="conformance")
     for col in ("vendor", "target", "operations", "cases", "failing checks", "time", "result"):
         table.add_column(col, justify="left" if col in ("vendor", "target", "result") else "right")
@@ -359,6 +365,7 @@ def conformance(
         Path, typer.Option(help="directory for junit.xml, summary.md/.html, results.json")
     ] = Path("reports/conformance"),
     seed: Annotated[int, typer.Option(help="random seed (same seed, same cases)")] = 1,
+    jobs: JobsOption = None,
 ) -> None:
     """Check servers against the specs with schemathesis: the emulators in-process by default."""
     ok = run_conformance(
@@ -369,6 +376,7 @@ def conformance(
         allow_writes=allow_writes,
         report=report,
         seed=seed,
+        jobs=jobs,
     )
     if not ok:
         raise typer.Exit(1)
@@ -379,6 +387,7 @@ def run(
     vendors: VendorArgs = None,
     max_examples: Annotated[int, typer.Option(help="generated cases per operation and phase")] = 25,
     report: Annotated[Path, typer.Option(help="report directory")] = Path("reports/conformance"),
+    jobs: JobsOption = None,
 ) -> None:
     """The main job: validate specs, regenerate clients, run conformance on the emulators, report."""
     chosen = check_vendors(vendors)
@@ -389,10 +398,17 @@ def run(
         err_console.print(f"{problems} spec problem(s): fix them first (details above)", style="red")
         raise typer.Exit(1)
     console.rule("2. generate")
-    generate(chosen, force=False)
+    generate(chosen, force=False, jobs=jobs)
     console.rule("3. conformance (in-process emulators)")
     ok = run_conformance(
-        chosen, base_url=None, auth={}, max_examples=max_examples, allow_writes=False, report=report, seed=1
+        chosen,
+        base_url=None,
+        auth={},
+        max_examples=max_examples,
+        allow_writes=False,
+        report=report,
+        seed=1,
+        jobs=jobs,
     )
     if not ok:
         raise typer.Exit(1)

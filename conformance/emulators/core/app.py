@@ -206,6 +206,13 @@ class Emulator:
         self.backend.reset()
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and not scope["path"].startswith("/_emulator/"):
+            # Vendor requests skip Starlette's router: its catch-all `{rest:path}` does not match a
+            # path holding a newline (%0A) and answered those with a text/plain 404 of its own.
+            request = Request(scope, receive, send)
+            response = await self._dispatch(request)
+            await response(scope, receive, send)
+            return
         await self.app(scope, receive, send)
 
     # -- routing ----------------------------------------------------------------------------------

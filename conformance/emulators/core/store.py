@@ -52,6 +52,9 @@ class Store:
         if self.path != ":memory:":
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA busy_timeout=5000")
+            # WAL's usual pairing: a commit survives the emulator crashing, only an OS crash or power
+            # loss may drop the last ones; without it every request that counts a poll waits on fsync.
+            self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
         self._depth = 0
 
@@ -81,12 +84,19 @@ class Store:
 
     def put(self, kind: str, id: str, account: str, data: dict[str, Any]) -> Record:
         """Insert or replace; a replaced record keeps its position (seq)."""
+        text = json.dumps(data, sort_keys=True)
         with self.transaction():
-            row = self._db.execute("SELECT seq FROM records WHERE kind=? AND id=?", (kind, id)).fetchone()
-            seq = row[0] if row else self.next_id(f"seq:{kind}")
+            # One statement for the usual case (saving a record that exists), two for a new one.
+            row = self._db.execute(
+                "UPDATE records SET account=?, data=? WHERE kind=? AND id=? RETURNING seq",
+                (account, text, kind, id),
+            ).fetchone()
+            if row is not None:
+                return Record(kind, id, account, row[0], data)
+            seq = self.next_id(f"seq:{kind}")
             self._db.execute(
-                "INSERT OR REPLACE INTO records (kind, id, account, seq, data) VALUES (?, ?, ?, ?, ?)",
-                (kind, id, account, seq, json.dumps(data, sort_keys=True)),
+                "INSERT INTO records (kind, id, account, seq, data) VALUES (?, ?, ?, ?, ?)",
+                (kind, id, account, seq, text),
             )
         return Record(kind, id, account, seq, data)
 

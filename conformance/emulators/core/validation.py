@@ -9,10 +9,15 @@ strings the client sent (a uuid stays a str, a date-time keeps its offset).
 from __future__ import annotations
 
 import copy
+import functools
 import re
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar, cast
 
+from jsonschema_path import SchemaPath
 from openapi_core import OpenAPI
 from openapi_core.contrib.starlette.requests import StarletteOpenAPIRequest
 from openapi_core.contrib.starlette.responses import StarletteOpenAPIResponse
@@ -21,6 +26,7 @@ from starlette.responses import Response
 
 __all__ = ["RequestCheck", "SpecValidator", "server_prefixes"]
 
+_F = TypeVar("_F")
 _KEEP_AS_SENT = ("uuid", "date-time", "date", "uri", "byte", "binary", "email", "time")
 
 
@@ -90,9 +96,35 @@ class SpecValidator:
                     op["parameters"] = [p for p in op.get("parameters") or [] if not _ignored_header(p)]
         _untype_binary(local)
         keep: dict[str, Any] = dict.fromkeys(_KEEP_AS_SENT, lambda value: value)
-        self.api = OpenAPI.from_dict(local, config=_config(keep))
+        # A resolved-path cache (off by default in jsonschema-path): requests walk the same few spec
+        # paths, each walk otherwise re-resolving every `$ref` on the way.
+        self.api = OpenAPI(SchemaPath.from_dict(local, resolved_cache_maxsize=4096), config=_config(keep))
+        self._checked: OrderedDict[tuple[Any, ...], RequestCheck] = OrderedDict()
+        self._lock = threading.Lock()
 
     def check_request(self, request: Request, body: bytes) -> RequestCheck:
+        """The request's parameters and body as the spec types them, and what is wrong with it.
+
+        A pure function of the request's bytes: identical requests (a client polling one scan) reuse
+        the verdict of the first one; every caller gets its own copy of the typed values.
+        """
+        key = _request_key(request.scope, body)
+        if key is not None:
+            with self._lock:
+                known = self._checked.get(key)
+                if known is not None:
+                    self._checked.move_to_end(key)
+            if known is not None:
+                return _fresh_check(known)
+        check = self._check_request(request, body)
+        if key is not None:
+            with self._lock:
+                self._checked[key] = _fresh_check(check)
+                if len(self._checked) > _CHECKED_REQUESTS:
+                    self._checked.popitem(last=False)
+        return check
+
+    def _check_request(self, request: Request, body: bytes) -> RequestCheck:
         try:
             result = self.api.unmarshal_request(StarletteOpenAPIRequest(request, body=body))
         except (AssertionError, ValueError, LookupError) as exc:
@@ -110,6 +142,46 @@ class SpecValidator:
             StarletteOpenAPIRequest(request, body=body), StarletteOpenAPIResponse(response)
         )
         return [_describe(e) for e in result.errors]
+
+
+_CHECKED_REQUESTS = 256  # distinct requests whose verdict is kept (least recently used goes first)
+_CHECKED_BODY_LIMIT = 64 * 1024
+
+
+def _fresh_check(check: RequestCheck) -> RequestCheck:
+    """A copy handlers may change freely (typed values are JSON-like: dicts, lists, scalars, bytes)."""
+    return RequestCheck(
+        _fresh(check.path), _fresh(check.query), _fresh(check.body), list(check.problems), list(check.fields)
+    )
+
+
+def _fresh(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _fresh(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fresh(v) for v in value]
+    if isinstance(value, str | bytes | int | float | bool | type(None)):
+        return value
+    return copy.deepcopy(value)
+
+
+def _request_key(scope: Mapping[str, Any], body: bytes) -> tuple[Any, ...] | None:
+    """Everything openapi-core reads of a request (method, URL, headers and cookies, body); None when the
+    body is too large to be worth keeping."""
+    if len(body) > _CHECKED_BODY_LIMIT:
+        return None
+    headers = tuple((bytes(k), bytes(v)) for k, v in scope.get("headers") or ())
+    server = tuple(scope["server"]) if scope.get("server") else None
+    return (
+        scope.get("method"),
+        scope.get("scheme"),
+        server,
+        scope.get("root_path"),
+        scope.get("path"),
+        scope.get("query_string"),
+        headers,
+        body,
+    )
 
 
 def _ignored_header(param: Any) -> bool:
@@ -150,7 +222,77 @@ def spec_default(spec: dict[str, Any], name: str) -> str | None:
     return None
 
 
+class _Memoized:
+    """One of openapi-core's factories, building each product once per (schema, options).
+
+    openapi-core builds a fresh validator, unmarshaller, caster and style deserializer for every
+    parameter and body of every request (deep-copying a format checker and walking the spec with
+    `$ref` resolution each time): a third of a request's validation time. The products depend only
+    on the schema's place in the (immutable) spec and on the options, so they are kept and reused; the
+    validation itself runs exactly as before. Per-request values never reach these factories (media
+    type deserializers, which see the request's content-type parameters, are not memoized).
+    """
+
+    def __init__(self, factory: Any) -> None:
+        self._factory = factory
+        self._made: dict[tuple[Any, ...], tuple[Any, tuple[Any, ...]]] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._factory, name)
+
+    def create(self, *args: Any, **kwargs: Any) -> Any:
+        values = (*args, *kwargs.values())
+        key = (tuple(kwargs), *map(_identity, values))
+        made = self._made.get(key)
+        if made is None:
+            # The arguments are kept with the product: an id() in the key is never reused meanwhile.
+            made = self._made[key] = (self._factory.create(*args, **kwargs), values)
+        return made[0]
+
+
+def _memoized(factory: _F) -> _F:
+    """`factory` with a memory (same interface: the wrapper forwards everything else to it)."""
+    return cast(_F, _Memoized(factory))
+
+
+def _identity(value: Any) -> Any:
+    if isinstance(value, SchemaPath):
+        return ("schema", id(value.accessor), value.separator, value.parts)
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return ("object", id(value))  # option dicts held by the long-lived unmarshallers
+
+
+def _cached_path_finder() -> type[Any]:
+    """openapi-core's path finder, remembering where (method, URL) led: it walks every path template and
+    server of the spec per request. Found operations only (a miss raises, and is looked for again)."""
+    from openapi_core.templating.paths.finders import APICallPathFinder
+
+    class CachedPathFinder(APICallPathFinder):
+        def __init__(self, spec: Any, base_url: str | None = None) -> None:
+            super().__init__(spec, base_url=base_url)
+            # Bounded: fuzzed path parameters make most URLs unique; fixed ones (logins, polls) repeat.
+            self.find = functools.lru_cache(maxsize=1024)(super().find)  # type: ignore[method-assign]
+
+    return CachedPathFinder
+
+
 def _config(keep: dict[str, Any]) -> Any:
     from openapi_core import Config
+    from openapi_core.casting.schemas import oas31_schema_casters_factory
+    from openapi_core.deserializing.styles import StyleDeserializersFactory, style_deserializers
+    from openapi_core.unmarshalling.schemas import oas31_schema_unmarshallers_factory
+    from openapi_core.validation.schemas import oas31_schema_validators_factory
 
-    return Config(extra_format_unmarshallers=keep)
+    # The factories openapi-core picks for OpenAPI 3.1 documents (every scanwire spec is 3.1).
+    casters = _memoized(oas31_schema_casters_factory)
+    return Config(
+        extra_format_unmarshallers=keep,
+        path_finder_cls=_cached_path_finder(),
+        schema_casters_factory=casters,
+        schema_validators_factory=_memoized(oas31_schema_validators_factory),
+        schema_unmarshallers_factory=_memoized(oas31_schema_unmarshallers_factory),
+        style_deserializers_factory=_memoized(
+            StyleDeserializersFactory(casters, style_deserializers=style_deserializers)
+        ),
+    )

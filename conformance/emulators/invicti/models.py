@@ -156,8 +156,15 @@ class InvictiBackend(Backend):
 
     def status(self, account: str, scan_id: str) -> dict[str, Any]:
         with self.store.transaction():
-            view = self._seen(self.engine.read(scan_id, account))
-        return {k: view[k] for k in ("CompletedSteps", "EstimatedLaunchTime", "EstimatedSteps", "State")}
+            scan = self._keep_progress(self.engine.read(scan_id, account))
+        # Four scalars of the view: built directly, not by copying all 96 properties (the poll path).
+        fields = scan.data["fields"]
+        return {
+            "CompletedSteps": fields.get("CompletedSteps"),
+            "EstimatedLaunchTime": fields.get("EstimatedLaunchTime"),
+            "EstimatedSteps": fields.get("EstimatedSteps"),
+            "State": scan.state,
+        }
 
     def list_scans(
         self,
@@ -282,12 +289,15 @@ class InvictiBackend(Backend):
 
     def _seen(self, scan: Scan) -> dict[str, Any]:
         """The view a client gets; what it saw of a running scan is kept, so progress never goes back."""
+        return self.view(self._keep_progress(scan))
+
+    def _keep_progress(self, scan: Scan) -> Scan:
         if scan.state in BUSY:
             scan.data["progress"] = self._fraction(scan)
             self._progress_fields(scan, scan.state, scan.data["progress"])
             scan.data["fields"]["Duration"] = timespan(self._busy_seconds(scan))
             self.engine.save(scan)
-        return self.view(scan)
+        return scan
 
     def _static_fields(self, account: str) -> dict[str, Any]:
         fields = {k: copy.deepcopy(v) for k, v in self.template.items() if k not in _STATE_FIELDS}

@@ -1,0 +1,168 @@
+"""Client overhead: the generated Invicti client's GET + parse of the largest seed payload vs raw httpx.
+
+The payload is the seed example of `getScanDetail` (a 96-field ScanTaskModel, from
+generated/invicti/openapi.resolved.yaml). Every side talks to the same `httpx.MockTransport` that answers
+with those bytes, so the transport costs next to nothing and the figures are the clients' own cost.
+All sides authenticate with the same Basic credentials. Sides, interleaved round by round:
+
+- raw:       `httpx.Client.get` + `json.loads`
+- generated: `invicti_client.api.scans.get_scan_detail.sync_detailed` (`.parsed` is a ScanTaskModel)
+- runtime:   `invicti_client.connect(...).call("getScanDetail", id=...)` (retries, auth, error mapping,
+             then the same generated parser); skipped with a message when the package has no `connect`
+- the two clients again over an in-process ASGI app serving the payload (SyncASGITransport), for a
+  more realistic per-call floor.
+
+Run: `.venv/bin/python bench/bench_client_overhead.py [--calls 2000] [--rounds 7]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import ROOT, machine, median, print_ratio, print_table
+
+BASE = "http://127.0.0.1"
+SCAN_ID = "3f9a1b2c-0d4e-4f5a-8b6c-7d8e9f0a1b2c"
+PATH = f"/api/1.0/scans/detail/{SCAN_ID}"
+USER, TOKEN = "bench-user", "bench-token"
+TARGET = 1.10
+
+
+def seed_payload() -> bytes:
+    """The seed ScanTaskModel of getScanDetail's 200 answer, as compact JSON bytes."""
+    from scanwire.yamlio import loads_yaml
+
+    doc = loads_yaml((ROOT / "generated" / "invicti" / "openapi.resolved.yaml").read_text(encoding="utf-8"))
+    content = doc["paths"]["/api/1.0/scans/detail/{id}"]["get"]["responses"]["200"]["content"]
+    value = content["application/json"]["examples"]["seed"]["value"]
+    return json.dumps(value, separators=(",", ":")).encode()
+
+
+def asgi_app(payload: bytes) -> Callable[..., Any]:
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        headers = [(b"content-type", b"application/json; charset=utf-8")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": payload})
+
+    return app
+
+
+def per_call_us(fn: Callable[[], Any], calls: int) -> float:
+    gc.collect()
+    start = time.perf_counter()
+    for _ in range(calls):
+        fn()
+    return (time.perf_counter() - start) / calls * 1e6
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=2000, help="calls per side and round")
+    parser.add_argument("--rounds", type=int, default=7, help="rounds (sides interleaved); medians are shown")
+    args = parser.parse_args()
+
+    import invicti_client
+    from invicti_client import Client
+    from invicti_client.api.scans import get_scan_detail
+    from invicti_client.models import ScanTaskModel
+
+    from conformance.emulators.core.transport import SyncASGITransport
+
+    print(f"machine: {machine()}")
+    payload = seed_payload()
+    mock = httpx.MockTransport(
+        lambda request: httpx.Response(
+            200, content=payload, headers={"content-type": "application/json; charset=utf-8"}
+        )
+    )
+    auth = httpx.BasicAuth(USER, TOKEN)
+    raw = httpx.Client(base_url=BASE, transport=mock, auth=auth)
+    generated = Client(base_url=BASE, httpx_args={"transport": mock, "auth": auth})
+
+    def call_raw() -> Any:
+        return json.loads(raw.get(PATH).content)
+
+    def call_generated() -> Any:
+        return get_scan_detail.sync_detailed(SCAN_ID, client=generated).parsed
+
+    sides: dict[str, Callable[[], Any]] = {
+        "raw httpx + json.loads": call_raw,
+        "generated client": call_generated,
+    }
+
+    runtime_note = ""
+    if hasattr(invicti_client, "connect"):
+        runtime = invicti_client.connect(BASE, auth=(USER, TOKEN), transport=mock)
+
+        def call_runtime() -> Any:
+            return runtime.call("getScanDetail", id=SCAN_ID).model
+
+        sides["runtime layer (connect().call)"] = call_runtime
+    else:
+        runtime_note = "runtime layer: skipped, invicti_client has no `connect` yet (runtime layer not in)"
+
+    asgi = SyncASGITransport(asgi_app(payload))
+    raw_asgi = httpx.Client(base_url=BASE, transport=asgi, auth=auth)
+    generated_asgi = Client(base_url=BASE, httpx_args={"transport": asgi, "auth": auth})
+    sides["raw, ASGI app"] = lambda: json.loads(raw_asgi.get(PATH).content)
+    sides["generated, ASGI app"] = lambda: (
+        get_scan_detail.sync_detailed(SCAN_ID, client=generated_asgi).parsed
+    )
+
+    for name, fn in sides.items():  # warm-up, and the answer is what it should be
+        result = fn()
+        expected = dict if name.startswith("raw") else ScanTaskModel
+        if not isinstance(result, expected):
+            raise SystemExit(f"{name}: expected a {expected.__name__}, got {type(result).__name__}")
+    times: dict[str, list[float]] = {name: [] for name in sides}
+    for _ in range(args.rounds):
+        for name, fn in sides.items():
+            times[name].append(per_call_us(fn, args.calls))
+    asgi.close()
+
+    parse_only = median(
+        [per_call_us(lambda: ScanTaskModel.from_dict(json.loads(payload)), args.calls) for _ in range(3)]
+    )
+    med = {name: median(values) for name, values in times.items()}
+    base = med["raw httpx + json.loads"]
+    rows = [
+        [name, f"{med[name]:.1f}", f"{min(values):.1f}", f"{med[name] / base:.2f}x"]
+        for name, values in times.items()
+        if "ASGI" not in name
+    ]
+    asgi_base = med["raw, ASGI app"]
+    rows += [
+        [name, f"{med[name]:.1f}", f"{min(values):.1f}", f"{med[name] / asgi_base:.2f}x (vs raw, ASGI)"]
+        for name, values in times.items()
+        if "ASGI" in name
+    ]
+    print_table(
+        f"GET + parse of a {len(payload)}-byte ScanTaskModel (96 fields); {args.calls} calls x "
+        f"{args.rounds} rounds; transport httpx.MockTransport unless named",
+        ["side", "median us/call", "min us/call", "vs raw"],
+        rows,
+    )
+    print(f"\nScanTaskModel.from_dict(json.loads(...)) alone: {parse_only:.1f} us/call")
+    if "runtime layer (connect().call)" in med:
+        extra = med["runtime layer (connect().call)"] - med["generated client"]
+        print(
+            f"runtime layer over the bare generated client: +{extra:.1f} us/call, "
+            f"{med['runtime layer (connect().call)'] / med['generated client']:.2f}x"
+        )
+    else:
+        print(runtime_note)
+    print_ratio("generated/raw (MockTransport)", med["generated client"] / base, f"<= {TARGET:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
