@@ -165,8 +165,6 @@ def test_validate__lifecycle_with_an_unknown_state_names_file_line_and_problem(t
     assert "Traceback" not in result.output
 
 
-
-
 def test_validate__dangling_ref_is_a_problem_not_a_traceback(tmp_path: Path) -> None:
     root, spec = _checkout(tmp_path, "threadfix")
     _edit(

@@ -198,7 +198,10 @@ def test_appspider__every_getscanstatus_display_value_maps_to_a_state() -> None:
     display, _ = appspider_status_lists()
     assert len(display) == 35
     doc, schema = _poll_state_schema("appspider")
-    assert schema_enum(doc, schema) == display  # the spec's enum is the seed's list, in order
+    # The field admits the display strings (the seed's list, in order) and then the enum-style names.
+    _, names = appspider_status_lists()
+    assert schema_enum(doc, schema) == display + [n for n in names if n not in display]
+    assert schema_enum(doc, doc["components"]["schemas"]["ScanStatusText"]) == display
     assert {v: lifecycle.canonical(v) for v in display if lifecycle.canonical(v) is None} == {}
 
 

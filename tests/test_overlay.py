@@ -302,10 +302,10 @@ def test_error__action_needs_exactly_one_kind(tmp_path: Path, action: str, found
     )
     with pytest.raises(SourceError) as exc:
         load_overlay(path)
-    # The message names file, line and action index; see the final report: it should name the target too.
+    # The message names file, line, action index and the action's target.
     assert problems(exc) == [
         f"{path}:5: [overlay] at $['actions'][1]: "
-        f"action 1 must have exactly one of update / remove: true / copy (found {found})"
+        f"action 1 (target '$.info') must have exactly one of update / remove: true / copy (found {found})"
     ]
 
 

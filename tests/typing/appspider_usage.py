@@ -10,6 +10,7 @@ from appspider_client.models import (
     RunScanJsonRequest,
     RunScanRequest,
     RunScanResponse,
+    ScanStatusName,
     ScanStatusResponse,
     ScanStatusText,
 )
@@ -34,9 +35,10 @@ def start(client: AuthenticatedClient, config_id: UUID | None, config_name: str)
     return None
 
 
-def status(client: AuthenticatedClient, scan_id: UUID) -> ScanStatusText | None:
+def status(client: AuthenticatedClient, scan_id: UUID) -> ScanStatusText | ScanStatusName | None:
+    # Two vocabularies reach the same field: descriptive text and the enum name (spec ScanStatusResponse).
     response = get_scan_status.sync_detailed(client=client, scan_id=[scan_id])
     if isinstance(response.parsed, ScanStatusResponse):
-        text: ScanStatusText | None = response.parsed.status
+        text: ScanStatusText | ScanStatusName | None = response.parsed.status
         return text
     return None

@@ -348,8 +348,9 @@ class ScanStatusResponse(ApiResponse):
     GetScanStatus result.
     """
 
-    Status: ScanStatusText | None = Field(
-        ..., description="The scan status as a display string (`ScanStatusText`); null when unknown."
+    Status: ScanStatusText | ScanStatusName | None = Field(
+        ...,
+        description="The scan status as a display string (`ScanStatusText`), or as an enum-style name (`ScanStatusName`, e.g. `ReportError`); null when unknown.",
     )
 
 

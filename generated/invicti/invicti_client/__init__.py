@@ -2,8 +2,75 @@
 """A client library for accessing Invicti Enterprise (Netsparker) API (scanwire transcription)"""
 
 from .client import AuthenticatedClient, Client
+from .runtime.auth import BasicAuth, HeaderAuth, LoginTokenAuth
+from .runtime.client import Answer, AsyncScanClient, Scan, ScanClient, ScanRef, Status, Vendor
+from .runtime.errors import (
+    ApiError,
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    MalformedResponseError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitedError,
+    ScanTimeoutError,
+    ScanwireError,
+    ServerError,
+    UnsupportedOperationError,
+)
+from .runtime.lifecycle import NormalizedStatus
+from .runtime.parsing import (
+    parse_dotnet_datetime,
+    parse_dotnet_timespan,
+    parse_epoch_ms,
+    parse_json_string,
+    parse_locale_datetime,
+)
+from .runtime.retry import RetryPolicy
+from .runtime.timing import ManualTimer, SystemTimer
+from .spec_data import SPEC
+
+# Everything vendor-specific is data (spec_data.SPEC); the runtime is the same in every package.
+VENDOR = Vendor(SPEC, package=__name__)
+connect = VENDOR.connect
+connect_async = VENDOR.connect_async
+auth = VENDOR.auth
 
 __all__ = (
+    "VENDOR",
+    "Answer",
+    "ApiError",
+    "AsyncScanClient",
     "AuthenticatedClient",
+    "AuthenticationError",
+    "BadRequestError",
+    "BasicAuth",
     "Client",
+    "ConflictError",
+    "HeaderAuth",
+    "LoginTokenAuth",
+    "MalformedResponseError",
+    "ManualTimer",
+    "NormalizedStatus",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitedError",
+    "RetryPolicy",
+    "Scan",
+    "ScanClient",
+    "ScanRef",
+    "ScanTimeoutError",
+    "ScanwireError",
+    "ServerError",
+    "Status",
+    "SystemTimer",
+    "UnsupportedOperationError",
+    "auth",
+    "connect",
+    "connect_async",
+    "parse_dotnet_datetime",
+    "parse_dotnet_timespan",
+    "parse_epoch_ms",
+    "parse_json_string",
+    "parse_locale_datetime",
 )

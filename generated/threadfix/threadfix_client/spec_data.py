@@ -3,7 +3,16 @@
 
 from typing import Any
 
-SPEC: dict[str, Any] = {'extensions': {},
+SPEC: dict[str, Any] = {'extensions': {'x-scanwire-auth': {'credentials': ['api_key'],
+                                    'header': {'name': 'Authorization',
+                                               'value': 'APIKEY {api_key}'},
+                                    'kind': 'prefixed-header'},
+                'x-scanwire-errors': {'categories': {'API Key not found in database.': 'authentication',
+                                                     'Application lookup failed. Check your ID.': 'not-found',
+                                                     'Authentication failed, check your API Key.': 'authentication',
+                                                     'The requested URL is restricted for your API Key.': 'permission'},
+                                      'message': '/message',
+                                      'success': {'pointer': '/success', 'value': True}}},
  'lifecycle': {'aliases': {},
                'codes': {},
                'description': "Processing of an uploaded scan file. States are the seed's status "
@@ -138,8 +147,21 @@ SPEC: dict[str, Any] = {'extensions': {},
                             {'file': 'vendor-notes.md',
                              'section': '4. ThreadFix 2.x — Lifecycle',
                              'tag': 'INFERENCE'}]},
- 'operations': {'getPendingScanStatus': {'method': 'GET',
+ 'operations': {'getPendingScanStatus': {'body': [],
+                                         'method': 'GET',
+                                         'module': 'api.scans.get_pending_scan_status',
+                                         'parameters': [{'array': False,
+                                                         'in': 'path',
+                                                         'name': 'appId'},
+                                                        {'array': False,
+                                                         'in': 'path',
+                                                         'name': 'pendingScanId'},
+                                                        {'array': False,
+                                                         'in': 'header',
+                                                         'name': 'Accept'}],
                                          'path': '/applications/{appId}/pendingScan/{pendingScanId}/status',
+                                         'responses': {'200': ['application/json'],
+                                                       '404': ['application/json']},
                                          'x-note': [{'document': 'path written as '
                                                                  '/rest/{version}/applications/{appId}/pendingScan/{pendingScanId}/status',
                                                      'spec': '/threadfix/rest/{version} lives in '
@@ -159,8 +181,13 @@ SPEC: dict[str, Any] = {'extensions': {},
                                                             'failures as HTTP 200 with '
                                                             'success:false (vendor-notes §4, FACT '
                                                             'from TF-SRC TFRestController)'}]},
-                'uploadScan': {'method': 'POST',
+                'uploadScan': {'body': ['multipart/form-data'],
+                               'method': 'POST',
+                               'module': 'api.scans.upload_scan',
+                               'parameters': [{'array': False, 'in': 'path', 'name': 'appId'}],
                                'path': '/applications/{appId}/upload',
+                               'responses': {'200': ['application/json'],
+                                             '404': ['application/json']},
                                'x-note': {'document': 'object is a string and the envelope has an '
                                                       'extra top-level links array',
                                           'spec': 'UploadScanResponse extends RestResponse with '

@@ -251,7 +251,8 @@ class Lifecycle:
                 if hit:
                     goal = t.target
                     break
-                if t.target not in self.terminal:
+                # Terminal states end a road, except post-terminal ones the server leaves by itself.
+                if t.target not in self.terminal or t.target in self.post_terminal:
                     queue.append(t.target)
         if goal is None:
             if outcome == "hang" and final is None:

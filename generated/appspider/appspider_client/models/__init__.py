@@ -10,10 +10,13 @@ from .login_reason import LoginReason
 from .login_request import LoginRequest
 from .login_response import LoginResponse
 from .login_response_clients import LoginResponseClients
+from .run_scan_json_request import RunScanJsonRequest
+from .run_scan_request import RunScanRequest
 from .run_scan_response import RunScanResponse
 from .scan import Scan
 from .scan_error_event import ScanErrorEvent
 from .scan_errors_response import ScanErrorsResponse
+from .scan_id_json_request import ScanIdJsonRequest
 from .scan_id_request import ScanIdRequest
 from .scan_import_status_response import ScanImportStatusResponse
 from .scan_status_code import ScanStatusCode
@@ -35,10 +38,13 @@ __all__ = (
     "LoginRequest",
     "LoginResponse",
     "LoginResponseClients",
+    "RunScanJsonRequest",
+    "RunScanRequest",
     "RunScanResponse",
     "Scan",
     "ScanErrorEvent",
     "ScanErrorsResponse",
+    "ScanIdJsonRequest",
     "ScanIdRequest",
     "ScanImportStatusResponse",
     "ScansResponse",

@@ -7,6 +7,7 @@ from typing import Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..models.scan_status_name import ScanStatusName
 from ..models.scan_status_text import ScanStatusText
 
 T = TypeVar("T", bound="ScanStatusResponse")
@@ -20,13 +21,14 @@ class ScanStatusResponse:
         is_success (bool):
         error_message (None | str):
         reason (None | str):
-        status (None | ScanStatusText): The scan status as a display string (`ScanStatusText`); null when unknown.
+        status (None | ScanStatusName | ScanStatusText): The scan status as a display string (`ScanStatusText`), or as
+            an enum-style name (`ScanStatusName`, e.g. `ReportError`); null when unknown.
     """
 
     is_success: bool
     error_message: None | str
     reason: None | str
-    status: None | ScanStatusText
+    status: None | ScanStatusName | ScanStatusText
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -40,6 +42,8 @@ class ScanStatusResponse:
 
         status: None | str
         if isinstance(self.status, ScanStatusText):
+            status = self.status.value
+        elif isinstance(self.status, ScanStatusName):
             status = self.status.value
         else:
             status = self.status
@@ -76,7 +80,7 @@ class ScanStatusResponse:
 
         reason = _parse_reason(d.pop("Reason"))
 
-        def _parse_status(data: object) -> None | ScanStatusText:
+        def _parse_status(data: object) -> None | ScanStatusName | ScanStatusText:
             if data is None:
                 return data
             try:
@@ -87,7 +91,15 @@ class ScanStatusResponse:
                 return status_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
-            return cast(None | ScanStatusText, data)
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                status_type_1 = ScanStatusName(data)
+
+                return status_type_1
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | ScanStatusName | ScanStatusText, data)
 
         status = _parse_status(d.pop("Status"))
 

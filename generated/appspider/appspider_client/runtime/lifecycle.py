@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 __all__ = [
@@ -28,7 +28,7 @@ EXTENSION = "x-scanwire-lifecycle"
 ACTIONS = ("cancel", "pause", "resume", "stop", "delete")
 
 
-class NormalizedStatus(str, Enum):
+class NormalizedStatus(StrEnum):
     """One cross-vendor view of a scan's state; the vendor's raw value is always kept beside it."""
 
     QUEUED = "queued"
@@ -243,13 +243,16 @@ class Lifecycle:
                 if t.trigger != "auto" or t.target in previous:
                     continue
                 previous[t.target] = state
-                hit = t.target == final if final is not None else (
-                    t.target in self.terminal and t.outcome == outcome
+                hit = (
+                    t.target == final
+                    if final is not None
+                    else (t.target in self.terminal and t.outcome == outcome)
                 )
                 if hit:
                     goal = t.target
                     break
-                if t.target not in self.terminal:
+                # Terminal states end a road, except post-terminal ones the server leaves by itself.
+                if t.target not in self.terminal or t.target in self.post_terminal:
                     queue.append(t.target)
         if goal is None:
             if outcome == "hang" and final is None:
@@ -298,8 +301,15 @@ class Lifecycle:
             for end in (t.source, t.target):
                 if end not in known:
                     out.append(f"transition {t.source} -> {t.target} names undeclared state {end!r}")
-            if t.source in self.terminal and t.trigger != "delete" and t.source not in self.post_terminal:
+            # A terminal state may only be left by housekeeping (delete) or, when listed under
+            # post-terminal, by the server's own side roads (auto/other: AppSpider Completed -> ReportError).
+            allowed = t.trigger == "delete" or (
+                t.source in self.post_terminal and t.trigger == "auto" and t.outcome == "other"
+            )
+            if t.source in self.terminal and not allowed:
                 out.append(f"terminal state {t.source!r} has an outgoing transition to {t.target!r}")
+        for name in sorted(self.post_terminal - self.terminal):
+            out.append(f"post-terminal state {name!r} is not a terminal state")
         for alias, target in {**self.aliases, **{str(k): v for k, v in self.codes.items()}}.items():
             if target not in known:
                 out.append(f"alias/code {alias!r} points at undeclared state {target!r}")
@@ -313,7 +323,9 @@ class Lifecycle:
                 out.append(f"states unreachable from {self.initial!r}: {', '.join(sorted(unreachable))}")
             end = self.success_path()[-1]
             if end not in self.terminal or self.states.get(end) is not NormalizedStatus.SUCCEEDED:
-                out.append(f"the auto/success path from {self.initial!r} ends in {end!r}, not a succeeded terminal")
+                out.append(
+                    f"the auto/success path from {self.initial!r} ends in {end!r}, not a succeeded terminal"
+                )
         for action in {t.trigger for t in self.transitions} - {"auto"}:
             if action not in self.operations:
                 out.append(f"transitions use trigger {action!r} but operations has no {action!r} entry")

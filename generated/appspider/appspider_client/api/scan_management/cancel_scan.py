@@ -8,13 +8,14 @@ from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.api_response import ApiResponse
 from ...models.error_response import ErrorResponse
+from ...models.scan_id_json_request import ScanIdJsonRequest
 from ...models.scan_id_request import ScanIdRequest
-from ...types import UNSET, Response
+from ...types import UNSET, Response, Unset
 
 
 def _get_kwargs(
     *,
-    body: ScanIdRequest | ScanIdRequest | Unset = UNSET,
+    body: ScanIdRequest | ScanIdJsonRequest | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
 
@@ -24,10 +25,12 @@ def _get_kwargs(
     }
 
     if isinstance(body, ScanIdRequest):
-        _kwargs["data"] = body.to_dict()
+        if not isinstance(body, Unset):
+            _kwargs["data"] = body.to_dict()
         headers["Content-Type"] = "application/x-www-form-urlencoded"
-    if isinstance(body, ScanIdRequest):
-        _kwargs["json"] = body.to_dict()
+    if isinstance(body, ScanIdJsonRequest):
+        if not isinstance(body, Unset):
+            _kwargs["json"] = body.to_dict()
 
         headers["Content-Type"] = "application/json"
 
@@ -73,17 +76,18 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: ScanIdRequest | ScanIdRequest | Unset = UNSET,
+    body: ScanIdRequest | ScanIdJsonRequest | Unset = UNSET,
 ) -> Response[ApiResponse | ErrorResponse]:
     """Cancel a "Starting" or "Waiting for Cloud" scan
 
      Cancels "Starting" or "Waiting for Cloud" scan.
 
     Args:
-        body (ScanIdRequest): Body of the single-scan actions (CancelScan, PauseScan, ResumeScan,
-            StopScan).
-        body (ScanIdRequest): Body of the single-scan actions (CancelScan, PauseScan, ResumeScan,
-            StopScan).
+        body (ScanIdRequest | Unset): Body of the single-scan actions (CancelScan, PauseScan,
+            ResumeScan, StopScan).
+        body (ScanIdJsonRequest | Unset): ScanIdRequest sent as JSON (`{"scanId": "<guid>"}`): the
+            same schema under another name, so the generated client can tell the form and JSON
+            encodings apart.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -107,17 +111,18 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient | Client,
-    body: ScanIdRequest | ScanIdRequest | Unset = UNSET,
+    body: ScanIdRequest | ScanIdJsonRequest | Unset = UNSET,
 ) -> ApiResponse | ErrorResponse | None:
     """Cancel a "Starting" or "Waiting for Cloud" scan
 
      Cancels "Starting" or "Waiting for Cloud" scan.
 
     Args:
-        body (ScanIdRequest): Body of the single-scan actions (CancelScan, PauseScan, ResumeScan,
-            StopScan).
-        body (ScanIdRequest): Body of the single-scan actions (CancelScan, PauseScan, ResumeScan,
-            StopScan).
+        body (ScanIdRequest | Unset): Body of the single-scan actions (CancelScan, PauseScan,
+            ResumeScan, StopScan).
+        body (ScanIdJsonRequest | Unset): ScanIdRequest sent as JSON (`{"scanId": "<guid>"}`): the
+            same schema under another name, so the generated client can tell the form and JSON
+            encodings apart.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -136,17 +141,18 @@ def sync(
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: ScanIdRequest | ScanIdRequest | Unset = UNSET,
+    body: ScanIdRequest | ScanIdJsonRequest | Unset = UNSET,
 ) -> Response[ApiResponse | ErrorResponse]:
     """Cancel a "Starting" or "Waiting for Cloud" scan
 
      Cancels "Starting" or "Waiting for Cloud" scan.
 
     Args:
-        body (ScanIdRequest): Body of the single-scan actions (CancelScan, PauseScan, ResumeScan,
-            StopScan).
-        body (ScanIdRequest): Body of the single-scan actions (CancelScan, PauseScan, ResumeScan,
-            StopScan).
+        body (ScanIdRequest | Unset): Body of the single-scan actions (CancelScan, PauseScan,
+            ResumeScan, StopScan).
+        body (ScanIdJsonRequest | Unset): ScanIdRequest sent as JSON (`{"scanId": "<guid>"}`): the
+            same schema under another name, so the generated client can tell the form and JSON
+            encodings apart.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -168,17 +174,18 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient | Client,
-    body: ScanIdRequest | ScanIdRequest | Unset = UNSET,
+    body: ScanIdRequest | ScanIdJsonRequest | Unset = UNSET,
 ) -> ApiResponse | ErrorResponse | None:
     """Cancel a "Starting" or "Waiting for Cloud" scan
 
      Cancels "Starting" or "Waiting for Cloud" scan.
 
     Args:
-        body (ScanIdRequest): Body of the single-scan actions (CancelScan, PauseScan, ResumeScan,
-            StopScan).
-        body (ScanIdRequest): Body of the single-scan actions (CancelScan, PauseScan, ResumeScan,
-            StopScan).
+        body (ScanIdRequest | Unset): Body of the single-scan actions (CancelScan, PauseScan,
+            ResumeScan, StopScan).
+        body (ScanIdJsonRequest | Unset): ScanIdRequest sent as JSON (`{"scanId": "<guid>"}`): the
+            same schema under another name, so the generated client can tell the form and JSON
+            encodings apart.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -7,13 +7,15 @@ import httpx
 from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.error_response import ErrorResponse
+from ...models.run_scan_json_request import RunScanJsonRequest
+from ...models.run_scan_request import RunScanRequest
 from ...models.run_scan_response import RunScanResponse
-from ...types import UNSET, Response
+from ...types import UNSET, Response, Unset
 
 
 def _get_kwargs(
     *,
-    body: Any | Any | Unset = UNSET,
+    body: RunScanRequest | RunScanJsonRequest | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
 
@@ -22,11 +24,13 @@ def _get_kwargs(
         "url": "/Scan/RunScan",
     }
 
-    if isinstance(body, Any):
-        _kwargs["data"] = body.to_dict()
+    if isinstance(body, RunScanRequest):
+        if not isinstance(body, Unset):
+            _kwargs["data"] = body.to_dict()
         headers["Content-Type"] = "application/x-www-form-urlencoded"
-    if isinstance(body, Any):
-        _kwargs["json"] = body
+    if isinstance(body, RunScanJsonRequest):
+        if not isinstance(body, Unset):
+            _kwargs["json"] = body.to_dict()
 
         headers["Content-Type"] = "application/json"
 
@@ -72,7 +76,7 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: Any | Any | Unset = UNSET,
+    body: RunScanRequest | RunScanJsonRequest | Unset = UNSET,
 ) -> Response[ErrorResponse | RunScanResponse]:
     """Start a scan
 
@@ -81,8 +85,14 @@ def sync_detailed(
     request to be successful." The new scan's id comes back in `Scan.Id`.
 
     Args:
-        body (Any): At least one of `configId` and `configName` must be given.
-        body (Any): At least one of `configId` and `configName` must be given.
+        body (RunScanRequest | Unset): At least one of `configId` and `configName` must be given;
+            with neither the server answers HTTP 400 `InvalidJsonSchema` ("Required parameters not
+            provided"). The rule is not expressed in this schema (overlays/appspider/30-codegen-anyof-
+            of-required.yaml) because the client generator cannot type an `anyOf` of `required` lists.
+        body (RunScanJsonRequest | Unset): RunScanRequest sent as JSON (`{"configName": "..."}`):
+            the same schema under another name, so the generated client can tell the form and JSON
+            encodings apart. At least one of `configId` and `configName` must be given; with neither
+            the server answers HTTP 400 `InvalidJsonSchema`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -106,7 +116,7 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient | Client,
-    body: Any | Any | Unset = UNSET,
+    body: RunScanRequest | RunScanJsonRequest | Unset = UNSET,
 ) -> ErrorResponse | RunScanResponse | None:
     """Start a scan
 
@@ -115,8 +125,14 @@ def sync(
     request to be successful." The new scan's id comes back in `Scan.Id`.
 
     Args:
-        body (Any): At least one of `configId` and `configName` must be given.
-        body (Any): At least one of `configId` and `configName` must be given.
+        body (RunScanRequest | Unset): At least one of `configId` and `configName` must be given;
+            with neither the server answers HTTP 400 `InvalidJsonSchema` ("Required parameters not
+            provided"). The rule is not expressed in this schema (overlays/appspider/30-codegen-anyof-
+            of-required.yaml) because the client generator cannot type an `anyOf` of `required` lists.
+        body (RunScanJsonRequest | Unset): RunScanRequest sent as JSON (`{"configName": "..."}`):
+            the same schema under another name, so the generated client can tell the form and JSON
+            encodings apart. At least one of `configId` and `configName` must be given; with neither
+            the server answers HTTP 400 `InvalidJsonSchema`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -135,7 +151,7 @@ def sync(
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: Any | Any | Unset = UNSET,
+    body: RunScanRequest | RunScanJsonRequest | Unset = UNSET,
 ) -> Response[ErrorResponse | RunScanResponse]:
     """Start a scan
 
@@ -144,8 +160,14 @@ async def asyncio_detailed(
     request to be successful." The new scan's id comes back in `Scan.Id`.
 
     Args:
-        body (Any): At least one of `configId` and `configName` must be given.
-        body (Any): At least one of `configId` and `configName` must be given.
+        body (RunScanRequest | Unset): At least one of `configId` and `configName` must be given;
+            with neither the server answers HTTP 400 `InvalidJsonSchema` ("Required parameters not
+            provided"). The rule is not expressed in this schema (overlays/appspider/30-codegen-anyof-
+            of-required.yaml) because the client generator cannot type an `anyOf` of `required` lists.
+        body (RunScanJsonRequest | Unset): RunScanRequest sent as JSON (`{"configName": "..."}`):
+            the same schema under another name, so the generated client can tell the form and JSON
+            encodings apart. At least one of `configId` and `configName` must be given; with neither
+            the server answers HTTP 400 `InvalidJsonSchema`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -167,7 +189,7 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient | Client,
-    body: Any | Any | Unset = UNSET,
+    body: RunScanRequest | RunScanJsonRequest | Unset = UNSET,
 ) -> ErrorResponse | RunScanResponse | None:
     """Start a scan
 
@@ -176,8 +198,14 @@ async def asyncio(
     request to be successful." The new scan's id comes back in `Scan.Id`.
 
     Args:
-        body (Any): At least one of `configId` and `configName` must be given.
-        body (Any): At least one of `configId` and `configName` must be given.
+        body (RunScanRequest | Unset): At least one of `configId` and `configName` must be given;
+            with neither the server answers HTTP 400 `InvalidJsonSchema` ("Required parameters not
+            provided"). The rule is not expressed in this schema (overlays/appspider/30-codegen-anyof-
+            of-required.yaml) because the client generator cannot type an `anyOf` of `required` lists.
+        body (RunScanJsonRequest | Unset): RunScanRequest sent as JSON (`{"configName": "..."}`):
+            the same schema under another name, so the generated client can tell the form and JSON
+            encodings apart. At least one of `configId` and `configName` must be given; with neither
+            the server answers HTTP 400 `InvalidJsonSchema`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -38,10 +38,20 @@ def _parse_response(
 
         return response_200
 
+    if response.status_code == 400:
+        response_400 = BaseResponseApiModel.from_dict(response.json())
+
+        return response_400
+
     if response.status_code == 401:
         response_401 = BaseResponseApiModel.from_dict(response.json())
 
         return response_401
+
+    if response.status_code == 415:
+        response_415 = BaseResponseApiModel.from_dict(response.json())
+
+        return response_415
 
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)

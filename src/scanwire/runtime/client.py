@@ -1,0 +1,832 @@
+"""The user-facing clients: start, watch and read a scan through one API for every vendor.
+
+Everything vendor-specific comes from the package's `spec_data.SPEC` (written by `scanwire generate`
+from the resolved spec): the lifecycle says which operation starts, polls, cancels and lists and where
+the id and the state travel; `x-scanwire-auth`, `x-scanwire-errors` and `x-scanwire-paging` say how to
+authenticate, what a failure looks like and how lists page; `x-rate-limit` sets the shortest poll
+interval. Requests are built from the spec's parameter locations and answers are parsed by the generated
+endpoint modules, so `Scan.model` is the generated model of the answer.
+
+    client = soda_client.connect("https://cloud.soda.io", auth=(key_id, key_secret))
+    scan = client.start_scan(scanDefinition="nightly")
+    final = client.wait_for_scan(scan, timeout=600, poll_interval=5)
+    final.status.normalized, final.status.raw
+
+Parameters are passed by their names in the spec (`scanDefinition`, `pageSize`, `appId`); any name the
+operation does not declare as a path/query/header parameter goes into the request body.
+"""
+
+from __future__ import annotations
+
+import datetime
+import enum
+import importlib
+import re
+import uuid
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, NoReturn
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import httpx
+import tenacity
+
+from .auth import LoginTokenAuth, credentials_for, make_auth
+from .errors import (
+    ErrorSpec,
+    MalformedResponseError,
+    RateLimitedError,
+    ScanTimeoutError,
+    UnsupportedOperationError,
+    body_excerpt,
+    raise_for_response,
+)
+from .lifecycle import Lifecycle, Location, NormalizedStatus, OperationRef
+from .paging import Paging
+from .retry import AsyncRetryTransport, RetryPolicy, RetryTransport
+from .timing import SystemTimer, Timer
+
+__all__ = ["Answer", "AsyncScanClient", "Operation", "Scan", "ScanClient", "ScanRef", "Status", "Vendor"]
+
+_FORM = "application/x-www-form-urlencoded"
+_MULTIPART = "multipart/form-data"
+_NO_BODY: Any = object()
+
+
+# -- what the spec says about one operation ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    location: str
+    array: bool = False
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One API operation as the runtime uses it (from `spec_data.SPEC["operations"]`)."""
+
+    id: str
+    method: str
+    path: str
+    module: str
+    parameters: tuple[Param, ...]
+    body: tuple[str, ...]
+    responses: Mapping[str, tuple[str, ...]]
+    errors: ErrorSpec
+    paging: Paging | None = None
+    min_interval: float = 0.0
+
+    @property
+    def key(self) -> str:
+        return f"{self.method} {self.path}"
+
+    def param(self, name: str) -> Param | None:
+        return next((p for p in self.parameters if p.name == name), None)
+
+    def expects_json(self, status: int) -> bool | None:
+        media = self.responses.get(str(status), self.responses.get(f"{status // 100}XX"))
+        if media is None:
+            return None
+        return any(m.split(";")[0].strip().endswith("json") for m in media)
+
+
+def _min_interval(*limits: Any) -> float:
+    """The shortest spacing of calls a spec `x-rate-limit` allows (0 when there is none)."""
+    out = 0.0
+    for raw in limits:
+        if not isinstance(raw, Mapping):
+            continue
+        if raw.get("requests"):
+            out = max(out, float(raw["per-seconds"]) / float(raw["requests"]))
+        elif raw.get("refill-per-second"):
+            out = max(out, 1.0 / float(raw["refill-per-second"]))
+    return out
+
+
+# -- what a scan looks like to the user -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Status:
+    """A scan state: the vendor's raw value, its lifecycle state name and the cross-vendor view."""
+
+    raw: Any
+    normalized: NormalizedStatus
+    state: str | None = None
+    terminal: bool = False
+
+    @classmethod
+    def read(cls, raw: Any, lifecycle: Lifecycle) -> Status:
+        if isinstance(raw, enum.Enum):  # a generated model's (open) enum: keep what the server sent
+            raw = raw.value
+        return cls(raw, lifecycle.normalize(raw), lifecycle.canonical(raw), lifecycle.is_terminal(raw))
+
+    def __str__(self) -> str:
+        return f"{self.normalized.value} ({self.raw!r})"
+
+
+@dataclass(frozen=True)
+class ScanRef:
+    """A scan id plus the path parameters its operations need (ThreadFix `appId`)."""
+
+    id: str
+    context: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Scan(ScanRef):
+    """What one answer said about a scan: `status`, the generated `model` and the decoded `body`."""
+
+    status: Status = Status(None, NormalizedStatus.UNKNOWN)
+    model: Any = field(default=None, repr=False)
+    body: Any = field(default=None, repr=False)
+
+
+ScanLike = ScanRef | str | int
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A successful answer: decoded JSON `body`, generated `model` (None when there is none), `response`."""
+
+    operation: Operation
+    body: Any
+    model: Any
+    response: httpx.Response
+
+    @property
+    def value(self) -> Any:
+        return self.model if self.model is not None else self.body
+
+
+# -- the vendor ------------------------------------------------------------------------------------
+
+
+class Vendor:
+    """One generated package's spec data, and the factory of its clients (`connect`, `connect_async`)."""
+
+    def __init__(self, spec: Mapping[str, Any], package: str) -> None:
+        self.spec = spec
+        self.slug: str = spec["vendor"]
+        self.title: str = spec.get("title", self.slug)
+        self.package = package
+        extensions: Mapping[str, Any] = spec.get("extensions") or {}
+        self.lifecycle = Lifecycle.from_extension(spec["lifecycle"])
+        self.auth_spec: Mapping[str, Any] = extensions.get("x-scanwire-auth") or {}
+        doc_errors = extensions.get("x-scanwire-errors")
+        doc_limit = extensions.get("x-rate-limit")
+        self.operations: dict[str, Operation] = {}
+        for op_id, raw in spec["operations"].items():
+            paging = raw.get("x-scanwire-paging")
+            self.operations[op_id] = Operation(
+                id=op_id,
+                method=raw["method"],
+                path=raw["path"],
+                module=raw["module"],
+                parameters=tuple(Param(p["name"], p["in"], bool(p.get("array"))) for p in raw["parameters"]),
+                body=tuple(raw.get("body") or ()),
+                responses={k: tuple(v) for k, v in (raw.get("responses") or {}).items()},
+                errors=ErrorSpec.from_extensions(doc_errors, raw.get("x-scanwire-errors")),
+                paging=Paging.parse(paging, raw.get("items-attribute") or ()) if paging else None,
+                min_interval=_min_interval(doc_limit, raw.get("x-rate-limit")),
+            )
+        self._by_key = {op.key: op for op in self.operations.values()}
+        if self.auth_spec:
+            # Fail at import, not at the first request, when the extension is inconsistent.
+            credentials_for(
+                self.auth_spec, self.slug, [], {n: "x" for n in self.auth_spec.get("credentials") or []}
+            )
+        self.errors = ErrorSpec.from_extensions(doc_errors)
+
+    def __repr__(self) -> str:
+        return f"Vendor({self.slug!r})"
+
+    def operation(self, name: str) -> Operation:
+        """An operation by operationId (`getScanStatus`) or as `METHOD /path`."""
+        op = self.operations.get(name) or self._by_key.get(name)
+        if op is None:
+            raise UnsupportedOperationError(
+                f"{self.slug} has no operation {name!r}; it has {sorted(self.operations)}"
+            )
+        return op
+
+    def action(self, action: str) -> tuple[Operation, OperationRef]:
+        """The operation the lifecycle names for `action` (start, poll, cancel, logs, list, results...)."""
+        ref = self.lifecycle.operations.get(action)
+        if ref is None:
+            raise UnsupportedOperationError(
+                f"{self.slug}: the API has no {action!r} operation (x-scanwire-lifecycle operations.{action})"
+            )
+        return self.operation(ref.key), ref
+
+    def base_url(self, given: str | None = None) -> str:
+        """`given` (a bare host gets the server's fixed path, e.g. `/AppSpiderEnterprise/rest/v1`), or the
+        spec's first server URL with its variables' defaults."""
+        servers = self.spec.get("servers") or [{"url": "/"}]
+        server = servers[0]
+        variables = server.get("variables") or {}
+        template = re.sub(
+            r"\{([^}]+)\}", lambda m: str((variables.get(m[1]) or {}).get("default", m[0])), server["url"]
+        )
+        if given is None:
+            return template.rstrip("/")
+        parts = urlsplit(given)
+        if parts.path in ("", "/"):
+            path = urlsplit(template).path
+            return urlunsplit((parts.scheme, parts.netloc, path, "", "")).rstrip("/")
+        return given.rstrip("/")
+
+    def auth(self, *credentials: Any, **named: Any) -> httpx.Auth:
+        """The vendor's authentication from its credentials, positional or by name (see `x-scanwire-auth`)."""
+        if not self.auth_spec:
+            raise UnsupportedOperationError(
+                f"{self.slug}: the spec describes no authentication (x-scanwire-auth)"
+            )
+        values = credentials_for(self.auth_spec, self.slug, credentials, named)
+        return make_auth(self.auth_spec, values, vendor=self.slug, errors=self.errors)
+
+    def credentials(self) -> list[str]:
+        return list(self.auth_spec.get("credentials") or [])
+
+    def _auth(self, auth: httpx.Auth | Sequence[Any] | str | None, url: str) -> httpx.Auth | None:
+        if auth is None:
+            return None
+        made = (
+            auth if isinstance(auth, httpx.Auth) else self.auth(*([auth] if isinstance(auth, str) else auth))
+        )
+        if isinstance(made, LoginTokenAuth):
+            made.bind(url)
+        return made
+
+    def _raw_client(self, url: str) -> Any:
+        # The generated client; its httpx client (auth, retries, transport) is set by the caller.
+        module = importlib.import_module(f"{self.package}.client")
+        return module.AuthenticatedClient(base_url=url, token="", prefix="")
+
+    def connect(
+        self,
+        base_url: str | None = None,
+        *,
+        auth: httpx.Auth | Sequence[Any] | str | None = None,
+        retry: RetryPolicy | None = None,
+        transport: httpx.BaseTransport | None = None,
+        timeout: float | httpx.Timeout = 30.0,
+        timer: Timer | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> ScanClient:
+        """A ScanClient on `base_url` (default: the spec's first server).
+
+        `auth`: an httpx.Auth, or the vendor's credentials as a tuple (see `credentials()`);
+        `retry`: the RetryPolicy (default: 5 attempts, backoff with jitter); `transport`: the httpx
+        transport under the retries (an in-process emulator, a proxy...); `timer`: clock and sleep for
+        retries and waiting (tests pass a ManualTimer).
+        """
+        url = self.base_url(base_url)
+        timer = timer or SystemTimer()
+        http = httpx.Client(
+            base_url=url,
+            auth=self._auth(auth, url),
+            transport=RetryTransport(transport, retry, timer),
+            timeout=timeout,
+            headers={"Accept": "application/json", **(headers or {})},
+        )
+        raw = self._raw_client(url)
+        raw.set_httpx_client(http)
+        return ScanClient(self, http, raw, timer)
+
+    def connect_async(
+        self,
+        base_url: str | None = None,
+        *,
+        auth: httpx.Auth | Sequence[Any] | str | None = None,
+        retry: RetryPolicy | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        timeout: float | httpx.Timeout = 30.0,
+        timer: Timer | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> AsyncScanClient:
+        """The async twin of `connect`."""
+        url = self.base_url(base_url)
+        timer = timer or SystemTimer()
+        http = httpx.AsyncClient(
+            base_url=url,
+            auth=self._auth(auth, url),
+            transport=AsyncRetryTransport(transport, retry, timer),
+            timeout=timeout,
+            headers={"Accept": "application/json", **(headers or {})},
+        )
+        raw = self._raw_client(url)
+        raw.set_async_httpx_client(http)
+        return AsyncScanClient(self, http, raw, timer)
+
+
+# -- building requests ------------------------------------------------------------------------------
+
+
+def _plain(value: Any) -> Any:
+    """A JSON/form-friendly value: enums by value, dates ISO 8601, UUIDs as text, models via to_dict()."""
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, datetime.datetime | datetime.date):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if hasattr(value, "to_dict") and callable(value.to_dict):
+        return value.to_dict()
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _is_file(value: Any) -> bool:
+    """bytes, a file object, or an httpx file tuple `(filename, content[, content_type])`."""
+    if isinstance(value, bytes | bytearray) or hasattr(value, "read"):
+        return True
+    return (
+        isinstance(value, tuple)
+        and len(value) >= 2
+        and (isinstance(value[1], bytes | bytearray) or hasattr(value[1], "read"))
+    )
+
+
+def _set(body: Any, pointer: str, value: Any) -> Any:
+    """`body` with `value` at a JSON pointer (creating objects on the way); "" replaces the body."""
+    if pointer == "":
+        return value
+    root = dict(body) if isinstance(body, Mapping) else {}
+    node = root
+    parts = pointer.lstrip("/").split("/")
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+    node[parts[-1]] = value
+    return root
+
+
+def request_args(
+    op: Operation, params: Mapping[str, Any], body: Any = _NO_BODY, vendor: str = ""
+) -> dict[str, Any]:
+    """httpx.Client.build_request arguments for `op`: declared parameters where the spec puts them, any
+    other name as a body field, encoded as the operation's first request media type."""
+    path: dict[str, Any] = {}
+    query: dict[str, Any] = {}
+    headers: dict[str, str] = {}
+    fields: dict[str, Any] = {}
+    for name, value in params.items():
+        if value is None:
+            continue
+        param = op.param(name)
+        plain = _plain(value)
+        if param is None:
+            fields[name] = value
+        elif param.location == "path":
+            path[name] = plain
+        elif param.location == "query":
+            query[name] = plain
+        elif param.location == "header":
+            headers[name] = str(plain)
+        else:
+            fields[name] = value
+    needed = re.findall(r"\{([^}]+)\}", op.path)
+    missing = [n for n in needed if n not in path]
+    if missing:
+        raise TypeError(f"{vendor} {op.id} needs the path parameter(s) {', '.join(missing)}")
+    url = re.sub(r"\{([^}]+)\}", lambda m: quote(str(path[m[1]]), safe=""), op.path)
+    args: dict[str, Any] = {"method": op.method, "url": url, "params": query, "headers": headers}
+    if fields:
+        if body is _NO_BODY or body is None:
+            body = fields
+        elif isinstance(body, Mapping):
+            body = {**body, **fields}
+        else:
+            raise TypeError(
+                f"{vendor} {op.id}: {sorted(fields)} are not parameters and the body is not an object"
+            )
+    if body is _NO_BODY or body is None:
+        return args
+    media = op.body[0] if op.body else "application/json"
+    if media == _MULTIPART and isinstance(body, Mapping):
+        args["files"] = {k: v for k, v in body.items() if _is_file(v)}
+        data = {k: _plain(v) for k, v in body.items() if not _is_file(v)}
+        if data:
+            args["data"] = data
+    elif media == _FORM and isinstance(body, Mapping):
+        args["data"] = {k: _plain(v) for k, v in body.items()}
+    elif media.split(";")[0].endswith("json"):
+        args["json"] = _plain(body)
+    else:
+        args["content"] = body
+    return args
+
+
+# -- the clients -----------------------------------------------------------------------------------
+
+
+class _WaitPlan:
+    """How `wait_for_scan` polls, for tenacity: retry until terminal, back off, stop at the deadline."""
+
+    def __init__(
+        self,
+        scan_id: str,
+        timer: Timer,
+        timeout: float,
+        interval: float,
+        max_interval: float,
+        backoff: float,
+        floor: float,
+    ) -> None:
+        if timeout < 0 or interval < 0 or backoff < 1:
+            raise ValueError("wait_for_scan needs timeout >= 0, poll_interval >= 0 and backoff >= 1")
+        self.scan_id = scan_id
+        self.timer = timer
+        self.timeout = timeout
+        self.interval = interval
+        self.max_interval = max(max_interval, interval)
+        self.backoff = backoff
+        self.floor = floor
+        self.start = timer.now()
+        self.deadline = self.start + timeout
+        self.polls = 0
+        self.last: Scan | None = None
+        self.last_error: BaseException | None = None
+
+    def record(self, scan: Scan) -> Scan:
+        self.last = scan
+        return scan
+
+    def retry(self, state: tenacity.RetryCallState) -> bool:
+        self.polls += 1
+        outcome = state.outcome
+        assert outcome is not None
+        if outcome.failed:
+            error = outcome.exception()
+            if isinstance(error, RateLimitedError):
+                self.last_error = error
+                return True
+            return False
+        scan: Scan = outcome.result()
+        return not scan.status.terminal
+
+    def wait(self, state: tenacity.RetryCallState) -> float:
+        delay = min(self.max_interval, self.interval * self.backoff ** (state.attempt_number - 1))
+        delay = max(delay, self.floor)
+        outcome = state.outcome
+        if outcome is not None and outcome.failed:
+            error = outcome.exception()
+            if isinstance(error, RateLimitedError) and error.retry_after is not None:
+                delay = max(delay, error.retry_after)
+        return max(0.0, min(delay, self.deadline - self.timer.now()))
+
+    def stop(self, state: tenacity.RetryCallState) -> bool:
+        return self.timer.now() >= self.deadline
+
+    def give_up(self, state: tenacity.RetryCallState) -> NoReturn:
+        raise ScanTimeoutError(
+            self.scan_id,
+            timeout=self.timeout,
+            elapsed=round(self.timer.now() - self.start, 3),
+            polls=self.polls,
+            last=self.last,
+            last_error=self.last_error,
+        )
+
+
+class _Core:
+    """What the sync and async clients share: request building and answer interpretation (no I/O)."""
+
+    def __init__(self, vendor: Vendor, base_url: str, raw: Any, timer: Timer) -> None:
+        self.vendor = vendor
+        self.base_url = base_url
+        self.lifecycle = vendor.lifecycle
+        self.raw = raw
+        self.timer = timer
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.vendor.slug!r}, {self.base_url!r})"
+
+    def _answer(self, op: Operation, response: httpx.Response) -> Answer:
+        body = raise_for_response(
+            response,
+            op.errors,
+            vendor=self.vendor.slug,
+            operation=op.id,
+            expects_json=op.expects_json(response.status_code),
+        )
+        model = None
+        if body is not None:
+            module = importlib.import_module(f"{self.vendor.package}.{op.module}")
+            try:
+                model = module._parse_response(client=self.raw, response=response)
+            except (KeyError, ValueError, TypeError, AttributeError) as exc:
+                raise MalformedResponseError(
+                    f"does not match the documented schema: {type(exc).__name__}: {exc}",
+                    vendor=self.vendor.slug,
+                    operation=op.id,
+                    method=response.request.method,
+                    url=str(response.request.url),
+                    status=response.status_code,
+                    envelope=body,
+                    excerpt=body_excerpt(response),
+                ) from exc
+        return Answer(op, body, model, response)
+
+    def status(self, raw: Any) -> Status:
+        """Any raw state value (a list item's, an event's) read through the vendor's lifecycle."""
+        return Status.read(raw, self.lifecycle)
+
+    @staticmethod
+    def _ref(scan: ScanLike) -> ScanRef:
+        return scan if isinstance(scan, ScanRef) else ScanRef(str(scan))
+
+    def _scan_args(
+        self, action: str, scan: ScanLike, params: Mapping[str, Any]
+    ) -> tuple[Operation, ScanRef, dict[str, Any], Any]:
+        """(operation, scan, parameters, body) of a lifecycle action on one scan."""
+        op, ref_op = self.vendor.action(action)
+        ref = self._ref(scan)
+        merged = {k: v for k, v in ref.context.items() if op.param(k) is not None}
+        merged.update(params)
+        body: Any = _NO_BODY
+        where = ref_op.id
+        if where is None:
+            raise UnsupportedOperationError(
+                f"{self.vendor.slug}: lifecycle operations.{action} does not say where the scan id goes"
+            )
+        if where.where == "body":
+            body = _set(None, where.pointer or "", ref.id)
+        else:
+            # path/query/header parameters by name; a `form` field is a name the operation does not
+            # declare as a parameter, so request_args puts it in the (form) body.
+            merged[where.name or "id"] = ref.id
+        return op, ref, merged, body
+
+    def _build(
+        self, http: httpx.Client | httpx.AsyncClient, op: Operation, params: Mapping[str, Any], body: Any
+    ) -> httpx.Request:
+        return http.build_request(**request_args(op, params, body, self.vendor.slug))
+
+    def _scan(self, scan_id: str, answer: Answer, context: Mapping[str, Any]) -> Scan:
+        poll = self.lifecycle.operations.get("poll")
+        location: Location | None = poll.state if poll is not None else None
+        raw = location.extract(answer.body, answer.response.headers) if location is not None else None
+        return Scan(scan_id, dict(context), Status.read(raw, self.lifecycle), answer.model, answer.body)
+
+    def _started(
+        self, op: Operation, ref_op: OperationRef, params: Mapping[str, Any], answer: Answer
+    ) -> Scan:
+        location = ref_op.id
+        scan_id = location.extract(answer.body, answer.response.headers) if location is not None else None
+        if scan_id is None or scan_id == "":
+            where = (
+                "nowhere" if location is None else f"{location.where} {location.name or location.pointer!r}"
+            )
+            raise MalformedResponseError(
+                f"the start answer carries no scan id (lifecycle: {where})",
+                vendor=self.vendor.slug,
+                operation=op.id,
+                method=answer.response.request.method,
+                url=str(answer.response.request.url),
+                status=answer.response.status_code,
+                envelope=answer.body,
+                excerpt=body_excerpt(answer.response),
+            )
+        context = {p.name: params[p.name] for p in op.parameters if p.location == "path" and p.name in params}
+        scan = self._scan(str(scan_id), answer, context)
+        if self.lifecycle.canonical(scan.status.raw) is None:
+            # The start answer has no state where the poll answer has it (Soda: no body at all).
+            return Scan(scan.id, context, Status.read(None, self.lifecycle), answer.model, answer.body)
+        return scan
+
+    def _plan(
+        self, scan: ScanLike, timeout: float, interval: float, max_interval: float, backoff: float
+    ) -> _WaitPlan:
+        poll, _ = self.vendor.action("poll")
+        return _WaitPlan(
+            self._ref(scan).id, self.timer, timeout, interval, max_interval, backoff, poll.min_interval
+        )
+
+    def _paging(self, op: Operation) -> Paging:
+        if op.paging is None:
+            raise UnsupportedOperationError(
+                f"{self.vendor.slug} {op.id} is not a list (no x-scanwire-paging)"
+            )
+        return op.paging
+
+
+class ScanClient(_Core):
+    """Synchronous client; `raw` is the generated AuthenticatedClient on the same connection."""
+
+    def __init__(self, vendor: Vendor, http: httpx.Client, raw: Any, timer: Timer) -> None:
+        super().__init__(vendor, str(http.base_url).rstrip("/"), raw, timer)
+        self.http = http
+
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> ScanClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _send(self, op: Operation, params: Mapping[str, Any], body: Any = _NO_BODY) -> Answer:
+        response = self.http.send(self._build(self.http, op, params, body))
+        return self._answer(op, response)
+
+    def call(self, operation: str, /, body: Any = _NO_BODY, **params: Any) -> Answer:
+        """Any operation by operationId or `METHOD /path`, with typed errors and the parsed answer."""
+        return self._send(self.vendor.operation(operation), params, body)
+
+    def iter_pages(self, operation: str, /, **params: Any) -> Iterator[Any]:
+        """Every item of a list operation, page after page (`x-scanwire-paging`)."""
+        op = self.vendor.operation(operation)
+        yield from self._pages(op, self._paging(op), params)
+
+    def _pages(
+        self, op: Operation, paging: Paging, params: Mapping[str, Any], body: Any = _NO_BODY
+    ) -> Iterator[Any]:
+        current = paging.first_params(params)
+        while True:
+            answer = self._send(op, current, body)
+            items = paging.items_of(answer.body, answer.model)
+            yield from items
+            page = current.get(paging.page) if paging.page else None
+            if page is None or not paging.has_more(answer.body, int(page), len(items)):
+                return
+            current = {**current, str(paging.page): int(page) + 1}
+
+    def start_scan(self, **params: Any) -> Scan:
+        """Start a scan (the lifecycle's `start`); the Scan's context keeps path parameters (`appId`)."""
+        op, ref_op = self.vendor.action("start")
+        return self._started(op, ref_op, params, self._send(op, params))
+
+    def get_scan(self, scan: ScanLike, **params: Any) -> Scan:
+        """Read the scan's state once (the lifecycle's `poll`)."""
+        op, ref, merged, body = self._scan_args("poll", scan, params)
+        return self._scan(ref.id, self._send(op, merged, body), ref.context)
+
+    def wait_for_scan(
+        self,
+        scan: ScanLike,
+        *,
+        timeout: float = 3600.0,
+        poll_interval: float = 5.0,
+        max_interval: float = 60.0,
+        backoff: float = 1.5,
+        **params: Any,
+    ) -> Scan:
+        """Poll until a terminal state; ScanTimeoutError (with the last state) after `timeout` seconds.
+
+        The interval starts at `poll_interval`, grows by `backoff` up to `max_interval`, is never shorter
+        than the poll operation's rate limit allows, and waits out a 429's Retry-After.
+        """
+        plan = self._plan(scan, timeout, poll_interval, max_interval, backoff)
+        retrying = tenacity.Retrying(
+            retry=plan.retry,
+            wait=plan.wait,
+            stop=plan.stop,
+            sleep=self.timer.sleep,
+            retry_error_callback=plan.give_up,
+        )
+        result: Scan = retrying(lambda: plan.record(self.get_scan(scan, **params)))
+        return result
+
+    def _act(self, action: str, scan: ScanLike, params: Mapping[str, Any]) -> Answer:
+        op, _, merged, body = self._scan_args(action, scan, params)
+        return self._send(op, merged, body)
+
+    def cancel(self, scan: ScanLike, **params: Any) -> Answer:
+        return self._act("cancel", scan, params)
+
+    def pause(self, scan: ScanLike, **params: Any) -> Answer:
+        return self._act("pause", scan, params)
+
+    def resume(self, scan: ScanLike, **params: Any) -> Answer:
+        return self._act("resume", scan, params)
+
+    def stop(self, scan: ScanLike, **params: Any) -> Answer:
+        return self._act("stop", scan, params)
+
+    def get_results(self, scan: ScanLike, **params: Any) -> Any:
+        """The scan's results: the lifecycle's `results` operation, else its `poll` (typed model)."""
+        action = "results" if self.lifecycle.operations.get("results") is not None else "poll"
+        return self._act(action, scan, params).value
+
+    def iter_scan_logs(self, scan: ScanLike, **params: Any) -> Iterator[Any]:
+        """The scan's log entries or events (the lifecycle's `logs`), every page."""
+        op, _, merged, body = self._scan_args("logs", scan, params)
+        yield from self._pages(op, self._paging(op), merged, body)
+
+    def iter_scans(self, **params: Any) -> Iterator[Any]:
+        """Every scan of the lifecycle's `list` operation, every page."""
+        op, _ = self.vendor.action("list")
+        yield from self._pages(op, self._paging(op), params)
+
+
+class AsyncScanClient(_Core):
+    """Asynchronous client; `raw` is the generated AuthenticatedClient on the same connection."""
+
+    def __init__(self, vendor: Vendor, http: httpx.AsyncClient, raw: Any, timer: Timer) -> None:
+        super().__init__(vendor, str(http.base_url).rstrip("/"), raw, timer)
+        self.http = http
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+    async def __aenter__(self) -> AsyncScanClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def _send(self, op: Operation, params: Mapping[str, Any], body: Any = _NO_BODY) -> Answer:
+        response = await self.http.send(self._build(self.http, op, params, body))
+        return self._answer(op, response)
+
+    async def call(self, operation: str, /, body: Any = _NO_BODY, **params: Any) -> Answer:
+        return await self._send(self.vendor.operation(operation), params, body)
+
+    async def iter_pages(self, operation: str, /, **params: Any) -> AsyncIterator[Any]:
+        op = self.vendor.operation(operation)
+        async for item in self._pages(op, self._paging(op), params):
+            yield item
+
+    async def _pages(
+        self, op: Operation, paging: Paging, params: Mapping[str, Any], body: Any = _NO_BODY
+    ) -> AsyncIterator[Any]:
+        current = paging.first_params(params)
+        while True:
+            answer = await self._send(op, current, body)
+            items = paging.items_of(answer.body, answer.model)
+            for item in items:
+                yield item
+            page = current.get(paging.page) if paging.page else None
+            if page is None or not paging.has_more(answer.body, int(page), len(items)):
+                return
+            current = {**current, str(paging.page): int(page) + 1}
+
+    async def start_scan(self, **params: Any) -> Scan:
+        op, ref_op = self.vendor.action("start")
+        return self._started(op, ref_op, params, await self._send(op, params))
+
+    async def get_scan(self, scan: ScanLike, **params: Any) -> Scan:
+        op, ref, merged, body = self._scan_args("poll", scan, params)
+        return self._scan(ref.id, await self._send(op, merged, body), ref.context)
+
+    async def wait_for_scan(
+        self,
+        scan: ScanLike,
+        *,
+        timeout: float = 3600.0,
+        poll_interval: float = 5.0,
+        max_interval: float = 60.0,
+        backoff: float = 1.5,
+        **params: Any,
+    ) -> Scan:
+        plan = self._plan(scan, timeout, poll_interval, max_interval, backoff)
+        retrying = tenacity.AsyncRetrying(
+            retry=plan.retry,
+            wait=plan.wait,
+            stop=plan.stop,
+            sleep=self.timer.asleep,
+            retry_error_callback=plan.give_up,
+        )
+
+        async def poll() -> Scan:
+            return plan.record(await self.get_scan(scan, **params))
+
+        result: Scan = await retrying(poll)
+        return result
+
+    async def _act(self, action: str, scan: ScanLike, params: Mapping[str, Any]) -> Answer:
+        op, _, merged, body = self._scan_args(action, scan, params)
+        return await self._send(op, merged, body)
+
+    async def cancel(self, scan: ScanLike, **params: Any) -> Answer:
+        return await self._act("cancel", scan, params)
+
+    async def pause(self, scan: ScanLike, **params: Any) -> Answer:
+        return await self._act("pause", scan, params)
+
+    async def resume(self, scan: ScanLike, **params: Any) -> Answer:
+        return await self._act("resume", scan, params)
+
+    async def stop(self, scan: ScanLike, **params: Any) -> Answer:
+        return await self._act("stop", scan, params)
+
+    async def get_results(self, scan: ScanLike, **params: Any) -> Any:
+        action = "results" if self.lifecycle.operations.get("results") is not None else "poll"
+        return (await self._act(action, scan, params)).value
+
+    async def iter_scan_logs(self, scan: ScanLike, **params: Any) -> AsyncIterator[Any]:
+        op, _, merged, body = self._scan_args("logs", scan, params)
+        async for item in self._pages(op, self._paging(op), merged, body):
+            yield item
+
+    async def iter_scans(self, **params: Any) -> AsyncIterator[Any]:
+        op, _ = self.vendor.action("list")
+        async for item in self._pages(op, self._paging(op), params):
+            yield item

@@ -1,0 +1,378 @@
+"""Typed errors: vendor failure answers become exceptions that carry the parsed envelope.
+
+What an envelope looks like is data (`x-scanwire-errors`, see
+`overlays/<vendor>/30-codegen-runtime-errors.yaml`): JSON pointers to the message, code and issues;
+the success flag some vendors send even on HTTP 200 (ThreadFix `success`, AppSpider `IsSuccess`);
+result codes answered as a bare JSON string (Invicti `"ScanNotFound"`); and which codes or messages
+mean which kind of failure. The exception class follows that category, else the HTTP status.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from .lifecycle import resolve_pointer
+
+if TYPE_CHECKING:
+    from .client import Scan
+
+__all__ = [
+    "ApiError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConflictError",
+    "ErrorSpec",
+    "MalformedResponseError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitedError",
+    "ScanTimeoutError",
+    "ScanwireError",
+    "ServerError",
+    "UnsupportedOperationError",
+    "body_excerpt",
+    "decode_json",
+    "parse_retry_after",
+    "raise_for_response",
+]
+
+EXCERPT = 240
+
+
+class ScanwireError(Exception):
+    """Base of every error the client runtime raises."""
+
+
+class UnsupportedOperationError(ScanwireError):
+    """The vendor's API has no operation for this (e.g. Invicti cannot start scans, Advalidation cancel)."""
+
+
+class ApiError(ScanwireError):
+    """The server answered a failure; `envelope` is the decoded error body (None when it was not JSON)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        vendor: str,
+        operation: str,
+        method: str,
+        url: str,
+        status: int,
+        code: Any = None,
+        issues: Sequence[Any] = (),
+        envelope: Any = None,
+        excerpt: str = "",
+        retry_after: float | None = None,
+    ) -> None:
+        self.message = message
+        self.vendor = vendor
+        self.operation = operation
+        self.method = method
+        self.url = url
+        self.status = status
+        self.code = code
+        self.issues = list(issues)
+        self.envelope = envelope
+        self.excerpt = excerpt
+        self.retry_after = retry_after
+        super().__init__(self._text())
+
+    def _text(self) -> str:
+        text = f"{self.vendor} {self.operation}: {self.method} {self.url} answered HTTP {self.status}"
+        text += f": {self.message}"
+        if self.code is not None and str(self.code) not in self.message:
+            text += f" [{self.code}]"
+        if self.envelope is None and self.excerpt:
+            text += f"; body starts: {self.excerpt!r}"
+        return text
+
+
+class BadRequestError(ApiError):
+    """The server refused the request as invalid (400/422, AppSpider `InvalidJsonSchema`)."""
+
+
+class AuthenticationError(ApiError):
+    """Credentials missing, wrong or expired (401, ThreadFix "API Key not found", AppSpider login)."""
+
+
+class PermissionDeniedError(ApiError):
+    """Authenticated, but not allowed (403, ThreadFix "restricted for your API Key")."""
+
+
+class NotFoundError(ApiError):
+    """No such scan or resource (404, Invicti `ScanNotFound`, AppSpider `ScanNotFound`)."""
+
+
+class ConflictError(ApiError):
+    """The scan's state does not allow the action (Invicti `ScanCompleted`, AppSpider `ScanIsNotAllowed`)."""
+
+
+class RateLimitedError(ApiError):
+    """429 after the retries gave up; `retry_after` holds the server's `Retry-After` in seconds, if sent."""
+
+
+class ServerError(ApiError):
+    """5xx after the retries gave up."""
+
+
+class MalformedResponseError(ApiError):
+    """The body is not what the spec documents: not JSON, truncated, an HTML page, or the wrong shape."""
+
+    def _text(self) -> str:
+        return (
+            f"{self.vendor} {self.operation}: {self.method} {self.url} answered HTTP {self.status} with a "
+            f"malformed body ({self.message}); body starts: {self.excerpt!r}"
+        )
+
+
+class ScanTimeoutError(ScanwireError):
+    """`wait_for_scan` ran out of time; `last` is the last state read (None if no poll succeeded)."""
+
+    def __init__(
+        self,
+        scan_id: str,
+        *,
+        timeout: float,
+        elapsed: float,
+        polls: int,
+        last: Scan | None,
+        last_error: BaseException | None = None,
+    ) -> None:
+        self.scan_id = scan_id
+        self.timeout = timeout
+        self.elapsed = elapsed
+        self.polls = polls
+        self.last = last
+        self.last_error = last_error
+        state = "no state read" if last is None else f"last state {last.status}"
+        text = (
+            f"scan {scan_id} not finished after {elapsed:g}s (timeout {timeout:g}s, {polls} polls, {state})"
+        )
+        if last_error is not None:
+            text += f"; last error: {last_error}"
+        super().__init__(text)
+
+
+CATEGORIES: dict[str, type[ApiError]] = {
+    "bad-request": BadRequestError,
+    "authentication": AuthenticationError,
+    "permission": PermissionDeniedError,
+    "not-found": NotFoundError,
+    "conflict": ConflictError,
+    "rate-limit": RateLimitedError,
+    "server": ServerError,
+}
+
+
+def _by_status(status: int) -> type[ApiError]:
+    if status == 401:
+        return AuthenticationError
+    if status == 403:
+        return PermissionDeniedError
+    if status in (404, 410):
+        return NotFoundError
+    if status == 409:
+        return ConflictError
+    if status == 429:
+        return RateLimitedError
+    if status >= 500:
+        return ServerError
+    if status in (400, 422):
+        return BadRequestError
+    return ApiError
+
+
+@dataclass(frozen=True)
+class ErrorSpec:
+    """One operation's view of `x-scanwire-errors` (document level, overridden by the operation's own)."""
+
+    message: str | None = None
+    code: str | None = None
+    issues: str | None = None
+    issue_message: str = "/message"
+    success_pointer: str | None = None
+    success_value: Any = True
+    result_pointer: str | None = None
+    result_success: frozenset[str] = frozenset()
+    categories: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_extensions(cls, *layers: Mapping[str, Any] | None) -> ErrorSpec:
+        merged: dict[str, Any] = {}
+        categories: dict[str, str] = {}
+        for layer in layers:
+            if layer:
+                categories.update(layer.get("categories") or {})
+                merged.update({k: v for k, v in layer.items() if k != "categories"})
+        unknown = sorted(set(categories.values()) - set(CATEGORIES))
+        if unknown:
+            raise ValueError(f"x-scanwire-errors: unknown categories {unknown}; known: {sorted(CATEGORIES)}")
+        success = merged.get("success") or {}
+        result = merged.get("result") or {}
+        return cls(
+            message=merged.get("message"),
+            code=merged.get("code"),
+            issues=merged.get("issues"),
+            issue_message=merged.get("issue-message", "/message"),
+            success_pointer=success.get("pointer"),
+            success_value=success.get("value", True),
+            result_pointer=result.get("pointer"),
+            result_success=frozenset(result.get("success") or ()),
+            categories=categories,
+        )
+
+
+def body_excerpt(response: httpx.Response, limit: int = EXCERPT) -> str:
+    text = response.content.decode(response.encoding or "utf-8", errors="replace")
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def decode_json(response: httpx.Response) -> tuple[bool, Any]:
+    """(True, value) when the body is JSON, (False, None) when it is empty or anything else."""
+    if not response.content.strip():
+        return False, None
+    media = response.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media and not (media.endswith("json") or media.endswith("+json") or media == "text/plain"):
+        return False, None
+    try:
+        return True, json.loads(response.content)
+    except ValueError:
+        return False, None
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds to wait from a `Retry-After` header: delta-seconds or an HTTP date (RFC 9110 §10.2.3)."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        return max(0.0, float(text))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    from datetime import UTC, datetime
+
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def _error(
+    spec: ErrorSpec,
+    response: httpx.Response,
+    *,
+    vendor: str,
+    operation: str,
+    envelope: Any,
+    decoded: bool,
+    code: Any = None,
+    message: str | None = None,
+) -> ApiError:
+    status = response.status_code
+    issues: list[Any] = []
+    if decoded:
+        if spec.code and code is None:
+            code = resolve_pointer(envelope, spec.code)
+        if spec.message and message is None:
+            message = _text(resolve_pointer(envelope, spec.message))
+        if spec.issues:
+            found = resolve_pointer(envelope, spec.issues)
+            issues = list(found) if isinstance(found, list) else []
+    if not message and issues:
+        parts = [
+            _text(resolve_pointer(i, spec.issue_message)) if isinstance(i, Mapping) else _text(i)
+            for i in issues
+        ]
+        message = "; ".join(p for p in parts if p)
+    if not message:
+        try:
+            message = HTTPStatus(status).phrase
+        except ValueError:
+            message = "error"
+        if not decoded and response.content.strip():
+            message += " (the body is not JSON)"
+    category = spec.categories.get(str(code)) if code is not None else None
+    category = category or spec.categories.get(message)
+    kind = CATEGORIES[category] if category else _by_status(status)
+    return kind(
+        message,
+        vendor=vendor,
+        operation=operation,
+        method=response.request.method,
+        url=str(response.request.url),
+        status=status,
+        code=code,
+        issues=issues,
+        envelope=envelope if decoded else None,
+        excerpt=body_excerpt(response),
+        retry_after=parse_retry_after(response.headers.get("retry-after")),
+    )
+
+
+def raise_for_response(
+    response: httpx.Response,
+    spec: ErrorSpec,
+    *,
+    vendor: str,
+    operation: str,
+    expects_json: bool | None,
+) -> Any:
+    """The decoded JSON body of a successful answer; a typed ApiError for anything else.
+
+    `expects_json`: True when the spec documents a JSON body for this status, False when it documents
+    none (Soda's 201), None when the status is not documented (then JSON is used if it is there).
+    """
+    decoded, body = decode_json(response)
+    if response.status_code >= 400:
+        raise _error(spec, response, vendor=vendor, operation=operation, envelope=body, decoded=decoded)
+    if expects_json and not decoded:
+        reason = "empty" if not response.content.strip() else "not JSON"
+        media = response.headers.get("content-type", "")
+        if media and not media.split(";")[0].strip().endswith("json"):
+            reason += f", content-type {media}"
+        raise MalformedResponseError(
+            reason,
+            vendor=vendor,
+            operation=operation,
+            method=response.request.method,
+            url=str(response.request.url),
+            status=response.status_code,
+            excerpt=body_excerpt(response),
+        )
+    if not decoded:
+        return None
+    if spec.success_pointer is not None:
+        flag = resolve_pointer(body, spec.success_pointer)
+        if flag is not None and flag != spec.success_value:
+            raise _error(spec, response, vendor=vendor, operation=operation, envelope=body, decoded=True)
+    if spec.result_pointer is not None:
+        result = resolve_pointer(body, spec.result_pointer)
+        if isinstance(result, str) and result not in spec.result_success:
+            raise _error(
+                spec,
+                response,
+                vendor=vendor,
+                operation=operation,
+                envelope=body,
+                decoded=True,
+                code=result,
+                message=f"the server refused the action: {result}",
+            )
+    return body

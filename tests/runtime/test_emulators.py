@@ -1,0 +1,302 @@
+"""End to end through the public client API against the in-process emulators: start (or seed, for
+Invicti) -> wait -> read results, for every vendor, sync and async; and the faults a client must survive
+(429 bursts, 500s, an expired AppSpider token) or report clearly (malformed bodies, revoked keys)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from conformance.emulators.core.app import Emulator
+from scanwire import VENDORS
+
+from .conftest import package
+
+Control = Callable[[Emulator], Any]
+
+
+def start(vendor: str, client: Any, emu: Emulator, control: Control) -> Any:
+    """Start a scan the way a user of each vendor would (Invicti has no start operation: seed one)."""
+    pkg = package(vendor)
+    if vendor == "soda":
+        return client.start_scan(scanDefinition="orders_contract_daily")
+    if vendor == "advalidation":
+        creative = emu.backend.creatives("acme")[0]["id"]
+        return client.start_scan(creativeId=creative)
+    if vendor == "appspider":
+        return client.start_scan(configName="shop.example.com weekly")
+    if vendor == "threadfix":
+        return client.start_scan(appId=6, file=("contoso.fpr", b"<FVDL/>"))
+    seeded = control(emu).post("/_emulator/scans", json={"account": "acme"})
+    assert seeded.status_code == 201, seeded.text
+    return pkg.ScanRef(seeded.json()["id"])
+
+
+def check_results(vendor: str, client: Any, scan: Any, final: Any) -> None:
+    """Read what each vendor offers once the scan is over, through the typed client API."""
+    if vendor == "soda":
+        logs = list(client.iter_scan_logs(scan, size=100))
+        assert logs and all(type(e).__name__ == "LogsContentDTO" for e in logs)
+        assert [e.index for e in logs] == sorted(e.index for e in logs)
+    elif vendor == "advalidation":
+        results = client.get_results(scan, include_checks=True)
+        assert results.data.tests and results.data.processing_status == "finished"
+    elif vendor == "invicti":
+        detail = client.get_results(scan)
+        assert type(detail).__name__ == "ScanTaskModel" and str(detail.state) == "Complete"
+        assert package(vendor).parse_dotnet_timespan(detail.duration).total_seconds() >= 0
+        assert scan.id in {s.id for s in client.iter_scans(pageSize=1)}
+    elif vendor == "appspider":
+        assert scan.id in {str(s.id) for s in client.iter_scans()}
+        assert isinstance(list(client.iter_scan_logs(scan)), list)
+    elif vendor == "threadfix":
+        assert final.model.object_.scan_id is not None and str(final.model.object_.status) == "DONE"
+
+
+@pytest.mark.parametrize("vendor", VENDORS)
+def test_start_wait_results(vendor: str, emulator: Any, connect_emulator: Any, control: Control) -> None:
+    emu = emulator(vendor)
+    client = connect_emulator(emu)
+    scan = start(vendor, client, emu, control)
+    final = client.wait_for_scan(scan, timeout=600, poll_interval=5)
+    assert final.id == scan.id
+    assert (final.status.normalized, final.status.terminal) == (
+        package(vendor).NormalizedStatus.SUCCEEDED,
+        True,
+    )
+    assert final.status.state in emu.lifecycle.terminal and final.status.raw is not None
+    assert client.timer.sleeps and all(s >= 5 for s in client.timer.sleeps)
+    check_results(vendor, client, scan, final)
+
+
+@pytest.mark.parametrize("vendor", VENDORS)
+def test_start_wait_results__async(
+    vendor: str, emulator: Any, connect_emulator_async: Any, control: Control
+) -> None:
+    emu = emulator(vendor)
+    client = connect_emulator_async(emu)
+
+    async def main() -> Any:
+        async with client:
+            if vendor == "invicti":
+                scan = start(vendor, None, emu, control)
+            elif vendor == "soda":
+                scan = await client.start_scan(scanDefinition="nightly")
+            elif vendor == "advalidation":
+                scan = await client.start_scan(creativeId=emu.backend.creatives("acme")[0]["id"])
+            elif vendor == "appspider":
+                scan = await client.start_scan(configName="shop.example.com weekly")
+            else:
+                scan = await client.start_scan(appId=6, file=("contoso.fpr", b"<FVDL/>"))
+            return await client.wait_for_scan(scan, timeout=600, poll_interval=1)
+
+    final = asyncio.run(main())
+    assert final.status.normalized is package(vendor).NormalizedStatus.SUCCEEDED
+
+
+def poll_operation(client: Any) -> str:
+    return str(client.vendor.action("poll")[0].id)
+
+
+@pytest.mark.parametrize("vendor", VENDORS)
+def test_fault__429_burst_is_survived(
+    vendor: str, emulator: Any, connect_emulator: Any, control: Control
+) -> None:
+    emu = emulator(vendor)
+    client = connect_emulator(emu)
+    scan = start(vendor, client, emu, control)
+    fault = {
+        "kind": "status",
+        "status": 429,
+        "count": 3,
+        "retry_after": 2,
+        "operation": poll_operation(client),
+    }
+    assert control(emu).post("/_emulator/faults", json=fault).status_code in (200, 201)
+    final = client.wait_for_scan(scan, timeout=600, poll_interval=5)
+    assert final.status.terminal
+    if vendor == "invicti":  # the only one of the five that sends Retry-After (emulator: spec headers)
+        assert client.timer.sleeps[:3] == [2.0, 2.0, 2.0]
+    assert control(emu).get("/_emulator/faults").json() in ([], {"faults": []})
+
+
+@pytest.mark.parametrize("vendor", VENDORS)
+def test_fault__500s_are_survived(
+    vendor: str, emulator: Any, connect_emulator: Any, control: Control
+) -> None:
+    emu = emulator(vendor)
+    client = connect_emulator(emu)
+    scan = start(vendor, client, emu, control)
+    control(emu).post(
+        "/_emulator/faults",
+        json={"kind": "status", "status": 500, "count": 2, "operation": poll_operation(client)},
+    )
+    assert client.wait_for_scan(scan, timeout=600, poll_interval=5).status.terminal
+
+
+@pytest.mark.parametrize("vendor", VENDORS)
+def test_fault__500s_beyond_the_retries_are_reported(
+    vendor: str, emulator: Any, connect_emulator: Any, control: Control
+) -> None:
+    emu = emulator(vendor)
+    pkg = package(vendor)
+    client = connect_emulator(emu, retry=pkg.RetryPolicy(max_attempts=2))
+    scan = start(vendor, client, emu, control)
+    control(emu).post(
+        "/_emulator/faults",
+        json={"kind": "status", "status": 500, "count": 2, "operation": poll_operation(client)},
+    )
+    with pytest.raises(pkg.ServerError) as caught:
+        client.wait_for_scan(scan)
+    assert caught.value.status == 500 and caught.value.url.startswith("http://127.0.0.1/")
+
+
+@pytest.mark.parametrize("variant", ["truncated", "html", "empty"])
+@pytest.mark.parametrize("vendor", VENDORS)
+def test_fault__malformed_body_is_reported_clearly(
+    vendor: str, variant: str, emulator: Any, connect_emulator: Any, control: Control
+) -> None:
+    emu = emulator(vendor)
+    pkg = package(vendor)
+    client = connect_emulator(emu)
+    scan = start(vendor, client, emu, control)
+    control(emu).post(
+        "/_emulator/faults",
+        json={"kind": "malformed", "variant": variant, "operation": poll_operation(client)},
+    )
+    with pytest.raises(pkg.MalformedResponseError) as caught:
+        client.wait_for_scan(scan)
+    err = caught.value
+    assert err.status == 200 and err.url.startswith("http://127.0.0.1/") and str(scan.id) in err.url
+    assert f"HTTP 200 with a malformed body ({'empty' if variant == 'empty' else 'not JSON'}" in str(err)
+    assert variant == "empty" or err.excerpt
+    # The next poll is answered normally again.
+    assert client.wait_for_scan(scan, timeout=600).status.terminal
+
+
+def test_fault__expired_appspider_token_logs_in_again(
+    emulator: Any, connect_emulator: Any, control: Control
+) -> None:
+    emu = emulator("appspider")
+    client = connect_emulator(emu)
+    scan = start("appspider", client, emu, control)
+    control(emu).post("/_emulator/faults", json={"kind": "expired_auth", "operation": "getScanStatus"})
+    assert client.wait_for_scan(scan, timeout=600).status.terminal
+    assert client.http.auth.logins == 2
+
+
+def test_fault__appspider_token_ttl_expiry_logs_in_again(
+    emulator: Any, connect_emulator: Any, control: Control
+) -> None:
+    emu = emulator("appspider", token_ttl=60)
+    client = connect_emulator(emu)
+    scan = start("appspider", client, emu, control)
+    emu.clock.advance(3600)  # the token issued at start is long expired
+    assert client.get_scan(scan).status.raw is not None
+    assert client.http.auth.logins == 2
+
+
+@pytest.mark.parametrize("vendor", ["soda", "advalidation", "invicti", "threadfix"])
+def test_fault__revoked_static_credentials_are_an_authentication_error(
+    vendor: str, emulator: Any, connect_emulator: Any, control: Control
+) -> None:
+    emu = emulator(vendor)
+    pkg = package(vendor)
+    client = connect_emulator(emu)
+    scan = start(vendor, client, emu, control)
+    control(emu).post("/_emulator/faults", json={"kind": "expired_auth", "operation": poll_operation(client)})
+    with pytest.raises(pkg.AuthenticationError) as caught:
+        client.get_scan(scan)
+    assert caught.value.envelope is not None
+    assert caught.value.status == (200 if vendor == "threadfix" else 401)
+
+
+def test_appspider__multi_client_login_needs_a_client_id(emulator: Any, connect_emulator: Any) -> None:
+    emu = emulator("appspider")
+    aps = package("appspider")
+    client = connect_emulator(emu, account="acme-web")
+    with pytest.raises(aps.AuthenticationError) as caught:
+        client.start_scan(configName="www.acme.test full")
+    clients = caught.value.envelope["Clients"]
+    chosen = connect_emulator(
+        emu, auth=aps.auth("acme-admin", "acme-password", client_id=clients["Acme Web Team"])
+    )
+    assert chosen.wait_for_scan(chosen.start_scan(configName="www.acme.test full")).status.terminal
+
+
+def test_soda__cancel_then_wait_ends_cancelled(
+    emulator: Any, connect_emulator: Any, control: Control
+) -> None:
+    emu = emulator("soda")
+    client = connect_emulator(emu)
+    scan = client.start_scan(scanDefinition="nightly")
+    assert client.get_scan(scan).status.raw == "executing"
+    client.cancel(scan)
+    final = client.wait_for_scan(scan, timeout=600)
+    assert (final.status.raw, final.status.normalized) == (
+        "canceled",
+        package("soda").NormalizedStatus.CANCELLED,
+    )
+
+
+def test_soda__cancelling_a_finished_scan_is_a_bad_request(emulator: Any, connect_emulator: Any) -> None:
+    emu = emulator("soda")
+    client = connect_emulator(emu)
+    scan = client.start_scan(scanDefinition="nightly")
+    client.wait_for_scan(scan)
+    with pytest.raises(package("soda").BadRequestError, match="cannot be canceled"):
+        client.cancel(scan)
+
+
+def test_invicti__pause_resume_cancel(emulator: Any, connect_emulator: Any, control: Control) -> None:
+    emu = emulator("invicti")
+    inv = package("invicti")
+    client = connect_emulator(emu)
+    seeded = control(emu).post(
+        "/_emulator/scans", json={"account": "acme", "state": "Scanning", "progression": {"mode": "manual"}}
+    )
+    scan = inv.ScanRef(seeded.json()["id"])
+    assert client.pause(scan).body == "Ok"
+    with pytest.raises(inv.ConflictError, match="ScanNotRunning"):
+        client.pause(scan)
+    control(emu).post(f"/_emulator/scans/{scan.id}/advance", json={})
+    assert client.get_scan(scan).status.normalized is inv.NormalizedStatus.PAUSED
+    assert client.resume(scan).body == "Ok"
+    assert client.cancel(scan).body == "Ok"
+    with pytest.raises(inv.NotFoundError):
+        client.cancel(inv.ScanRef("00000000-0000-0000-0000-000000000000"))
+
+
+def test_invicti__other_accounts_scan_is_not_found(
+    emulator: Any, connect_emulator: Any, control: Control
+) -> None:
+    emu = emulator("invicti")
+    client = connect_emulator(emu, account="globex")
+    scan = start("invicti", None, emu, control)
+    with pytest.raises(package("invicti").NotFoundError):
+        client.get_scan(scan)
+
+
+def test_threadfix__other_teams_application_is_refused(emulator: Any, connect_emulator: Any) -> None:
+    emu = emulator("threadfix")
+    client = connect_emulator(emu, account="globex")
+    with pytest.raises(package("threadfix").ApiError) as caught:
+        client.start_scan(appId=6, file=("a.fpr", b"x"))
+    assert caught.value.status == 200 and caught.value.envelope["success"] is False
+
+
+def test_wait__timeout_against_an_emulator_that_never_finishes(
+    emulator: Any, connect_emulator: Any, control: Control
+) -> None:
+    emu = emulator("soda")
+    control(emu).post("/_emulator/scenario", json={"name": "agent_offline"})
+    client = connect_emulator(emu)
+    scan = client.start_scan(scanDefinition="nightly")
+    with pytest.raises(package("soda").ScanTimeoutError) as caught:
+        client.wait_for_scan(scan, timeout=120, poll_interval=10, backoff=2)
+    err = caught.value
+    assert err.last is not None and err.last.status.raw == "queuing" and err.elapsed == 120
+    assert client.timer.sleeps == [10, 20, 40, 50]

@@ -1,0 +1,183 @@
+"""Retries (runtime/retry.py) through a generated client on a respx router: backoff with jitter,
+Retry-After, attempt limits, idempotency rules and transport errors. No test sleeps: the ManualTimer
+records every computed wait."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from typing import Any
+
+import httpx
+import pytest
+
+from .conftest import package
+
+soda = package("soda")
+STATUS = "/api/v1/scans/abc"
+
+
+def soda_status(state: str = "completed") -> httpx.Response:
+    body = {
+        "cloudUrl": "https://cloud.soda.io/x",
+        "created": "2024-03-22T13:56:26Z",
+        "id": "abc",
+        "state": state,
+    }
+    return httpx.Response(200, json=body)
+
+
+def error(status: int, **headers: str) -> httpx.Response:
+    return httpx.Response(status, json={"code": "x", "message": f"HTTP {status}"}, headers=headers)
+
+
+def test_retry__429_and_503_back_off_exponentially_with_jitter(mocked: Any, timer: Any) -> None:
+    client, router = mocked("soda", auth=("id", "secret"))
+    route = router.get(STATUS).mock(side_effect=[error(429), error(503), error(502), soda_status()])
+    assert client.get_scan("abc").status.raw == "completed"
+    assert route.call_count == 4
+    policy = soda.RetryPolicy()
+    assert len(timer.sleeps) == 3
+    for n, wait in enumerate(timer.sleeps, start=1):
+        base = policy.initial * 2 ** (n - 1)
+        assert base <= wait <= base + policy.jitter
+
+
+def test_retry__retry_after_seconds_is_honoured(mocked: Any, timer: Any) -> None:
+    client, router = mocked("soda", auth=("id", "secret"))
+    router.get(STATUS).mock(side_effect=[error(429, **{"Retry-After": "7"}), soda_status()])
+    client.get_scan("abc")
+    assert timer.sleeps == [7.0]
+
+
+def test_retry__retry_after_http_date_is_honoured(mocked: Any, timer: Any) -> None:
+    client, router = mocked("soda", auth=("id", "secret"))
+    when = format_datetime(datetime.now(UTC) + timedelta(seconds=30), usegmt=True)
+    router.get(STATUS).mock(side_effect=[error(503, **{"Retry-After": when}), soda_status()])
+    client.get_scan("abc")
+    assert len(timer.sleeps) == 1 and 27 <= timer.sleeps[0] <= 30
+
+
+def test_retry__retry_after_beyond_the_cap_is_not_waited_for(mocked: Any, timer: Any) -> None:
+    client, router = mocked("soda", auth=("id", "secret"), retry=soda.RetryPolicy(max_retry_after=60))
+    route = router.get(STATUS).mock(return_value=error(429, **{"Retry-After": "600"}))
+    with pytest.raises(soda.RateLimitedError) as caught:
+        client.get_scan("abc")
+    assert (route.call_count, timer.sleeps, caught.value.retry_after, caught.value.status) == (
+        1,
+        [],
+        600.0,
+        429,
+    )
+
+
+def test_retry__gives_up_after_max_attempts_and_raises_server_error(mocked: Any, timer: Any) -> None:
+    policy = soda.RetryPolicy(max_attempts=4, initial=10, max_wait=15, jitter=0)
+    client, router = mocked("soda", auth=("id", "secret"), retry=policy)
+    route = router.get(STATUS).mock(return_value=error(500))
+    with pytest.raises(soda.ServerError) as caught:
+        client.get_scan("abc")
+    assert route.call_count == 4
+    assert timer.sleeps == [10, 15, 15]  # 10, 20 -> capped at max_wait, 40 -> capped
+    assert caught.value.status == 500 and caught.value.envelope == {"code": "x", "message": "HTTP 500"}
+
+
+def test_retry__post_is_not_retried_by_default(mocked: Any, timer: Any) -> None:
+    client, router = mocked("soda", auth=("id", "secret"))
+    route = router.post("/api/v1/scans").mock(side_effect=[error(503), httpx.Response(201)])
+    with pytest.raises(soda.ServerError):
+        client.start_scan(scanDefinition="nightly")
+    assert (route.call_count, timer.sleeps) == (1, [])
+
+
+def test_retry__post_is_retried_when_the_policy_says_so(mocked: Any, timer: Any) -> None:
+    client, router = mocked("soda", auth=("id", "secret"), retry=soda.RetryPolicy(retry_non_idempotent=True))
+    started = httpx.Response(201, headers={"X-Soda-Scan-Id": "s1"})
+    route = router.post("/api/v1/scans").mock(side_effect=[error(429, **{"Retry-After": "2"}), started])
+    assert client.start_scan(scanDefinition="nightly").id == "s1"
+    assert (route.call_count, timer.sleeps) == (2, [2.0])
+
+
+def test_retry__request_extension_forces_or_forbids_a_retry(timer: Any) -> None:
+    retry = soda.runtime.retry
+    calls: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request.method)
+        return httpx.Response(503) if len(calls) == 1 else httpx.Response(200)
+
+    transport = retry.RetryTransport(httpx.MockTransport(handler), retry.RetryPolicy(jitter=0), timer)
+    with httpx.Client(transport=transport, base_url="https://vendor.test") as http:
+        forced = http.build_request("POST", "/login", extensions={retry.RETRY_EXTENSION: True})
+        assert http.send(forced).status_code == 200
+        calls.clear()
+        forbidden = http.build_request("GET", "/x", extensions={retry.RETRY_EXTENSION: False})
+        assert http.send(forbidden).status_code == 503
+    assert calls == ["GET"]
+
+
+def test_retry__connect_errors_are_retried_even_for_a_post(mocked: Any, timer: Any) -> None:
+    client, router = mocked("soda", auth=("id", "secret"))
+    started = httpx.Response(201, headers={"X-Soda-Scan-Id": "s1"})
+    route = router.post("/api/v1/scans").mock(side_effect=[httpx.ConnectError("refused"), started])
+    assert client.start_scan(scanDefinition="nightly").id == "s1"
+    assert route.call_count == 2 and len(timer.sleeps) == 1
+
+
+def test_retry__connect_errors_can_be_left_to_the_caller(mocked: Any) -> None:
+    client, router = mocked("soda", auth=("id", "secret"), retry=soda.RetryPolicy(retry_connect_errors=False))
+    router.post("/api/v1/scans").mock(side_effect=httpx.ConnectError("refused"))
+    with pytest.raises(httpx.ConnectError):
+        client.start_scan(scanDefinition="nightly")
+
+
+def test_retry__read_timeouts_are_retried_for_get_only(mocked: Any, timer: Any) -> None:
+    client, router = mocked("soda", auth=("id", "secret"))
+    get = router.get(STATUS).mock(side_effect=[httpx.ReadTimeout("slow"), soda_status()])
+    post = router.post("/api/v1/scans").mock(side_effect=httpx.ReadTimeout("slow"))
+    assert client.get_scan("abc").status.normalized is soda.NormalizedStatus.SUCCEEDED
+    with pytest.raises(httpx.ReadTimeout):
+        client.start_scan(scanDefinition="nightly")
+    assert (get.call_count, post.call_count) == (2, 1)
+
+
+def test_retry__disabled_policy_sends_each_request_once(mocked: Any, timer: Any) -> None:
+    client, router = mocked("soda", auth=("id", "secret"), retry=soda.RetryPolicy.disabled())
+    route = router.get(STATUS).mock(return_value=error(503))
+    with pytest.raises(soda.ServerError):
+        client.get_scan("abc")
+    assert (route.call_count, timer.sleeps) == (1, [])
+
+
+def test_retry__generated_functions_through_raw_are_retried_too(mocked: Any, timer: Any) -> None:
+    from soda_client.api.scans import get_scan_status
+
+    client, router = mocked("soda", auth=("id", "secret"))
+    router.get(STATUS).mock(side_effect=[error(429, **{"Retry-After": "1"}), soda_status("executing")])
+    parsed = get_scan_status.sync("abc", client=client.raw)
+    assert parsed is not None and str(parsed.state) == "executing"
+    assert timer.sleeps == [1.0]
+
+
+def test_retry__async_client_honours_retry_after(mocked_async: Any, timer: Any) -> None:
+    client, router = mocked_async("soda", auth=("id", "secret"))
+    route = router.get(STATUS).mock(
+        side_effect=[error(429, **{"Retry-After": "3"}), error(500), soda_status()]
+    )
+
+    async def main() -> str:
+        async with client:
+            return str((await client.get_scan("abc")).status.raw)
+
+    assert asyncio.run(main()) == "completed"
+    assert route.call_count == 3 and timer.sleeps[0] == 3.0 and 1.0 <= timer.sleeps[1] <= 1.5
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [({"max_attempts": 0}, "at least 1"), ({"initial": -1}, "negative")],
+)
+def test_retry__policy_rejects_nonsense(kwargs: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        soda.RetryPolicy(**kwargs)
