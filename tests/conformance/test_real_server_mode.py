@@ -4,58 +4,21 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-SCANWIRE = [sys.executable, "-m", "scanwire"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.helpers.servers import SCANWIRE, emulator_server
 
 
 @pytest.fixture
 def soda_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = _free_port()
-    proc = subprocess.Popen(
-        [
-            *SCANWIRE,
-            "emulate",
-            "soda",
-            "--port",
-            str(port),
-            "--db",
-            str(tmp_path_factory.mktemp("state") / "soda.sqlite3"),
-            "--no-rate-limits",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/_emulator/state", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"emulator did not start: {proc.stderr.read().decode() if proc.stderr else ''}")
-            time.sleep(0.2)
+    state = tmp_path_factory.mktemp("state")
+    with emulator_server("soda", state / "soda.sqlite3", state / "server.log", "--no-rate-limits") as base:
         yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def _conformance(

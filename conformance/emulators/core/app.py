@@ -10,6 +10,8 @@ vendor-shaped 500 and is recorded, never a framework traceback page.
 from __future__ import annotations
 
 import asyncio
+import copy
+import dataclasses
 import functools
 import json
 import logging
@@ -22,7 +24,7 @@ from urllib.parse import parse_qs
 
 import yaml
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Mount, Route, compile_path
 
@@ -77,7 +79,8 @@ class Backend:
     def __init__(self, emulator: Emulator) -> None:
         self.emulator = emulator
         self.store = emulator.store
-        self.clock = emulator.clock
+        # The emulator's clock, except inside `on_transition`: there, the time of that transition.
+        self.clock: Clock = emulator.engine.transition_clock
         self.lifecycle = emulator.lifecycle
         self.engine = emulator.engine
 
@@ -89,6 +92,11 @@ class Backend:
     ) -> Scan:
         """Control API: create a scan for `account` in any state; vendor fields may be given in `data`."""
         raise NotImplementedError
+
+    def summary(self, scan: Scan) -> dict[str, Any] | None:
+        """The few vendor fields a status poll answers with, kept beside the engine's fields each time the
+        scan's document is saved (`engine.summary(scan)` reads them without decoding the document)."""
+        return None
 
     def view(self, scan: Scan) -> Any:
         """The scan as the vendor's API shows it (for the control API's state dump)."""
@@ -136,6 +144,17 @@ class _Route:
     public: bool
 
 
+@dataclass(frozen=True)
+class _Where:
+    """Where a request goes: what Emulator._where works out once per distinct URL."""
+
+    path: str
+    query: str
+    base_url: str
+    # The routes whose template matches the path, each with the path parameters it reads there.
+    matched: list[tuple[_Route, dict[str, str]]]
+
+
 @dataclass
 class Violation:
     operation: str
@@ -177,6 +196,7 @@ class Emulator:
         self.spec, spec_text = resolved_spec(self.vendor)
         self.lifecycle = Lifecycle.from_spec(self.spec)
         self.settings = settings or EmulatorSettings()
+        self._start_settings = dataclasses.replace(self.settings)  # what a reset goes back to
         self.clock: Clock = clock or SystemClock()
         self.store = Store(db)
         self.engine = ScanEngine(
@@ -185,6 +205,7 @@ class Emulator:
             self.clock,
             on_transition=lambda scan, old, new, cause: self.backend.on_transition(scan, old, new, cause),
             default=Progression.parse(self.settings.progression, self.lifecycle),
+            summarize=lambda scan: self.backend.summary(scan),
         )
         self.faults = FaultQueue()
         self.operations = {f"{m} {p}": op for m, p, op in iter_operations(self.spec)}
@@ -195,6 +216,7 @@ class Emulator:
         self.backend = plugin.backend_cls(self)
         self.prefixes = [*server_prefixes(self.spec), *plugin.extra_prefixes]
         self._routes = self._build_routes()
+        self._places: dict[tuple[Any, ...], _Where] = {}
         from conformance.emulators.core.control import control_routes
 
         self.app = Starlette(
@@ -209,8 +231,9 @@ class Emulator:
         if scope["type"] == "http" and not scope["path"].startswith("/_emulator/"):
             # Vendor requests skip Starlette's router: its catch-all `{rest:path}` does not match a
             # path holding a newline (%0A) and answered those with a text/plain 404 of its own.
-            request = Request(scope, receive, send)
-            response = await self._dispatch(request)
+            body = await _receive_body(receive)
+            request = Request(scope, _replay(body, receive), send)
+            response = await self._dispatch(request, body)
             await response(scope, receive, send)
             return
         await self.app(scope, receive, send)
@@ -245,14 +268,16 @@ class Emulator:
 
     # -- the pipeline -----------------------------------------------------------------------------
 
-    async def _dispatch(self, request: Request) -> Response:
-        path = request.url.path
-        matched = [(r, m) for r in self._routes if (m := r.regex.match(path))]
+    async def _dispatch(self, request: Request, body: bytes | None = None) -> Response:
+        where = self._where(request)
+        path, matched = where.path, where.matched
         if not matched:
             return self.plugin.error_response(None, 404, f"no such endpoint: {request.method} {path}")
-        for route, match in matched:
+        for route, path_params in matched:
             if route.method == request.method:
-                return await self._handle(request, route, match.groupdict())
+                if body is None:
+                    body = await request.body()
+                return await self._handle(request, body, route, path_params, where)
         allowed = ", ".join(sorted({r.method for r, _ in matched}))
         response = self.plugin.error_response(
             None, 405, f"method {request.method} not allowed; use {allowed}"
@@ -260,11 +285,43 @@ class Emulator:
         response.headers["Allow"] = allowed
         return response
 
-    async def _handle(self, request: Request, route: _Route, path_params: dict[str, str]) -> Response:
-        body = await request.body()
+    def _where(self, request: Request) -> _Where:
+        """The request's path, query, base URL (as Starlette works them out) and the routes its path
+        matches, kept per distinct values of what is read in the scope: a client polling one URL pays
+        for the parsing and matching once."""
+        scope = request.scope
+        host = next((value for name, value in scope["headers"] if name == b"host"), None)
+        server = scope.get("server")
+        key = (
+            scope.get("scheme"),
+            tuple(server) if server else None,
+            scope.get("app_root_path"),
+            scope.get("root_path"),
+            scope["path"],
+            scope.get("query_string"),
+            host,
+        )
+        known = self._places.get(key)
+        if known is None:
+            if len(self._places) >= _PLACES_KEPT:
+                self._places.clear()
+            url = request.url
+            path = url.path
+            if _STRIPPED_BY_URLLIB.search(scope["path"]):
+                # Starlette's URL went through urllib.parse, which drops tabs, CRs and LFs: `abc%0A`
+                # would name resource `abc`. The path as sent (escaped as Starlette does) keeps them.
+                path = scope["path"].replace("?", "%3F").replace("#", "%23").replace("\\", "%5C")
+            matched = [(r, m.groupdict()) for r in self._routes if (m := r.regex.match(path))]
+            known = _Where(path, url.query, str(request.base_url).rstrip("/"), matched)
+            self._places[key] = known
+        return known
+
+    async def _handle(
+        self, request: Request, body: bytes, route: _Route, path_params: dict[str, str], where: _Where
+    ) -> Response:
+        query, base_url = where.query, where.base_url
         raw_query = {
-            k: v[0] if len(v) == 1 else v
-            for k, v in parse_qs(request.url.query, keep_blank_values=True).items()
+            k: v[0] if len(v) == 1 else v for k, v in parse_qs(query, keep_blank_values=True).items()
         }
         call = Call(
             emulator=self,
@@ -279,7 +336,7 @@ class Emulator:
             raw_query=raw_query,
             content_type=request.headers.get("content-type", "").split(";")[0].strip().lower(),
             client_ip=request.client.host if request.client else "127.0.0.1",
-            base_url=str(request.base_url).rstrip("/"),
+            base_url=base_url,
         )
         verdict: Verdict | None = None
         fault = self.faults.take(route.key, route.operation_id)
@@ -328,7 +385,7 @@ class Emulator:
             check = self.validator.check_request(request, body)
             if check.problems:
                 raise BadRequestError("request does not match the spec", check.problems, check.fields)
-            call.path_params.update({k: v for k, v in check.path.items()})
+            call.path_params.update(_typed_path_params(call.path_params, check.path))
             call.query = check.query
             call.body = check.body
             return
@@ -360,6 +417,9 @@ class Emulator:
     # -- control ----------------------------------------------------------------------------------
 
     def reset(self) -> None:
+        # The settings object is shared (tests and the server hold it): restored in place.
+        for name in self.settings.__dataclass_fields__:
+            setattr(self.settings, name, copy.deepcopy(getattr(self._start_settings, name)))
         self.store.clear()
         self.faults.clear()
         self.limiter.reset()
@@ -369,11 +429,69 @@ class Emulator:
 
     def inject(self, raw: dict[str, Any]) -> Fault:
         fault = Fault.parse(raw)
+        if fault.operation is not None:
+            known = set(self.operations) | {r.operation_id for r in self._routes}
+            if fault.operation not in known:
+                # It would never match a request, so it would never fire.
+                raise BadRequestError(
+                    f"fault.operation {fault.operation!r} is not an operation of this vendor; "
+                    f"use an operationId or 'METHOD /path' ({', '.join(sorted(self.operations))})"
+                )
         self.faults.add(fault)
         return fault
 
 
 _ALL = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+_PLACES_KEPT = 1024  # distinct request URLs whose parsing is kept (fuzzed paths are mostly unique)
+_STRIPPED_BY_URLLIB = re.compile("[\t\r\n]")
+
+
+def _typed_path_params(raw: Mapping[str, str], typed: Mapping[str, Any]) -> dict[str, Any]:
+    """The router's path parameters, typed by the spec where it types them (integers...).
+
+    openapi-core reads the URL through urllib.parse, which drops tabs, CRs and LFs anywhere in it: its
+    value of `abc%0A` is `abc`, another resource. A string parameter keeps the router's own value; a typed
+    one whose raw value holds such a character is not of its type (openapi-core checked a different one).
+    """
+    out: dict[str, Any] = {}
+    for name, value in typed.items():
+        sent = raw.get(name)
+        if sent is None:
+            out[name] = value
+        elif isinstance(value, str):
+            out[name] = sent
+        elif _STRIPPED_BY_URLLIB.search(sent):
+            raise BadRequestError(
+                "request does not match the spec",
+                [f"path parameter {name!r}: {sent!r} is not a valid value"],
+                [("path", name)],
+            )
+        else:
+            out[name] = value
+    return out
+
+
+async def _receive_body(receive: Any) -> bytes:
+    """The request body from ASGI messages (what `Request.body()` does, without its async generator)."""
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.request":
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                return b"".join(chunks)
+        elif message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+
+
+def _replay(body: bytes, receive: Any) -> Any:
+    """An ASGI `receive` giving `body` first (the Request's own reads), then the connection's messages."""
+    pending = [{"type": "http.request", "body": body, "more_body": False}]
+
+    async def replay() -> Any:
+        return pending.pop() if pending else await receive()
+
+    return replay
 
 
 def _corrupt(response: Response, variant: str) -> Response:

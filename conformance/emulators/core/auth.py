@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 
 from conformance.emulators.core.errors import AuthError
 from conformance.emulators.core.http import Call
@@ -26,7 +27,11 @@ def header_value(call: Call, name: str, prefix: str | None = None) -> str:
 
 def basic_credentials(call: Call) -> tuple[str, str]:
     """(user, password) of an HTTP Basic Authorization header."""
-    token = header_value(call, "Authorization", "Basic")
+    return _decode_basic(header_value(call, "Authorization", "Basic"))
+
+
+@functools.lru_cache(maxsize=256)  # a client sends the same header on every request; failures are not kept
+def _decode_basic(token: str) -> tuple[str, str]:
     try:
         user, sep, password = base64.b64decode(token, validate=True).decode("utf-8").partition(":")
     except (binascii.Error, UnicodeDecodeError):

@@ -108,12 +108,22 @@ def control_routes(emu: Emulator) -> list[Route]:
         body = await _json(request)
         accounts = list(emu.plugin.accounts)
         account = body.get("account", accounts[0] if accounts else "default")
-        if account not in emu.plugin.accounts:
+        if not isinstance(account, str) or account not in emu.plugin.accounts:
             raise BadRequestError(f"unknown account {account!r}; known: {', '.join(accounts)}")
+        state = body.get("state")
+        if state is not None and (not isinstance(state, str) or state not in emu.lifecycle.states):
+            raise BadRequestError(
+                f"state: {state!r} is not a state of this vendor; known: {sorted(emu.lifecycle.states)}"
+            )
+        progression = body.get("progression")
+        if progression is not None:
+            Progression.parse(progression, emu.lifecycle)
         data = body.get("data") or {}
         if not isinstance(data, dict):
             raise BadRequestError("data must be an object of vendor fields")
-        scan = emu.backend.seed_scan(account, body.get("state"), data, body.get("progression"))
+        # Validated first, and seeded in one transaction: a refused seed leaves nothing behind.
+        with emu.store.transaction():
+            scan = emu.backend.seed_scan(account, state, data, progression)
         return JSONResponse(scan_json(scan), status_code=201)
 
     async def one_scan(request: Request) -> Response:

@@ -18,19 +18,20 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from conformance.emulators.core.clock import Clock
 from conformance.emulators.core.errors import BadRequestError, IllegalTransitionError, ScanNotFoundError
-from conformance.emulators.core.store import Store
+from conformance.emulators.core.store import Record, Store
 from scanwire.runtime.lifecycle import Lifecycle
 
-__all__ = ["MODES", "OUTCOMES", "Progression", "Scan", "ScanEngine"]
+__all__ = ["MODES", "OUTCOMES", "Progression", "Scan", "ScanEngine", "TransitionClock"]
 
 MODES = ("immediate", "reads", "seconds", "manual")
 OUTCOMES = ("success", "failure", "timeout", "hang")
 KIND = "scan"
+DATA_KIND = "scan.data"  # the vendor's document of each scan, stored apart from the engine's fields
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,8 @@ class Progression:
                 f"progression.outcome must be one of {', '.join(OUTCOMES)}, not {outcome!r}"
             )
         final = raw.get("final")
+        if final is not None and not isinstance(final, str):
+            raise BadRequestError(f"progression.final must be a state name (a string), not {final!r}")
         if lifecycle is not None:
             if final is not None and final not in lifecycle.states:
                 raise BadRequestError(f"progression.final {final!r} is not a state of this vendor")
@@ -80,31 +83,105 @@ class Progression:
         return {k: v for k, v in asdict(self).items() if v is not None}
 
 
-@dataclass
 class Scan:
-    """A scan as the engine sees it; `data` holds the vendor's own fields (models.py owns them)."""
+    """A scan as the engine sees it; `data` holds the vendor's own fields (models.py owns them).
 
-    id: str
-    account: str
-    state: str
-    created: float
-    entered: float
-    reads: int = 0
-    progression: dict[str, Any] | None = None
-    history: list[list[Any]] = field(default_factory=list)
-    data: dict[str, Any] = field(default_factory=dict)
+    The engine's fields and the vendor's document are stored apart, and the document is decoded on first
+    access: a poll that moves nothing reads and rewrites the engine's few fields only (Invicti's 96-field
+    ScanTaskModel was most of a status poll's cost). A document that was accessed is saved again, whether
+    or not it was changed; `summary` (the backend's `summary(scan)`, stored with the engine's fields each
+    time the document is saved) answers a status poll without it.
+    """
 
-    def to_record(self) -> dict[str, Any]:
-        # Shallow on purpose: the record is serialised to JSON at once (asdict's deep copy of the
-        # vendor data cost more than the rest of a status poll).
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+    __slots__ = (
+        "_data",
+        "_load",
+        "account",
+        "created",
+        "entered",
+        "history",
+        "id",
+        "progression",
+        "reads",
+        "state",
+        "summary",
+    )
+
+    def __init__(
+        self,
+        id: str,
+        account: str,
+        state: str,
+        created: float,
+        entered: float,
+        reads: int = 0,
+        progression: dict[str, Any] | None = None,
+        history: list[list[Any]] | None = None,
+        data: dict[str, Any] | None = None,
+        summary: dict[str, Any] | None = None,
+    ) -> None:
+        self.id, self.account, self.state = id, account, state
+        self.created, self.entered, self.reads = created, entered, reads
+        self.progression = progression
+        self.history: list[list[Any]] = [] if history is None else history
+        self._data: dict[str, Any] | None = {} if data is None else data
+        self._load: Callable[[], dict[str, Any]] | None = None
+        self.summary = summary
+
+    @property
+    def data(self) -> dict[str, Any]:
+        if self._data is None:
+            assert self._load is not None
+            self._data, self._load = self._load(), None
+        return self._data
+
+    @data.setter
+    def data(self, value: dict[str, Any]) -> None:
+        self._data = value
+
+    @property
+    def data_touched(self) -> bool:
+        """Whether `data` was accessed (or given) since the scan was read: only then is it saved again."""
+        return self._data is not None
+
+    def fields(self) -> dict[str, Any]:
+        """The engine's own fields, as stored (the vendor document apart)."""
+        return {name: getattr(self, name) for name in _FIELDS}
 
     @classmethod
-    def from_record(cls, raw: dict[str, Any]) -> Scan:
-        return cls(**raw)
+    def from_records(cls, stored: dict[str, Any], data: Record | Callable[[], dict[str, Any]] | None) -> Scan:
+        """A scan from its engine fields and its document: a record, or how to fetch it when first used."""
+        stored = dict(stored)
+        # State files written before the split keep the document inside the engine's record.
+        legacy = stored.pop("data", None)
+        scan = cls(**stored, data=legacy)
+        if legacy is None and data is not None:
+            scan._data = None
+            scan._load = (lambda: data.data) if isinstance(data, Record) else data
+        return scan
+
+    def __repr__(self) -> str:
+        data = "<not loaded>" if self._data is None else repr(self._data)  # looking must not load it
+        return f"Scan({', '.join(f'{k}={v!r}' for k, v in self.fields().items())}, data={data})"
+
+
+_FIELDS = ("id", "account", "state", "created", "entered", "reads", "progression", "history", "summary")
+
+
+class TransitionClock:
+    """The clock a backend reads: inside `on_transition`, the time of that transition (a step `seconds`
+    mode catches up on happened when it fell due, not when a read noticed it); elsewhere, the engine's."""
+
+    def __init__(self, engine: ScanEngine) -> None:
+        self._engine = engine
+
+    def now(self) -> float:
+        at = self._engine._at
+        return self._engine.clock.now() if at is None else at
 
 
 TransitionHook = Callable[[Scan, str, str, str], None]
+SummaryHook = Callable[[Scan], dict[str, Any] | None]
 
 
 class ScanEngine:
@@ -117,12 +194,17 @@ class ScanEngine:
         clock: Clock,
         on_transition: TransitionHook | None = None,
         default: Progression | None = None,
+        summarize: SummaryHook | None = None,
     ) -> None:
         self.lifecycle = lifecycle
         self.store = store
         self.clock = clock
         self.on_transition = on_transition or (lambda scan, old, new, cause: None)
+        self.summarize = summarize or (lambda scan: None)
+        self._roads: dict[tuple[str, str, str | None], tuple[str, ...]] = {}
         self._default = default or Progression()
+        self._at: float | None = None  # the time of the transition being applied (TransitionClock)
+        self.transition_clock = TransitionClock(self)
 
     # -- settings ---------------------------------------------------------------------------------
 
@@ -140,12 +222,30 @@ class ScanEngine:
     # -- persistence ------------------------------------------------------------------------------
 
     def save(self, scan: Scan) -> Scan:
-        self.store.put(KIND, scan.id, scan.account, scan.to_record())
+        with self.store.transaction():
+            if scan.data_touched:
+                scan.summary = self.summarize(scan)
+                self.store.put(DATA_KIND, scan.id, scan.account, scan.data)
+            self.store.put(KIND, scan.id, scan.account, scan.fields())
         return scan
+
+    def summary(self, scan: Scan) -> dict[str, Any] | None:
+        """`summarize(scan)`; from what was stored with the scan when its document is not loaded."""
+        if scan.data_touched or scan.summary is None:
+            return self.summarize(scan)
+        return scan.summary
 
     def find(self, scan_id: str) -> Scan | None:
         record = self.store.get(KIND, scan_id)
-        return Scan.from_record(record.data) if record else None
+        if record is None:
+            return None
+        # The document is fetched when first used (never, on a poll that moves nothing). Handlers run
+        # without yielding to other requests in between, so it is the one stored with these fields.
+        return Scan.from_records(record.data, lambda: self._document(scan_id))
+
+    def _document(self, scan_id: str) -> dict[str, Any]:
+        record = self.store.get(DATA_KIND, scan_id)
+        return record.data if record is not None else {}
 
     def get(self, scan_id: str, account: str | None = None) -> Scan:
         """The scan, without counting a read; ScanNotFoundError for unknown ids and other accounts' scans."""
@@ -155,7 +255,10 @@ class ScanEngine:
         return scan
 
     def all(self, account: str | None = None) -> list[Scan]:
-        return [Scan.from_record(r.data) for r in self.store.list(KIND, account)]
+        with self.store.transaction():
+            records = self.store.list(KIND, account)
+            documents = {r.id: r for r in self.store.list(DATA_KIND, account)}
+        return [Scan.from_records(r.data, documents.get(r.id)) for r in records]
 
     # -- lifecycle --------------------------------------------------------------------------------
 
@@ -186,8 +289,11 @@ class ScanEngine:
         with self.store.transaction():
             scan = self.get(scan_id, account)
             scan.reads += 1
-            self._progress(scan, read=True)
-            return self.save(scan)
+            if self._progress(scan, read=True) or scan.data_touched:
+                return self.save(scan)
+            # Nothing moved (a scan at its end, or between steps): only the count changed.
+            self.store.patch(KIND, scan.id, {"reads": scan.reads})
+            return scan
 
     def observe(self, scan: Scan) -> Scan:
         """Apply time-based steps without counting a read (listings)."""
@@ -236,33 +342,48 @@ class ScanEngine:
                     break
             return self.save(scan)
 
-    def road(self, scan: Scan) -> list[str]:
-        """The states still ahead of the scan under its progression."""
-        prog = self.progression_of(scan)
+    def road(self, scan: Scan, progression: Progression | None = None) -> list[str]:
+        """The states still ahead of the scan under its progression (`progression_of(scan)` unless given)."""
+        prog = progression or self.progression_of(scan)
         if prog.final is not None and any(entry[0] == prog.final for entry in scan.history):
             # Been there: a terminal `final` ends the road; a side road (Invicti Delayed, AppSpider
             # blackout) is passed once and the scan goes on along the happy path, never looping back.
-            return self.lifecycle.path_to(scan.state)
-        path = self.lifecycle.path_to(scan.state, prog.outcome, prog.final)
+            return self._path_to(scan.state)
+        path = self._path_to(scan.state, prog.outcome, prog.final)
         if not path and prog.outcome != "hang" and scan.state not in self.lifecycle.terminal:
-            path = self.lifecycle.path_to(scan.state)
+            path = self._path_to(scan.state)
         return path
 
-    def _step(self, scan: Scan, cause: str) -> bool:
-        road = self.road(scan)
+    def _path_to(self, start: str, outcome: str = "success", final: str | None = None) -> list[str]:
+        """`lifecycle.path_to`, worked out once per (start, outcome, final): every poll asks for its road."""
+        key = (start, outcome, final)
+        path = self._roads.get(key)
+        if path is None:
+            path = self._roads[key] = tuple(self.lifecycle.path_to(start, outcome, final))
+        return list(path)
+
+    def _step(
+        self, scan: Scan, cause: str, progression: Progression | None = None, at: float | None = None
+    ) -> bool:
+        road = self.road(scan, progression)
         if not road:
             return False
-        self._move(scan, road[0], cause)
+        self._move(scan, road[0], cause, at)
         return True
 
-    def _move(self, scan: Scan, target: str, cause: str) -> None:
+    def _move(self, scan: Scan, target: str, cause: str, at: float | None = None) -> None:
+        """Enter `target` at time `at` (now unless given), which `on_transition` sees as its clock's time."""
         old = scan.state
-        now = self.clock.now()
+        now = self.clock.now() if at is None else at
         scan.state = target
         scan.entered = now
         scan.reads = 0
         scan.history.append([target, now, cause])
-        self.on_transition(scan, old, target, cause)
+        self._at = now
+        try:
+            self.on_transition(scan, old, target, cause)
+        finally:
+            self._at = None
 
     def _progress(self, scan: Scan, *, read: bool) -> bool:
         prog = self.progression_of(scan)
@@ -270,17 +391,16 @@ class ScanEngine:
         if prog.mode == "immediate" and read:
             # Bounded: a road never needs more steps than there are states.
             for _ in range(len(self.lifecycle.states)):
-                if not self._step(scan, "immediate"):
+                if not self._step(scan, "immediate", prog):
                     break
                 moved = True
         elif prog.mode == "reads" and read and scan.reads >= prog.every:
-            moved = self._step(scan, "reads")
+            moved = self._step(scan, "reads", prog)
         elif prog.mode == "seconds":
             due = math.floor((self.clock.now() - scan.entered) / prog.every)
             for _ in range(max(0, due)):
-                entered = scan.entered
-                if not self._step(scan, "seconds"):
+                # Each step is stamped with the time it fell due, not the time of this read.
+                if not self._step(scan, "seconds", prog, at=scan.entered + prog.every):
                     break
                 moved = True
-                scan.entered = entered + prog.every
         return moved

@@ -52,7 +52,10 @@ class Fault:
         variant = raw.get("variant", "truncated")
         if variant not in MALFORMED:
             raise BadRequestError(f"fault.variant must be one of {', '.join(MALFORMED)}")
-        return cls(kind, count, status, seconds, raw.get("retry_after"), variant, raw.get("operation"))
+        operation = raw.get("operation")
+        if operation is not None and not isinstance(operation, str):
+            raise BadRequestError("fault.operation must be an operationId or 'METHOD /path' string")
+        return cls(kind, count, status, seconds, raw.get("retry_after"), variant, operation)
 
     def to_dict(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v is not None}
@@ -77,6 +80,8 @@ class FaultQueue:
 
     def take(self, operation: str, operation_id: str) -> Fault | None:
         """The first fault matching this request, consuming one of its uses."""
+        if not self._faults:  # the usual case, answered without the lock
+            return None
         with self._lock:
             for fault in self._faults:
                 if fault.operation in (None, operation, operation_id):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -11,7 +12,9 @@ from starlette.responses import Response
 if TYPE_CHECKING:
     from conformance.emulators.core.app import Emulator
 
-__all__ = ["Call", "json_response", "param"]
+__all__ = ["Call", "header_of", "json_response", "param", "set_headers"]
+
+_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # built once, not per answer
 
 
 @dataclass
@@ -52,6 +55,29 @@ def param(call: Call, name: str) -> Any:
     return call.raw_query.get(name)
 
 
+def set_headers(response: Response, headers: Mapping[str, str]) -> None:
+    """`response.headers[name] = value` for each one (a name already there is replaced), without building
+    Starlette's header view and scanning the list once per header: vendors add theirs to every answer."""
+    raw = response.raw_headers
+    present = {name for name, _ in raw}
+    for name, value in headers.items():
+        key = name.lower().encode("latin-1")
+        if key in present:
+            response.headers[name] = value
+        else:
+            raw.append((key, value.encode("latin-1")))
+            present.add(key)
+
+
+def header_of(response: Response, name: str) -> str | None:
+    """The first value of a response header (`name` lower-case), as `response.headers.get` gives it."""
+    key = name.encode("latin-1")
+    for raw_name, value in response.raw_headers:
+        if raw_name == key:
+            return value.decode("latin-1")
+    return None
+
+
 def json_response(
     body: Any,
     status: int = 200,
@@ -59,5 +85,5 @@ def json_response(
     media_type: str = "application/json",
 ) -> Response:
     """Compact JSON with the vendor's content type; `body` may be any JSON value (Invicti bare strings)."""
-    payload = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    payload = _COMPACT.encode(body).encode()
     return Response(payload, status_code=status, headers=headers, media_type=media_type)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from conformance.emulators.core.store import Store
 
-__all__ = ["epoch_ms", "guid", "iso_dotnet", "iso_ms_z", "iso_z", "sequential"]
+__all__ = ["epoch_ms", "guid", "iso_dotnet", "iso_ms_z", "iso_z", "sequential", "stable_guid"]
 
 _NAMESPACE = uuid.UUID("5c1e7d2a-0b6f-4c51-9a57-3a8f0c2e9d41")
 
@@ -19,6 +19,11 @@ def sequential(store: Store, name: str) -> int:
 def guid(store: Store, name: str) -> str:
     """A GUID that depends only on the counter `name` and its next value (stable across runs)."""
     return str(uuid.uuid5(_NAMESPACE, f"{name}:{store.next_id(name)}"))
+
+
+def stable_guid(name: str) -> str:
+    """A GUID that depends only on `name` (one entity, one id: the same name always gives the same id)."""
+    return str(uuid.uuid5(_NAMESPACE, name))
 
 
 def iso_ms_z(ts: float) -> str:

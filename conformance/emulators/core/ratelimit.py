@@ -63,6 +63,8 @@ class RateLimiter:
 
     def check(self, operation: str, account: str | None, ip: str, now: float, scope: str) -> Verdict | None:
         """Spend one unit of every limit of `scope` ("ip" | "account"); None when none applies."""
+        if self.global_limit is None and operation not in self.operation_limits:
+            return None
         checks = []
         if operation in self.operation_limits:
             checks.append(("op", operation, self.operation_limits[operation]))

@@ -8,12 +8,13 @@ so concurrent requests (threads or tasks) never lose or duplicate a record.
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 __all__ = ["Record", "Store"]
@@ -33,13 +34,52 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
 
-@dataclass
+# One encoder for every write (`json.dumps` with options builds a new one per call); keys sorted.
+_ENCODER = json.JSONEncoder(sort_keys=True)
+_KEY = re.compile(r"^\w+$")
+
+
 class Record:
-    kind: str
-    id: str
-    account: str
-    seq: int
-    data: dict[str, Any]
+    """One stored record. Its `data` is decoded from the stored JSON on first access: a caller that needs
+    only some of what it fetched (a scan's engine fields, not its vendor document) pays for no more."""
+
+    __slots__ = ("_data", "_text", "account", "id", "kind", "seq")
+
+    def __init__(
+        self,
+        kind: str,
+        id: str,
+        account: str,
+        seq: int,
+        data: dict[str, Any] | None = None,
+        *,
+        text: str | None = None,
+    ) -> None:
+        self.kind, self.id, self.account, self.seq = kind, id, account, seq
+        self._data: dict[str, Any] = {} if data is None else data
+        self._text = text
+
+    @property
+    def data(self) -> dict[str, Any]:
+        if self._text is not None:
+            self._data, self._text = json.loads(self._text), None
+        return self._data
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Record):
+            return NotImplemented
+        return (self.kind, self.id, self.account, self.seq, self.data) == (
+            other.kind,
+            other.id,
+            other.account,
+            other.seq,
+            other.data,
+        )
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, compared by value (as the dataclass it was)
+
+    def __repr__(self) -> str:
+        return f"Record({self.kind!r}, {self.id!r}, {self.account!r}, {self.seq}, {self.data!r})"
 
 
 class Store:
@@ -57,34 +97,21 @@ class Store:
             self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
         self._depth = 0
+        self._transaction = _Transaction(self)
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
 
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
+    def transaction(self) -> AbstractContextManager[None]:
         """One atomic unit; nested calls join the outer transaction."""
-        with self._lock:
-            if self._depth == 0:
-                self._db.execute("BEGIN IMMEDIATE")
-            self._depth += 1
-            try:
-                yield
-            except BaseException:
-                self._depth -= 1
-                if self._depth == 0:
-                    self._db.execute("ROLLBACK")
-                raise
-            self._depth -= 1
-            if self._depth == 0:
-                self._db.execute("COMMIT")
+        return self._transaction
 
     # -- records ----------------------------------------------------------------------------------
 
     def put(self, kind: str, id: str, account: str, data: dict[str, Any]) -> Record:
         """Insert or replace; a replaced record keeps its position (seq)."""
-        text = json.dumps(data, sort_keys=True)
+        text = _ENCODER.encode(data)
         with self.transaction():
             # One statement for the usual case (saving a record that exists), two for a new one.
             row = self._db.execute(
@@ -100,12 +127,30 @@ class Store:
             )
         return Record(kind, id, account, seq, data)
 
+    def patch(self, kind: str, id: str, changes: Mapping[str, Any]) -> bool:
+        """Set top-level keys of a stored record in place, by SQLite's `json_set` (the rest of the record
+        is not decoded and encoded again in Python); False when there is no such record."""
+        if not changes:
+            return self.get(kind, id) is not None
+        sets, args = [], []
+        for key, value in changes.items():
+            if not _KEY.match(key):
+                raise ValueError(f"cannot patch key {key!r}")
+            sets.append(f"'$.\"{key}\"', json(?)")
+            args.append(_ENCODER.encode(value))
+        with self.transaction():
+            cursor = self._db.execute(
+                f"UPDATE records SET data = json_set(data, {', '.join(sets)}) WHERE kind=? AND id=?",
+                (*args, kind, id),
+            )
+            return cursor.rowcount > 0
+
     def get(self, kind: str, id: str) -> Record | None:
         with self._lock:
             row = self._db.execute(
                 "SELECT kind, id, account, seq, data FROM records WHERE kind=? AND id=?", (kind, id)
             ).fetchone()
-        return Record(row[0], row[1], row[2], row[3], json.loads(row[4])) if row else None
+        return Record(row[0], row[1], row[2], row[3], text=row[4]) if row else None
 
     def list(
         self, kind: str, account: str | None = None, *, limit: int | None = None, offset: int = 0
@@ -121,7 +166,7 @@ class Store:
             args += [limit, offset]
         with self._lock:
             rows = self._db.execute(sql, args).fetchall()
-        return [Record(r[0], r[1], r[2], r[3], json.loads(r[4])) for r in rows]
+        return [Record(r[0], r[1], r[2], r[3], text=r[4]) for r in rows]
 
     def count(self, kind: str, account: str | None = None) -> int:
         sql = "SELECT COUNT(*) FROM records WHERE kind=?" + (" AND account=?" if account is not None else "")
@@ -157,8 +202,7 @@ class Store:
     def meta_set(self, key: str, value: Any) -> None:
         with self.transaction():
             self._db.execute(
-                "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
-                (key, json.dumps(value, sort_keys=True)),
+                "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, _ENCODER.encode(value))
             )
 
     def clear(self) -> None:
@@ -166,3 +210,35 @@ class Store:
         with self.transaction():
             for table in ("records", "counters", "meta"):
                 self._db.execute(f"DELETE FROM {table}")
+
+
+class _Transaction:
+    """`Store.transaction()`: a class rather than a generator-based context manager, which cost more
+    than the SQL of a status poll's nested units (each layer makes its own; the nested ones only count)."""
+
+    __slots__ = ("_store",)
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def __enter__(self) -> None:
+        store = self._store
+        store._lock.acquire()
+        try:
+            if store._depth == 0:
+                store._db.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            store._lock.release()
+            raise
+        store._depth += 1
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        store = self._store
+        try:
+            store._depth -= 1
+            if store._depth == 0:
+                store._db.execute("COMMIT" if kind is None else "ROLLBACK")
+        finally:
+            store._lock.release()

@@ -22,6 +22,7 @@ from starlette.responses import Response
 
 from conformance.emulators.core import Call, EmulatorError
 from conformance.emulators.core.app import VendorPlugin
+from conformance.emulators.core.http import header_of, set_headers
 from conformance.emulators.core.ratelimit import Verdict
 from conformance.emulators.invicti import errors
 from conformance.emulators.invicti.models import InvictiBackend
@@ -56,8 +57,8 @@ class Plugin(VendorPlugin):
         return errors.for_domain_error(call, exc)
 
     def decorate(self, call: Call, response: Response, verdict: Verdict | None) -> Response:
-        for name, value in errors.HEADERS.items():
-            response.headers[name] = value
-        if response.headers.get("content-type", "").startswith("application/json"):
+        set_headers(response, errors.HEADERS)
+        content_type = header_of(response, "content-type") or ""
+        if content_type.startswith("application/json") and content_type != errors.CONTENT_TYPE:
             response.headers["Content-Type"] = errors.CONTENT_TYPE
         return response

@@ -28,6 +28,7 @@ _STATE_FIELDS = (
     "IsWebsiteLatestCompletedFullScanTask", "Percentage", "Phase", "StateChanged", "ThreatLevel",
     "TotalVulnerabilityCount", *(f"{g}Vulnerability{c}Count" for g in ("", "Global") for c in _COUNTS),
 )  # fmt: skip
+_STATUS_FIELDS = ("CompletedSteps", "EstimatedLaunchTime", "EstimatedSteps")  # ApiScanStatusModel, less State
 _DATE_FORMATS = ("%m/%d/%Y %H:%M:%S", "%m/%d/%Y")  # the documented MM/dd/yyyy HH:mm:ss, and its date part
 
 # Per-account user data: the seed's user (acme, UTC-6 as its InitiatedTime shows) and a second one.
@@ -157,14 +158,19 @@ class InvictiBackend(Backend):
     def status(self, account: str, scan_id: str) -> dict[str, Any]:
         with self.store.transaction():
             scan = self._keep_progress(self.engine.read(scan_id, account))
-        # Four scalars of the view: built directly, not by copying all 96 properties (the poll path).
-        fields = scan.data["fields"]
+        # Four scalars of the view, from the summary kept with the engine's fields (the poll path: the
+        # 96-field document is not decoded unless the poll moved the scan).
+        summary = self.engine.summary(scan) or {}
         return {
-            "CompletedSteps": fields.get("CompletedSteps"),
-            "EstimatedLaunchTime": fields.get("EstimatedLaunchTime"),
-            "EstimatedSteps": fields.get("EstimatedSteps"),
+            "CompletedSteps": summary.get("CompletedSteps"),
+            "EstimatedLaunchTime": summary.get("EstimatedLaunchTime"),
+            "EstimatedSteps": summary.get("EstimatedSteps"),
             "State": scan.state,
         }
+
+    def summary(self, scan: Scan) -> dict[str, Any]:
+        fields = scan.data["fields"]
+        return {name: fields.get(name) for name in _STATUS_FIELDS}
 
     def list_scans(
         self,

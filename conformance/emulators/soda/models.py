@@ -6,7 +6,7 @@ from typing import Any, ClassVar
 
 from conformance.emulators.core import BadRequestError, Scan
 from conformance.emulators.core.app import Backend
-from conformance.emulators.core.ids import guid, iso_ms_z
+from conformance.emulators.core.ids import guid, iso_ms_z, stable_guid
 
 __all__ = ["CHECKS_BY_STATE", "SodaBackend"]
 
@@ -20,6 +20,11 @@ CHECKS_BY_STATE: dict[str, list[str]] = {
 }
 _COUNTS = {"notEvaluated": "errors", "fail": "failures", "warn": "warnings"}
 _LEVEL = {"failed": "error", "timedOut": "error", "canceled": "warning", "completedWithErrors": "error"}
+# States only reached after a runner picked the scan up and started it (queuing -> executing -> ...):
+# a scan seeded straight into one of them gets the fields that run would have set.
+_RAN = {"executing", "started", *CHECKS_BY_STATE}
+# Logs page size bounds (spec: `size` between 100 and 1000, inclusive).
+MIN_PAGE_SIZE, MAX_PAGE_SIZE = 100, 1000
 
 
 class SodaBackend(Backend):
@@ -27,9 +32,15 @@ class SodaBackend(Backend):
 
     # -- operations -------------------------------------------------------------------------------
 
-    def trigger_scan(self, account: str, definition: str, data_timestamp: str | None) -> Scan:
-        if not definition.strip():
-            raise BadRequestError("scanDefinition must not be empty")
+    def trigger_scan(self, account: str, definition: Any, data_timestamp: Any) -> Scan:
+        if definition is None:
+            raise BadRequestError("scanDefinition is required", fields=[("body", "scanDefinition")])
+        if not isinstance(definition, str) or not definition.strip():
+            raise BadRequestError("scanDefinition must not be empty", fields=[("body", "scanDefinition")])
+        if data_timestamp is not None and not isinstance(data_timestamp, str):
+            raise BadRequestError(
+                "dataTimestamp must be an ISO 8601 date-time", fields=[("body", "dataTimestamp")]
+            )
         return self._new_scan(
             account, None, {"definition": definition, "dataTimestamp": data_timestamp}, None
         )
@@ -37,23 +48,35 @@ class SodaBackend(Backend):
     def seed_scan(
         self, account: str, state: str | None, data: dict[str, Any], progression: dict[str, Any] | None
     ) -> Scan:
-        return self._new_scan(
-            account, state, {"definition": data.pop("definition", "seeded_scan"), **data}, progression
-        )
+        definition = data.pop("definition", "seeded_scan")
+        if not isinstance(definition, str) or not definition.strip():
+            raise BadRequestError("data.definition must be a non-empty string")
+        logs = data.get("logs", [])
+        if not isinstance(logs, list) or not all(isinstance(line, dict) for line in logs):
+            raise BadRequestError("data.logs must be a list of log line objects")
+        log_lines = data.get("logLines", 0)
+        if not isinstance(log_lines, int) or isinstance(log_lines, bool) or log_lines < 0:
+            raise BadRequestError("data.logLines must be a non-negative integer")
+        return self._new_scan(account, state, {"definition": definition, **data}, progression)
 
     def _new_scan(
         self, account: str, state: str | None, data: dict[str, Any], progression: dict[str, Any] | None
     ) -> Scan:
-        scan_id = guid(self.store, "soda-scan")
-        definition = data["definition"]
-        data.setdefault(
-            "scanDefinition", {"id": guid(self.store, f"soda-definition:{definition}"), "name": definition}
-        )
-        data.setdefault("logs", [])
-        scan = self.engine.create(scan_id, account, data, progression=progression)
-        if state is not None and state != scan.state:
-            scan = self.engine.set_state(scan_id, state)
-        return scan
+        if state is not None and (not isinstance(state, str) or state not in self.lifecycle.states):
+            raise BadRequestError(f"{state!r} is not a state of this vendor")
+        with self.store.transaction():  # a refused state or progression leaves nothing behind
+            scan_id = guid(self.store, "soda-scan")
+            definition = data["definition"]
+            # A definition is one Soda Cloud entity: its id depends on its name only.
+            data.setdefault(
+                "scanDefinition",
+                {"id": stable_guid(f"soda-definition:{definition}"), "name": definition},
+            )
+            data.setdefault("logs", [])
+            scan = self.engine.create(scan_id, account, data, progression=progression)
+            if state is not None and state != scan.state:
+                scan = self.engine.set_state(scan_id, state)
+            return scan
 
     def status(self, account: str, scan_id: str) -> dict[str, Any]:
         return self.view(self.engine.read(scan_id, account))
@@ -61,7 +84,14 @@ class SodaBackend(Backend):
     def cancel(self, account: str, scan_id: str) -> Scan:
         return self.engine.act(scan_id, account, "cancel")
 
-    def logs(self, account: str, scan_id: str, page: int, size: int) -> dict[str, Any]:
+    def logs(self, account: str, scan_id: str, page: Any, size: Any) -> dict[str, Any]:
+        if not isinstance(page, int) or isinstance(page, bool) or page < 0:
+            raise BadRequestError("page must be a non-negative integer", fields=[("query", "page")])
+        if not isinstance(size, int) or isinstance(size, bool) or not MIN_PAGE_SIZE <= size <= MAX_PAGE_SIZE:
+            raise BadRequestError(
+                f"size must be an integer between {MIN_PAGE_SIZE} and {MAX_PAGE_SIZE}",
+                fields=[("query", "size")],
+            )
         scan = self.engine.get(scan_id, account)
         lines = scan.data.get("logs", [])
         total = len(lines)
@@ -88,13 +118,16 @@ class SodaBackend(Backend):
         if cause == "create":
             d["created"] = now
             d["scanTime"] = d.get("dataTimestamp") or now
-        if new == "executing":
-            d.setdefault("submitted", now)
-            d.setdefault("agentId", f"runner-{scan.account}")
-        if new == "started":
+        if new in _RAN:
+            # `started` is set on entering executing (spec: "set once an agent/runner starts executing
+            # the scan", vendor-notes §5 INFERENCE); a scan seeded further along gets them too.
             d.setdefault("submitted", now)
             d.setdefault("started", now)
             d.setdefault("agentId", f"runner-{scan.account}")
+        if new == "started":
+            # The runner started the scan itself: `started` moves to that moment (the field then agrees
+            # with the state of the same name; while `executing` it tells when the pick-up happened).
+            d["started"] = now
         if new in CHECKS_BY_STATE:
             statuses = CHECKS_BY_STATE[new]
             d["checks"] = [{"id": guid(self.store, "soda-check"), "evaluationStatus": s} for s in statuses]

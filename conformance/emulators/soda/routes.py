@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.responses import Response
 
-from conformance.emulators.core import AuthError, Call, json_response
+from conformance.emulators.core import AuthError, BadRequestError, Call, json_response
 from conformance.emulators.core.auth import basic_credentials
+from conformance.emulators.soda.models import MAX_PAGE_SIZE
 
 __all__ = ["ROUTES", "authenticate"]
 
@@ -20,8 +23,13 @@ def authenticate(call: Call) -> str:
 
 
 def trigger_scan(call: Call) -> Response:
+    if not isinstance(call.body, dict):
+        raise BadRequestError(
+            "a form body (application/x-www-form-urlencoded) with scanDefinition is required",
+            fields=[("body", "")],
+        )
     scan = call.backend.trigger_scan(
-        call.account, call.body["scanDefinition"], call.body.get("dataTimestamp")
+        call.account, call.body.get("scanDefinition"), call.body.get("dataTimestamp")
     )
     location = f"{call.base_url}/api/v1/scans/{scan.id}"
     return Response(status_code=201, headers={"Location": location, "X-Soda-Scan-Id": scan.id})
@@ -37,9 +45,22 @@ def cancel_scan(call: Call) -> Response:
 
 
 def get_scan_logs(call: Call) -> Response:
-    page = call.query.get("page", 0)
-    size = call.query.get("size", 1000)
+    page = _integer(call, "page", 0)
+    size = _integer(call, "size", MAX_PAGE_SIZE)
     return json_response(call.backend.logs(call.account, call.path_params["scanId"], page, size))
+
+
+def _integer(call: Call, name: str, default: int) -> Any:
+    """A query parameter as an int (already one when the request was validated); BadRequestError if not."""
+    value = call.query.get(name, default)
+    if isinstance(value, str):
+        try:
+            return int(value)
+        except ValueError:
+            raise BadRequestError(
+                f"{name} must be an integer, not {value!r}", fields=[("query", name)]
+            ) from None
+    return value
 
 
 def test_login(call: Call) -> Response:
