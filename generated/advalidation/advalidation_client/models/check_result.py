@@ -2,17 +2,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.check_result_result import CheckResultResult
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.check_result_attribute import CheckResultAttribute
-
 
 T = TypeVar("T", bound="CheckResult")
 
@@ -80,17 +76,10 @@ class CheckResult:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.check_result_attribute import CheckResultAttribute  # noqa: PLC0415
-
         d = dict(src_dict)
         name = d.pop("name")
 
-        def _parse_value(data: object) -> bool | float | None | str:
-            if data is None:
-                return data
-            return cast(bool | float | None | str, data)
-
-        value = _parse_value(d.pop("value"))
+        value: bool | float | None | str = d.pop("value")
 
         value_formatted = d.pop("valueFormatted")
 
@@ -108,13 +97,13 @@ class CheckResult:
         extended = d.pop("extended", UNSET)
 
         check_result = cls(
-            name=name,
-            value=value,
-            value_formatted=value_formatted,
-            value_phrase=value_phrase,
-            result=result,
-            attributes=attributes,
-            extended=extended,
+            name,
+            value,
+            value_formatted,
+            value_phrase,
+            result,
+            attributes,
+            extended,
         )
 
         check_result.additional_properties = d
@@ -135,3 +124,7 @@ class CheckResult:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# After the class: models that refer to each other import each other once both classes exist.
+from ..models.check_result_attribute import CheckResultAttribute

@@ -54,9 +54,9 @@ class CheckResultAttribute:
         value = d.pop("value")
 
         check_result_attribute = cls(
-            name=name,
-            description=description,
-            value=value,
+            name,
+            description,
+            value,
         )
 
         check_result_attribute.additional_properties = d

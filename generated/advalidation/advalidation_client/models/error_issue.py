@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -59,19 +59,12 @@ class ErrorIssue:
 
         message = d.pop("message")
 
-        def _parse_related_field(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        related_field = _parse_related_field(d.pop("relatedField", UNSET))
+        related_field: None | str | Unset = d.pop("relatedField", UNSET)
 
         error_issue = cls(
-            type_=type_,
-            message=message,
-            related_field=related_field,
+            type_,
+            message,
+            related_field,
         )
 
         error_issue.additional_properties = d

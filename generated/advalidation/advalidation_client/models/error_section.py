@@ -2,14 +2,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
-
-if TYPE_CHECKING:
-    from ..models.error_issue import ErrorIssue
-
 
 T = TypeVar("T", bound="ErrorSection")
 
@@ -49,8 +45,6 @@ class ErrorSection:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.error_issue import ErrorIssue  # noqa: PLC0415
-
         d = dict(src_dict)
         response_code = d.pop("responseCode")
 
@@ -62,8 +56,8 @@ class ErrorSection:
             issues.append(issues_item)
 
         error_section = cls(
-            response_code=response_code,
-            issues=issues,
+            response_code,
+            issues,
         )
 
         error_section.additional_properties = d
@@ -84,3 +78,7 @@ class ErrorSection:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# After the class: models that refer to each other import each other once both classes exist.
+from ..models.error_issue import ErrorIssue

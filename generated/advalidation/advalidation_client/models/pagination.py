@@ -60,10 +60,10 @@ class Pagination:
         total_pages = d.pop("totalPages")
 
         pagination = cls(
-            count=count,
-            total_count=total_count,
-            page=page,
-            total_pages=total_pages,
+            count,
+            total_count,
+            page,
+            total_pages,
         )
 
         pagination.additional_properties = d

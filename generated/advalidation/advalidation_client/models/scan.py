@@ -3,17 +3,13 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.scan_processing_status import ScanProcessingStatus
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.check_result import CheckResult
-
 
 T = TypeVar("T", bound="Scan")
 
@@ -126,105 +122,79 @@ class Scan:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.check_result import CheckResult  # noqa: PLC0415
-
         d = dict(src_dict)
         id = d.pop("id")
 
         created_at = datetime.datetime.fromisoformat(d.pop("createdAt"))
 
-        def _parse_updated_at(data: object) -> datetime.datetime | None:
-            if data is None:
-                return data
+        _updated_at = d.pop("updatedAt")
+        updated_at: datetime.datetime | None
+        if _updated_at is None:
+            updated_at = _updated_at
+        else:
             try:
-                if not isinstance(data, str):
+                if not isinstance(_updated_at, str):
                     raise TypeError()
-                updated_at_type_0 = datetime.datetime.fromisoformat(data)
+                updated_at_type_0 = datetime.datetime.fromisoformat(_updated_at)
 
-                return updated_at_type_0
+                updated_at = updated_at_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.datetime | None, data)
+                updated_at = cast(datetime.datetime | None, _updated_at)
 
-        updated_at = _parse_updated_at(d.pop("updatedAt"))
-
-        def _parse_finished_at(data: object) -> datetime.datetime | None:
-            if data is None:
-                return data
+        _finished_at = d.pop("finishedAt")
+        finished_at: datetime.datetime | None
+        if _finished_at is None:
+            finished_at = _finished_at
+        else:
             try:
-                if not isinstance(data, str):
+                if not isinstance(_finished_at, str):
                     raise TypeError()
-                finished_at_type_0 = datetime.datetime.fromisoformat(data)
+                finished_at_type_0 = datetime.datetime.fromisoformat(_finished_at)
 
-                return finished_at_type_0
+                finished_at = finished_at_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.datetime | None, data)
-
-        finished_at = _parse_finished_at(d.pop("finishedAt"))
+                finished_at = cast(datetime.datetime | None, _finished_at)
 
         sequence_type = d.pop("sequenceType")
 
-        def _parse_nb_issues(data: object) -> int | None:
-            if data is None:
-                return data
-            return cast(int | None, data)
-
-        nb_issues = _parse_nb_issues(d.pop("nbIssues"))
+        nb_issues: int | None = d.pop("nbIssues")
 
         processing_status = ScanProcessingStatus(d.pop("processingStatus"))
 
-        def _parse_tests(data: object) -> list[CheckResult] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
+        _tests = d.pop("tests", UNSET)
+        tests: list[CheckResult] | None | Unset
+        if _tests is None or isinstance(_tests, Unset):
+            tests = _tests
+        else:
             try:
-                if not isinstance(data, list):
+                if not isinstance(_tests, list):
                     raise TypeError()
                 tests_type_0 = []
-                _tests_type_0 = data
+                _tests_type_0 = _tests
                 for tests_type_0_item_data in _tests_type_0:
                     tests_type_0_item = CheckResult.from_dict(tests_type_0_item_data)
 
                     tests_type_0.append(tests_type_0_item)
 
-                return tests_type_0
+                tests = tests_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[CheckResult] | None | Unset, data)
+                tests = cast(list[CheckResult] | None | Unset, _tests)
 
-        tests = _parse_tests(d.pop("tests", UNSET))
+        is_inconclusive: bool | None | Unset = d.pop("isInconclusive", UNSET)
 
-        def _parse_is_inconclusive(data: object) -> bool | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(bool | None | Unset, data)
-
-        is_inconclusive = _parse_is_inconclusive(d.pop("isInconclusive", UNSET))
-
-        def _parse_inconclusive_reason(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        inconclusive_reason = _parse_inconclusive_reason(d.pop("inconclusiveReason", UNSET))
+        inconclusive_reason: None | str | Unset = d.pop("inconclusiveReason", UNSET)
 
         scan = cls(
-            id=id,
-            created_at=created_at,
-            updated_at=updated_at,
-            finished_at=finished_at,
-            sequence_type=sequence_type,
-            nb_issues=nb_issues,
-            processing_status=processing_status,
-            tests=tests,
-            is_inconclusive=is_inconclusive,
-            inconclusive_reason=inconclusive_reason,
+            id,
+            created_at,
+            updated_at,
+            finished_at,
+            sequence_type,
+            nb_issues,
+            processing_status,
+            tests,
+            is_inconclusive,
+            inconclusive_reason,
         )
 
         scan.additional_properties = d
@@ -245,3 +215,7 @@ class Scan:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# After the class: models that refer to each other import each other once both classes exist.
+from ..models.check_result import CheckResult

@@ -2,15 +2,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
-
-if TYPE_CHECKING:
-    from ..models.list_meta import ListMeta
-    from ..models.scan import Scan
-
 
 T = TypeVar("T", bound="ScanListResponse")
 
@@ -50,9 +45,6 @@ class ScanListResponse:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.list_meta import ListMeta  # noqa: PLC0415
-        from ..models.scan import Scan  # noqa: PLC0415
-
         d = dict(src_dict)
         data = []
         _data = d.pop("data")
@@ -64,8 +56,8 @@ class ScanListResponse:
         meta = ListMeta.from_dict(d.pop("meta"))
 
         scan_list_response = cls(
-            data=data,
-            meta=meta,
+            data,
+            meta,
         )
 
         scan_list_response.additional_properties = d
@@ -86,3 +78,8 @@ class ScanListResponse:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# After the class: models that refer to each other import each other once both classes exist.
+from ..models.list_meta import ListMeta
+from ..models.scan import Scan

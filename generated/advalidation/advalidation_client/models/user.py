@@ -56,9 +56,9 @@ class User:
         name = d.pop("name", UNSET)
 
         user = cls(
-            id=id,
-            email=email,
-            name=name,
+            id,
+            email,
+            name,
         )
 
         user.additional_properties = d

@@ -2,14 +2,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
-
-if TYPE_CHECKING:
-    from ..models.user import User
-
 
 T = TypeVar("T", bound="UserResponse")
 
@@ -40,13 +36,11 @@ class UserResponse:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.user import User  # noqa: PLC0415
-
         d = dict(src_dict)
         data = User.from_dict(d.pop("data"))
 
         user_response = cls(
-            data=data,
+            data,
         )
 
         user_response.additional_properties = d
@@ -67,3 +61,7 @@ class UserResponse:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# After the class: models that refer to each other import each other once both classes exist.
+from ..models.user import User

@@ -56,32 +56,26 @@ class ErrorResponse:
         d = dict(src_dict)
         is_success = d.pop("IsSuccess")
 
-        def _parse_error_message(data: object) -> None | str:
-            if data is None:
-                return data
-            return cast(None | str, data)
+        error_message: None | str = d.pop("ErrorMessage")
 
-        error_message = _parse_error_message(d.pop("ErrorMessage"))
-
-        def _parse_reason(data: object) -> ErrorReason | None:
-            if data is None:
-                return data
+        _reason = d.pop("Reason")
+        reason: ErrorReason | None
+        if _reason is None:
+            reason = _reason
+        else:
             try:
-                if not isinstance(data, str):
+                if not isinstance(_reason, str):
                     raise TypeError()
-                reason_type_0 = ErrorReason(data)
+                reason_type_0 = ErrorReason(_reason)
 
-                return reason_type_0
+                reason = reason_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(ErrorReason | None, data)
-
-        reason = _parse_reason(d.pop("Reason"))
+                reason = cast(ErrorReason | None, _reason)
 
         error_response = cls(
-            is_success=is_success,
-            error_message=error_message,
-            reason=reason,
+            is_success,
+            error_message,
+            reason,
         )
 
         error_response.additional_properties = d

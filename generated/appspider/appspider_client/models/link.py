@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -43,24 +43,13 @@ class Link:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
+        rel: None | str = d.pop("Rel")
 
-        def _parse_rel(data: object) -> None | str:
-            if data is None:
-                return data
-            return cast(None | str, data)
-
-        rel = _parse_rel(d.pop("Rel"))
-
-        def _parse_href(data: object) -> None | str:
-            if data is None:
-                return data
-            return cast(None | str, data)
-
-        href = _parse_href(d.pop("Href"))
+        href: None | str = d.pop("Href")
 
         link = cls(
-            rel=rel,
-            href=href,
+            rel,
+            href,
         )
 
         link.additional_properties = d

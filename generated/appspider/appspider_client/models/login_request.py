@@ -65,9 +65,9 @@ class LoginRequest:
             client_id = UUID(_client_id)
 
         login_request = cls(
-            name=name,
-            password=password,
-            client_id=client_id,
+            name,
+            password,
+            client_id,
         )
 
         login_request.additional_properties = d

@@ -2,17 +2,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.login_reason import LoginReason
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.login_response_clients import LoginResponseClients
-
 
 T = TypeVar("T", bound="LoginResponse")
 
@@ -74,39 +70,26 @@ class LoginResponse:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.login_response_clients import LoginResponseClients  # noqa: PLC0415
-
         d = dict(src_dict)
         is_success = d.pop("IsSuccess")
 
-        def _parse_token(data: object) -> None | str:
-            if data is None:
-                return data
-            return cast(None | str, data)
+        token: None | str = d.pop("Token")
 
-        token = _parse_token(d.pop("Token"))
+        error_message: None | str = d.pop("ErrorMessage")
 
-        def _parse_error_message(data: object) -> None | str:
-            if data is None:
-                return data
-            return cast(None | str, data)
-
-        error_message = _parse_error_message(d.pop("ErrorMessage"))
-
-        def _parse_reason(data: object) -> LoginReason | None:
-            if data is None:
-                return data
+        _reason = d.pop("Reason")
+        reason: LoginReason | None
+        if _reason is None:
+            reason = _reason
+        else:
             try:
-                if not isinstance(data, str):
+                if not isinstance(_reason, str):
                     raise TypeError()
-                reason_type_0 = LoginReason(data)
+                reason_type_0 = LoginReason(_reason)
 
-                return reason_type_0
+                reason = reason_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(LoginReason | None, data)
-
-        reason = _parse_reason(d.pop("Reason"))
+                reason = cast(LoginReason | None, _reason)
 
         _clients = d.pop("Clients", UNSET)
         clients: LoginResponseClients | Unset
@@ -116,11 +99,11 @@ class LoginResponse:
             clients = LoginResponseClients.from_dict(_clients)
 
         login_response = cls(
-            is_success=is_success,
-            token=token,
-            error_message=error_message,
-            reason=reason,
-            clients=clients,
+            is_success,
+            token,
+            error_message,
+            reason,
+            clients,
         )
 
         login_response.additional_properties = d
@@ -141,3 +124,7 @@ class LoginResponse:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# After the class: models that refer to each other import each other once both classes exist.
+from ..models.login_response_clients import LoginResponseClients

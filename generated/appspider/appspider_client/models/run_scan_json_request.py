@@ -59,38 +59,36 @@ class RunScanJsonRequest:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-
-        def _parse_config_id(data: object) -> list[UUID] | Unset | UUID:
-            if isinstance(data, Unset):
-                return data
+        _config_id = d.pop("configId", UNSET)
+        config_id: list[UUID] | Unset | UUID
+        if isinstance(_config_id, Unset):
+            config_id = _config_id
+        else:
             try:
-                if not isinstance(data, str):
+                if not isinstance(_config_id, str):
                     raise TypeError()
-                componentsschemas_guid_or_guid_list_type_0 = UUID(data)
+                componentsschemas_guid_or_guid_list_type_0 = UUID(_config_id)
 
-                return componentsschemas_guid_or_guid_list_type_0
+                config_id = componentsschemas_guid_or_guid_list_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            if not isinstance(data, list):
-                raise TypeError()
-            componentsschemas_guid_or_guid_list_type_1 = []
-            _componentsschemas_guid_or_guid_list_type_1 = data
-            for componentsschemas_guid_or_guid_list_type_1_item_data in _componentsschemas_guid_or_guid_list_type_1:
-                componentsschemas_guid_or_guid_list_type_1_item = UUID(
-                    componentsschemas_guid_or_guid_list_type_1_item_data
-                )
+                if not isinstance(_config_id, list):
+                    raise TypeError()
+                componentsschemas_guid_or_guid_list_type_1 = []
+                _componentsschemas_guid_or_guid_list_type_1 = _config_id
+                for componentsschemas_guid_or_guid_list_type_1_item_data in _componentsschemas_guid_or_guid_list_type_1:
+                    componentsschemas_guid_or_guid_list_type_1_item = UUID(
+                        componentsschemas_guid_or_guid_list_type_1_item_data
+                    )
 
-                componentsschemas_guid_or_guid_list_type_1.append(componentsschemas_guid_or_guid_list_type_1_item)
+                    componentsschemas_guid_or_guid_list_type_1.append(componentsschemas_guid_or_guid_list_type_1_item)
 
-            return componentsschemas_guid_or_guid_list_type_1
-
-        config_id = _parse_config_id(d.pop("configId", UNSET))
+                config_id = componentsschemas_guid_or_guid_list_type_1
 
         config_name = d.pop("configName", UNSET)
 
         run_scan_json_request = cls(
-            config_id=config_id,
-            config_name=config_name,
+            config_id,
+            config_name,
         )
 
         run_scan_json_request.additional_properties = d

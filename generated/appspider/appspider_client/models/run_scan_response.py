@@ -2,14 +2,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
-
-if TYPE_CHECKING:
-    from ..models.started_scan import StartedScan
-
 
 T = TypeVar("T", bound="RunScanResponse")
 
@@ -59,32 +55,20 @@ class RunScanResponse:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.started_scan import StartedScan  # noqa: PLC0415
-
         d = dict(src_dict)
         is_success = d.pop("IsSuccess")
 
         scan = StartedScan.from_dict(d.pop("Scan"))
 
-        def _parse_error_message(data: object) -> None | str:
-            if data is None:
-                return data
-            return cast(None | str, data)
+        error_message: None | str = d.pop("ErrorMessage")
 
-        error_message = _parse_error_message(d.pop("ErrorMessage"))
-
-        def _parse_reason(data: object) -> None | str:
-            if data is None:
-                return data
-            return cast(None | str, data)
-
-        reason = _parse_reason(d.pop("Reason"))
+        reason: None | str = d.pop("Reason")
 
         run_scan_response = cls(
-            is_success=is_success,
-            scan=scan,
-            error_message=error_message,
-            reason=reason,
+            is_success,
+            scan,
+            error_message,
+            reason,
         )
 
         run_scan_response.additional_properties = d
@@ -105,3 +89,7 @@ class RunScanResponse:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# After the class: models that refer to each other import each other once both classes exist.
+from ..models.started_scan import StartedScan

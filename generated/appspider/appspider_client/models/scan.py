@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 from uuid import UUID
 
 from attrs import define as _attrs_define
@@ -10,10 +10,6 @@ from attrs import field as _attrs_field
 
 from ..models.scan_status_code import ScanStatusCode
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.scan_target import ScanTarget
-
 
 T = TypeVar("T", bound="Scan")
 
@@ -154,106 +150,66 @@ class Scan:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.scan_target import ScanTarget  # noqa: PLC0415
-
         d = dict(src_dict)
         id = UUID(d.pop("Id"))
 
-        def _parse_engine_group_id(data: object) -> None | UUID:
-            if data is None:
-                return data
+        _engine_group_id = d.pop("EngineGroupId")
+        engine_group_id: None | UUID
+        if _engine_group_id is None:
+            engine_group_id = _engine_group_id
+        else:
             try:
-                if not isinstance(data, str):
+                if not isinstance(_engine_group_id, str):
                     raise TypeError()
-                engine_group_id_type_0 = UUID(data)
+                engine_group_id_type_0 = UUID(_engine_group_id)
 
-                return engine_group_id_type_0
+                engine_group_id = engine_group_id_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | UUID, data)
+                engine_group_id = cast(None | UUID, _engine_group_id)
 
-        engine_group_id = _parse_engine_group_id(d.pop("EngineGroupId"))
-
-        def _parse_engine_id(data: object) -> None | UUID:
-            if data is None:
-                return data
+        _engine_id = d.pop("EngineId")
+        engine_id: None | UUID
+        if _engine_id is None:
+            engine_id = _engine_id
+        else:
             try:
-                if not isinstance(data, str):
+                if not isinstance(_engine_id, str):
                     raise TypeError()
-                engine_id_type_0 = UUID(data)
+                engine_id_type_0 = UUID(_engine_id)
 
-                return engine_id_type_0
+                engine_id = engine_id_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | UUID, data)
+                engine_id = cast(None | UUID, _engine_id)
 
-        engine_id = _parse_engine_id(d.pop("EngineId"))
-
-        def _parse_token(data: object) -> None | str:
-            if data is None:
-                return data
-            return cast(None | str, data)
-
-        token = _parse_token(d.pop("Token"))
+        token: None | str = d.pop("Token")
 
         status = ScanStatusCode(d.pop("Status"))
 
-        def _parse_start_time(data: object) -> None | str:
-            if data is None:
-                return data
-            return cast(None | str, data)
+        start_time: None | str = d.pop("StartTime")
 
-        start_time = _parse_start_time(d.pop("StartTime"))
+        windows_scan_start: None | str = d.pop("WindowsScanStart")
 
-        def _parse_windows_scan_start(data: object) -> None | str:
-            if data is None:
-                return data
-            return cast(None | str, data)
+        window_scan_stop: None | str = d.pop("WindowScanStop")
 
-        windows_scan_start = _parse_windows_scan_start(d.pop("WindowsScanStart"))
+        stop_time: None | str = d.pop("StopTime")
 
-        def _parse_window_scan_stop(data: object) -> None | str:
-            if data is None:
-                return data
-            return cast(None | str, data)
+        completion_time: None | str = d.pop("CompletionTime")
 
-        window_scan_stop = _parse_window_scan_stop(d.pop("WindowScanStop"))
+        started_by: None | str = d.pop("StartedBy")
 
-        def _parse_stop_time(data: object) -> None | str:
-            if data is None:
-                return data
-            return cast(None | str, data)
-
-        stop_time = _parse_stop_time(d.pop("StopTime"))
-
-        def _parse_completion_time(data: object) -> None | str:
-            if data is None:
-                return data
-            return cast(None | str, data)
-
-        completion_time = _parse_completion_time(d.pop("CompletionTime"))
-
-        def _parse_started_by(data: object) -> None | str:
-            if data is None:
-                return data
-            return cast(None | str, data)
-
-        started_by = _parse_started_by(d.pop("StartedBy"))
-
-        def _parse_config_id(data: object) -> None | UUID:
-            if data is None:
-                return data
+        _config_id = d.pop("ConfigId")
+        config_id: None | UUID
+        if _config_id is None:
+            config_id = _config_id
+        else:
             try:
-                if not isinstance(data, str):
+                if not isinstance(_config_id, str):
                     raise TypeError()
-                config_id_type_0 = UUID(data)
+                config_id_type_0 = UUID(_config_id)
 
-                return config_id_type_0
+                config_id = config_id_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | UUID, data)
-
-        config_id = _parse_config_id(d.pop("ConfigId"))
+                config_id = cast(None | UUID, _config_id)
 
         is_approve_required = d.pop("IsApproveRequired")
 
@@ -273,23 +229,23 @@ class Scan:
                 targets.append(targets_item)
 
         scan = cls(
-            id=id,
-            engine_group_id=engine_group_id,
-            engine_id=engine_id,
-            token=token,
-            status=status,
-            start_time=start_time,
-            windows_scan_start=windows_scan_start,
-            window_scan_stop=window_scan_stop,
-            stop_time=stop_time,
-            completion_time=completion_time,
-            started_by=started_by,
-            config_id=config_id,
-            is_approve_required=is_approve_required,
-            is_monitoring=is_monitoring,
-            is_uploaded=is_uploaded,
-            is_imported=is_imported,
-            targets=targets,
+            id,
+            engine_group_id,
+            engine_id,
+            token,
+            status,
+            start_time,
+            windows_scan_start,
+            window_scan_stop,
+            stop_time,
+            completion_time,
+            started_by,
+            config_id,
+            is_approve_required,
+            is_monitoring,
+            is_uploaded,
+            is_imported,
+            targets,
         )
 
         scan.additional_properties = d
@@ -310,3 +266,7 @@ class Scan:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# After the class: models that refer to each other import each other once both classes exist.
+from ..models.scan_target import ScanTarget

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -50,24 +50,14 @@ class ScanErrorEvent:
         d = dict(src_dict)
         type_ = d.pop("Type")
 
-        def _parse_date(data: object) -> None | str:
-            if data is None:
-                return data
-            return cast(None | str, data)
+        date: None | str = d.pop("Date")
 
-        date = _parse_date(d.pop("Date"))
-
-        def _parse_message(data: object) -> None | str:
-            if data is None:
-                return data
-            return cast(None | str, data)
-
-        message = _parse_message(d.pop("Message"))
+        message: None | str = d.pop("Message")
 
         scan_error_event = cls(
-            type_=type_,
-            date=date,
-            message=message,
+            type_,
+            date,
+            message,
         )
 
         scan_error_event.additional_properties = d

@@ -2,16 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.scan_error_event import ScanErrorEvent
-
 
 T = TypeVar("T", bound="ScanErrorsResponse")
 
@@ -65,24 +61,12 @@ class ScanErrorsResponse:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.scan_error_event import ScanErrorEvent  # noqa: PLC0415
-
         d = dict(src_dict)
         is_success = d.pop("IsSuccess")
 
-        def _parse_error_message(data: object) -> None | str:
-            if data is None:
-                return data
-            return cast(None | str, data)
+        error_message: None | str = d.pop("ErrorMessage")
 
-        error_message = _parse_error_message(d.pop("ErrorMessage"))
-
-        def _parse_reason(data: object) -> None | str:
-            if data is None:
-                return data
-            return cast(None | str, data)
-
-        reason = _parse_reason(d.pop("Reason"))
+        reason: None | str = d.pop("Reason")
 
         _events = d.pop("Events", UNSET)
         events: list[ScanErrorEvent] | Unset = UNSET
@@ -94,10 +78,10 @@ class ScanErrorsResponse:
                 events.append(events_item)
 
         scan_errors_response = cls(
-            is_success=is_success,
-            error_message=error_message,
-            reason=reason,
-            events=events,
+            is_success,
+            error_message,
+            reason,
+            events,
         )
 
         scan_errors_response.additional_properties = d
@@ -118,3 +102,7 @@ class ScanErrorsResponse:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# After the class: models that refer to each other import each other once both classes exist.
+from ..models.scan_error_event import ScanErrorEvent

@@ -50,20 +50,19 @@ class ScanIdJsonRequest:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
+        _scan_id = d.pop("scanId")
+        scan_id: list[UUID] | UUID
+        try:
+            if not isinstance(_scan_id, str):
+                raise TypeError()
+            componentsschemas_guid_or_guid_list_type_0 = UUID(_scan_id)
 
-        def _parse_scan_id(data: object) -> list[UUID] | UUID:
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                componentsschemas_guid_or_guid_list_type_0 = UUID(data)
-
-                return componentsschemas_guid_or_guid_list_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            if not isinstance(data, list):
+            scan_id = componentsschemas_guid_or_guid_list_type_0
+        except (TypeError, ValueError, AttributeError, KeyError):
+            if not isinstance(_scan_id, list):
                 raise TypeError()
             componentsschemas_guid_or_guid_list_type_1 = []
-            _componentsschemas_guid_or_guid_list_type_1 = data
+            _componentsschemas_guid_or_guid_list_type_1 = _scan_id
             for componentsschemas_guid_or_guid_list_type_1_item_data in _componentsschemas_guid_or_guid_list_type_1:
                 componentsschemas_guid_or_guid_list_type_1_item = UUID(
                     componentsschemas_guid_or_guid_list_type_1_item_data
@@ -71,12 +70,10 @@ class ScanIdJsonRequest:
 
                 componentsschemas_guid_or_guid_list_type_1.append(componentsschemas_guid_or_guid_list_type_1_item)
 
-            return componentsschemas_guid_or_guid_list_type_1
-
-        scan_id = _parse_scan_id(d.pop("scanId"))
+            scan_id = componentsschemas_guid_or_guid_list_type_1
 
         scan_id_json_request = cls(
-            scan_id=scan_id,
+            scan_id,
         )
 
         scan_id_json_request.additional_properties = d

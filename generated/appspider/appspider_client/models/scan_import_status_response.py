@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -63,35 +63,20 @@ class ScanImportStatusResponse:
         d = dict(src_dict)
         is_success = d.pop("IsSuccess")
 
-        def _parse_error_message(data: object) -> None | str:
-            if data is None:
-                return data
-            return cast(None | str, data)
+        error_message: None | str = d.pop("ErrorMessage")
 
-        error_message = _parse_error_message(d.pop("ErrorMessage"))
-
-        def _parse_reason(data: object) -> None | str:
-            if data is None:
-                return data
-            return cast(None | str, data)
-
-        reason = _parse_reason(d.pop("Reason"))
+        reason: None | str = d.pop("Reason")
 
         is_imported = d.pop("IsImported")
 
-        def _parse_status(data: object) -> None | str:
-            if data is None:
-                return data
-            return cast(None | str, data)
-
-        status = _parse_status(d.pop("Status"))
+        status: None | str = d.pop("Status")
 
         scan_import_status_response = cls(
-            is_success=is_success,
-            error_message=error_message,
-            reason=reason,
-            is_imported=is_imported,
-            status=status,
+            is_success,
+            error_message,
+            reason,
+            is_imported,
+            status,
         )
 
         scan_import_status_response.additional_properties = d

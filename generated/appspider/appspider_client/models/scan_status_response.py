@@ -66,48 +66,36 @@ class ScanStatusResponse:
         d = dict(src_dict)
         is_success = d.pop("IsSuccess")
 
-        def _parse_error_message(data: object) -> None | str:
-            if data is None:
-                return data
-            return cast(None | str, data)
+        error_message: None | str = d.pop("ErrorMessage")
 
-        error_message = _parse_error_message(d.pop("ErrorMessage"))
+        reason: None | str = d.pop("Reason")
 
-        def _parse_reason(data: object) -> None | str:
-            if data is None:
-                return data
-            return cast(None | str, data)
-
-        reason = _parse_reason(d.pop("Reason"))
-
-        def _parse_status(data: object) -> None | ScanStatusName | ScanStatusText:
-            if data is None:
-                return data
+        _status = d.pop("Status")
+        status: None | ScanStatusName | ScanStatusText
+        if _status is None:
+            status = _status
+        else:
             try:
-                if not isinstance(data, str):
+                if not isinstance(_status, str):
                     raise TypeError()
-                status_type_0 = ScanStatusText(data)
+                status_type_0 = ScanStatusText(_status)
 
-                return status_type_0
+                status = status_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                status_type_1 = ScanStatusName(data)
+                try:
+                    if not isinstance(_status, str):
+                        raise TypeError()
+                    status_type_1 = ScanStatusName(_status)
 
-                return status_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | ScanStatusName | ScanStatusText, data)
-
-        status = _parse_status(d.pop("Status"))
+                    status = status_type_1
+                except (TypeError, ValueError, AttributeError, KeyError):
+                    status = cast(None | ScanStatusName | ScanStatusText, _status)
 
         scan_status_response = cls(
-            is_success=is_success,
-            error_message=error_message,
-            reason=reason,
-            status=status,
+            is_success,
+            error_message,
+            reason,
+            status,
         )
 
         scan_status_response.additional_properties = d

@@ -47,8 +47,8 @@ class ScanTarget:
         host = d.pop("Host")
 
         scan_target = cls(
-            id=id,
-            host=host,
+            id,
+            host,
         )
 
         scan_target.additional_properties = d

@@ -2,17 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.link import Link
-    from ..models.scan import Scan
-
 
 T = TypeVar("T", bound="ScansResponse")
 
@@ -89,25 +84,12 @@ class ScansResponse:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.link import Link  # noqa: PLC0415
-        from ..models.scan import Scan  # noqa: PLC0415
-
         d = dict(src_dict)
         is_success = d.pop("IsSuccess")
 
-        def _parse_error_message(data: object) -> None | str:
-            if data is None:
-                return data
-            return cast(None | str, data)
+        error_message: None | str = d.pop("ErrorMessage")
 
-        error_message = _parse_error_message(d.pop("ErrorMessage"))
-
-        def _parse_reason(data: object) -> None | str:
-            if data is None:
-                return data
-            return cast(None | str, data)
-
-        reason = _parse_reason(d.pop("Reason"))
+        reason: None | str = d.pop("Reason")
 
         _scans = d.pop("Scans", UNSET)
         scans: list[Scan] | Unset = UNSET
@@ -132,13 +114,13 @@ class ScansResponse:
                 links.append(links_item)
 
         scans_response = cls(
-            is_success=is_success,
-            error_message=error_message,
-            reason=reason,
-            scans=scans,
-            total_count=total_count,
-            total_pages=total_pages,
-            links=links,
+            is_success,
+            error_message,
+            reason,
+            scans,
+            total_count,
+            total_pages,
+            links,
         )
 
         scans_response.additional_properties = d
@@ -159,3 +141,8 @@ class ScansResponse:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# After the class: models that refer to each other import each other once both classes exist.
+from ..models.link import Link
+from ..models.scan import Scan

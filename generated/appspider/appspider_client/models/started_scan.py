@@ -42,7 +42,7 @@ class StartedScan:
         id = UUID(d.pop("Id"))
 
         started_scan = cls(
-            id=id,
+            id,
         )
 
         started_scan.additional_properties = d

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -51,28 +51,13 @@ class AdditionalWebsiteModel:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
+        canonical: bool | None | Unset = d.pop("Canonical", UNSET)
 
-        def _parse_canonical(data: object) -> bool | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(bool | None | Unset, data)
-
-        canonical = _parse_canonical(d.pop("Canonical", UNSET))
-
-        def _parse_target_url(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        target_url = _parse_target_url(d.pop("TargetUrl", UNSET))
+        target_url: None | str | Unset = d.pop("TargetUrl", UNSET)
 
         additional_website_model = cls(
-            canonical=canonical,
-            target_url=target_url,
+            canonical,
+            target_url,
         )
 
         additional_website_model.additional_properties = d

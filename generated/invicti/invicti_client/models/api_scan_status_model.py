@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -58,22 +58,17 @@ class ApiScanStatusModel:
         d = dict(src_dict)
         completed_steps = d.pop("CompletedSteps")
 
-        def _parse_estimated_launch_time(data: object) -> int | None:
-            if data is None:
-                return data
-            return cast(int | None, data)
-
-        estimated_launch_time = _parse_estimated_launch_time(d.pop("EstimatedLaunchTime"))
+        estimated_launch_time: int | None = d.pop("EstimatedLaunchTime")
 
         estimated_steps = d.pop("EstimatedSteps")
 
         state = ScanTaskState(d.pop("State"))
 
         api_scan_status_model = cls(
-            completed_steps=completed_steps,
-            estimated_launch_time=estimated_launch_time,
-            estimated_steps=estimated_steps,
-            state=state,
+            completed_steps,
+            estimated_launch_time,
+            estimated_steps,
+            state,
         )
 
         api_scan_status_model.additional_properties = d

@@ -40,7 +40,7 @@ class BaseResponseApiModel:
         message = d.pop("Message")
 
         base_response_api_model = cls(
-            message=message,
+            message,
         )
 
         base_response_api_model.additional_properties = d

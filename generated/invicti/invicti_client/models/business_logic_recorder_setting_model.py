@@ -2,16 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.sequence_view_model import SequenceViewModel
-
 
 T = TypeVar("T", bound="BusinessLogicRecorderSettingModel")
 
@@ -50,34 +46,28 @@ class BusinessLogicRecorderSettingModel:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.sequence_view_model import SequenceViewModel  # noqa: PLC0415
-
         d = dict(src_dict)
-
-        def _parse_sequence_model_list(data: object) -> list[SequenceViewModel] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
+        _sequence_model_list = d.pop("SequenceModelList", UNSET)
+        sequence_model_list: list[SequenceViewModel] | None | Unset
+        if _sequence_model_list is None or isinstance(_sequence_model_list, Unset):
+            sequence_model_list = _sequence_model_list
+        else:
             try:
-                if not isinstance(data, list):
+                if not isinstance(_sequence_model_list, list):
                     raise TypeError()
                 sequence_model_list_type_0 = []
-                _sequence_model_list_type_0 = data
+                _sequence_model_list_type_0 = _sequence_model_list
                 for sequence_model_list_type_0_item_data in _sequence_model_list_type_0:
                     sequence_model_list_type_0_item = SequenceViewModel.from_dict(sequence_model_list_type_0_item_data)
 
                     sequence_model_list_type_0.append(sequence_model_list_type_0_item)
 
-                return sequence_model_list_type_0
+                sequence_model_list = sequence_model_list_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[SequenceViewModel] | None | Unset, data)
-
-        sequence_model_list = _parse_sequence_model_list(d.pop("SequenceModelList", UNSET))
+                sequence_model_list = cast(list[SequenceViewModel] | None | Unset, _sequence_model_list)
 
         business_logic_recorder_setting_model = cls(
-            sequence_model_list=sequence_model_list,
+            sequence_model_list,
         )
 
         business_logic_recorder_setting_model.additional_properties = d
@@ -98,3 +88,7 @@ class BusinessLogicRecorderSettingModel:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# After the class: models that refer to each other import each other once both classes exist.
+from ..models.sequence_view_model import SequenceViewModel

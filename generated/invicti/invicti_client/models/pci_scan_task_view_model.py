@@ -90,82 +90,58 @@ class PciScanTaskViewModel:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
+        name: None | str | Unset = d.pop("Name", UNSET)
 
-        def _parse_name(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        progress: int | None | Unset = d.pop("Progress", UNSET)
 
-        name = _parse_name(d.pop("Name", UNSET))
-
-        def _parse_progress(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        progress = _parse_progress(d.pop("Progress", UNSET))
-
-        def _parse_scan_state(data: object) -> None | PciScanState | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
+        _scan_state = d.pop("ScanState", UNSET)
+        scan_state: None | PciScanState | Unset
+        if _scan_state is None or isinstance(_scan_state, Unset):
+            scan_state = _scan_state
+        else:
             try:
-                if not isinstance(data, str):
+                if not isinstance(_scan_state, str):
                     raise TypeError()
-                scan_state_type_0 = PciScanState(data)
+                scan_state_type_0 = PciScanState(_scan_state)
 
-                return scan_state_type_0
+                scan_state = scan_state_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | PciScanState | Unset, data)
+                scan_state = cast(None | PciScanState | Unset, _scan_state)
 
-        scan_state = _parse_scan_state(d.pop("ScanState", UNSET))
-
-        def _parse_compliance_status(data: object) -> None | PciComplianceStatus | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
+        _compliance_status = d.pop("ComplianceStatus", UNSET)
+        compliance_status: None | PciComplianceStatus | Unset
+        if _compliance_status is None or isinstance(_compliance_status, Unset):
+            compliance_status = _compliance_status
+        else:
             try:
-                if not isinstance(data, str):
+                if not isinstance(_compliance_status, str):
                     raise TypeError()
-                compliance_status_type_0 = PciComplianceStatus(data)
+                compliance_status_type_0 = PciComplianceStatus(_compliance_status)
 
-                return compliance_status_type_0
+                compliance_status = compliance_status_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | PciComplianceStatus | Unset, data)
+                compliance_status = cast(None | PciComplianceStatus | Unset, _compliance_status)
 
-        compliance_status = _parse_compliance_status(d.pop("ComplianceStatus", UNSET))
-
-        def _parse_end_date(data: object) -> datetime.datetime | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
+        _end_date = d.pop("EndDate", UNSET)
+        end_date: datetime.datetime | None | Unset
+        if _end_date is None or isinstance(_end_date, Unset):
+            end_date = _end_date
+        else:
             try:
-                if not isinstance(data, str):
+                if not isinstance(_end_date, str):
                     raise TypeError()
-                end_date_type_0 = datetime.datetime.fromisoformat(data)
+                end_date_type_0 = datetime.datetime.fromisoformat(_end_date)
 
-                return end_date_type_0
+                end_date = end_date_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.datetime | None | Unset, data)
-
-        end_date = _parse_end_date(d.pop("EndDate", UNSET))
+                end_date = cast(datetime.datetime | None | Unset, _end_date)
 
         pci_scan_task_view_model = cls(
-            name=name,
-            progress=progress,
-            scan_state=scan_state,
-            compliance_status=compliance_status,
-            end_date=end_date,
+            name,
+            progress,
+            scan_state,
+            compliance_status,
+            end_date,
         )
 
         pci_scan_task_view_model.additional_properties = d

@@ -114,96 +114,43 @@ class ReducedScanTaskProfile:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
+        id: None | str | Unset = d.pop("Id", UNSET)
 
-        def _parse_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        is_mine: bool | None | Unset = d.pop("IsMine", UNSET)
 
-        id = _parse_id(d.pop("Id", UNSET))
+        is_primary: bool | None | Unset = d.pop("IsPrimary", UNSET)
 
-        def _parse_is_mine(data: object) -> bool | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(bool | None | Unset, data)
+        is_shared: bool | None | Unset = d.pop("IsShared", UNSET)
 
-        is_mine = _parse_is_mine(d.pop("IsMine", UNSET))
+        name: None | str | Unset = d.pop("Name", UNSET)
 
-        def _parse_is_primary(data: object) -> bool | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(bool | None | Unset, data)
+        target_url: None | str | Unset = d.pop("TargetUrl", UNSET)
 
-        is_primary = _parse_is_primary(d.pop("IsPrimary", UNSET))
+        scan_policy_name: None | str | Unset = d.pop("ScanPolicyName", UNSET)
 
-        def _parse_is_shared(data: object) -> bool | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(bool | None | Unset, data)
-
-        is_shared = _parse_is_shared(d.pop("IsShared", UNSET))
-
-        def _parse_name(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        name = _parse_name(d.pop("Name", UNSET))
-
-        def _parse_target_url(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        target_url = _parse_target_url(d.pop("TargetUrl", UNSET))
-
-        def _parse_scan_policy_name(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        scan_policy_name = _parse_scan_policy_name(d.pop("ScanPolicyName", UNSET))
-
-        def _parse_tags(data: object) -> list[str] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
+        _tags = d.pop("Tags", UNSET)
+        tags: list[str] | None | Unset
+        if _tags is None or isinstance(_tags, Unset):
+            tags = _tags
+        else:
             try:
-                if not isinstance(data, list):
+                if not isinstance(_tags, list):
                     raise TypeError()
-                tags_type_0 = cast(list[str], data)
+                tags_type_0 = cast(list[str], _tags)
 
-                return tags_type_0
+                tags = tags_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[str] | None | Unset, data)
-
-        tags = _parse_tags(d.pop("Tags", UNSET))
+                tags = cast(list[str] | None | Unset, _tags)
 
         reduced_scan_task_profile = cls(
-            id=id,
-            is_mine=is_mine,
-            is_primary=is_primary,
-            is_shared=is_shared,
-            name=name,
-            target_url=target_url,
-            scan_policy_name=scan_policy_name,
-            tags=tags,
+            id,
+            is_mine,
+            is_primary,
+            is_shared,
+            name,
+            target_url,
+            scan_policy_name,
+            tags,
         )
 
         reduced_scan_task_profile.additional_properties = d

@@ -2,14 +2,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
-
-if TYPE_CHECKING:
-    from ..models.scan_task_model import ScanTaskModel
-
 
 T = TypeVar("T", bound="ScanTaskListApiResult")
 
@@ -94,8 +90,6 @@ class ScanTaskListApiResult:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.scan_task_model import ScanTaskModel  # noqa: PLC0415
-
         d = dict(src_dict)
         first_item_on_page = d.pop("FirstItemOnPage")
 
@@ -125,17 +119,17 @@ class ScanTaskListApiResult:
         total_item_count = d.pop("TotalItemCount")
 
         scan_task_list_api_result = cls(
-            first_item_on_page=first_item_on_page,
-            has_next_page=has_next_page,
-            has_previous_page=has_previous_page,
-            is_first_page=is_first_page,
-            is_last_page=is_last_page,
-            last_item_on_page=last_item_on_page,
-            list_=list_,
-            page_count=page_count,
-            page_number=page_number,
-            page_size=page_size,
-            total_item_count=total_item_count,
+            first_item_on_page,
+            has_next_page,
+            has_previous_page,
+            is_first_page,
+            is_last_page,
+            last_item_on_page,
+            list_,
+            page_count,
+            page_number,
+            page_size,
+            total_item_count,
         )
 
         scan_task_list_api_result.additional_properties = d
@@ -156,3 +150,7 @@ class ScanTaskListApiResult:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# After the class: models that refer to each other import each other once both classes exist.
+from ..models.scan_task_model import ScanTaskModel

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -18,17 +18,6 @@ from ..models.threat_level import ThreatLevel
 from ..models.url_rewrite_mode import UrlRewriteMode
 from ..models.website_protocol import WebsiteProtocol
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.additional_website_model import AdditionalWebsiteModel
-    from ..models.business_logic_recorder_setting_model import BusinessLogicRecorderSettingModel
-    from ..models.pci_scan_task_view_model import PciScanTaskViewModel
-    from ..models.reduced_scan_task_profile import ReducedScanTaskProfile
-    from ..models.scan_time_window_model import ScanTimeWindowModel
-    from ..models.url_rewrite_excluded_path_model import UrlRewriteExcludedPathModel
-    from ..models.url_rewrite_rule_model import UrlRewriteRuleModel
-    from ..models.vcs_commit_info import VcsCommitInfo
-
 
 T = TypeVar("T", bound="ScanTaskModel")
 
@@ -275,12 +264,6 @@ class ScanTaskModel:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.business_logic_recorder_setting_model import BusinessLogicRecorderSettingModel  # noqa: PLC0415
-        from ..models.pci_scan_task_view_model import PciScanTaskViewModel  # noqa: PLC0415
-        from ..models.reduced_scan_task_profile import ReducedScanTaskProfile  # noqa: PLC0415
-        from ..models.scan_time_window_model import ScanTimeWindowModel  # noqa: PLC0415
-        from ..models.vcs_commit_info import VcsCommitInfo  # noqa: PLC0415
-
         additional_websites: list[dict[str, Any]] | None | Unset
         if isinstance(self.additional_websites, Unset):
             additional_websites = UNSET
@@ -1119,27 +1102,17 @@ class ScanTaskModel:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.additional_website_model import AdditionalWebsiteModel  # noqa: PLC0415
-        from ..models.business_logic_recorder_setting_model import BusinessLogicRecorderSettingModel  # noqa: PLC0415
-        from ..models.pci_scan_task_view_model import PciScanTaskViewModel  # noqa: PLC0415
-        from ..models.reduced_scan_task_profile import ReducedScanTaskProfile  # noqa: PLC0415
-        from ..models.scan_time_window_model import ScanTimeWindowModel  # noqa: PLC0415
-        from ..models.url_rewrite_excluded_path_model import UrlRewriteExcludedPathModel  # noqa: PLC0415
-        from ..models.url_rewrite_rule_model import UrlRewriteRuleModel  # noqa: PLC0415
-        from ..models.vcs_commit_info import VcsCommitInfo  # noqa: PLC0415
-
         d = dict(src_dict)
-
-        def _parse_additional_websites(data: object) -> list[AdditionalWebsiteModel] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
+        _additional_websites = d.pop("AdditionalWebsites", UNSET)
+        additional_websites: list[AdditionalWebsiteModel] | None | Unset
+        if _additional_websites is None or isinstance(_additional_websites, Unset):
+            additional_websites = _additional_websites
+        else:
             try:
-                if not isinstance(data, list):
+                if not isinstance(_additional_websites, list):
                     raise TypeError()
                 additional_websites_type_0 = []
-                _additional_websites_type_0 = data
+                _additional_websites_type_0 = _additional_websites
                 for additional_websites_type_0_item_data in _additional_websites_type_0:
                     additional_websites_type_0_item = AdditionalWebsiteModel.from_dict(
                         additional_websites_type_0_item_data
@@ -1147,488 +1120,201 @@ class ScanTaskModel:
 
                     additional_websites_type_0.append(additional_websites_type_0_item)
 
-                return additional_websites_type_0
+                additional_websites = additional_websites_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[AdditionalWebsiteModel] | None | Unset, data)
+                additional_websites = cast(list[AdditionalWebsiteModel] | None | Unset, _additional_websites)
 
-        additional_websites = _parse_additional_websites(d.pop("AdditionalWebsites", UNSET))
+        agent_id: None | str | Unset = d.pop("AgentId", UNSET)
 
-        def _parse_agent_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        agent_name: None | str | Unset = d.pop("AgentName", UNSET)
 
-        agent_id = _parse_agent_id(d.pop("AgentId", UNSET))
+        cookies: None | str | Unset = d.pop("Cookies", UNSET)
 
-        def _parse_agent_name(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        crawl_and_attack: bool | None | Unset = d.pop("CrawlAndAttack", UNSET)
 
-        agent_name = _parse_agent_name(d.pop("AgentName", UNSET))
-
-        def _parse_cookies(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        cookies = _parse_cookies(d.pop("Cookies", UNSET))
-
-        def _parse_crawl_and_attack(data: object) -> bool | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(bool | None | Unset, data)
-
-        crawl_and_attack = _parse_crawl_and_attack(d.pop("CrawlAndAttack", UNSET))
-
-        def _parse_deleted_on(data: object) -> datetime.datetime | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
+        _deleted_on = d.pop("DeletedOn", UNSET)
+        deleted_on: datetime.datetime | None | Unset
+        if _deleted_on is None or isinstance(_deleted_on, Unset):
+            deleted_on = _deleted_on
+        else:
             try:
-                if not isinstance(data, str):
+                if not isinstance(_deleted_on, str):
                     raise TypeError()
-                deleted_on_type_0 = datetime.datetime.fromisoformat(data)
+                deleted_on_type_0 = datetime.datetime.fromisoformat(_deleted_on)
 
-                return deleted_on_type_0
+                deleted_on = deleted_on_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.datetime | None | Unset, data)
+                deleted_on = cast(datetime.datetime | None | Unset, _deleted_on)
 
-        deleted_on = _parse_deleted_on(d.pop("DeletedOn", UNSET))
-
-        def _parse_enable_heuristic_checks_in_custom_url_rewrite(data: object) -> bool | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(bool | None | Unset, data)
-
-        enable_heuristic_checks_in_custom_url_rewrite = _parse_enable_heuristic_checks_in_custom_url_rewrite(
-            d.pop("EnableHeuristicChecksInCustomUrlRewrite", UNSET)
+        enable_heuristic_checks_in_custom_url_rewrite: bool | None | Unset = d.pop(
+            "EnableHeuristicChecksInCustomUrlRewrite", UNSET
         )
 
-        def _parse_excluded_links(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        excluded_links: None | str | Unset = d.pop("ExcludedLinks", UNSET)
 
-        excluded_links = _parse_excluded_links(d.pop("ExcludedLinks", UNSET))
+        exclude_links: bool | None | Unset = d.pop("ExcludeLinks", UNSET)
 
-        def _parse_exclude_links(data: object) -> bool | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(bool | None | Unset, data)
+        disallowed_http_methods: None | str | Unset = d.pop("DisallowedHttpMethods", UNSET)
 
-        exclude_links = _parse_exclude_links(d.pop("ExcludeLinks", UNSET))
+        find_and_follow_new_links: bool | None | Unset = d.pop("FindAndFollowNewLinks", UNSET)
 
-        def _parse_disallowed_http_methods(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        imported_links: None | str | Unset = d.pop("ImportedLinks", UNSET)
 
-        disallowed_http_methods = _parse_disallowed_http_methods(d.pop("DisallowedHttpMethods", UNSET))
+        all_imported_links: None | str | Unset = d.pop("AllImportedLinks", UNSET)
 
-        def _parse_find_and_follow_new_links(data: object) -> bool | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(bool | None | Unset, data)
+        desktop_scan_id: None | str | Unset = d.pop("DesktopScanId", UNSET)
 
-        find_and_follow_new_links = _parse_find_and_follow_new_links(d.pop("FindAndFollowNewLinks", UNSET))
+        initiated_time: None | str | Unset = d.pop("InitiatedTime", UNSET)
 
-        def _parse_imported_links(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        initiated_date: None | str | Unset = d.pop("InitiatedDate", UNSET)
 
-        imported_links = _parse_imported_links(d.pop("ImportedLinks", UNSET))
-
-        def _parse_all_imported_links(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        all_imported_links = _parse_all_imported_links(d.pop("AllImportedLinks", UNSET))
-
-        def _parse_desktop_scan_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        desktop_scan_id = _parse_desktop_scan_id(d.pop("DesktopScanId", UNSET))
-
-        def _parse_initiated_time(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        initiated_time = _parse_initiated_time(d.pop("InitiatedTime", UNSET))
-
-        def _parse_initiated_date(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        initiated_date = _parse_initiated_date(d.pop("InitiatedDate", UNSET))
-
-        def _parse_initiated_at(data: object) -> datetime.datetime | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
+        _initiated_at = d.pop("InitiatedAt", UNSET)
+        initiated_at: datetime.datetime | None | Unset
+        if _initiated_at is None or isinstance(_initiated_at, Unset):
+            initiated_at = _initiated_at
+        else:
             try:
-                if not isinstance(data, str):
+                if not isinstance(_initiated_at, str):
                     raise TypeError()
-                initiated_at_type_0 = datetime.datetime.fromisoformat(data)
+                initiated_at_type_0 = datetime.datetime.fromisoformat(_initiated_at)
 
-                return initiated_at_type_0
+                initiated_at = initiated_at_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.datetime | None | Unset, data)
+                initiated_at = cast(datetime.datetime | None | Unset, _initiated_at)
 
-        initiated_at = _parse_initiated_at(d.pop("InitiatedAt", UNSET))
+        max_dynamic_signatures: int | None | Unset = d.pop("MaxDynamicSignatures", UNSET)
 
-        def _parse_max_dynamic_signatures(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
+        max_scan_duration: int | None | Unset = d.pop("MaxScanDuration", UNSET)
 
-        max_dynamic_signatures = _parse_max_dynamic_signatures(d.pop("MaxDynamicSignatures", UNSET))
+        duration: None | str | Unset = d.pop("Duration", UNSET)
 
-        def _parse_max_scan_duration(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
+        policy_description: None | str | Unset = d.pop("PolicyDescription", UNSET)
 
-        max_scan_duration = _parse_max_scan_duration(d.pop("MaxScanDuration", UNSET))
+        policy_id: None | str | Unset = d.pop("PolicyId", UNSET)
 
-        def _parse_duration(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        policy_user_id: None | str | Unset = d.pop("PolicyUserId", UNSET)
 
-        duration = _parse_duration(d.pop("Duration", UNSET))
+        policy_is_default: bool | None | Unset = d.pop("PolicyIsDefault", UNSET)
 
-        def _parse_policy_description(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        policy_is_shared: bool | None | Unset = d.pop("PolicyIsShared", UNSET)
 
-        policy_description = _parse_policy_description(d.pop("PolicyDescription", UNSET))
+        policy_name: None | str | Unset = d.pop("PolicyName", UNSET)
 
-        def _parse_policy_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        authentication_profile_id: None | str | Unset = d.pop("AuthenticationProfileId", UNSET)
 
-        policy_id = _parse_policy_id(d.pop("PolicyId", UNSET))
-
-        def _parse_policy_user_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        policy_user_id = _parse_policy_user_id(d.pop("PolicyUserId", UNSET))
-
-        def _parse_policy_is_default(data: object) -> bool | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(bool | None | Unset, data)
-
-        policy_is_default = _parse_policy_is_default(d.pop("PolicyIsDefault", UNSET))
-
-        def _parse_policy_is_shared(data: object) -> bool | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(bool | None | Unset, data)
-
-        policy_is_shared = _parse_policy_is_shared(d.pop("PolicyIsShared", UNSET))
-
-        def _parse_policy_name(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        policy_name = _parse_policy_name(d.pop("PolicyName", UNSET))
-
-        def _parse_authentication_profile_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        authentication_profile_id = _parse_authentication_profile_id(d.pop("AuthenticationProfileId", UNSET))
-
-        def _parse_authentication_profile_option(data: object) -> AuthenticationProfileOption | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
+        _authentication_profile_option = d.pop("AuthenticationProfileOption", UNSET)
+        authentication_profile_option: AuthenticationProfileOption | None | Unset
+        if _authentication_profile_option is None or isinstance(_authentication_profile_option, Unset):
+            authentication_profile_option = _authentication_profile_option
+        else:
             try:
-                if not isinstance(data, str):
+                if not isinstance(_authentication_profile_option, str):
                     raise TypeError()
-                authentication_profile_option_type_0 = AuthenticationProfileOption(data)
+                authentication_profile_option_type_0 = AuthenticationProfileOption(_authentication_profile_option)
 
-                return authentication_profile_option_type_0
+                authentication_profile_option = authentication_profile_option_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(AuthenticationProfileOption | None | Unset, data)
+                authentication_profile_option = cast(
+                    AuthenticationProfileOption | None | Unset, _authentication_profile_option
+                )
 
-        authentication_profile_option = _parse_authentication_profile_option(
-            d.pop("AuthenticationProfileOption", UNSET)
-        )
+        report_policy_description: None | str | Unset = d.pop("ReportPolicyDescription", UNSET)
 
-        def _parse_report_policy_description(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        report_policy_id: None | str | Unset = d.pop("ReportPolicyId", UNSET)
 
-        report_policy_description = _parse_report_policy_description(d.pop("ReportPolicyDescription", UNSET))
+        report_policy_user_id: None | str | Unset = d.pop("ReportPolicyUserId", UNSET)
 
-        def _parse_report_policy_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        report_policy_is_default: bool | None | Unset = d.pop("ReportPolicyIsDefault", UNSET)
 
-        report_policy_id = _parse_report_policy_id(d.pop("ReportPolicyId", UNSET))
+        report_policy_is_shared: bool | None | Unset = d.pop("ReportPolicyIsShared", UNSET)
 
-        def _parse_report_policy_user_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        report_policy_name: None | str | Unset = d.pop("ReportPolicyName", UNSET)
 
-        report_policy_user_id = _parse_report_policy_user_id(d.pop("ReportPolicyUserId", UNSET))
-
-        def _parse_report_policy_is_default(data: object) -> bool | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(bool | None | Unset, data)
-
-        report_policy_is_default = _parse_report_policy_is_default(d.pop("ReportPolicyIsDefault", UNSET))
-
-        def _parse_report_policy_is_shared(data: object) -> bool | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(bool | None | Unset, data)
-
-        report_policy_is_shared = _parse_report_policy_is_shared(d.pop("ReportPolicyIsShared", UNSET))
-
-        def _parse_report_policy_name(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        report_policy_name = _parse_report_policy_name(d.pop("ReportPolicyName", UNSET))
-
-        def _parse_scope(data: object) -> None | ScanScope | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
+        _scope = d.pop("Scope", UNSET)
+        scope: None | ScanScope | Unset
+        if _scope is None or isinstance(_scope, Unset):
+            scope = _scope
+        else:
             try:
-                if not isinstance(data, str):
+                if not isinstance(_scope, str):
                     raise TypeError()
-                scope_type_0 = ScanScope(data)
+                scope_type_0 = ScanScope(_scope)
 
-                return scope_type_0
+                scope = scope_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | ScanScope | Unset, data)
+                scope = cast(None | ScanScope | Unset, _scope)
 
-        scope = _parse_scope(d.pop("Scope", UNSET))
+        sub_path_max_dynamic_signatures: int | None | Unset = d.pop("SubPathMaxDynamicSignatures", UNSET)
 
-        def _parse_sub_path_max_dynamic_signatures(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
+        target_path: None | str | Unset = d.pop("TargetPath", UNSET)
 
-        sub_path_max_dynamic_signatures = _parse_sub_path_max_dynamic_signatures(
-            d.pop("SubPathMaxDynamicSignatures", UNSET)
-        )
+        target_url: None | str | Unset = d.pop("TargetUrl", UNSET)
 
-        def _parse_target_path(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        target_url_root: None | str | Unset = d.pop("TargetUrlRoot", UNSET)
 
-        target_path = _parse_target_path(d.pop("TargetPath", UNSET))
-
-        def _parse_target_url(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        target_url = _parse_target_url(d.pop("TargetUrl", UNSET))
-
-        def _parse_target_url_root(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        target_url_root = _parse_target_url_root(d.pop("TargetUrlRoot", UNSET))
-
-        def _parse_time_window(data: object) -> None | ScanTimeWindowModel | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
+        _time_window = d.pop("TimeWindow", UNSET)
+        time_window: None | ScanTimeWindowModel | Unset
+        if _time_window is None or isinstance(_time_window, Unset):
+            time_window = _time_window
+        else:
             try:
-                if not isinstance(data, dict):
+                if not isinstance(_time_window, dict):
                     raise TypeError()
-                time_window_type_0 = ScanTimeWindowModel.from_dict(data)
+                time_window_type_0 = ScanTimeWindowModel.from_dict(_time_window)
 
-                return time_window_type_0
+                time_window = time_window_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | ScanTimeWindowModel | Unset, data)
+                time_window = cast(None | ScanTimeWindowModel | Unset, _time_window)
 
-        time_window = _parse_time_window(d.pop("TimeWindow", UNSET))
+        total_vulnerability_count: int | None | Unset = d.pop("TotalVulnerabilityCount", UNSET)
 
-        def _parse_total_vulnerability_count(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
+        url_rewrite_analyzable_extensions: None | str | Unset = d.pop("UrlRewriteAnalyzableExtensions", UNSET)
 
-        total_vulnerability_count = _parse_total_vulnerability_count(d.pop("TotalVulnerabilityCount", UNSET))
+        url_rewrite_block_separators: None | str | Unset = d.pop("UrlRewriteBlockSeparators", UNSET)
 
-        def _parse_url_rewrite_analyzable_extensions(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        url_rewrite_analyzable_extensions = _parse_url_rewrite_analyzable_extensions(
-            d.pop("UrlRewriteAnalyzableExtensions", UNSET)
-        )
-
-        def _parse_url_rewrite_block_separators(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        url_rewrite_block_separators = _parse_url_rewrite_block_separators(d.pop("UrlRewriteBlockSeparators", UNSET))
-
-        def _parse_url_rewrite_mode(data: object) -> None | Unset | UrlRewriteMode:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
+        _url_rewrite_mode = d.pop("UrlRewriteMode", UNSET)
+        url_rewrite_mode: None | Unset | UrlRewriteMode
+        if _url_rewrite_mode is None or isinstance(_url_rewrite_mode, Unset):
+            url_rewrite_mode = _url_rewrite_mode
+        else:
             try:
-                if not isinstance(data, str):
+                if not isinstance(_url_rewrite_mode, str):
                     raise TypeError()
-                url_rewrite_mode_type_0 = UrlRewriteMode(data)
+                url_rewrite_mode_type_0 = UrlRewriteMode(_url_rewrite_mode)
 
-                return url_rewrite_mode_type_0
+                url_rewrite_mode = url_rewrite_mode_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | Unset | UrlRewriteMode, data)
+                url_rewrite_mode = cast(None | Unset | UrlRewriteMode, _url_rewrite_mode)
 
-        url_rewrite_mode = _parse_url_rewrite_mode(d.pop("UrlRewriteMode", UNSET))
-
-        def _parse_url_rewrite_rules(data: object) -> list[UrlRewriteRuleModel] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
+        _url_rewrite_rules = d.pop("UrlRewriteRules", UNSET)
+        url_rewrite_rules: list[UrlRewriteRuleModel] | None | Unset
+        if _url_rewrite_rules is None or isinstance(_url_rewrite_rules, Unset):
+            url_rewrite_rules = _url_rewrite_rules
+        else:
             try:
-                if not isinstance(data, list):
+                if not isinstance(_url_rewrite_rules, list):
                     raise TypeError()
                 url_rewrite_rules_type_0 = []
-                _url_rewrite_rules_type_0 = data
+                _url_rewrite_rules_type_0 = _url_rewrite_rules
                 for url_rewrite_rules_type_0_item_data in _url_rewrite_rules_type_0:
                     url_rewrite_rules_type_0_item = UrlRewriteRuleModel.from_dict(url_rewrite_rules_type_0_item_data)
 
                     url_rewrite_rules_type_0.append(url_rewrite_rules_type_0_item)
 
-                return url_rewrite_rules_type_0
+                url_rewrite_rules = url_rewrite_rules_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[UrlRewriteRuleModel] | None | Unset, data)
+                url_rewrite_rules = cast(list[UrlRewriteRuleModel] | None | Unset, _url_rewrite_rules)
 
-        url_rewrite_rules = _parse_url_rewrite_rules(d.pop("UrlRewriteRules", UNSET))
-
-        def _parse_url_rewrite_excluded_links(data: object) -> list[UrlRewriteExcludedPathModel] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
+        _url_rewrite_excluded_links = d.pop("UrlRewriteExcludedLinks", UNSET)
+        url_rewrite_excluded_links: list[UrlRewriteExcludedPathModel] | None | Unset
+        if _url_rewrite_excluded_links is None or isinstance(_url_rewrite_excluded_links, Unset):
+            url_rewrite_excluded_links = _url_rewrite_excluded_links
+        else:
             try:
-                if not isinstance(data, list):
+                if not isinstance(_url_rewrite_excluded_links, list):
                     raise TypeError()
                 url_rewrite_excluded_links_type_0 = []
-                _url_rewrite_excluded_links_type_0 = data
+                _url_rewrite_excluded_links_type_0 = _url_rewrite_excluded_links
                 for url_rewrite_excluded_links_type_0_item_data in _url_rewrite_excluded_links_type_0:
                     url_rewrite_excluded_links_type_0_item = UrlRewriteExcludedPathModel.from_dict(
                         url_rewrite_excluded_links_type_0_item_data
@@ -1636,698 +1322,397 @@ class ScanTaskModel:
 
                     url_rewrite_excluded_links_type_0.append(url_rewrite_excluded_links_type_0_item)
 
-                return url_rewrite_excluded_links_type_0
+                url_rewrite_excluded_links = url_rewrite_excluded_links_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[UrlRewriteExcludedPathModel] | None | Unset, data)
+                url_rewrite_excluded_links = cast(
+                    list[UrlRewriteExcludedPathModel] | None | Unset, _url_rewrite_excluded_links
+                )
 
-        url_rewrite_excluded_links = _parse_url_rewrite_excluded_links(d.pop("UrlRewriteExcludedLinks", UNSET))
+        user_id: None | str | Unset = d.pop("UserId", UNSET)
 
-        def _parse_user_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        user_id = _parse_user_id(d.pop("UserId", UNSET))
-
-        def _parse_vcs_commit_info(data: object) -> None | Unset | VcsCommitInfo:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
+        _vcs_commit_info = d.pop("VcsCommitInfo", UNSET)
+        vcs_commit_info: None | Unset | VcsCommitInfo
+        if _vcs_commit_info is None or isinstance(_vcs_commit_info, Unset):
+            vcs_commit_info = _vcs_commit_info
+        else:
             try:
-                if not isinstance(data, dict):
+                if not isinstance(_vcs_commit_info, dict):
                     raise TypeError()
-                vcs_commit_info_type_0 = VcsCommitInfo.from_dict(data)
+                vcs_commit_info_type_0 = VcsCommitInfo.from_dict(_vcs_commit_info)
 
-                return vcs_commit_info_type_0
+                vcs_commit_info = vcs_commit_info_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | Unset | VcsCommitInfo, data)
+                vcs_commit_info = cast(None | Unset | VcsCommitInfo, _vcs_commit_info)
 
-        vcs_commit_info = _parse_vcs_commit_info(d.pop("VcsCommitInfo", UNSET))
+        website_name: None | str | Unset = d.pop("WebsiteName", UNSET)
 
-        def _parse_website_name(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        website_url: None | str | Unset = d.pop("WebsiteUrl", UNSET)
 
-        website_name = _parse_website_name(d.pop("WebsiteName", UNSET))
+        website_description: None | str | Unset = d.pop("WebsiteDescription", UNSET)
 
-        def _parse_website_url(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        website_url = _parse_website_url(d.pop("WebsiteUrl", UNSET))
-
-        def _parse_website_description(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        website_description = _parse_website_description(d.pop("WebsiteDescription", UNSET))
-
-        def _parse_website_protocol(data: object) -> None | Unset | WebsiteProtocol:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
+        _website_protocol = d.pop("WebsiteProtocol", UNSET)
+        website_protocol: None | Unset | WebsiteProtocol
+        if _website_protocol is None or isinstance(_website_protocol, Unset):
+            website_protocol = _website_protocol
+        else:
             try:
-                if not isinstance(data, str):
+                if not isinstance(_website_protocol, str):
                     raise TypeError()
-                website_protocol_type_0 = WebsiteProtocol(data)
+                website_protocol_type_0 = WebsiteProtocol(_website_protocol)
 
-                return website_protocol_type_0
+                website_protocol = website_protocol_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | Unset | WebsiteProtocol, data)
+                website_protocol = cast(None | Unset | WebsiteProtocol, _website_protocol)
 
-        website_protocol = _parse_website_protocol(d.pop("WebsiteProtocol", UNSET))
+        website_is_deleted: bool | None | Unset = d.pop("WebsiteIsDeleted", UNSET)
 
-        def _parse_website_is_deleted(data: object) -> bool | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(bool | None | Unset, data)
-
-        website_is_deleted = _parse_website_is_deleted(d.pop("WebsiteIsDeleted", UNSET))
-
-        def _parse_is_website_latest_completed_full_scan_task(data: object) -> bool | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(bool | None | Unset, data)
-
-        is_website_latest_completed_full_scan_task = _parse_is_website_latest_completed_full_scan_task(
-            d.pop("IsWebsiteLatestCompletedFullScanTask", UNSET)
+        is_website_latest_completed_full_scan_task: bool | None | Unset = d.pop(
+            "IsWebsiteLatestCompletedFullScanTask", UNSET
         )
 
-        def _parse_enable_pci_scan_task(data: object) -> bool | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(bool | None | Unset, data)
+        enable_pci_scan_task: bool | None | Unset = d.pop("EnablePciScanTask", UNSET)
 
-        enable_pci_scan_task = _parse_enable_pci_scan_task(d.pop("EnablePciScanTask", UNSET))
-
-        def _parse_pci_scan_task(data: object) -> None | PciScanTaskViewModel | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
+        _pci_scan_task = d.pop("PciScanTask", UNSET)
+        pci_scan_task: None | PciScanTaskViewModel | Unset
+        if _pci_scan_task is None or isinstance(_pci_scan_task, Unset):
+            pci_scan_task = _pci_scan_task
+        else:
             try:
-                if not isinstance(data, dict):
+                if not isinstance(_pci_scan_task, dict):
                     raise TypeError()
-                pci_scan_task_type_0 = PciScanTaskViewModel.from_dict(data)
+                pci_scan_task_type_0 = PciScanTaskViewModel.from_dict(_pci_scan_task)
 
-                return pci_scan_task_type_0
+                pci_scan_task = pci_scan_task_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | PciScanTaskViewModel | Unset, data)
+                pci_scan_task = cast(None | PciScanTaskViewModel | Unset, _pci_scan_task)
 
-        pci_scan_task = _parse_pci_scan_task(d.pop("PciScanTask", UNSET))
+        user_name: None | str | Unset = d.pop("UserName", UNSET)
 
-        def _parse_user_name(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        queued_scan_task_exist: bool | None | Unset = d.pop("QueuedScanTaskExist", UNSET)
 
-        user_name = _parse_user_name(d.pop("UserName", UNSET))
+        scan_task_profile_id: None | str | Unset = d.pop("ScanTaskProfileId", UNSET)
 
-        def _parse_queued_scan_task_exist(data: object) -> bool | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(bool | None | Unset, data)
-
-        queued_scan_task_exist = _parse_queued_scan_task_exist(d.pop("QueuedScanTaskExist", UNSET))
-
-        def _parse_scan_task_profile_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        scan_task_profile_id = _parse_scan_task_profile_id(d.pop("ScanTaskProfileId", UNSET))
-
-        def _parse_scan_task_profile(data: object) -> None | ReducedScanTaskProfile | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
+        _scan_task_profile = d.pop("ScanTaskProfile", UNSET)
+        scan_task_profile: None | ReducedScanTaskProfile | Unset
+        if _scan_task_profile is None or isinstance(_scan_task_profile, Unset):
+            scan_task_profile = _scan_task_profile
+        else:
             try:
-                if not isinstance(data, dict):
+                if not isinstance(_scan_task_profile, dict):
                     raise TypeError()
-                scan_task_profile_type_0 = ReducedScanTaskProfile.from_dict(data)
+                scan_task_profile_type_0 = ReducedScanTaskProfile.from_dict(_scan_task_profile)
 
-                return scan_task_profile_type_0
+                scan_task_profile = scan_task_profile_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | ReducedScanTaskProfile | Unset, data)
+                scan_task_profile = cast(None | ReducedScanTaskProfile | Unset, _scan_task_profile)
 
-        scan_task_profile = _parse_scan_task_profile(d.pop("ScanTaskProfile", UNSET))
-
-        def _parse_website_group_ids(data: object) -> list[str] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
+        _website_group_ids = d.pop("WebsiteGroupIds", UNSET)
+        website_group_ids: list[str] | None | Unset
+        if _website_group_ids is None or isinstance(_website_group_ids, Unset):
+            website_group_ids = _website_group_ids
+        else:
             try:
-                if not isinstance(data, list):
+                if not isinstance(_website_group_ids, list):
                     raise TypeError()
-                website_group_ids_type_0 = cast(list[str], data)
+                website_group_ids_type_0 = cast(list[str], _website_group_ids)
 
-                return website_group_ids_type_0
+                website_group_ids = website_group_ids_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[str] | None | Unset, data)
+                website_group_ids = cast(list[str] | None | Unset, _website_group_ids)
 
-        website_group_ids = _parse_website_group_ids(d.pop("WebsiteGroupIds", UNSET))
+        comments: None | str | Unset = d.pop("Comments", UNSET)
 
-        def _parse_comments(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        comments = _parse_comments(d.pop("Comments", UNSET))
-
-        def _parse_business_logic_recorder_setting(data: object) -> BusinessLogicRecorderSettingModel | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
+        _business_logic_recorder_setting = d.pop("BusinessLogicRecorderSetting", UNSET)
+        business_logic_recorder_setting: BusinessLogicRecorderSettingModel | None | Unset
+        if _business_logic_recorder_setting is None or isinstance(_business_logic_recorder_setting, Unset):
+            business_logic_recorder_setting = _business_logic_recorder_setting
+        else:
             try:
-                if not isinstance(data, dict):
+                if not isinstance(_business_logic_recorder_setting, dict):
                     raise TypeError()
-                business_logic_recorder_setting_type_0 = BusinessLogicRecorderSettingModel.from_dict(data)
+                business_logic_recorder_setting_type_0 = BusinessLogicRecorderSettingModel.from_dict(
+                    _business_logic_recorder_setting
+                )
 
-                return business_logic_recorder_setting_type_0
+                business_logic_recorder_setting = business_logic_recorder_setting_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(BusinessLogicRecorderSettingModel | None | Unset, data)
+                business_logic_recorder_setting = cast(
+                    BusinessLogicRecorderSettingModel | None | Unset, _business_logic_recorder_setting
+                )
 
-        business_logic_recorder_setting = _parse_business_logic_recorder_setting(
-            d.pop("BusinessLogicRecorderSetting", UNSET)
+        scan_profile_changed: bool | None | Unset = d.pop("ScanProfileChanged", UNSET)
+
+        completed_steps: int | None | Unset = d.pop("CompletedSteps", UNSET)
+
+        estimated_launch_time: int | None | Unset = d.pop("EstimatedLaunchTime", UNSET)
+
+        estimated_steps: int | None | Unset = d.pop("EstimatedSteps", UNSET)
+
+        _failure_reason = d.pop("FailureReason", UNSET)
+        failure_reason: None | ScanFailureReason | Unset
+        if _failure_reason is None or isinstance(_failure_reason, Unset):
+            failure_reason = _failure_reason
+        else:
+            try:
+                if not isinstance(_failure_reason, str):
+                    raise TypeError()
+                failure_reason_type_0 = ScanFailureReason(_failure_reason)
+
+                failure_reason = failure_reason_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                failure_reason = cast(None | ScanFailureReason | Unset, _failure_reason)
+
+        failure_reason_description: None | str | Unset = d.pop("FailureReasonDescription", UNSET)
+
+        failure_reason_string: None | str | Unset = d.pop("FailureReasonString", UNSET)
+
+        _global_threat_level = d.pop("GlobalThreatLevel", UNSET)
+        global_threat_level: None | ThreatLevel | Unset
+        if _global_threat_level is None or isinstance(_global_threat_level, Unset):
+            global_threat_level = _global_threat_level
+        else:
+            try:
+                if not isinstance(_global_threat_level, str):
+                    raise TypeError()
+                global_threat_level_type_0 = ThreatLevel(_global_threat_level)
+
+                global_threat_level = global_threat_level_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                global_threat_level = cast(None | ThreatLevel | Unset, _global_threat_level)
+
+        global_vulnerability_critical_count: int | None | Unset = d.pop("GlobalVulnerabilityCriticalCount", UNSET)
+
+        global_vulnerability_high_count: int | None | Unset = d.pop("GlobalVulnerabilityHighCount", UNSET)
+
+        global_vulnerability_info_count: int | None | Unset = d.pop("GlobalVulnerabilityInfoCount", UNSET)
+
+        global_vulnerability_best_practice_count: int | None | Unset = d.pop(
+            "GlobalVulnerabilityBestPracticeCount", UNSET
         )
 
-        def _parse_scan_profile_changed(data: object) -> bool | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(bool | None | Unset, data)
+        global_vulnerability_low_count: int | None | Unset = d.pop("GlobalVulnerabilityLowCount", UNSET)
 
-        scan_profile_changed = _parse_scan_profile_changed(d.pop("ScanProfileChanged", UNSET))
+        global_vulnerability_medium_count: int | None | Unset = d.pop("GlobalVulnerabilityMediumCount", UNSET)
 
-        def _parse_completed_steps(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
+        id: None | str | Unset = d.pop("Id", UNSET)
 
-        completed_steps = _parse_completed_steps(d.pop("CompletedSteps", UNSET))
+        is_completed: bool | None | Unset = d.pop("IsCompleted", UNSET)
 
-        def _parse_estimated_launch_time(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
+        percentage: int | None | Unset = d.pop("Percentage", UNSET)
 
-        estimated_launch_time = _parse_estimated_launch_time(d.pop("EstimatedLaunchTime", UNSET))
-
-        def _parse_estimated_steps(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        estimated_steps = _parse_estimated_steps(d.pop("EstimatedSteps", UNSET))
-
-        def _parse_failure_reason(data: object) -> None | ScanFailureReason | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
+        _phase = d.pop("Phase", UNSET)
+        phase: None | ScanTaskPhase | Unset
+        if _phase is None or isinstance(_phase, Unset):
+            phase = _phase
+        else:
             try:
-                if not isinstance(data, str):
+                if not isinstance(_phase, str):
                     raise TypeError()
-                failure_reason_type_0 = ScanFailureReason(data)
+                phase_type_0 = ScanTaskPhase(_phase)
 
-                return failure_reason_type_0
+                phase = phase_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | ScanFailureReason | Unset, data)
+                phase = cast(None | ScanTaskPhase | Unset, _phase)
 
-        failure_reason = _parse_failure_reason(d.pop("FailureReason", UNSET))
+        scan_task_group_id: None | str | Unset = d.pop("ScanTaskGroupId", UNSET)
 
-        def _parse_failure_reason_description(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        failure_reason_description = _parse_failure_reason_description(d.pop("FailureReasonDescription", UNSET))
-
-        def _parse_failure_reason_string(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        failure_reason_string = _parse_failure_reason_string(d.pop("FailureReasonString", UNSET))
-
-        def _parse_global_threat_level(data: object) -> None | ThreatLevel | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
+        _scan_type = d.pop("ScanType", UNSET)
+        scan_type: None | ScanType | Unset
+        if _scan_type is None or isinstance(_scan_type, Unset):
+            scan_type = _scan_type
+        else:
             try:
-                if not isinstance(data, str):
+                if not isinstance(_scan_type, str):
                     raise TypeError()
-                global_threat_level_type_0 = ThreatLevel(data)
+                scan_type_type_0 = ScanType(_scan_type)
 
-                return global_threat_level_type_0
+                scan_type = scan_type_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | ThreatLevel | Unset, data)
+                scan_type = cast(None | ScanType | Unset, _scan_type)
 
-        global_threat_level = _parse_global_threat_level(d.pop("GlobalThreatLevel", UNSET))
+        scheduled_scan_id: None | str | Unset = d.pop("ScheduledScanId", UNSET)
 
-        def _parse_global_vulnerability_critical_count(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        global_vulnerability_critical_count = _parse_global_vulnerability_critical_count(
-            d.pop("GlobalVulnerabilityCriticalCount", UNSET)
-        )
-
-        def _parse_global_vulnerability_high_count(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        global_vulnerability_high_count = _parse_global_vulnerability_high_count(
-            d.pop("GlobalVulnerabilityHighCount", UNSET)
-        )
-
-        def _parse_global_vulnerability_info_count(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        global_vulnerability_info_count = _parse_global_vulnerability_info_count(
-            d.pop("GlobalVulnerabilityInfoCount", UNSET)
-        )
-
-        def _parse_global_vulnerability_best_practice_count(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        global_vulnerability_best_practice_count = _parse_global_vulnerability_best_practice_count(
-            d.pop("GlobalVulnerabilityBestPracticeCount", UNSET)
-        )
-
-        def _parse_global_vulnerability_low_count(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        global_vulnerability_low_count = _parse_global_vulnerability_low_count(
-            d.pop("GlobalVulnerabilityLowCount", UNSET)
-        )
-
-        def _parse_global_vulnerability_medium_count(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        global_vulnerability_medium_count = _parse_global_vulnerability_medium_count(
-            d.pop("GlobalVulnerabilityMediumCount", UNSET)
-        )
-
-        def _parse_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        id = _parse_id(d.pop("Id", UNSET))
-
-        def _parse_is_completed(data: object) -> bool | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(bool | None | Unset, data)
-
-        is_completed = _parse_is_completed(d.pop("IsCompleted", UNSET))
-
-        def _parse_percentage(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        percentage = _parse_percentage(d.pop("Percentage", UNSET))
-
-        def _parse_phase(data: object) -> None | ScanTaskPhase | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
+        _state = d.pop("State", UNSET)
+        state: None | ScanTaskState | Unset
+        if _state is None or isinstance(_state, Unset):
+            state = _state
+        else:
             try:
-                if not isinstance(data, str):
+                if not isinstance(_state, str):
                     raise TypeError()
-                phase_type_0 = ScanTaskPhase(data)
+                state_type_0 = ScanTaskState(_state)
 
-                return phase_type_0
+                state = state_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | ScanTaskPhase | Unset, data)
+                state = cast(None | ScanTaskState | Unset, _state)
 
-        phase = _parse_phase(d.pop("Phase", UNSET))
-
-        def _parse_scan_task_group_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        scan_task_group_id = _parse_scan_task_group_id(d.pop("ScanTaskGroupId", UNSET))
-
-        def _parse_scan_type(data: object) -> None | ScanType | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
+        _state_changed = d.pop("StateChanged", UNSET)
+        state_changed: datetime.datetime | None | Unset
+        if _state_changed is None or isinstance(_state_changed, Unset):
+            state_changed = _state_changed
+        else:
             try:
-                if not isinstance(data, str):
+                if not isinstance(_state_changed, str):
                     raise TypeError()
-                scan_type_type_0 = ScanType(data)
+                state_changed_type_0 = datetime.datetime.fromisoformat(_state_changed)
 
-                return scan_type_type_0
+                state_changed = state_changed_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | ScanType | Unset, data)
+                state_changed = cast(datetime.datetime | None | Unset, _state_changed)
 
-        scan_type = _parse_scan_type(d.pop("ScanType", UNSET))
-
-        def _parse_scheduled_scan_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        scheduled_scan_id = _parse_scheduled_scan_id(d.pop("ScheduledScanId", UNSET))
-
-        def _parse_state(data: object) -> None | ScanTaskState | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
+        _threat_level = d.pop("ThreatLevel", UNSET)
+        threat_level: None | ThreatLevel | Unset
+        if _threat_level is None or isinstance(_threat_level, Unset):
+            threat_level = _threat_level
+        else:
             try:
-                if not isinstance(data, str):
+                if not isinstance(_threat_level, str):
                     raise TypeError()
-                state_type_0 = ScanTaskState(data)
+                threat_level_type_0 = ThreatLevel(_threat_level)
 
-                return state_type_0
+                threat_level = threat_level_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | ScanTaskState | Unset, data)
+                threat_level = cast(None | ThreatLevel | Unset, _threat_level)
 
-        state = _parse_state(d.pop("State", UNSET))
+        vulnerability_critical_count: int | None | Unset = d.pop("VulnerabilityCriticalCount", UNSET)
 
-        def _parse_state_changed(data: object) -> datetime.datetime | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
+        vulnerability_high_count: int | None | Unset = d.pop("VulnerabilityHighCount", UNSET)
+
+        vulnerability_info_count: int | None | Unset = d.pop("VulnerabilityInfoCount", UNSET)
+
+        vulnerability_best_practice_count: int | None | Unset = d.pop("VulnerabilityBestPracticeCount", UNSET)
+
+        vulnerability_low_count: int | None | Unset = d.pop("VulnerabilityLowCount", UNSET)
+
+        vulnerability_medium_count: int | None | Unset = d.pop("VulnerabilityMediumCount", UNSET)
+
+        website_id: None | str | Unset = d.pop("WebsiteId", UNSET)
+
+        _initiated = d.pop("Initiated", UNSET)
+        initiated: datetime.datetime | None | Unset
+        if _initiated is None or isinstance(_initiated, Unset):
+            initiated = _initiated
+        else:
             try:
-                if not isinstance(data, str):
+                if not isinstance(_initiated, str):
                     raise TypeError()
-                state_changed_type_0 = datetime.datetime.fromisoformat(data)
+                initiated_type_0 = datetime.datetime.fromisoformat(_initiated)
 
-                return state_changed_type_0
+                initiated = initiated_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.datetime | None | Unset, data)
+                initiated = cast(datetime.datetime | None | Unset, _initiated)
 
-        state_changed = _parse_state_changed(d.pop("StateChanged", UNSET))
-
-        def _parse_threat_level(data: object) -> None | ThreatLevel | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
+        _tags = d.pop("Tags", UNSET)
+        tags: list[str] | None | Unset
+        if _tags is None or isinstance(_tags, Unset):
+            tags = _tags
+        else:
             try:
-                if not isinstance(data, str):
+                if not isinstance(_tags, list):
                     raise TypeError()
-                threat_level_type_0 = ThreatLevel(data)
+                tags_type_0 = cast(list[str], _tags)
 
-                return threat_level_type_0
+                tags = tags_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | ThreatLevel | Unset, data)
-
-        threat_level = _parse_threat_level(d.pop("ThreatLevel", UNSET))
-
-        def _parse_vulnerability_critical_count(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        vulnerability_critical_count = _parse_vulnerability_critical_count(d.pop("VulnerabilityCriticalCount", UNSET))
-
-        def _parse_vulnerability_high_count(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        vulnerability_high_count = _parse_vulnerability_high_count(d.pop("VulnerabilityHighCount", UNSET))
-
-        def _parse_vulnerability_info_count(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        vulnerability_info_count = _parse_vulnerability_info_count(d.pop("VulnerabilityInfoCount", UNSET))
-
-        def _parse_vulnerability_best_practice_count(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        vulnerability_best_practice_count = _parse_vulnerability_best_practice_count(
-            d.pop("VulnerabilityBestPracticeCount", UNSET)
-        )
-
-        def _parse_vulnerability_low_count(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        vulnerability_low_count = _parse_vulnerability_low_count(d.pop("VulnerabilityLowCount", UNSET))
-
-        def _parse_vulnerability_medium_count(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        vulnerability_medium_count = _parse_vulnerability_medium_count(d.pop("VulnerabilityMediumCount", UNSET))
-
-        def _parse_website_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        website_id = _parse_website_id(d.pop("WebsiteId", UNSET))
-
-        def _parse_initiated(data: object) -> datetime.datetime | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                initiated_type_0 = datetime.datetime.fromisoformat(data)
-
-                return initiated_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.datetime | None | Unset, data)
-
-        initiated = _parse_initiated(d.pop("Initiated", UNSET))
-
-        def _parse_tags(data: object) -> list[str] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                tags_type_0 = cast(list[str], data)
-
-                return tags_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[str] | None | Unset, data)
-
-        tags = _parse_tags(d.pop("Tags", UNSET))
+                tags = cast(list[str] | None | Unset, _tags)
 
         scan_task_model = cls(
-            additional_websites=additional_websites,
-            agent_id=agent_id,
-            agent_name=agent_name,
-            cookies=cookies,
-            crawl_and_attack=crawl_and_attack,
-            deleted_on=deleted_on,
-            enable_heuristic_checks_in_custom_url_rewrite=enable_heuristic_checks_in_custom_url_rewrite,
-            excluded_links=excluded_links,
-            exclude_links=exclude_links,
-            disallowed_http_methods=disallowed_http_methods,
-            find_and_follow_new_links=find_and_follow_new_links,
-            imported_links=imported_links,
-            all_imported_links=all_imported_links,
-            desktop_scan_id=desktop_scan_id,
-            initiated_time=initiated_time,
-            initiated_date=initiated_date,
-            initiated_at=initiated_at,
-            max_dynamic_signatures=max_dynamic_signatures,
-            max_scan_duration=max_scan_duration,
-            duration=duration,
-            policy_description=policy_description,
-            policy_id=policy_id,
-            policy_user_id=policy_user_id,
-            policy_is_default=policy_is_default,
-            policy_is_shared=policy_is_shared,
-            policy_name=policy_name,
-            authentication_profile_id=authentication_profile_id,
-            authentication_profile_option=authentication_profile_option,
-            report_policy_description=report_policy_description,
-            report_policy_id=report_policy_id,
-            report_policy_user_id=report_policy_user_id,
-            report_policy_is_default=report_policy_is_default,
-            report_policy_is_shared=report_policy_is_shared,
-            report_policy_name=report_policy_name,
-            scope=scope,
-            sub_path_max_dynamic_signatures=sub_path_max_dynamic_signatures,
-            target_path=target_path,
-            target_url=target_url,
-            target_url_root=target_url_root,
-            time_window=time_window,
-            total_vulnerability_count=total_vulnerability_count,
-            url_rewrite_analyzable_extensions=url_rewrite_analyzable_extensions,
-            url_rewrite_block_separators=url_rewrite_block_separators,
-            url_rewrite_mode=url_rewrite_mode,
-            url_rewrite_rules=url_rewrite_rules,
-            url_rewrite_excluded_links=url_rewrite_excluded_links,
-            user_id=user_id,
-            vcs_commit_info=vcs_commit_info,
-            website_name=website_name,
-            website_url=website_url,
-            website_description=website_description,
-            website_protocol=website_protocol,
-            website_is_deleted=website_is_deleted,
-            is_website_latest_completed_full_scan_task=is_website_latest_completed_full_scan_task,
-            enable_pci_scan_task=enable_pci_scan_task,
-            pci_scan_task=pci_scan_task,
-            user_name=user_name,
-            queued_scan_task_exist=queued_scan_task_exist,
-            scan_task_profile_id=scan_task_profile_id,
-            scan_task_profile=scan_task_profile,
-            website_group_ids=website_group_ids,
-            comments=comments,
-            business_logic_recorder_setting=business_logic_recorder_setting,
-            scan_profile_changed=scan_profile_changed,
-            completed_steps=completed_steps,
-            estimated_launch_time=estimated_launch_time,
-            estimated_steps=estimated_steps,
-            failure_reason=failure_reason,
-            failure_reason_description=failure_reason_description,
-            failure_reason_string=failure_reason_string,
-            global_threat_level=global_threat_level,
-            global_vulnerability_critical_count=global_vulnerability_critical_count,
-            global_vulnerability_high_count=global_vulnerability_high_count,
-            global_vulnerability_info_count=global_vulnerability_info_count,
-            global_vulnerability_best_practice_count=global_vulnerability_best_practice_count,
-            global_vulnerability_low_count=global_vulnerability_low_count,
-            global_vulnerability_medium_count=global_vulnerability_medium_count,
-            id=id,
-            is_completed=is_completed,
-            percentage=percentage,
-            phase=phase,
-            scan_task_group_id=scan_task_group_id,
-            scan_type=scan_type,
-            scheduled_scan_id=scheduled_scan_id,
-            state=state,
-            state_changed=state_changed,
-            threat_level=threat_level,
-            vulnerability_critical_count=vulnerability_critical_count,
-            vulnerability_high_count=vulnerability_high_count,
-            vulnerability_info_count=vulnerability_info_count,
-            vulnerability_best_practice_count=vulnerability_best_practice_count,
-            vulnerability_low_count=vulnerability_low_count,
-            vulnerability_medium_count=vulnerability_medium_count,
-            website_id=website_id,
-            initiated=initiated,
-            tags=tags,
+            additional_websites,
+            agent_id,
+            agent_name,
+            cookies,
+            crawl_and_attack,
+            deleted_on,
+            enable_heuristic_checks_in_custom_url_rewrite,
+            excluded_links,
+            exclude_links,
+            disallowed_http_methods,
+            find_and_follow_new_links,
+            imported_links,
+            all_imported_links,
+            desktop_scan_id,
+            initiated_time,
+            initiated_date,
+            initiated_at,
+            max_dynamic_signatures,
+            max_scan_duration,
+            duration,
+            policy_description,
+            policy_id,
+            policy_user_id,
+            policy_is_default,
+            policy_is_shared,
+            policy_name,
+            authentication_profile_id,
+            authentication_profile_option,
+            report_policy_description,
+            report_policy_id,
+            report_policy_user_id,
+            report_policy_is_default,
+            report_policy_is_shared,
+            report_policy_name,
+            scope,
+            sub_path_max_dynamic_signatures,
+            target_path,
+            target_url,
+            target_url_root,
+            time_window,
+            total_vulnerability_count,
+            url_rewrite_analyzable_extensions,
+            url_rewrite_block_separators,
+            url_rewrite_mode,
+            url_rewrite_rules,
+            url_rewrite_excluded_links,
+            user_id,
+            vcs_commit_info,
+            website_name,
+            website_url,
+            website_description,
+            website_protocol,
+            website_is_deleted,
+            is_website_latest_completed_full_scan_task,
+            enable_pci_scan_task,
+            pci_scan_task,
+            user_name,
+            queued_scan_task_exist,
+            scan_task_profile_id,
+            scan_task_profile,
+            website_group_ids,
+            comments,
+            business_logic_recorder_setting,
+            scan_profile_changed,
+            completed_steps,
+            estimated_launch_time,
+            estimated_steps,
+            failure_reason,
+            failure_reason_description,
+            failure_reason_string,
+            global_threat_level,
+            global_vulnerability_critical_count,
+            global_vulnerability_high_count,
+            global_vulnerability_info_count,
+            global_vulnerability_best_practice_count,
+            global_vulnerability_low_count,
+            global_vulnerability_medium_count,
+            id,
+            is_completed,
+            percentage,
+            phase,
+            scan_task_group_id,
+            scan_type,
+            scheduled_scan_id,
+            state,
+            state_changed,
+            threat_level,
+            vulnerability_critical_count,
+            vulnerability_high_count,
+            vulnerability_info_count,
+            vulnerability_best_practice_count,
+            vulnerability_low_count,
+            vulnerability_medium_count,
+            website_id,
+            initiated,
+            tags,
         )
 
         scan_task_model.additional_properties = d
@@ -2348,3 +1733,14 @@ class ScanTaskModel:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# After the class: models that refer to each other import each other once both classes exist.
+from ..models.additional_website_model import AdditionalWebsiteModel
+from ..models.business_logic_recorder_setting_model import BusinessLogicRecorderSettingModel
+from ..models.pci_scan_task_view_model import PciScanTaskViewModel
+from ..models.reduced_scan_task_profile import ReducedScanTaskProfile
+from ..models.scan_time_window_model import ScanTimeWindowModel
+from ..models.url_rewrite_excluded_path_model import UrlRewriteExcludedPathModel
+from ..models.url_rewrite_rule_model import UrlRewriteRuleModel
+from ..models.vcs_commit_info import VcsCommitInfo

@@ -74,56 +74,31 @@ class ScanTimeWindowItemModel:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-
-        def _parse_day(data: object) -> DayOfWeek | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
+        _day = d.pop("Day", UNSET)
+        day: DayOfWeek | None | Unset
+        if _day is None or isinstance(_day, Unset):
+            day = _day
+        else:
             try:
-                if not isinstance(data, str):
+                if not isinstance(_day, str):
                     raise TypeError()
-                day_type_0 = DayOfWeek(data)
+                day_type_0 = DayOfWeek(_day)
 
-                return day_type_0
+                day = day_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(DayOfWeek | None | Unset, data)
+                day = cast(DayOfWeek | None | Unset, _day)
 
-        day = _parse_day(d.pop("Day", UNSET))
+        from_: None | str | Unset = d.pop("From", UNSET)
 
-        def _parse_from_(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        scanning_allowed: bool | None | Unset = d.pop("ScanningAllowed", UNSET)
 
-        from_ = _parse_from_(d.pop("From", UNSET))
-
-        def _parse_scanning_allowed(data: object) -> bool | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(bool | None | Unset, data)
-
-        scanning_allowed = _parse_scanning_allowed(d.pop("ScanningAllowed", UNSET))
-
-        def _parse_to(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        to = _parse_to(d.pop("To", UNSET))
+        to: None | str | Unset = d.pop("To", UNSET)
 
         scan_time_window_item_model = cls(
-            day=day,
-            from_=from_,
-            scanning_allowed=scanning_allowed,
-            to=to,
+            day,
+            from_,
+            scanning_allowed,
+            to,
         )
 
         scan_time_window_item_model.additional_properties = d

@@ -2,16 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.scan_time_window_item_model import ScanTimeWindowItemModel
-
 
 T = TypeVar("T", bound="ScanTimeWindowModel")
 
@@ -50,34 +46,28 @@ class ScanTimeWindowModel:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.scan_time_window_item_model import ScanTimeWindowItemModel  # noqa: PLC0415
-
         d = dict(src_dict)
-
-        def _parse_items(data: object) -> list[ScanTimeWindowItemModel] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
+        _items = d.pop("Items", UNSET)
+        items: list[ScanTimeWindowItemModel] | None | Unset
+        if _items is None or isinstance(_items, Unset):
+            items = _items
+        else:
             try:
-                if not isinstance(data, list):
+                if not isinstance(_items, list):
                     raise TypeError()
                 items_type_0 = []
-                _items_type_0 = data
+                _items_type_0 = _items
                 for items_type_0_item_data in _items_type_0:
                     items_type_0_item = ScanTimeWindowItemModel.from_dict(items_type_0_item_data)
 
                     items_type_0.append(items_type_0_item)
 
-                return items_type_0
+                items = items_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[ScanTimeWindowItemModel] | None | Unset, data)
-
-        items = _parse_items(d.pop("Items", UNSET))
+                items = cast(list[ScanTimeWindowItemModel] | None | Unset, _items)
 
         scan_time_window_model = cls(
-            items=items,
+            items,
         )
 
         scan_time_window_model.additional_properties = d
@@ -98,3 +88,7 @@ class ScanTimeWindowModel:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# After the class: models that refer to each other import each other once both classes exist.
+from ..models.scan_time_window_item_model import ScanTimeWindowItemModel

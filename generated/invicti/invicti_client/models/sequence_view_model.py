@@ -47,8 +47,8 @@ class SequenceViewModel:
         business_logic_recorder_settings = d.pop("BusinessLogicRecorderSettings")
 
         sequence_view_model = cls(
-            name=name,
-            business_logic_recorder_settings=business_logic_recorder_settings,
+            name,
+            business_logic_recorder_settings,
         )
 
         sequence_view_model.additional_properties = d

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -51,28 +51,13 @@ class UrlRewriteExcludedPathModel:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
+        excluded_path: None | str | Unset = d.pop("ExcludedPath", UNSET)
 
-        def _parse_excluded_path(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        excluded_path = _parse_excluded_path(d.pop("ExcludedPath", UNSET))
-
-        def _parse_is_regex(data: object) -> bool | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(bool | None | Unset, data)
-
-        is_regex = _parse_is_regex(d.pop("IsRegex", UNSET))
+        is_regex: bool | None | Unset = d.pop("IsRegex", UNSET)
 
         url_rewrite_excluded_path_model = cls(
-            excluded_path=excluded_path,
-            is_regex=is_regex,
+            excluded_path,
+            is_regex,
         )
 
         url_rewrite_excluded_path_model.additional_properties = d

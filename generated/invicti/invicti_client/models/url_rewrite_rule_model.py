@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -51,28 +51,13 @@ class UrlRewriteRuleModel:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
+        placeholder_pattern: None | str | Unset = d.pop("PlaceholderPattern", UNSET)
 
-        def _parse_placeholder_pattern(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        placeholder_pattern = _parse_placeholder_pattern(d.pop("PlaceholderPattern", UNSET))
-
-        def _parse_regex_pattern(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        regex_pattern = _parse_regex_pattern(d.pop("RegexPattern", UNSET))
+        regex_pattern: None | str | Unset = d.pop("RegexPattern", UNSET)
 
         url_rewrite_rule_model = cls(
-            placeholder_pattern=placeholder_pattern,
-            regex_pattern=regex_pattern,
+            placeholder_pattern,
+            regex_pattern,
         )
 
         url_rewrite_rule_model.additional_properties = d

@@ -199,186 +199,79 @@ class VcsCommitInfo:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
+        ci_build_configuration_name: None | str | Unset = d.pop("CiBuildConfigurationName", UNSET)
 
-        def _parse_ci_build_configuration_name(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        ci_build_has_change: bool | None | Unset = d.pop("CiBuildHasChange", UNSET)
 
-        ci_build_configuration_name = _parse_ci_build_configuration_name(d.pop("CiBuildConfigurationName", UNSET))
+        ci_build_id: None | str | Unset = d.pop("CiBuildId", UNSET)
 
-        def _parse_ci_build_has_change(data: object) -> bool | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(bool | None | Unset, data)
+        ci_build_server_name: None | str | Unset = d.pop("CiBuildServerName", UNSET)
 
-        ci_build_has_change = _parse_ci_build_has_change(d.pop("CiBuildHasChange", UNSET))
+        ci_build_server_version: None | str | Unset = d.pop("CiBuildServerVersion", UNSET)
 
-        def _parse_ci_build_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        ci_build_url: None | str | Unset = d.pop("CiBuildUrl", UNSET)
 
-        ci_build_id = _parse_ci_build_id(d.pop("CiBuildId", UNSET))
+        ci_nc_plugin_version: None | str | Unset = d.pop("CiNcPluginVersion", UNSET)
 
-        def _parse_ci_build_server_name(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        ci_build_server_name = _parse_ci_build_server_name(d.pop("CiBuildServerName", UNSET))
-
-        def _parse_ci_build_server_version(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        ci_build_server_version = _parse_ci_build_server_version(d.pop("CiBuildServerVersion", UNSET))
-
-        def _parse_ci_build_url(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        ci_build_url = _parse_ci_build_url(d.pop("CiBuildUrl", UNSET))
-
-        def _parse_ci_nc_plugin_version(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        ci_nc_plugin_version = _parse_ci_nc_plugin_version(d.pop("CiNcPluginVersion", UNSET))
-
-        def _parse_ci_timestamp(data: object) -> datetime.datetime | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
+        _ci_timestamp = d.pop("CiTimestamp", UNSET)
+        ci_timestamp: datetime.datetime | None | Unset
+        if _ci_timestamp is None or isinstance(_ci_timestamp, Unset):
+            ci_timestamp = _ci_timestamp
+        else:
             try:
-                if not isinstance(data, str):
+                if not isinstance(_ci_timestamp, str):
                     raise TypeError()
-                ci_timestamp_type_0 = datetime.datetime.fromisoformat(data)
+                ci_timestamp_type_0 = datetime.datetime.fromisoformat(_ci_timestamp)
 
-                return ci_timestamp_type_0
+                ci_timestamp = ci_timestamp_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.datetime | None | Unset, data)
+                ci_timestamp = cast(datetime.datetime | None | Unset, _ci_timestamp)
 
-        ci_timestamp = _parse_ci_timestamp(d.pop("CiTimestamp", UNSET))
+        comitter_id: None | str | Unset = d.pop("ComitterId", UNSET)
 
-        def _parse_comitter_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        committer: None | str | Unset = d.pop("Committer", UNSET)
 
-        comitter_id = _parse_comitter_id(d.pop("ComitterId", UNSET))
+        committer_name: None | str | Unset = d.pop("CommitterName", UNSET)
 
-        def _parse_committer(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        committer_override: None | str | Unset = d.pop("CommitterOverride", UNSET)
 
-        committer = _parse_committer(d.pop("Committer", UNSET))
-
-        def _parse_committer_name(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        committer_name = _parse_committer_name(d.pop("CommitterName", UNSET))
-
-        def _parse_committer_override(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        committer_override = _parse_committer_override(d.pop("CommitterOverride", UNSET))
-
-        def _parse_integration_system(data: object) -> IntegrationSystem | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
+        _integration_system = d.pop("IntegrationSystem", UNSET)
+        integration_system: IntegrationSystem | None | Unset
+        if _integration_system is None or isinstance(_integration_system, Unset):
+            integration_system = _integration_system
+        else:
             try:
-                if not isinstance(data, str):
+                if not isinstance(_integration_system, str):
                     raise TypeError()
-                integration_system_type_0 = IntegrationSystem(data)
+                integration_system_type_0 = IntegrationSystem(_integration_system)
 
-                return integration_system_type_0
+                integration_system = integration_system_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(IntegrationSystem | None | Unset, data)
+                integration_system = cast(IntegrationSystem | None | Unset, _integration_system)
 
-        integration_system = _parse_integration_system(d.pop("IntegrationSystem", UNSET))
+        is_commiter_exist_and_authorized_in_nc: bool | None | Unset = d.pop("IsCommiterExistAndAuthorizedInNc", UNSET)
 
-        def _parse_is_commiter_exist_and_authorized_in_nc(data: object) -> bool | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(bool | None | Unset, data)
+        vcs_name: None | str | Unset = d.pop("VcsName", UNSET)
 
-        is_commiter_exist_and_authorized_in_nc = _parse_is_commiter_exist_and_authorized_in_nc(
-            d.pop("IsCommiterExistAndAuthorizedInNc", UNSET)
-        )
-
-        def _parse_vcs_name(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        vcs_name = _parse_vcs_name(d.pop("VcsName", UNSET))
-
-        def _parse_vcs_version(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        vcs_version = _parse_vcs_version(d.pop("VcsVersion", UNSET))
+        vcs_version: None | str | Unset = d.pop("VcsVersion", UNSET)
 
         vcs_commit_info = cls(
-            ci_build_configuration_name=ci_build_configuration_name,
-            ci_build_has_change=ci_build_has_change,
-            ci_build_id=ci_build_id,
-            ci_build_server_name=ci_build_server_name,
-            ci_build_server_version=ci_build_server_version,
-            ci_build_url=ci_build_url,
-            ci_nc_plugin_version=ci_nc_plugin_version,
-            ci_timestamp=ci_timestamp,
-            comitter_id=comitter_id,
-            committer=committer,
-            committer_name=committer_name,
-            committer_override=committer_override,
-            integration_system=integration_system,
-            is_commiter_exist_and_authorized_in_nc=is_commiter_exist_and_authorized_in_nc,
-            vcs_name=vcs_name,
-            vcs_version=vcs_version,
+            ci_build_configuration_name,
+            ci_build_has_change,
+            ci_build_id,
+            ci_build_server_name,
+            ci_build_server_version,
+            ci_build_url,
+            ci_nc_plugin_version,
+            ci_timestamp,
+            comitter_id,
+            committer,
+            committer_name,
+            committer_override,
+            integration_system,
+            is_commiter_exist_and_authorized_in_nc,
+            vcs_name,
+            vcs_version,
         )
 
         vcs_commit_info.additional_properties = d

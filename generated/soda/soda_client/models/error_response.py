@@ -49,8 +49,8 @@ class ErrorResponse:
         message = d.pop("message", UNSET)
 
         error_response = cls(
-            code=code,
-            message=message,
+            code,
+            message,
         )
 
         error_response.additional_properties = d

@@ -63,10 +63,10 @@ class LogsContentDTO:
         timestamp = datetime.datetime.fromisoformat(d.pop("timestamp"))
 
         logs_content_dto = cls(
-            index=index,
-            level=level,
-            message=message,
-            timestamp=timestamp,
+            index,
+            level,
+            message,
+            timestamp,
         )
 
         logs_content_dto.additional_properties = d

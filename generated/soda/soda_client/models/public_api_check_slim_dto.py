@@ -56,8 +56,8 @@ class PublicApiCheckSlimDTO:
         id = d.pop("id", UNSET)
 
         public_api_check_slim_dto = cls(
-            evaluation_status=evaluation_status,
-            id=id,
+            evaluation_status,
+            id,
         )
 
         public_api_check_slim_dto.additional_properties = d

@@ -91,10 +91,10 @@ class PublicApiPostProcessingStageDTO:
             state = PublicApiPostProcessingStageStateDTO(_state)
 
         public_api_post_processing_stage_dto = cls(
-            name=name,
-            ended=ended,
-            started=started,
-            state=state,
+            name,
+            ended,
+            started,
+            state,
         )
 
         public_api_post_processing_stage_dto.additional_properties = d

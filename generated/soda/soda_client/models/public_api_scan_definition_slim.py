@@ -46,8 +46,8 @@ class PublicApiScanDefinitionSlim:
         name = d.pop("name")
 
         public_api_scan_definition_slim = cls(
-            id=id,
-            name=name,
+            id,
+            name,
         )
 
         public_api_scan_definition_slim.additional_properties = d

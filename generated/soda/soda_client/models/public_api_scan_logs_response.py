@@ -2,14 +2,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
-
-if TYPE_CHECKING:
-    from ..models.logs_content_dto import LogsContentDTO
-
 
 T = TypeVar("T", bound="PublicApiScanLogsResponse")
 
@@ -73,8 +69,6 @@ class PublicApiScanLogsResponse:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.logs_content_dto import LogsContentDTO  # noqa: PLC0415
-
         d = dict(src_dict)
         content = []
         _content = d.pop("content")
@@ -96,13 +90,13 @@ class PublicApiScanLogsResponse:
         total_pages = d.pop("totalPages")
 
         public_api_scan_logs_response = cls(
-            content=content,
-            first=first,
-            last=last,
-            number=number,
-            size=size,
-            total_elements=total_elements,
-            total_pages=total_pages,
+            content,
+            first,
+            last,
+            number,
+            size,
+            total_elements,
+            total_pages,
         )
 
         public_api_scan_logs_response.additional_properties = d
@@ -123,3 +117,7 @@ class PublicApiScanLogsResponse:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# After the class: models that refer to each other import each other once both classes exist.
+from ..models.logs_content_dto import LogsContentDTO

@@ -3,19 +3,13 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.scan_state_dto import ScanStateDTO
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.public_api_check_slim_dto import PublicApiCheckSlimDTO
-    from ..models.public_api_post_processing_stage_dto import PublicApiPostProcessingStageDTO
-    from ..models.public_api_scan_definition_slim import PublicApiScanDefinitionSlim
-
 
 T = TypeVar("T", bound="PublicApiScanStatusResponse")
 
@@ -167,10 +161,6 @@ class PublicApiScanStatusResponse:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.public_api_check_slim_dto import PublicApiCheckSlimDTO  # noqa: PLC0415
-        from ..models.public_api_post_processing_stage_dto import PublicApiPostProcessingStageDTO  # noqa: PLC0415
-        from ..models.public_api_scan_definition_slim import PublicApiScanDefinitionSlim  # noqa: PLC0415
-
         d = dict(src_dict)
         cloud_url = d.pop("cloudUrl")
 
@@ -248,23 +238,23 @@ class PublicApiScanStatusResponse:
         warnings = d.pop("warnings", UNSET)
 
         public_api_scan_status_response = cls(
-            cloud_url=cloud_url,
-            created=created,
-            id=id,
-            state=state,
-            agent_id=agent_id,
-            checks=checks,
-            contract_dataset_cloud_url=contract_dataset_cloud_url,
-            ended=ended,
-            errors=errors,
-            failures=failures,
-            post_processing_stages=post_processing_stages,
-            runner_id=runner_id,
-            scan_definition=scan_definition,
-            scan_time=scan_time,
-            started=started,
-            submitted=submitted,
-            warnings=warnings,
+            cloud_url,
+            created,
+            id,
+            state,
+            agent_id,
+            checks,
+            contract_dataset_cloud_url,
+            ended,
+            errors,
+            failures,
+            post_processing_stages,
+            runner_id,
+            scan_definition,
+            scan_time,
+            started,
+            submitted,
+            warnings,
         )
 
         public_api_scan_status_response.additional_properties = d
@@ -285,3 +275,9 @@ class PublicApiScanStatusResponse:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# After the class: models that refer to each other import each other once both classes exist.
+from ..models.public_api_check_slim_dto import PublicApiCheckSlimDTO
+from ..models.public_api_post_processing_stage_dto import PublicApiPostProcessingStageDTO
+from ..models.public_api_scan_definition_slim import PublicApiScanDefinitionSlim

@@ -40,7 +40,7 @@ class PublicApiTestLoginResponse:
         organisation_name = d.pop("organisationName", UNSET)
 
         public_api_test_login_response = cls(
-            organisation_name=organisation_name,
+            organisation_name,
         )
 
         public_api_test_login_response.additional_properties = d

@@ -58,8 +58,8 @@ class TriggerScanBody:
             data_timestamp = datetime.datetime.fromisoformat(_data_timestamp)
 
         trigger_scan_body = cls(
-            scan_definition=scan_definition,
-            data_timestamp=data_timestamp,
+            scan_definition,
+            data_timestamp,
         )
 
         trigger_scan_body.additional_properties = d

@@ -52,6 +52,7 @@ __all__ = ["Answer", "AsyncScanClient", "Operation", "Scan", "ScanClient", "Scan
 _FORM = "application/x-www-form-urlencoded"
 _MULTIPART = "multipart/form-data"
 _NO_BODY: Any = object()
+_PATH_PARAM = re.compile(r"\{([^}]+)\}")
 
 
 # -- what the spec says about one operation ---------------------------------------------------------
@@ -391,12 +392,16 @@ def request_args(
             headers[name] = str(plain)
         else:
             fields[name] = value
-    needed = re.findall(r"\{([^}]+)\}", op.path)
-    missing = [n for n in needed if n not in path]
+    missing = [n for n in _PATH_PARAM.findall(op.path) if n not in path]
     if missing:
         raise TypeError(f"{vendor} {op.id} needs the path parameter(s) {', '.join(missing)}")
-    url = re.sub(r"\{([^}]+)\}", lambda m: quote(str(path[m[1]]), safe=""), op.path)
-    args: dict[str, Any] = {"method": op.method, "url": url, "params": query, "headers": headers}
+    url = _PATH_PARAM.sub(lambda m: quote(str(path[m[1]]), safe=""), op.path)
+    args: dict[str, Any] = {"method": op.method, "url": url}
+    # Only when there are some: httpx parses the URL once more for `params`, even empty (~40 us).
+    if query:
+        args["params"] = query
+    if headers:
+        args["headers"] = headers
     if fields:
         if body is _NO_BODY or body is None:
             body = fields

@@ -46,8 +46,8 @@ class FileData:
         original_name = d.pop("originalName")
 
         file_data = cls(
-            id=id,
-            original_name=original_name,
+            id,
+            original_name,
         )
 
         file_data.additional_properties = d

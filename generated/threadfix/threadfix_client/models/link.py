@@ -53,9 +53,9 @@ class Link:
         href = d.pop("href")
 
         link = cls(
-            method=method,
-            rel=rel,
-            href=href,
+            method,
+            rel,
+            href,
         )
 
         link.additional_properties = d

@@ -2,17 +2,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.pending_scan_status import PendingScanStatus
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.file_data import FileData
-
 
 T = TypeVar("T", bound="PendingScan")
 
@@ -124,8 +120,6 @@ class PendingScan:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.file_data import FileData  # noqa: PLC0415
-
         d = dict(src_dict)
         id = d.pop("id")
 
@@ -142,12 +136,7 @@ class PendingScan:
 
         app_id = d.pop("appId")
 
-        def _parse_error_message(data: object) -> None | str:
-            if data is None:
-                return data
-            return cast(None | str, data)
-
-        error_message = _parse_error_message(d.pop("errorMessage"))
+        error_message: None | str = d.pop("errorMessage")
 
         status = PendingScanStatus(d.pop("status"))
 
@@ -161,29 +150,22 @@ class PendingScan:
 
         scan_message = d.pop("scanMessage")
 
-        def _parse_scan_id(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        scan_id = _parse_scan_id(d.pop("scanId", UNSET))
+        scan_id: int | None | Unset = d.pop("scanId", UNSET)
 
         pending_scan = cls(
-            id=id,
-            modified_date=modified_date,
-            active=active,
-            file_data_list=file_data_list,
-            app_id=app_id,
-            error_message=error_message,
-            status=status,
-            error=error,
-            type_=type_,
-            name=name,
-            time=time,
-            scan_message=scan_message,
-            scan_id=scan_id,
+            id,
+            modified_date,
+            active,
+            file_data_list,
+            app_id,
+            error_message,
+            status,
+            error,
+            type_,
+            name,
+            time,
+            scan_message,
+            scan_id,
         )
 
         pending_scan.additional_properties = d
@@ -204,3 +186,7 @@ class PendingScan:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# After the class: models that refer to each other import each other once both classes exist.
+from ..models.file_data import FileData

@@ -2,14 +2,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
-
-if TYPE_CHECKING:
-    from ..models.pending_scan import PendingScan
-
 
 T = TypeVar("T", bound="PendingScanStatusResponse")
 
@@ -33,8 +29,6 @@ class PendingScanStatusResponse:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.pending_scan import PendingScan  # noqa: PLC0415
-
         message = self.message
 
         success = self.success
@@ -62,8 +56,6 @@ class PendingScanStatusResponse:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.pending_scan import PendingScan  # noqa: PLC0415
-
         d = dict(src_dict)
         message = d.pop("message")
 
@@ -71,26 +63,25 @@ class PendingScanStatusResponse:
 
         response_code = d.pop("responseCode")
 
-        def _parse_object_(data: object) -> None | PendingScan:
-            if data is None:
-                return data
+        _object_ = d.pop("object")
+        object_: None | PendingScan
+        if _object_ is None:
+            object_ = _object_
+        else:
             try:
-                if not isinstance(data, dict):
+                if not isinstance(_object_, dict):
                     raise TypeError()
-                object_type_0 = PendingScan.from_dict(data)
+                object_type_0 = PendingScan.from_dict(_object_)
 
-                return object_type_0
+                object_ = object_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | PendingScan, data)
-
-        object_ = _parse_object_(d.pop("object"))
+                object_ = cast(None | PendingScan, _object_)
 
         pending_scan_status_response = cls(
-            message=message,
-            success=success,
-            response_code=response_code,
-            object_=object_,
+            message,
+            success,
+            response_code,
+            object_,
         )
 
         pending_scan_status_response.additional_properties = d
@@ -111,3 +102,7 @@ class PendingScanStatusResponse:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# After the class: models that refer to each other import each other once both classes exist.
+from ..models.pending_scan import PendingScan

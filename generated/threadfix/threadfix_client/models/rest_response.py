@@ -62,10 +62,10 @@ class RestResponse:
         object_ = d.pop("object")
 
         rest_response = cls(
-            message=message,
-            success=success,
-            response_code=response_code,
-            object_=object_,
+            message,
+            success,
+            response_code,
+            object_,
         )
 
         rest_response.additional_properties = d

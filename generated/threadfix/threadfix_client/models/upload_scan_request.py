@@ -53,7 +53,7 @@ class UploadScanRequest:
         file = File(payload=BytesIO(d.pop("file")))
 
         upload_scan_request = cls(
-            file=file,
+            file,
         )
 
         upload_scan_request.additional_properties = d

@@ -2,16 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.link import Link
-
 
 T = TypeVar("T", bound="UploadScanResponse")
 
@@ -72,8 +68,6 @@ class UploadScanResponse:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.link import Link  # noqa: PLC0415
-
         d = dict(src_dict)
         message = d.pop("message")
 
@@ -81,12 +75,7 @@ class UploadScanResponse:
 
         response_code = d.pop("responseCode")
 
-        def _parse_object_(data: object) -> None | str:
-            if data is None:
-                return data
-            return cast(None | str, data)
-
-        object_ = _parse_object_(d.pop("object"))
+        object_: None | str = d.pop("object")
 
         _links = d.pop("links", UNSET)
         links: list[Link] | Unset = UNSET
@@ -98,11 +87,11 @@ class UploadScanResponse:
                 links.append(links_item)
 
         upload_scan_response = cls(
-            message=message,
-            success=success,
-            response_code=response_code,
-            object_=object_,
-            links=links,
+            message,
+            success,
+            response_code,
+            object_,
+            links,
         )
 
         upload_scan_response.additional_properties = d
@@ -123,3 +112,7 @@ class UploadScanResponse:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# After the class: models that refer to each other import each other once both classes exist.
+from ..models.link import Link
