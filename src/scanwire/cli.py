@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -21,8 +22,10 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 # soft_wrap: never break a `file:line` or a curl command across lines when output is not a terminal.
-console = Console(soft_wrap=True)
-err_console = Console(stderr=True, soft_wrap=True)
+# Piped or in CI, tables get 120 columns (rich's 80 squeezes the conformance table); $COLUMNS wins.
+_PIPED_WIDTH = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 120
+console = Console(soft_wrap=True, width=_PIPED_WIDTH)
+err_console = Console(stderr=True, soft_wrap=True, width=_PIPED_WIDTH)
 
 VendorArgs = Annotated[
     list[str] | None,
@@ -219,6 +222,28 @@ def release_check_cmd(
 
 
 @app.command()
+def coverage(
+    check: Annotated[
+        bool, typer.Option("--check", help="fail when the committed page differs instead of writing it")
+    ] = False,
+) -> None:
+    """Write IMPLEMENTATION_COVERAGE.md: every spec operation, its emulator route and client function."""
+    from scanwire.coverage import page_path, render
+
+    lay = layout()
+    page = page_path(lay)
+    text = render(lay, check_vendors(None))
+    if check:
+        if not page.is_file() or page.read_text(encoding="utf-8") != text:
+            err_console.print(f"{page.name} is stale: run `scanwire coverage`", style="red", markup=False)
+            raise typer.Exit(1)
+        console.print(f"{page.name} is up to date")
+        return
+    page.write_text(text, encoding="utf-8")
+    console.print(f"wrote {page.name}")
+
+
+@app.command()
 def emulate(
     vendor: Annotated[str, typer.Argument(help="vendor slug to emulate")],
     port: Annotated[int, typer.Option(help="TCP port")] = 8080,
@@ -232,9 +257,8 @@ def emulate(
     ] = "reads:1",
 ) -> None:
     """Serve a stateful emulator of one vendor API on a real socket (control API under /_emulator/)."""
-    import uvicorn
-
     from conformance.emulators.core.app import EmulatorSettings, build_emulator
+    from conformance.emulators.core.server import serve, server_options
 
     (vendor,) = check_vendors([vendor])
     mode, _, every = progression.partition(":")
@@ -249,7 +273,9 @@ def emulate(
         f"  docs: http://{host}:{port}/_emulator/docs   control: http://{host}:{port}/_emulator/state"
     )
     console.print(f"  accounts: {emulator.plugin.accounts}")
-    uvicorn.run(emulator, host=host, port=port, log_level="warning")
+    options = server_options()
+    console.print(f"  server: uvicorn, loop {options['loop']}, http {options['http']}")
+    serve(emulator, host=host, port=port)
 
 
 def _parse_auth(pairs: list[str]) -> dict[str, str]:
@@ -262,6 +288,16 @@ def _parse_auth(pairs: list[str]) -> dict[str, str]:
     return out
 
 
+def _check_rate_limit(value: str) -> None:
+    """Refuse a malformed --rate-limit before any vendor starts (schemathesis words the problem)."""
+    import schemathesis
+
+    try:
+        schemathesis.Config.from_dict({"rate-limit": value})
+    except Exception as exc:  # schemathesis' ConfigError; its message names the expected form
+        raise typer.BadParameter(str(exc), param_hint="--rate-limit") from None
+
+
 def run_conformance(
     vendors: list[str],
     *,
@@ -272,6 +308,8 @@ def run_conformance(
     report: Path,
     seed: int,
     jobs: int | None = None,
+    rate_limit: str | None = None,
+    max_time: float | None = None,
 ) -> bool:
     """Run the suites with a live progress display; print the summary; write the reports."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -282,7 +320,13 @@ def run_conformance(
     if base_url is not None and len(vendors) != 1:
         raise typer.BadParameter("--base-url points at one vendor's server: name exactly one vendor")
     opts = ConformanceOptions(
-        base_url=base_url, credentials=auth, max_examples=max_examples, allow_writes=allow_writes, seed=seed
+        base_url=base_url,
+        credentials=auth,
+        max_examples=max_examples,
+        allow_writes=allow_writes,
+        seed=seed,
+        rate_limit=rate_limit,
+        max_time=max_time,
     )
     finished: dict[str, VendorRun] = {}
     columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
@@ -366,8 +410,19 @@ def conformance(
     ] = Path("reports/conformance"),
     seed: Annotated[int, typer.Option(help="random seed (same seed, same cases)")] = 1,
     jobs: JobsOption = None,
+    rate_limit: Annotated[
+        str | None,
+        typer.Option(
+            help="request budget, e.g. 5/s or 100/m; a real server defaults to 'auto' (slows down on 429)"
+        ),
+    ] = None,
+    max_time: Annotated[
+        float | None, typer.Option(help="seconds spent generating cases per operation and phase")
+    ] = None,
 ) -> None:
     """Check servers against the specs with schemathesis: the emulators in-process by default."""
+    if rate_limit is not None:
+        _check_rate_limit(rate_limit)
     ok = run_conformance(
         check_vendors(vendors),
         base_url=base_url,
@@ -377,6 +432,8 @@ def conformance(
         report=report,
         seed=seed,
         jobs=jobs,
+        rate_limit=rate_limit,
+        max_time=max_time,
     )
     if not ok:
         raise typer.Exit(1)
