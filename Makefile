@@ -40,7 +40,34 @@ lint: install ## ruff lint + format check
 typecheck: install ## mypy --strict on the hand-written code
 	$(BIN)/mypy
 
-test: install ## the test suite (what CI runs)
+test: install ## lint, typecheck and the test suite, drift check included (what CI runs)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q -n auto || [ $$? -eq 5 ]
 
-.PHONY: help install run generate check-generated validate lint typecheck test
+conformance: install ## schemathesis against all five emulators in-process (VENDORS=..., ARGS=--max-examples 100)
+	$(BIN)/scanwire conformance $(VENDORS) $(ARGS)
+
+conformance-full: install ## the exhaustive run: >= 100 cases per operation, all phases, all five emulators
+	$(BIN)/scanwire conformance --max-examples 100 --report reports/conformance-full
+
+coverage: install ## rewrite IMPLEMENTATION_COVERAGE.md (spec operations vs emulator routes and client functions)
+	$(BIN)/scanwire coverage
+
+emulate: install ## serve one emulator on 127.0.0.1 (VENDOR=soda PORT=8080)
+	$(BIN)/scanwire emulate $(or $(VENDOR),soda) --port $(or $(PORT),8080)
+
+bench: install ## benchmarks (bench/README.md): regeneration, conformance, client overhead, emulator vs Prism
+	$(BIN)/python bench/bench_regeneration.py
+	$(BIN)/python bench/bench_conformance.py
+	$(BIN)/python bench/bench_client_overhead.py
+	$(BIN)/python bench/bench_emulator_vs_prism.py
+
+release-check: install ## fail when a breaking spec change lands without a major version bump
+	$(BIN)/scanwire release-check
+
+clean: ## remove the venv, caches and reports
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache reports .scanwire
+
+.PHONY: help install run generate check-generated validate lint typecheck test conformance conformance-full coverage emulate bench release-check clean
