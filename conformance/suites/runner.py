@@ -22,6 +22,7 @@ from schemathesis.schemas import BaseSchema
 
 from conformance.suites import checks as _checks  # registers scanwire's checks
 from scanwire.paths import layout
+from scanwire.specs import iter_operations
 from scanwire.yamlio import loads_yaml
 
 __all__ = [
@@ -130,6 +131,15 @@ class VendorRun:
     @property
     def ok(self) -> bool:
         return self.fatal is None and all(op.status != "fail" for op in self.operations.values())
+
+    def failing_checks(self) -> dict[tuple[str, str], str]:
+        """(operation, check) -> title of its first failure, for every check that failed somewhere."""
+        return {
+            (op.label, name): tally.first_failure.title if tally.first_failure else ""
+            for op in self.operations.values()
+            for name, tally in op.checks.items()
+            if tally.failed
+        }
 
 
 def credentials_from_env(vendor: str, given: dict[str, str]) -> dict[str, str]:
@@ -381,7 +391,7 @@ def run_vendors(
     from multiprocessing import get_context
 
     def weight(vendor: str) -> int:
-        return sum(1 for _ in _iter_operation_keys(_spec(vendor)))
+        return sum(1 for _ in iter_operations(_spec(vendor)))
 
     ctx = get_context("spawn")  # fresh interpreters: no fork of this process's threads and display
     queue = ctx.Queue()
@@ -412,14 +422,6 @@ def run_vendors(
     finally:
         queue.put(None)
         relay_thread.join()
-
-
-def _iter_operation_keys(spec: dict[str, Any]) -> Iterator[str]:
-    methods = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
-    for path, item in (spec.get("paths") or {}).items():
-        for method in item or {}:
-            if method in methods:
-                yield f"{method.upper()} {path}"
 
 
 def _operations(schema: Any) -> list[Any]:

@@ -356,7 +356,7 @@ def run_conformance(
     for col in ("vendor", "target", "operations", "cases", "failing checks", "time", "result"):
         table.add_column(col, justify="left" if col in ("vendor", "target", "result") else "right")
     for r in runs:
-        failing = sum(1 for op in r.operations.values() for t in op.checks.values() if t.failed)
+        failing = len(r.failing_checks())
         table.add_row(
             r.vendor,
             r.target,

@@ -12,6 +12,7 @@ import pytest
 
 from conformance.suites.runner import ConformanceOptions, run_vendor
 from scanwire.paths import VENDORS, layout
+from scanwire.specs import iter_operations
 from scanwire.yamlio import load_yaml
 
 FAST = ConformanceOptions(max_examples=8)
@@ -24,19 +25,13 @@ NO_LINKS = {
 
 def _spec_operations(vendor: str) -> set[str]:
     doc = load_yaml(layout().resolved(vendor), "spec").data
-    methods = {"get", "put", "post", "delete", "patch", "head", "options"}
-    return {f"{m.upper()} {path}" for path, item in doc["paths"].items() for m in item if m in methods}
+    return {f"{method} {path}" for method, path, _ in iter_operations(doc)}
 
 
 @pytest.mark.parametrize("vendor", VENDORS)
 def test_emulator__passes_its_own_conformance_suite(vendor: str) -> None:
     run = run_vendor(vendor, FAST)
-    failing = {
-        f"{op.label} {name}": tally.first_failure.title if tally.first_failure else "failed"
-        for op in run.operations.values()
-        for name, tally in op.checks.items()
-        if tally.failed
-    }
+    failing = run.failing_checks()
     errors = {op.label: op.errors for op in run.operations.values() if op.errors}
     assert (run.fatal, failing, errors) == (None, {}, {})
     assert not [s for s in run.statuses if s.startswith("5")], run.statuses

@@ -29,11 +29,6 @@ def test_live_server_conforms_read_only(vendor: str) -> None:
         pytest.skip(f"live {vendor} run is opt-in: set {names}")
     max_examples = int(os.environ.get("SCANWIRE_LIVE_MAX_EXAMPLES", "10"))
     run = run_vendor(vendor, ConformanceOptions(base_url=base_url, max_examples=max_examples))
-    failing = {
-        f"{op.label} {name}": tally.first_failure.title if tally.first_failure else "failed"
-        for op in run.operations.values()
-        for name, tally in op.checks.items()
-        if tally.failed
-    }
+    failing = run.failing_checks()
     assert (run.fatal, failing) == (None, {})
     assert run.cases > 0

@@ -24,12 +24,7 @@ def _run_with(plugin: Plugin, **opts: Any) -> VendorRun:
 
 
 def _failing(run: VendorRun) -> dict[tuple[str, str], str]:
-    return {
-        (op.label, name): tally.first_failure.title if tally.first_failure else ""
-        for op in run.operations.values()
-        for name, tally in op.checks.items()
-        if tally.failed
-    }
+    return run.failing_checks()
 
 
 class RenamedField(Plugin):
