@@ -11,9 +11,12 @@ GENERATED_PKGS := $(wildcard generated/*/pyproject.toml)
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-$(STAMP): pyproject.toml requirements.lock $(GENERATED_PKGS)
+$(STAMP): pyproject.toml requirements.lock runtime/pyproject.toml $(GENERATED_PKGS)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
+	# The shared client runtime first: scanwire and every generated package depend on it.
+	# compat mode: a plain .pth path entry, which mypy follows (setuptools' import-hook editables it cannot).
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e runtime --config-settings editable_mode=compat
 	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev]'
 	@for p in $(dir $(GENERATED_PKGS)); do \
 	  $(BIN)/python -m pip install --quiet -c requirements.lock -e "$$p" || exit 1; done
@@ -64,10 +67,15 @@ bench: install ## benchmarks (bench/README.md): regeneration, conformance, clien
 	$(BIN)/python bench/bench_client_overhead.py
 	$(BIN)/python bench/bench_emulator_vs_prism.py
 
+dist: install ## wheels of scanwire-runtime and the five clients into dist/ (then: pip install --find-links dist invicti-client)
+	rm -rf dist && mkdir -p dist
+	$(BIN)/python -m pip wheel --quiet --no-deps -c requirements.lock -w dist runtime $(dir $(GENERATED_PKGS))
+	@ls dist
+
 release-check: install ## fail when a breaking spec change lands without a major version bump
 	$(BIN)/scanwire release-check
 
 clean: ## remove the venv, caches and reports
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache reports .scanwire
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache reports .scanwire dist
 
-.PHONY: help install run generate check-generated validate lint typecheck test conformance conformance-full coverage emulate bench release-check clean
+.PHONY: help install dist run generate check-generated validate lint typecheck test conformance conformance-full coverage emulate bench release-check clean

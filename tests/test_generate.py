@@ -21,7 +21,7 @@ from helpers.generation import ROOT, copy_checkout, tree_bytes
 
 from scanwire import VENDORS
 from scanwire.generate import (
-    RUNTIME_DIR,
+    RUNTIME_PROJECT,
     TEMPLATES_DIR,
     check_generated,
     generate_vendor,
@@ -66,12 +66,13 @@ def test_stamp_records_input_hashes_tools_and_output(lay: Layout, vendor: str) -
     stamp = tomllib.loads(text)
     inputs = {"spec": lay.spec(vendor)}
     inputs |= {f"overlays/{p.name}": p for p in sorted(lay.overlays(vendor).glob("*.yaml"))}
-    for base, prefix in ((TEMPLATES_DIR, "templates"), (RUNTIME_DIR, "runtime")):
-        inputs |= {
-            f"{prefix}/{p.relative_to(base).as_posix()}": p
-            for p in sorted(base.rglob("*"))
-            if p.is_file() and "__pycache__" not in p.parts
-        }
+    inputs |= {
+        f"templates/{p.relative_to(TEMPLATES_DIR).as_posix()}": p
+        for p in sorted(TEMPLATES_DIR.rglob("*"))
+        if p.is_file() and "__pycache__" not in p.parts
+    }
+    # The shared runtime's version is pinned by each package: its pyproject is an input, its code is not.
+    inputs["runtime/pyproject.toml"] = RUNTIME_PROJECT
     models = lay.emulator(vendor) / "schemas.py"
     output = tree_hash(lay.generated(vendor)).encode() + models.read_bytes()
 
@@ -234,6 +235,9 @@ names = [m.name for m in pkgutil.walk_packages(package.__path__, package.__name_
 for name in names:
     importlib.import_module(name)
 assert importlib.util.find_spec("scanwire") is None, "scanwire is importable"
+import scanwire_runtime
+assert package.NotFoundError is scanwire_runtime.NotFoundError, "the runtime is not the shared one"
+assert scanwire_runtime.__file__.startswith(sys.prefix)
 print(package.__file__.startswith(sys.prefix), len(names) + 1)
 """
 
@@ -242,14 +246,31 @@ print(package.__file__.startswith(sys.prefix), len(names) + 1)
 def test_generated_package_installs_and_imports_in_a_fresh_venv(
     lay: Layout, tmp_path: Path, vendor: str
 ) -> None:
-    # Build from a copy: pdm-backend writes .pdm-build/ into the source folder.
+    # The documented route (README, `make dist`): wheels of the runtime and the client in one folder, then
+    # `pip install --find-links dist <vendor>-client`. Built from copies: pdm-backend writes .pdm-build/.
     source = tmp_path / vendor
     shutil.copytree(lay.generated(vendor), source, ignore=shutil.ignore_patterns(".pdm-build", "__pycache__"))
+    runtime = tmp_path / "runtime"
+    shutil.copytree(lay.root / "runtime", runtime, ignore=shutil.ignore_patterns("*.egg-info", "__pycache__"))
+    dist = tmp_path / "dist"
+    env = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+    env.pop("PYTHONPATH", None)
+    constraints = ("-c", str(lay.root / "requirements.lock"))
+    wheels = subprocess.run(
+        [*PIP, "wheel", "--quiet", "--no-deps", *constraints, "-w", str(dist), str(runtime), str(source)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
+    )
+    assert wheels.returncode == 0, wheels.stderr
+    assert sorted(p.name.split("-")[0] for p in dist.iterdir()) == sorted(
+        [f"{vendor}_client", "scanwire_runtime"]
+    )
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
     python = venv / "bin" / "python"
-    env = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
-    env.pop("PYTHONPATH", None)
     pip = subprocess.run(
         [
             *PIP,
@@ -257,9 +278,10 @@ def test_generated_package_installs_and_imports_in_a_fresh_venv(
             str(python),
             "install",
             "--quiet",
-            "-c",
-            str(lay.root / "requirements.lock"),
-            str(source),
+            *constraints,
+            "--find-links",
+            str(dist),
+            f"{vendor}-client",
         ],
         capture_output=True,
         text=True,

@@ -1,4 +1,4 @@
-"""The scan lifecycles of the specs (x-scanwire-lifecycle) and the rules of `scanwire.runtime.lifecycle`."""
+"""The scan lifecycles of the specs (x-scanwire-lifecycle) and the rules of `scanwire_runtime.lifecycle`."""
 
 from __future__ import annotations
 
@@ -17,9 +17,9 @@ from helpers.seeds import (
     shared_spec,
     spec_response_schema,
 )
+from scanwire_runtime.lifecycle import EXTENSION, Lifecycle, LifecycleError, NormalizedStatus
 
 from scanwire import VENDORS
-from scanwire.runtime.lifecycle import EXTENSION, Lifecycle, LifecycleError, NormalizedStatus
 from scanwire.specs import iter_operations
 
 N = NormalizedStatus

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from scanwire_runtime.lifecycle import Lifecycle
+
 from scanwire.paths import Layout
-from scanwire.runtime.lifecycle import Lifecycle
 from scanwire.specs import iter_operations
 from scanwire.yamlio import load_yaml
 

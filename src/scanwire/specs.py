@@ -16,9 +16,9 @@ from openapi_schema_validator import OAS31Validator
 from openapi_spec_validator import OpenAPIV31SpecValidator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
+from scanwire_runtime.lifecycle import EXTENSION, Lifecycle, LifecycleError
 
 from scanwire.paths import Layout
-from scanwire.runtime.lifecycle import EXTENSION, Lifecycle, LifecycleError
 from scanwire.yamlio import Problem, SourceError, YamlDocument, load_yaml
 
 __all__ = [

@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from scanwire_runtime.lifecycle import Lifecycle
 
 from conformance.emulators.soda import Plugin
-from scanwire.runtime.lifecycle import Lifecycle
 from tests.helpers.servers import emulator_server
 
 ACCOUNTS = {name: (keys["key_id"], keys["secret"]) for name, keys in Plugin.accounts.items()}

@@ -6,8 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-
-from scanwire.runtime.parsing import (
+from scanwire_runtime.parsing import (
     decode,
     parse_dotnet_datetime,
     parse_dotnet_timespan,

@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+import scanwire_runtime.retry
 
 from .conftest import package
 
@@ -100,7 +101,7 @@ def test_retry__post_is_retried_when_the_policy_says_so(mocked: Any, timer: Any)
 
 
 def test_retry__request_extension_forces_or_forbids_a_retry(timer: Any) -> None:
-    retry = soda.runtime.retry
+    retry = scanwire_runtime.retry
     calls: list[str] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -128,8 +129,14 @@ def test_retry__connect_errors_are_retried_even_for_a_post(mocked: Any, timer: A
 def test_retry__connect_errors_can_be_left_to_the_caller(mocked: Any) -> None:
     client, router = mocked("soda", auth=("id", "secret"), retry=soda.RetryPolicy(retry_connect_errors=False))
     router.post("/api/v1/scans").mock(side_effect=httpx.ConnectError("refused"))
-    with pytest.raises(httpx.ConnectError):
+    with pytest.raises(
+        soda.APIConnectionError, match=r"triggerScan: POST .* ConnectError: refused"
+    ) as caught:
         client.start_scan(scanDefinition="nightly")
+    # The runtime's own error with httpx's chained (it used to be a bare httpx.ConnectError).
+    error = caught.value
+    assert isinstance(error, soda.ScanwireError) and not isinstance(error, soda.APITimeoutError)
+    assert isinstance(error.__cause__, httpx.ConnectError) and error.cause is error.__cause__
 
 
 def test_retry__read_timeouts_are_retried_for_get_only(mocked: Any, timer: Any) -> None:
@@ -137,8 +144,12 @@ def test_retry__read_timeouts_are_retried_for_get_only(mocked: Any, timer: Any) 
     get = router.get(STATUS).mock(side_effect=[httpx.ReadTimeout("slow"), soda_status()])
     post = router.post("/api/v1/scans").mock(side_effect=httpx.ReadTimeout("slow"))
     assert client.get_scan("abc").status.normalized is soda.NormalizedStatus.SUCCEEDED
-    with pytest.raises(httpx.ReadTimeout):
+    with pytest.raises(soda.APITimeoutError) as caught:
         client.start_scan(scanDefinition="nightly")
+    assert isinstance(caught.value, soda.APIConnectionError) and isinstance(
+        caught.value.__cause__, httpx.ReadTimeout
+    )
+    assert (caught.value.method, caught.value.url) == ("POST", "https://vendor.test/api/v1/scans")
     assert (get.call_count, post.call_count) == (2, 1)
 
 

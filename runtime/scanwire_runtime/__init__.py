@@ -1,0 +1,62 @@
+"""scanwire-runtime: the one runtime under every scanwire-generated client (auth, retries, paging,
+waiting, errors). Every `<vendor>_client` package imports it, so `except scanwire_runtime.NotFoundError`
+catches a not-found from any vendor."""
+
+from .auth import BasicAuth, HeaderAuth, LoginTokenAuth, credentials_for, make_auth
+from .client import Answer, AsyncScanClient, Scan, ScanClient, ScanRef, Status, Vendor
+from .errors import (
+    APIConnectionError,
+    ApiError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    MalformedResponseError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitedError,
+    ScanTimeoutError,
+    ScanwireError,
+    ServerError,
+    UnsupportedOperationError,
+)
+from .lifecycle import NormalizedStatus
+from .retry import RetryPolicy
+from .timing import ManualTimer, SystemTimer, Timer
+
+__version__ = "0.2.0"
+
+__all__ = [
+    "APIConnectionError",
+    "APITimeoutError",
+    "Answer",
+    "ApiError",
+    "AsyncScanClient",
+    "AuthenticationError",
+    "BadRequestError",
+    "BasicAuth",
+    "ConflictError",
+    "HeaderAuth",
+    "LoginTokenAuth",
+    "MalformedResponseError",
+    "ManualTimer",
+    "NormalizedStatus",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitedError",
+    "RetryPolicy",
+    "Scan",
+    "ScanClient",
+    "ScanRef",
+    "ScanTimeoutError",
+    "ScanwireError",
+    "ServerError",
+    "Status",
+    "SystemTimer",
+    "Timer",
+    "UnsupportedOperationError",
+    "Vendor",
+    "__version__",
+    "credentials_for",
+    "make_auth",
+]
