@@ -13,6 +13,7 @@ Kinds (the vocabulary of `overlays/<vendor>/30-codegen-runtime-auth.yaml`):
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Generator, Mapping, Sequence
 from typing import Any
 
@@ -22,7 +23,15 @@ from .errors import AuthenticationError, ErrorSpec, ScanwireError, raise_for_res
 from .lifecycle import Location
 from .retry import RETRY_EXTENSION
 
-__all__ = ["BasicAuth", "HeaderAuth", "LoginTokenAuth", "credentials_for", "make_auth"]
+__all__ = [
+    "BasicAuth",
+    "HeaderAuth",
+    "LoginTokenAuth",
+    "credentials_for",
+    "credentials_from_env",
+    "env_var",
+    "make_auth",
+]
 
 KINDS = ("basic", "api-key-header", "prefixed-header", "login-token")
 
@@ -125,6 +134,33 @@ def credentials_for(
     if missing:
         raise TypeError(f"{vendor} needs the credentials {', '.join(names)}; missing {', '.join(missing)}")
     return {k: str(v) for k, v in values.items() if v is not None}
+
+
+def env_var(vendor: str, name: str) -> str:
+    """The environment variable of one credential: `SCANWIRE_<VENDOR>_<NAME>` (`SCANWIRE_SODA_KEY_ID`)."""
+    return f"SCANWIRE_{vendor.upper()}_{name.upper()}"
+
+
+def credentials_from_env(
+    spec: Mapping[str, Any], vendor: str, environ: Mapping[str, str] | None = None
+) -> dict[str, str] | None:
+    """The credentials `x-scanwire-auth` names, read from `SCANWIRE_<VENDOR>_<NAME>`; None when none is set.
+
+    Some set but a required one missing is a TypeError naming the variables to set.
+    """
+    env = os.environ if environ is None else environ
+    names: list[str] = list(spec.get("credentials") or [])
+    optional = set(spec.get("optional") or [])
+    found = {n: env[env_var(vendor, n)] for n in names if env.get(env_var(vendor, n))}
+    if not found:
+        return None
+    missing = [env_var(vendor, n) for n in names if n not in optional and n not in found]
+    if missing:
+        raise TypeError(
+            f"{vendor}: credentials from the environment are incomplete; set {', '.join(missing)} "
+            f"(found {', '.join(env_var(vendor, n) for n in found)})"
+        )
+    return found
 
 
 def _fill(template: Any, values: Mapping[str, str]) -> Any:

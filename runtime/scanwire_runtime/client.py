@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime
 import enum
 import importlib
+import os
 import re
 import uuid
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
@@ -31,7 +32,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import httpx
 import tenacity
 
-from .auth import LoginTokenAuth, credentials_for, make_auth
+from .auth import LoginTokenAuth, credentials_for, credentials_from_env, env_var, make_auth
 from .errors import (
     APIConnectionError,
     APITimeoutError,
@@ -227,14 +228,16 @@ class Vendor:
         return self.operation(ref.key), ref
 
     def base_url(self, given: str | None = None) -> str:
-        """`given` (a bare host gets the server's fixed path, e.g. `/AppSpiderEnterprise/rest/v1`), or the
-        spec's first server URL with its variables' defaults."""
+        """`given` (a bare host gets the server's fixed path, e.g. `/AppSpiderEnterprise/rest/v1`), else
+        `SCANWIRE_<VENDOR>_BASE_URL`, else the spec's first server URL with its variables' defaults."""
         servers = self.spec.get("servers") or [{"url": "/"}]
         server = servers[0]
         variables = server.get("variables") or {}
         template = re.sub(
             r"\{([^}]+)\}", lambda m: str((variables.get(m[1]) or {}).get("default", m[0])), server["url"]
         )
+        if given is None:
+            given = os.environ.get(env_var(self.slug, "base_url")) or None
         if given is None:
             return template.rstrip("/")
         parts = urlsplit(given)
@@ -257,7 +260,11 @@ class Vendor:
 
     def _auth(self, auth: httpx.Auth | Sequence[Any] | str | None, url: str) -> httpx.Auth | None:
         if auth is None:
-            return None
+            # No auth= given: the canonical environment variables, SCANWIRE_<VENDOR>_<CREDENTIAL>.
+            found = credentials_from_env(self.auth_spec, self.slug) if self.auth_spec else None
+            if found is None:
+                return None
+            auth = self.auth(**found)
         made = (
             auth if isinstance(auth, httpx.Auth) else self.auth(*([auth] if isinstance(auth, str) else auth))
         )

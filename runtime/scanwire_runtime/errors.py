@@ -234,6 +234,8 @@ class ErrorSpec:
     result_success: frozenset[str] = frozenset()
     categories: Mapping[str, str] = field(default_factory=dict)
     request_id_headers: tuple[str, ...] = ()
+    # HTTP status -> category, when neither code nor message names one (Soda's 400 on a refused cancel).
+    statuses: Mapping[str, str] = field(default_factory=dict)
 
     def request_id(self, response: httpx.Response) -> str | None:
         """The vendor's request id header of an answer (`x-scanwire-errors.request-id`), if sent."""
@@ -247,11 +249,13 @@ class ErrorSpec:
     def from_extensions(cls, *layers: Mapping[str, Any] | None) -> ErrorSpec:
         merged: dict[str, Any] = {}
         categories: dict[str, str] = {}
+        statuses: dict[str, str] = {}
         for layer in layers:
             if layer:
                 categories.update(layer.get("categories") or {})
-                merged.update({k: v for k, v in layer.items() if k != "categories"})
-        unknown = sorted(set(categories.values()) - set(CATEGORIES))
+                statuses.update({str(k): v for k, v in (layer.get("statuses") or {}).items()})
+                merged.update({k: v for k, v in layer.items() if k not in ("categories", "statuses")})
+        unknown = sorted((set(categories.values()) | set(statuses.values())) - set(CATEGORIES))
         if unknown:
             raise ValueError(f"x-scanwire-errors: unknown categories {unknown}; known: {sorted(CATEGORIES)}")
         success = merged.get("success") or {}
@@ -266,6 +270,7 @@ class ErrorSpec:
             result_pointer=result.get("pointer"),
             result_success=frozenset(result.get("success") or ()),
             categories=categories,
+            statuses=statuses,
             request_id_headers=tuple(
                 [merged["request-id"]]
                 if isinstance(merged.get("request-id"), str)
@@ -353,7 +358,7 @@ def _error(
         if not decoded and response.content.strip():
             message += " (the body is not JSON)"
     category = spec.categories.get(str(code)) if code is not None else None
-    category = category or spec.categories.get(message)
+    category = category or spec.categories.get(message) or spec.statuses.get(str(status))
     kind = CATEGORIES[category] if category else _by_status(status)
     return kind(
         message,

@@ -11,6 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
+from scanwire import VENDORS
+
 from .conftest import example, package
 
 aps = package("appspider")
@@ -154,10 +156,58 @@ def _dummy_params(vendor: str) -> dict[str, Any]:
 
 
 def test_credentials_are_checked_against_the_vendor_names() -> None:
-    with pytest.raises(TypeError, match=r"soda needs the credentials key_id, key_secret; missing key_secret"):
+    with pytest.raises(TypeError, match=r"soda needs the credentials key_id, secret; missing secret"):
         package("soda").auth("only-id")
     with pytest.raises(TypeError, match="advalidation takes 1 credentials"):
         package("advalidation").auth("a", "b")
     with pytest.raises(TypeError, match="has no credential 'token'"):
         package("appspider").auth("n", "p", token="x")
     assert isinstance(package("threadfix").auth(api_key="k"), httpx.Auth)
+
+
+def test_credentials__canonical_names_on_every_vendor() -> None:
+    # One vocabulary (x-scanwire-auth = client = emulator accounts = conformance runner = env vars).
+    assert isinstance(package("soda").auth(key_id="k", secret="s"), httpx.Auth)  # was TypeError (key_secret)
+    assert isinstance(package("invicti").auth(user_id="u", token="t"), httpx.Auth)  # was api_token
+    assert isinstance(package("appspider").auth(username="u", password="p", client_id="c"), httpx.Auth)
+    assert {v: package(v).VENDOR.credentials() for v in VENDORS} == {
+        "advalidation": ["api_key"],
+        "invicti": ["user_id", "token"],
+        "appspider": ["username", "password", "client_id"],
+        "threadfix": ["api_key"],
+        "soda": ["key_id", "secret"],
+    }
+
+
+def test_connect__without_auth_reads_the_environment(mocked: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SCANWIRE_SODA_KEY_ID", "env-id")
+    monkeypatch.setenv("SCANWIRE_SODA_SECRET", "env-secret")
+    client, router = mocked("soda")
+    route = router.get("/api/v1/scans/abc").mock(
+        return_value=httpx.Response(
+            200,
+            json={
+                "cloudUrl": "https://cloud.soda.io/x",
+                "created": "2024-03-22T13:56:26Z",
+                "id": "abc",
+                "state": "completed",
+            },
+        )
+    )
+    client.get_scan("abc")
+    sent = route.calls.last.request
+    assert sent.headers["authorization"] == httpx.BasicAuth("env-id", "env-secret")._auth_header
+    assert sent.headers["user-agent"] == f"soda-client/{package('soda').__version__}"
+
+
+def test_connect__incomplete_environment_names_the_missing_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SCANWIRE_INVICTI_USER_ID", "u")
+    monkeypatch.delenv("SCANWIRE_INVICTI_TOKEN", raising=False)
+    with pytest.raises(TypeError, match="set SCANWIRE_INVICTI_TOKEN"):
+        package("invicti").connect("https://invicti.test")
+
+
+def test_connect__base_url_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SCANWIRE_THREADFIX_BASE_URL", "https://tf.corp:8443")
+    with package("threadfix").connect(auth="k") as client:
+        assert client.base_url == "https://tf.corp:8443/threadfix/rest/latest"

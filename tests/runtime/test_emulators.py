@@ -242,13 +242,30 @@ def test_soda__cancel_then_wait_ends_cancelled(
     )
 
 
-def test_soda__cancelling_a_finished_scan_is_a_bad_request(emulator: Any, connect_emulator: Any) -> None:
-    emu = emulator("soda")
+@pytest.mark.parametrize("vendor", ["soda", "appspider", "invicti"])
+def test_refused_state_action__is_a_conflict_on_every_vendor(
+    vendor: str, emulator: Any, connect_emulator: Any, control: Control
+) -> None:
+    # One classification (x-scanwire-errors): it was BadRequestError on Soda and AppSpider.
+    emu = emulator(vendor)
     client = connect_emulator(emu)
-    scan = client.start_scan(scanDefinition="nightly")
+    scan = start(vendor, client, emu, control)
     client.wait_for_scan(scan)
-    with pytest.raises(package("soda").BadRequestError, match="cannot be canceled"):
+    with pytest.raises(package(vendor).ConflictError) as caught:
         client.cancel(scan)
+    assert caught.value.method in ("POST", "DELETE") and scan.id in caught.value.url + str(
+        caught.value.response.request.content
+    )
+
+
+@pytest.mark.parametrize("vendor", ["soda", "appspider", "invicti", "advalidation"])
+def test_unknown_scan_id__is_not_found_on_every_vendor(
+    vendor: str, emulator: Any, connect_emulator: Any
+) -> None:
+    client = connect_emulator(emulator(vendor))
+    unknown = {"advalidation": "999999"}.get(vendor, "4d9a7b61-0000-4000-8000-000000000000")
+    with pytest.raises(package(vendor).NotFoundError):
+        client.get_scan(unknown)
 
 
 def test_invicti__pause_resume_cancel(emulator: Any, connect_emulator: Any, control: Control) -> None:

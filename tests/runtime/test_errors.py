@@ -94,7 +94,8 @@ def test_threadfix__success_false_on_http_200_is_an_authentication_error(mocked:
     assert (caught.value.status, caught.value.message, caught.value.envelope) == (200, body["message"], body)
 
 
-def test_threadfix__unknown_failure_message_is_still_an_api_error(mocked: Any) -> None:
+def test_threadfix__unknown_scan_id_on_http_200_is_not_found(mocked: Any) -> None:
+    # One classification: an unknown id is a NotFoundError on every vendor (it was a bare ApiError here).
     tf = package("threadfix")
     client, router = mocked("threadfix", auth="key")
     body = {
@@ -104,9 +105,39 @@ def test_threadfix__unknown_failure_message_is_still_an_api_error(mocked: Any) -
         "object": None,
     }
     router.get(TF_STATUS).mock(return_value=httpx.Response(200, json=body))
+    with pytest.raises(tf.NotFoundError) as caught:
+        client.get_scan(tf.ScanRef("41", {"appId": 6}))
+    assert "Pending scan lookup failed" in str(caught.value) and caught.value.status == 200
+
+
+def test_threadfix__unknown_failure_message_is_still_an_api_error(mocked: Any) -> None:
+    tf = package("threadfix")
+    client, router = mocked("threadfix", auth="key")
+    body = {"message": "Something else broke.", "success": False, "responseCode": -1, "object": None}
+    router.get(TF_STATUS).mock(return_value=httpx.Response(200, json=body))
     with pytest.raises(tf.ApiError) as caught:
-        client.get_scan("41", appId=6)
-    assert type(caught.value) is tf.ApiError and "Pending scan lookup failed" in str(caught.value)
+        client.get_scan(tf.ScanRef("41", {"appId": 6}))
+    assert type(caught.value) is tf.ApiError and "Something else broke." in str(caught.value)
+
+
+def test_every_error__carries_method_url_status_response_and_request_id(mocked: Any) -> None:
+    from scanwire_runtime.errors import ErrorSpec, raise_for_response
+
+    request = httpx.Request("DELETE", "https://vendor.test/api/v1/scans/s1")
+    response = httpx.Response(
+        400, json={"code": "bad_request", "message": "no"}, headers={"X-Request-Id": "r-42"}, request=request
+    )
+    spec = ErrorSpec.from_extensions({"message": "/message", "request-id": "X-Request-Id"})
+    with pytest.raises(package("soda").BadRequestError) as caught:
+        raise_for_response(response, spec, vendor="soda", operation="cancelScan", expects_json=True)
+    error = caught.value
+    assert (error.method, error.url, error.status, error.request_id) == (
+        "DELETE",
+        "https://vendor.test/api/v1/scans/s1",
+        400,
+        "r-42",
+    )
+    assert error.response is response and "(request id r-42)" in str(error)
 
 
 @pytest.mark.parametrize(

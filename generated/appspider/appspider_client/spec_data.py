@@ -3,11 +3,11 @@
 
 from typing import Any
 
-SPEC: dict[str, Any] = {'extensions': {'x-scanwire-auth': {'credentials': ['name', 'password', 'client_id'],
+SPEC: dict[str, Any] = {'extensions': {'x-scanwire-auth': {'credentials': ['username', 'password', 'client_id'],
                                     'header': {'name': 'Authorization', 'value': 'Basic {token}'},
                                     'kind': 'login-token',
                                     'login': {'body': {'clientId': '{client_id}',
-                                                       'name': '{name}',
+                                                       'name': '{username}',
                                                        'password': '{password}'},
                                               'operation': 'POST /Authentication/Login',
                                               'token': {'in': 'body', 'pointer': '/Token'}},
@@ -387,7 +387,8 @@ SPEC: dict[str, Any] = {'extensions': {'x-scanwire-auth': {'credentials': ['name
                                'path': '/Scan/CancelScan',
                                'responses': {'200': ['application/json'],
                                              '400': ['application/json'],
-                                             '401': ['application/json']}},
+                                             '401': ['application/json']},
+                               'x-scanwire-errors': {'statuses': {'400': 'conflict'}}},
                 'getScanErrors': {'body': [],
                                   'items-attribute': ['events'],
                                   'method': 'GET',
@@ -521,7 +522,8 @@ SPEC: dict[str, Any] = {'extensions': {'x-scanwire-auth': {'credentials': ['name
                               'path': '/Scan/PauseScan',
                               'responses': {'200': ['application/json'],
                                             '400': ['application/json'],
-                                            '401': ['application/json']}},
+                                            '401': ['application/json']},
+                              'x-scanwire-errors': {'statuses': {'400': 'conflict'}}},
                 'resumeAllScans': {'body': [],
                                    'method': 'POST',
                                    'module': 'api.scan_management.resume_all_scans',
@@ -536,7 +538,8 @@ SPEC: dict[str, Any] = {'extensions': {'x-scanwire-auth': {'credentials': ['name
                                'path': '/Scan/ResumeScan',
                                'responses': {'200': ['application/json'],
                                              '400': ['application/json'],
-                                             '401': ['application/json']}},
+                                             '401': ['application/json']},
+                               'x-scanwire-errors': {'statuses': {'400': 'conflict'}}},
                 'runScan': {'body': ['application/x-www-form-urlencoded', 'application/json'],
                             'method': 'POST',
                             'module': 'api.scan_management.run_scan',
@@ -566,7 +569,8 @@ SPEC: dict[str, Any] = {'extensions': {'x-scanwire-auth': {'credentials': ['name
                              'path': '/Scan/StopScan',
                              'responses': {'200': ['application/json'],
                                            '400': ['application/json'],
-                                           '401': ['application/json']}}},
+                                           '401': ['application/json']},
+                             'x-scanwire-errors': {'statuses': {'400': 'conflict'}}}},
  'security': [{'AppSpiderToken': []}],
  'security_schemes': {'AppSpiderToken': {'description': 'The `Token` returned by `POST '
                                                         '/Authentication/Login`, sent as '

@@ -3,7 +3,7 @@
 
 from typing import Any
 
-SPEC: dict[str, Any] = {'extensions': {'x-scanwire-auth': {'credentials': ['key_id', 'key_secret'], 'kind': 'basic'},
+SPEC: dict[str, Any] = {'extensions': {'x-scanwire-auth': {'credentials': ['key_id', 'secret'], 'kind': 'basic'},
                 'x-scanwire-errors': {'code': '/code', 'message': '/message'}},
  'lifecycle': {'aliases': {},
                'codes': {},
@@ -237,7 +237,8 @@ SPEC: dict[str, Any] = {'extensions': {'x-scanwire-auth': {'credentials': ['key_
                                           'why': 'vendor-notes §5: the prose states are FACT, the '
                                                  'mapping is INFERENCE (`submitted` is also the '
                                                  'status field set when an agent takes the scan)'},
-                               'x-rate-limit': {'per-seconds': 60, 'requests': 10}},
+                               'x-rate-limit': {'per-seconds': 60, 'requests': 10},
+                               'x-scanwire-errors': {'statuses': {'400': 'conflict'}}},
                 'getScanLogs': {'body': [],
                                 'items-attribute': ['content'],
                                 'method': 'GET',

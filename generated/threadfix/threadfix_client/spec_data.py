@@ -10,6 +10,7 @@ SPEC: dict[str, Any] = {'extensions': {'x-scanwire-auth': {'credentials': ['api_
                 'x-scanwire-errors': {'categories': {'API Key not found in database.': 'authentication',
                                                      'Application lookup failed. Check your ID.': 'not-found',
                                                      'Authentication failed, check your API Key.': 'authentication',
+                                                     'Pending scan lookup failed. Check your ID.': 'not-found',
                                                      'The requested URL is restricted for your API Key.': 'permission'},
                                       'message': '/message',
                                       'success': {'pointer': '/success', 'value': True}}},
