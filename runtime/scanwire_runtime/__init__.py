@@ -3,7 +3,18 @@ waiting, errors). Every `<vendor>_client` package imports it, so `except scanwir
 catches a not-found from any vendor."""
 
 from .auth import BasicAuth, HeaderAuth, LoginTokenAuth, credentials_for, make_auth
-from .client import Answer, AsyncScanClient, Scan, ScanClient, ScanRef, Status, Vendor
+from .client import (
+    Answer,
+    AsyncScanClient,
+    RawResponse,
+    RequestOptions,
+    Scan,
+    ScanClient,
+    ScanLike,
+    ScanRef,
+    Status,
+    Vendor,
+)
 from .errors import (
     APIConnectionError,
     ApiError,
@@ -44,9 +55,12 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitedError",
+    "RawResponse",
+    "RequestOptions",
     "RetryPolicy",
     "Scan",
     "ScanClient",
+    "ScanLike",
     "ScanRef",
     "ScanTimeoutError",
     "ScanwireError",

@@ -1,23 +1,22 @@
-"""The user-facing clients: start, watch and read a scan through one API for every vendor.
+"""The clients users touch: start, watch and read a scan through one API for every vendor.
 
 Everything vendor-specific comes from the package's `spec_data.SPEC` (written by `scanwire generate`
 from the resolved spec): the lifecycle says which operation starts, polls, cancels and lists and where
 the id and the state travel; `x-scanwire-auth`, `x-scanwire-errors` and `x-scanwire-paging` say how to
 authenticate, what a failure looks like and how lists page; `x-rate-limit` sets the shortest poll
-interval. Requests are built from the spec's parameter locations and answers are parsed by the generated
-endpoint modules, so `Scan.model` is the generated model of the answer.
+interval. Each generated package subclasses ScanClient/AsyncScanClient with typed resource namespaces
+(one per spec tag) and typed lifecycle methods (`start_scan(...)` with the start operation's own keyword
+parameters); this module holds what they share.
 
-    client = soda_client.connect("https://cloud.soda.io", auth=(key_id, key_secret))
-    scan = client.start_scan(scanDefinition="nightly")
+    client = soda_client.connect("https://cloud.soda.io", auth=(key_id, secret))
+    scan = client.start_scan(scan_definition="nightly")
     final = client.wait_for_scan(scan, timeout=600, poll_interval=5)
-    final.status.normalized, final.status.raw
-
-Parameters are passed by their names in the spec (`scanDefinition`, `pageSize`, `appId`); any name the
-operation does not declare as a path/query/header parameter goes into the request body.
+    final.status.normalized, final.status.raw, final.model  # model: the generated poll answer
 """
 
 from __future__ import annotations
 
+import copy
 import datetime
 import enum
 import importlib
@@ -26,7 +25,7 @@ import re
 import uuid
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, NoReturn
+from typing import Any, Generic, NoReturn, Self, TypeVar, cast
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import httpx
@@ -40,16 +39,35 @@ from .errors import (
     MalformedResponseError,
     RateLimitedError,
     ScanTimeoutError,
+    ServerError,
     UnsupportedOperationError,
     body_excerpt,
     raise_for_response,
 )
 from .lifecycle import Lifecycle, Location, NormalizedStatus, OperationRef
 from .paging import Paging
-from .retry import AsyncRetryTransport, RetryPolicy, RetryTransport
+from .retry import RETRY_POLICY_EXTENSION, AsyncRetryTransport, RetryPolicy, RetryTransport
 from .timing import SystemTimer, Timer
 
-__all__ = ["Answer", "AsyncScanClient", "Operation", "Scan", "ScanClient", "ScanRef", "Status", "Vendor"]
+__all__ = [
+    "Answer",
+    "AsyncScanClient",
+    "Operation",
+    "RawResponse",
+    "RequestOptions",
+    "Scan",
+    "ScanClient",
+    "ScanLike",
+    "ScanRef",
+    "Status",
+    "Vendor",
+]
+
+M = TypeVar("M")
+PollT = TypeVar("PollT")
+ResultT = TypeVar("ResultT")
+C = TypeVar("C", bound="ScanClient[Any, Any]")
+AC = TypeVar("AC", bound="AsyncScanClient[Any, Any]")
 
 _FORM = "application/x-www-form-urlencoded"
 _MULTIPART = "multipart/form-data"
@@ -140,12 +158,13 @@ class ScanRef:
 
 
 @dataclass(frozen=True)
-class Scan(ScanRef):
-    """What one answer said about a scan: `status`, the generated `model` and the decoded `body`."""
+class Scan(ScanRef, Generic[M]):
+    """What one answer said about a scan: `status`, the generated `model` (typed: `Scan[ScanTaskModel]`)
+    and the decoded JSON `body`."""
 
     status: Status = Status(None, NormalizedStatus.UNKNOWN)
-    model: Any = field(default=None, repr=False)
-    body: Any = field(default=None, repr=False)
+    model: M = field(default=cast(Any, None), repr=False)
+    body: object = field(default=None, repr=False)
 
 
 ScanLike = ScanRef | str | int
@@ -168,11 +187,20 @@ class Answer:
 # -- the vendor ------------------------------------------------------------------------------------
 
 
-class Vendor:
-    """One generated package's spec data, and the factory of its clients (`connect`, `connect_async`)."""
+class Vendor(Generic[C, AC]):
+    """One generated package's spec data; the factory of its typed clients (`connect`, `connect_async`)."""
 
-    def __init__(self, spec: Mapping[str, Any], package: str, version: str = "0") -> None:
+    def __init__(
+        self,
+        spec: Mapping[str, Any],
+        package: str,
+        client: type[C],
+        async_client: type[AC],
+        version: str = "0",
+    ) -> None:
         self.spec = spec
+        self.client_class = client
+        self.async_client_class = async_client
         self.version = version
         self.slug: str = spec["vendor"]
         self.title: str = spec.get("title", self.slug)
@@ -287,13 +315,15 @@ class Vendor:
         timeout: float | httpx.Timeout = 30.0,
         timer: Timer | None = None,
         headers: Mapping[str, str] | None = None,
-    ) -> ScanClient:
-        """A ScanClient on `base_url` (default: the spec's first server).
+    ) -> C:
+        """The vendor's typed client on `base_url` (default: `SCANWIRE_<VENDOR>_BASE_URL`, else the spec's
+        first server).
 
         `auth`: an httpx.Auth, or the vendor's credentials as a tuple (see `credentials()`);
         `retry`: the RetryPolicy (default: 5 attempts, backoff with jitter); `transport`: the httpx
         transport under the retries (an in-process emulator, a proxy...); `timer`: clock and sleep for
-        retries and waiting (tests pass a ManualTimer).
+        retries and waiting (tests pass a ManualTimer). Without `auth`, the credentials come from
+        `SCANWIRE_<VENDOR>_<CREDENTIAL>` when set.
         """
         url = self.base_url(base_url)
         timer = timer or SystemTimer()
@@ -306,7 +336,7 @@ class Vendor:
         )
         raw = self._raw_client(url)
         raw.set_httpx_client(http)
-        return ScanClient(self, http, raw, timer)
+        return self.client_class(self, http, raw, timer)
 
     def connect_async(
         self,
@@ -318,7 +348,7 @@ class Vendor:
         timeout: float | httpx.Timeout = 30.0,
         timer: Timer | None = None,
         headers: Mapping[str, str] | None = None,
-    ) -> AsyncScanClient:
+    ) -> AC:
         """The async twin of `connect`."""
         url = self.base_url(base_url)
         timer = timer or SystemTimer()
@@ -331,7 +361,7 @@ class Vendor:
         )
         raw = self._raw_client(url)
         raw.set_async_httpx_client(http)
-        return AsyncScanClient(self, http, raw, timer)
+        return self.async_client_class(self, http, raw, timer)
 
 
 # -- building requests ------------------------------------------------------------------------------
@@ -442,7 +472,12 @@ def request_args(
 
 
 class _WaitPlan:
-    """How `wait_for_scan` polls, for tenacity: retry until terminal, back off, stop at the deadline."""
+    """How `wait_for_scan` polls, for tenacity: retry until terminal, back off, stop at the deadline.
+
+    The deadline is hard: each poll's own timeout is the time left. Transient failures (429, 5xx after the
+    transport's retries, connection errors and timeouts) are retried with backoff until the deadline,
+    counted in `errors` and reported in ScanTimeoutError.
+    """
 
     def __init__(
         self,
@@ -466,10 +501,15 @@ class _WaitPlan:
         self.start = timer.now()
         self.deadline = self.start + timeout
         self.polls = 0
-        self.last: Scan | None = None
+        self.errors = 0
+        self.last: Scan[Any] | None = None
         self.last_error: BaseException | None = None
 
-    def record(self, scan: Scan) -> Scan:
+    def time_left(self) -> float:
+        # Never 0: httpx reads a zero timeout as "fail at once" even for an answer already there.
+        return max(0.001, self.deadline - self.timer.now())
+
+    def record(self, scan: Scan[M]) -> Scan[M]:
         self.last = scan
         return scan
 
@@ -479,11 +519,12 @@ class _WaitPlan:
         assert outcome is not None
         if outcome.failed:
             error = outcome.exception()
-            if isinstance(error, RateLimitedError):
+            if isinstance(error, RateLimitedError | ServerError | APIConnectionError):
+                self.errors += 1
                 self.last_error = error
                 return True
             return False
-        scan: Scan = outcome.result()
+        scan: Scan[Any] = outcome.result()
         return not scan.status.terminal
 
     def wait(self, state: tenacity.RetryCallState) -> float:
@@ -493,7 +534,8 @@ class _WaitPlan:
         if outcome is not None and outcome.failed:
             error = outcome.exception()
             if isinstance(error, RateLimitedError) and error.retry_after is not None:
-                delay = max(delay, error.retry_after)
+                # The server said when: that, not the (growing) poll interval.
+                delay = max(error.retry_after, self.floor)
         return max(0.0, min(delay, self.deadline - self.timer.now()))
 
     def stop(self, state: tenacity.RetryCallState) -> bool:
@@ -507,21 +549,87 @@ class _WaitPlan:
             polls=self.polls,
             last=self.last,
             last_error=self.last_error,
+            errors=self.errors,
         )
+
+
+@dataclass(frozen=True)
+class RequestOptions:
+    """Per-request options (`client.with_options(...)`): timeout in seconds, retry policy, extra headers."""
+
+    timeout: float | httpx.Timeout | None = None
+    retry: RetryPolicy | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    def merged(self, other: RequestOptions) -> RequestOptions:
+        return RequestOptions(
+            other.timeout if other.timeout is not None else self.timeout,
+            other.retry if other.retry is not None else self.retry,
+            {**self.headers, **other.headers},
+        )
+
+    def apply(self, request: httpx.Request) -> None:
+        """Set on the request itself: never a parameter, never a body."""
+        if self.headers:
+            request.headers.update(self.headers)
+        extensions = dict(request.extensions)
+        if self.timeout is not None:
+            timeout = self.timeout if isinstance(self.timeout, httpx.Timeout) else httpx.Timeout(self.timeout)
+            extensions["timeout"] = timeout.as_dict()
+        if self.retry is not None:
+            extensions[RETRY_POLICY_EXTENSION] = self.retry
+        request.extensions = extensions
+
+
+_NO_OPTIONS = RequestOptions()
+
+
+@dataclass(frozen=True)
+class RawResponse(Generic[M]):
+    """`client.with_raw_response....`: the HTTP status, headers and the parsed (typed) model."""
+
+    status_code: int
+    headers: httpx.Headers
+    parsed: M
+    http_response: httpx.Response = field(repr=False)
 
 
 class _Core:
     """What the sync and async clients share: request building and answer interpretation (no I/O)."""
 
-    def __init__(self, vendor: Vendor, base_url: str, raw: Any, timer: Timer) -> None:
+    def __init__(self, vendor: Vendor[Any, Any], base_url: str, raw: Any, timer: Timer) -> None:
         self.vendor = vendor
         self.base_url = base_url
         self.lifecycle = vendor.lifecycle
         self.raw = raw
         self.timer = timer
+        self._options = _NO_OPTIONS
+        self._bind()
+
+    def _bind(self) -> None:
+        """Create the resource namespaces (generated subclasses); called again on each `with_options` copy."""
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.vendor.slug!r}, {self.base_url!r})"
+
+    def with_options(
+        self,
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        retry: RetryPolicy | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Self:
+        """A view of this client (same connection) whose requests use these options: `timeout` seconds,
+        `retry` policy, extra `headers`. `client.with_options(timeout=5).scans.get(...)`."""
+        clone = copy.copy(self)
+        clone._options = self._options.merged(RequestOptions(timeout, retry, dict(headers or {})))
+        clone._bind()
+        return clone
+
+    def _prepared(self, request: httpx.Request, extra: RequestOptions | None = None) -> httpx.Request:
+        options = self._options if extra is None else self._options.merged(extra)
+        options.apply(request)
+        return request
 
     def _answer(self, op: Operation, response: httpx.Response) -> Answer:
         body = raise_for_response(
@@ -565,7 +673,7 @@ class _Core:
             cause=exc,
         )
 
-    def status(self, raw: Any) -> Status:
+    def status(self, raw: object) -> Status:
         """Any raw state value (a list item's, an event's) read through the vendor's lifecycle."""
         return Status.read(raw, self.lifecycle)
 
@@ -600,15 +708,15 @@ class _Core:
     ) -> httpx.Request:
         return http.build_request(**request_args(op, params, body, self.vendor.slug))
 
-    def _scan(self, scan_id: str, answer: Answer, context: Mapping[str, Any]) -> Scan:
+    def _scan(self, scan_id: str, answer: Answer, context: Mapping[str, Any]) -> Scan[Any]:
         poll = self.lifecycle.operations.get("poll")
         location: Location | None = poll.state if poll is not None else None
         raw = location.extract(answer.body, answer.response.headers) if location is not None else None
         return Scan(scan_id, dict(context), Status.read(raw, self.lifecycle), answer.model, answer.body)
 
     def _started(
-        self, op: Operation, ref_op: OperationRef, params: Mapping[str, Any], answer: Answer
-    ) -> Scan:
+        self, op: Operation, ref_op: OperationRef, context: Mapping[str, Any], answer: Answer
+    ) -> Scan[Any]:
         location = ref_op.id
         scan_id = location.extract(answer.body, answer.response.headers) if location is not None else None
         if scan_id is None or scan_id == "":
@@ -627,11 +735,13 @@ class _Core:
                 request_id=op.errors.request_id(answer.response),
                 response=answer.response,
             )
-        context = {p.name: params[p.name] for p in op.parameters if p.location == "path" and p.name in params}
         scan = self._scan(str(scan_id), answer, context)
         if self.lifecycle.canonical(scan.status.raw) is None:
-            # The start answer has no state where the poll answer has it (Soda: no body at all).
-            return Scan(scan.id, context, Status.read(None, self.lifecycle), answer.model, answer.body)
+            # The start answer has no state where the poll answer has it (Soda: no body at all): a scan
+            # just created is in the lifecycle's initial state, not "unknown".
+            initial = self.lifecycle.initial
+            status = Status(None, self.lifecycle.states[initial], initial, initial in self.lifecycle.terminal)
+            return Scan(scan.id, dict(context), status, answer.model, answer.body)
         return scan
 
     def _plan(
@@ -642,6 +752,10 @@ class _Core:
             self._ref(scan).id, self.timer, timeout, interval, max_interval, backoff, poll.min_interval
         )
 
+    def _poll_options(self, plan: _WaitPlan) -> RequestOptions:
+        # The waiter retries transient failures itself, up to its deadline; a poll gets the time left.
+        return RequestOptions(timeout=plan.time_left(), retry=RetryPolicy.disabled())
+
     def _paging(self, op: Operation) -> Paging:
         if op.paging is None:
             raise UnsupportedOperationError(
@@ -649,39 +763,72 @@ class _Core:
             )
         return op.paging
 
+    def _size(self, op: Operation, page_size: int | None) -> dict[str, Any]:
+        paging = self._paging(op)
+        if page_size is None:
+            return {}
+        if paging.size is None:
+            raise TypeError(f"{self.vendor.slug} {op.id} takes no page size")
+        return {paging.size: page_size}
 
-class ScanClient(_Core):
-    """Synchronous client; `raw` is the generated AuthenticatedClient on the same connection."""
+    def _results_action(self) -> str:
+        return "results" if self.lifecycle.operations.get("results") is not None else "poll"
 
-    def __init__(self, vendor: Vendor, http: httpx.Client, raw: Any, timer: Timer) -> None:
-        super().__init__(vendor, str(http.base_url).rstrip("/"), raw, timer)
+
+class ScanClient(_Core, Generic[PollT, ResultT]):
+    """Synchronous client; each generated package subclasses it with typed resource namespaces
+    (`client.scans...`) and typed lifecycle methods. `raw` is the generated AuthenticatedClient on the
+    same connection."""
+
+    def __init__(self, vendor: Vendor[Any, Any], http: httpx.Client, raw: Any, timer: Timer) -> None:
         self.http = http
+        super().__init__(vendor, str(http.base_url).rstrip("/"), raw, timer)
 
     def close(self) -> None:
         self.http.close()
 
-    def __enter__(self) -> ScanClient:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _send(self, op: Operation, params: Mapping[str, Any], body: Any = _NO_BODY) -> Answer:
-        request = self._build(self.http, op, params, body)
+    def _send_request(
+        self, op: Operation, request: httpx.Request, extra: RequestOptions | None = None
+    ) -> Answer:
+        request = self._prepared(request, extra)
         try:
             response = self.http.send(request)
         except httpx.TransportError as exc:
             raise self._transport_error(op, request, exc) from exc
         return self._answer(op, response)
 
-    def call(self, operation: str, /, body: Any = _NO_BODY, **params: Any) -> Answer:
-        """Any operation by operationId or `METHOD /path`, with typed errors and the parsed answer."""
-        return self._send(self.vendor.operation(operation), params, body)
+    def _send(
+        self,
+        op: Operation,
+        params: Mapping[str, Any],
+        body: Any = _NO_BODY,
+        extra: RequestOptions | None = None,
+    ) -> Answer:
+        return self._send_request(op, self._build(self.http, op, params, body), extra)
 
-    def iter_pages(self, operation: str, /, **params: Any) -> Iterator[Any]:
-        """Every item of a list operation, page after page (`x-scanwire-paging`)."""
-        op = self.vendor.operation(operation)
-        yield from self._pages(op, self._paging(op), params)
+    def _invoke(self, operation: str, kwargs: dict[str, Any]) -> Any:
+        """One operation from the generated module's `_get_kwargs(...)`; the parsed model of the answer."""
+        return self._invoke_answer(operation, kwargs).model
+
+    def _invoke_answer(self, operation: str, kwargs: dict[str, Any]) -> Answer:
+        return self._send_request(self.vendor.operation(operation), self.http.build_request(**kwargs))
+
+    def _invoke_raw(self, operation: str, kwargs: dict[str, Any]) -> RawResponse[Any]:
+        answer = self._invoke_answer(operation, kwargs)
+        return RawResponse(
+            answer.response.status_code, answer.response.headers, answer.model, answer.response
+        )
+
+    def _start(self, kwargs: dict[str, Any], context: Mapping[str, Any]) -> Scan[Any]:
+        op, ref_op = self.vendor.action("start")
+        answer = self._send_request(op, self.http.build_request(**kwargs))
+        return self._started(op, ref_op, context, answer)
 
     def _pages(
         self, op: Operation, paging: Paging, params: Mapping[str, Any], body: Any = _NO_BODY
@@ -696,15 +843,13 @@ class ScanClient(_Core):
                 return
             current = {**current, str(paging.page): int(page) + 1}
 
-    def start_scan(self, **params: Any) -> Scan:
-        """Start a scan (the lifecycle's `start`); the Scan's context keeps path parameters (`appId`)."""
-        op, ref_op = self.vendor.action("start")
-        return self._started(op, ref_op, params, self._send(op, params))
+    def get_scan(self, scan: ScanLike) -> Scan[PollT]:
+        """Read the scan's state once (the lifecycle's `poll` operation); `.status` and the typed `.model`."""
+        return self._get_scan(scan, None)
 
-    def get_scan(self, scan: ScanLike, **params: Any) -> Scan:
-        """Read the scan's state once (the lifecycle's `poll`)."""
-        op, ref, merged, body = self._scan_args("poll", scan, params)
-        return self._scan(ref.id, self._send(op, merged, body), ref.context)
+    def _get_scan(self, scan: ScanLike, extra: RequestOptions | None) -> Scan[PollT]:
+        op, ref, merged, body = self._scan_args("poll", scan, {})
+        return self._scan(ref.id, self._send(op, merged, body, extra), ref.context)
 
     def wait_for_scan(
         self,
@@ -714,12 +859,13 @@ class ScanClient(_Core):
         poll_interval: float = 5.0,
         max_interval: float = 60.0,
         backoff: float = 1.5,
-        **params: Any,
-    ) -> Scan:
+    ) -> Scan[PollT]:
         """Poll until a terminal state; ScanTimeoutError (with the last state) after `timeout` seconds.
 
-        The interval starts at `poll_interval`, grows by `backoff` up to `max_interval`, is never shorter
-        than the poll operation's rate limit allows, and waits out a 429's Retry-After.
+        The deadline is hard: each poll's own timeout is the time left. The interval starts at
+        `poll_interval`, grows by `backoff` up to `max_interval`, is never shorter than the poll
+        operation's rate limit allows, and waits out a 429's Retry-After. 429, 5xx and connection
+        failures are retried until the deadline and counted in the ScanTimeoutError.
         """
         plan = self._plan(scan, timeout, poll_interval, max_interval, backoff)
         retrying = tenacity.Retrying(
@@ -729,72 +875,78 @@ class ScanClient(_Core):
             sleep=self.timer.sleep,
             retry_error_callback=plan.give_up,
         )
-        result: Scan = retrying(lambda: plan.record(self.get_scan(scan, **params)))
+        result: Scan[PollT] = retrying(lambda: plan.record(self._get_scan(scan, self._poll_options(plan))))
         return result
 
-    def _act(self, action: str, scan: ScanLike, params: Mapping[str, Any]) -> Answer:
-        op, _, merged, body = self._scan_args(action, scan, params)
+    def _act(self, action: str, scan: ScanLike) -> Answer:
+        op, _, merged, body = self._scan_args(action, scan, {})
         return self._send(op, merged, body)
 
-    def cancel(self, scan: ScanLike, **params: Any) -> Answer:
-        return self._act("cancel", scan, params)
-
-    def pause(self, scan: ScanLike, **params: Any) -> Answer:
-        return self._act("pause", scan, params)
-
-    def resume(self, scan: ScanLike, **params: Any) -> Answer:
-        return self._act("resume", scan, params)
-
-    def stop(self, scan: ScanLike, **params: Any) -> Answer:
-        return self._act("stop", scan, params)
-
-    def get_results(self, scan: ScanLike, **params: Any) -> Any:
+    def get_results(self, scan: ScanLike) -> ResultT:
         """The scan's results: the lifecycle's `results` operation, else its `poll` (typed model)."""
-        action = "results" if self.lifecycle.operations.get("results") is not None else "poll"
-        return self._act(action, scan, params).value
+        result: ResultT = self._act(self._results_action(), scan).model
+        return result
 
-    def iter_scan_logs(self, scan: ScanLike, **params: Any) -> Iterator[Any]:
-        """The scan's log entries or events (the lifecycle's `logs`), every page."""
-        op, _, merged, body = self._scan_args("logs", scan, params)
-        yield from self._pages(op, self._paging(op), merged, body)
+    def _iter_scan_logs(self, scan: ScanLike, page_size: int | None = None) -> Iterator[Any]:
+        op, _, merged, body = self._scan_args("logs", scan, {})
+        yield from self._pages(op, self._paging(op), {**merged, **self._size(op, page_size)}, body)
 
-    def iter_scans(self, **params: Any) -> Iterator[Any]:
-        """Every scan of the lifecycle's `list` operation, every page."""
+    def _iter_scans(self, page_size: int | None = None) -> Iterator[Any]:
         op, _ = self.vendor.action("list")
-        yield from self._pages(op, self._paging(op), params)
+        yield from self._pages(op, self._paging(op), self._size(op, page_size))
 
 
-class AsyncScanClient(_Core):
-    """Asynchronous client; `raw` is the generated AuthenticatedClient on the same connection."""
+class AsyncScanClient(_Core, Generic[PollT, ResultT]):
+    """Asynchronous twin of ScanClient (same methods, awaited)."""
 
-    def __init__(self, vendor: Vendor, http: httpx.AsyncClient, raw: Any, timer: Timer) -> None:
-        super().__init__(vendor, str(http.base_url).rstrip("/"), raw, timer)
+    def __init__(self, vendor: Vendor[Any, Any], http: httpx.AsyncClient, raw: Any, timer: Timer) -> None:
         self.http = http
+        super().__init__(vendor, str(http.base_url).rstrip("/"), raw, timer)
 
     async def aclose(self) -> None:
         await self.http.aclose()
 
-    async def __aenter__(self) -> AsyncScanClient:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
-    async def _send(self, op: Operation, params: Mapping[str, Any], body: Any = _NO_BODY) -> Answer:
-        request = self._build(self.http, op, params, body)
+    async def _send_request(
+        self, op: Operation, request: httpx.Request, extra: RequestOptions | None = None
+    ) -> Answer:
+        request = self._prepared(request, extra)
         try:
             response = await self.http.send(request)
         except httpx.TransportError as exc:
             raise self._transport_error(op, request, exc) from exc
         return self._answer(op, response)
 
-    async def call(self, operation: str, /, body: Any = _NO_BODY, **params: Any) -> Answer:
-        return await self._send(self.vendor.operation(operation), params, body)
+    async def _send(
+        self,
+        op: Operation,
+        params: Mapping[str, Any],
+        body: Any = _NO_BODY,
+        extra: RequestOptions | None = None,
+    ) -> Answer:
+        return await self._send_request(op, self._build(self.http, op, params, body), extra)
 
-    async def iter_pages(self, operation: str, /, **params: Any) -> AsyncIterator[Any]:
-        op = self.vendor.operation(operation)
-        async for item in self._pages(op, self._paging(op), params):
-            yield item
+    async def _invoke(self, operation: str, kwargs: dict[str, Any]) -> Any:
+        return (await self._invoke_answer(operation, kwargs)).model
+
+    async def _invoke_answer(self, operation: str, kwargs: dict[str, Any]) -> Answer:
+        return await self._send_request(self.vendor.operation(operation), self.http.build_request(**kwargs))
+
+    async def _invoke_raw(self, operation: str, kwargs: dict[str, Any]) -> RawResponse[Any]:
+        answer = await self._invoke_answer(operation, kwargs)
+        return RawResponse(
+            answer.response.status_code, answer.response.headers, answer.model, answer.response
+        )
+
+    async def _start(self, kwargs: dict[str, Any], context: Mapping[str, Any]) -> Scan[Any]:
+        op, ref_op = self.vendor.action("start")
+        answer = await self._send_request(op, self.http.build_request(**kwargs))
+        return self._started(op, ref_op, context, answer)
 
     async def _pages(
         self, op: Operation, paging: Paging, params: Mapping[str, Any], body: Any = _NO_BODY
@@ -810,13 +962,13 @@ class AsyncScanClient(_Core):
                 return
             current = {**current, str(paging.page): int(page) + 1}
 
-    async def start_scan(self, **params: Any) -> Scan:
-        op, ref_op = self.vendor.action("start")
-        return self._started(op, ref_op, params, await self._send(op, params))
+    async def get_scan(self, scan: ScanLike) -> Scan[PollT]:
+        """Read the scan's state once (the lifecycle's `poll` operation); `.status` and the typed `.model`."""
+        return await self._get_scan(scan, None)
 
-    async def get_scan(self, scan: ScanLike, **params: Any) -> Scan:
-        op, ref, merged, body = self._scan_args("poll", scan, params)
-        return self._scan(ref.id, await self._send(op, merged, body), ref.context)
+    async def _get_scan(self, scan: ScanLike, extra: RequestOptions | None) -> Scan[PollT]:
+        op, ref, merged, body = self._scan_args("poll", scan, {})
+        return self._scan(ref.id, await self._send(op, merged, body, extra), ref.context)
 
     async def wait_for_scan(
         self,
@@ -826,8 +978,9 @@ class AsyncScanClient(_Core):
         poll_interval: float = 5.0,
         max_interval: float = 60.0,
         backoff: float = 1.5,
-        **params: Any,
-    ) -> Scan:
+    ) -> Scan[PollT]:
+        """Poll until a terminal state (see ScanClient.wait_for_scan: hard deadline, transient failures
+        retried and counted)."""
         plan = self._plan(scan, timeout, poll_interval, max_interval, backoff)
         retrying = tenacity.AsyncRetrying(
             retry=plan.retry,
@@ -837,38 +990,27 @@ class AsyncScanClient(_Core):
             retry_error_callback=plan.give_up,
         )
 
-        async def poll() -> Scan:
-            return plan.record(await self.get_scan(scan, **params))
+        async def poll() -> Scan[PollT]:
+            return plan.record(await self._get_scan(scan, self._poll_options(plan)))
 
-        result: Scan = await retrying(poll)
+        result: Scan[PollT] = await retrying(poll)
         return result
 
-    async def _act(self, action: str, scan: ScanLike, params: Mapping[str, Any]) -> Answer:
-        op, _, merged, body = self._scan_args(action, scan, params)
+    async def _act(self, action: str, scan: ScanLike) -> Answer:
+        op, _, merged, body = self._scan_args(action, scan, {})
         return await self._send(op, merged, body)
 
-    async def cancel(self, scan: ScanLike, **params: Any) -> Answer:
-        return await self._act("cancel", scan, params)
+    async def get_results(self, scan: ScanLike) -> ResultT:
+        """The scan's results: the lifecycle's `results` operation, else its `poll` (typed model)."""
+        result: ResultT = (await self._act(self._results_action(), scan)).model
+        return result
 
-    async def pause(self, scan: ScanLike, **params: Any) -> Answer:
-        return await self._act("pause", scan, params)
-
-    async def resume(self, scan: ScanLike, **params: Any) -> Answer:
-        return await self._act("resume", scan, params)
-
-    async def stop(self, scan: ScanLike, **params: Any) -> Answer:
-        return await self._act("stop", scan, params)
-
-    async def get_results(self, scan: ScanLike, **params: Any) -> Any:
-        action = "results" if self.lifecycle.operations.get("results") is not None else "poll"
-        return (await self._act(action, scan, params)).value
-
-    async def iter_scan_logs(self, scan: ScanLike, **params: Any) -> AsyncIterator[Any]:
-        op, _, merged, body = self._scan_args("logs", scan, params)
-        async for item in self._pages(op, self._paging(op), merged, body):
+    async def _iter_scan_logs(self, scan: ScanLike, page_size: int | None = None) -> AsyncIterator[Any]:
+        op, _, merged, body = self._scan_args("logs", scan, {})
+        async for item in self._pages(op, self._paging(op), {**merged, **self._size(op, page_size)}, body):
             yield item
 
-    async def iter_scans(self, **params: Any) -> AsyncIterator[Any]:
+    async def _iter_scans(self, page_size: int | None = None) -> AsyncIterator[Any]:
         op, _ = self.vendor.action("list")
-        async for item in self._pages(op, self._paging(op), params):
+        async for item in self._pages(op, self._paging(op), self._size(op, page_size)):
             yield item

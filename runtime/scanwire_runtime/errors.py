@@ -164,7 +164,8 @@ class MalformedResponseError(ApiError):
 
 
 class ScanTimeoutError(ScanwireError):
-    """`wait_for_scan` ran out of time; `last` is the last state read (None if no poll succeeded)."""
+    """`wait_for_scan` ran out of time; `last` is the last state read (None if no poll succeeded),
+    `errors` the transient failures (429, 5xx, connection errors, timeouts) met and retried on the way."""
 
     def __init__(
         self,
@@ -173,8 +174,9 @@ class ScanTimeoutError(ScanwireError):
         timeout: float,
         elapsed: float,
         polls: int,
-        last: Scan | None,
+        last: Scan[Any] | None,
         last_error: BaseException | None = None,
+        errors: int = 0,
     ) -> None:
         self.scan_id = scan_id
         self.timeout = timeout
@@ -182,9 +184,11 @@ class ScanTimeoutError(ScanwireError):
         self.polls = polls
         self.last = last
         self.last_error = last_error
+        self.errors = errors
         state = "no state read" if last is None else f"last state {last.status}"
         text = (
-            f"scan {scan_id} not finished after {elapsed:g}s (timeout {timeout:g}s, {polls} polls, {state})"
+            f"scan {scan_id} not finished after {elapsed:g}s (timeout {timeout:g}s, {polls} polls, "
+            f"{errors} transient errors retried, {state})"
         )
         if last_error is not None:
             text += f"; last error: {last_error}"

@@ -9,7 +9,8 @@ including the generated endpoint functions called through `ScanClient.raw` — i
 - a `Retry-After` header is honoured (seconds or HTTP date); one asking for more than
   `max_retry_after` is not waited for — the answer goes back to the caller, who gets a
   `RateLimitedError` carrying `retry_after`;
-- a non-idempotent request (POST, PATCH) is never retried unless the policy says
+- a 429 is retried for every method (the server did not process the request);
+- a non-idempotent request (POST, PATCH) is otherwise never retried unless the policy says
   `retry_non_idempotent=True` or the request carries the extension `scanwire.retry: True`; the one
   exception is a failure to connect (`httpx.ConnectError`/`ConnectTimeout`): nothing reached the server,
   so it is retried for every method unless `retry_connect_errors=False`.
@@ -29,13 +30,22 @@ from tenacity.wait import wait_base
 from .errors import parse_retry_after
 from .timing import SystemTimer, Timer
 
-__all__ = ["IDEMPOTENT", "RETRY_EXTENSION", "AsyncRetryTransport", "RetryPolicy", "RetryTransport"]
+__all__ = [
+    "IDEMPOTENT",
+    "RETRY_EXTENSION",
+    "RETRY_POLICY_EXTENSION",
+    "AsyncRetryTransport",
+    "RetryPolicy",
+    "RetryTransport",
+]
 
 log = logging.getLogger("scanwire.client")
 
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
 # A request extension: True forces retries for this request, False forbids them.
 RETRY_EXTENSION = "scanwire.retry"
+# A request extension: the RetryPolicy of this one request (`client.with_options(retry=...)`).
+RETRY_POLICY_EXTENSION = "scanwire.retry-policy"
 _CONNECT_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout)
 
 
@@ -83,7 +93,10 @@ class RetryPolicy:
                 return True
             return isinstance(error, httpx.TransportError) and self.may_retry(request)
         response: httpx.Response = outcome.result()
-        if response.status_code not in self.statuses or not self.may_retry(request):
+        if response.status_code not in self.statuses:
+            return False
+        # 429: the server refused to process the request, so sending it again is safe for every method.
+        if response.status_code != 429 and not self.may_retry(request):
             return False
         wait = self.retry_after(response)
         return wait is None or wait <= self.max_retry_after
@@ -167,6 +180,7 @@ class RetryTransport(httpx.BaseTransport):
         return response
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
+        policy: RetryPolicy = request.extensions.get(RETRY_POLICY_EXTENSION) or self.policy
         # The first attempt runs outside tenacity, whose machinery costs ~40 us a request
         # (bench/bench_client_overhead.py): an answer whose status is not retried is what tenacity would
         # hand back at once. Anything else enters tenacity as its attempt 1, so waits, stops and logs are
@@ -177,7 +191,7 @@ class RetryTransport(httpx.BaseTransport):
         except BaseException as exc:  # tenacity sees it below and decides
             first = exc
         else:
-            if first.status_code not in self.policy.statuses:
+            if first.status_code not in policy.statuses:
                 return first
         pending = [first]
 
@@ -189,7 +203,7 @@ class RetryTransport(httpx.BaseTransport):
                 raise outcome
             return outcome
 
-        retrying = tenacity.Retrying(sleep=self.timer.sleep, **_options(self.policy, request))
+        retrying = tenacity.Retrying(sleep=self.timer.sleep, **_options(policy, request))
         response: httpx.Response = retrying(attempt, request)
         return response
 
@@ -218,6 +232,7 @@ class AsyncRetryTransport(httpx.AsyncBaseTransport):
         return response
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        policy: RetryPolicy = request.extensions.get(RETRY_POLICY_EXTENSION) or self.policy
         # As RetryTransport.handle_request: the first attempt outside tenacity.
         first: httpx.Response | BaseException
         try:
@@ -225,7 +240,7 @@ class AsyncRetryTransport(httpx.AsyncBaseTransport):
         except BaseException as exc:  # tenacity sees it below and decides
             first = exc
         else:
-            if first.status_code not in self.policy.statuses:
+            if first.status_code not in policy.statuses:
                 return first
         pending = [first]
 
@@ -238,7 +253,7 @@ class AsyncRetryTransport(httpx.AsyncBaseTransport):
             return outcome
 
         sleep: Callable[[float], Coroutine[Any, Any, None]] = self.timer.asleep
-        retrying = tenacity.AsyncRetrying(sleep=sleep, **_options(self.policy, request))
+        retrying = tenacity.AsyncRetrying(sleep=sleep, **_options(policy, request))
         response: httpx.Response = await retrying(attempt, request)
         return response
 

@@ -239,7 +239,7 @@ def _run_openapi_python_client(
     return messages
 
 
-def _template_globals(vendor: str, resolved: dict[str, Any]) -> dict[str, Any]:
+def _template_globals(vendor: str, resolved: dict[str, Any], field_prefix: str) -> dict[str, Any]:
     """What scanwire's templates read beyond the generator's own globals: the runtime requirement and the
     spec's facts (auth credentials, lifecycle, servers) for the package README, docstrings and metadata."""
     from scanwire_runtime.lifecycle import EXTENSION
@@ -252,7 +252,54 @@ def _template_globals(vendor: str, resolved: dict[str, Any]) -> dict[str, Any]:
         "scanwire_auth": extensions.get("x-scanwire-auth") or {},
         "scanwire_lifecycle": extensions.get(EXTENSION) or {},
         "scanwire_servers": resolved.get("servers") or [],
+        "scanwire_items": _paged_item_classes(resolved, field_prefix),
+        **_endpoint_names(resolved, field_prefix),
     }
+
+
+def _endpoint_names(resolved: dict[str, Any], field_prefix: str) -> dict[str, dict[str, str]]:
+    """How the templates find operations: `scanwire_operation_ids` (the generator's endpoint name ->
+    operationId) and `scanwire_action_endpoints` (a lifecycle "METHOD /path" -> endpoint name); the
+    generator rewrites path templates (`{scanId}` -> `{scan_id}`), so paths cannot be compared there."""
+    from openapi_python_client.strings import PythonIdentifier
+
+    from scanwire.specs import iter_operations
+
+    ids: dict[str, str] = {}
+    by_key: dict[str, str] = {}
+    for method, path, op in iter_operations(resolved):
+        if "operationId" in op:
+            name = str(PythonIdentifier(op["operationId"], field_prefix))
+            ids[name] = op["operationId"]
+            by_key[f"{method.upper()} {path}"] = name
+    return {"scanwire_operation_ids": ids, "scanwire_action_endpoints": by_key}
+
+
+def _paged_item_classes(resolved: dict[str, Any], field_prefix: str) -> dict[str, str]:
+    """operationId -> the generated model class of one item of a paged list (`x-scanwire-paging.items`
+    followed through the 2xx answer's schema to an array of a component schema), for typed iterators."""
+    from openapi_python_client.strings import ClassName
+
+    from scanwire.specs import iter_operations
+
+    out: dict[str, str] = {}
+    for _method, _path, op in iter_operations(resolved):
+        paging = op.get("x-scanwire-paging")
+        if (
+            not isinstance(paging, dict)
+            or not isinstance(paging.get("items"), str)
+            or "operationId" not in op
+        ):
+            continue
+        answer = _deref(resolved, (op.get("responses") or {}).get("200") or {})
+        node = _deref(resolved, ((answer.get("content") or {}).get("application/json") or {}).get("schema"))
+        for part in [p for p in paging["items"].split("/") if p]:
+            node = _deref(resolved, ((node or {}).get("properties") or {}).get(part))
+        items = (node or {}).get("items") if isinstance(node, dict) else None
+        ref = items.get("$ref") if isinstance(items, dict) else None
+        if isinstance(ref, str) and ref.startswith("#/components/schemas/"):
+            out[op["operationId"]] = str(ClassName(ref.rsplit("/", 1)[1], field_prefix))
+    return out
 
 
 def _as_json(resolved: dict[str, Any], folder: Path) -> Path | None:
@@ -508,7 +555,10 @@ def generate_vendor(
         try:
             document = _as_json(resolved, tmp_path) or resolved_path
             warnings = _run_openapi_python_client(
-                document, config, build, _template_globals(vendor, resolved)
+                document,
+                config,
+                build,
+                _template_globals(vendor, resolved, str(config.get("field_prefix", "field_"))),
             )
         except GenerationError as exc:
             raise GenerationError(f"{vendor}: {exc}") from None

@@ -145,14 +145,8 @@ def test_static_credentials_become_the_documented_header(
     client, router = mocked(vendor, auth=credentials)
     route = router.route().mock(return_value=httpx.Response(599))
     with pytest.raises(package(vendor).ApiError):
-        client.call(next(iter(package(vendor).VENDOR.operations)), **_dummy_params(vendor))
+        client.get_scan(package(vendor).ScanRef("1", {"appId": 1}))
     assert route.calls.last.request.headers[header] == value
-
-
-def _dummy_params(vendor: str) -> dict[str, Any]:
-    return {"advalidation": {"scanId": 1}, "threadfix": {"appId": 1, "pendingScanId": 1}}.get(
-        vendor, {"id": "x", "scanId": "x"}
-    )
 
 
 def test_credentials_are_checked_against_the_vendor_names() -> None:

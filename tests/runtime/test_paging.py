@@ -33,7 +33,7 @@ def test_invicti__pages_start_at_1_and_stop_when_has_next_page_is_false(mocked: 
     route = router.get("/api/1.0/scans/list").mock(
         side_effect=lambda request: httpx.Response(200, json=pages[int(request.url.params["page"])])
     )
-    scans = list(client.iter_scans(pageSize=2))
+    scans = list(client.iter_scans(page_size=2))
     assert [s.id for s in scans] == ["a", "b", "c", "d", "e"]
     assert type(scans[0]).__name__ == "ScanTaskModel"
     assert [dict(c.request.url.params) for c in route.calls] == [
@@ -41,13 +41,19 @@ def test_invicti__pages_start_at_1_and_stop_when_has_next_page_is_false(mocked: 
     ]
 
 
-def test_invicti__any_paged_operation_by_id(mocked: Any) -> None:
+def test_invicti__a_paged_operation_through_its_resource(mocked: Any) -> None:
     client, router = mocked("invicti", auth=("user", "token"))
     route = router.get("/api/1.0/scans/listbystate").mock(
         return_value=httpx.Response(200, json=invicti_page(1, ["a"], False))
     )
-    assert [s.id for s in client.iter_pages("listScansByState", scanTaskState="Complete")] == ["a"]
-    assert route.calls.last.request.url.params["scanTaskState"] == "Complete"
+    state = package("invicti").models.ScanTaskState.COMPLETE
+    page = client.scans.list_scans_by_state(scan_task_state=state, page_size=5)
+    assert [s.id for s in page.list_] == ["a"] and type(page).__name__ == "ScanTaskListApiResult"
+    assert dict(route.calls.last.request.url.params) == {
+        "scanTaskState": "Complete",
+        "page": "1",
+        "pageSize": "5",
+    }
 
 
 def appspider_page(number: int, total_pages: int, count: int) -> dict[str, Any]:
@@ -106,7 +112,7 @@ def test_soda__logs_pages_start_at_0_and_stop_when_last(mocked: Any) -> None:
             httpx.Response(200, json=soda_page(1, True, 5)),
         ]
     )
-    entries = list(client.iter_scan_logs("abc", size=100))
+    entries = list(client.iter_scan_logs("abc", page_size=100))
     assert [e.index for e in entries] == list(range(105))
     assert [dict(c.request.url.params) for c in route.calls] == [
         {"page": "0", "size": "100"},
@@ -123,15 +129,6 @@ def test_an_empty_page_ends_the_iteration_whatever_the_flags_say(mocked: Any) ->
         ]
     )
     assert len(list(client.iter_scan_logs("abc"))) == 3 and route.call_count == 2
-
-
-def test_iteration_can_start_at_a_later_page(mocked: Any) -> None:
-    client, router = mocked("soda", auth=("id", "secret"))
-    route = router.get("/api/v1/scans/abc/logs").mock(
-        return_value=httpx.Response(200, json=soda_page(4, True, 2))
-    )
-    assert len(list(client.iter_scan_logs("abc", page=4))) == 2
-    assert route.calls.last.request.url.params["page"] == "4"
 
 
 def test_async_iteration(mocked_async: Any) -> None:

@@ -88,7 +88,7 @@ def test_retry__post_is_not_retried_by_default(mocked: Any, timer: Any) -> None:
     client, router = mocked("soda", auth=("id", "secret"))
     route = router.post("/api/v1/scans").mock(side_effect=[error(503), httpx.Response(201)])
     with pytest.raises(soda.ServerError):
-        client.start_scan(scanDefinition="nightly")
+        client.start_scan(scan_definition="nightly")
     assert (route.call_count, timer.sleeps) == (1, [])
 
 
@@ -96,7 +96,7 @@ def test_retry__post_is_retried_when_the_policy_says_so(mocked: Any, timer: Any)
     client, router = mocked("soda", auth=("id", "secret"), retry=soda.RetryPolicy(retry_non_idempotent=True))
     started = httpx.Response(201, headers={"X-Soda-Scan-Id": "s1"})
     route = router.post("/api/v1/scans").mock(side_effect=[error(429, **{"Retry-After": "2"}), started])
-    assert client.start_scan(scanDefinition="nightly").id == "s1"
+    assert client.start_scan(scan_definition="nightly").id == "s1"
     assert (route.call_count, timer.sleeps) == (2, [2.0])
 
 
@@ -122,7 +122,7 @@ def test_retry__connect_errors_are_retried_even_for_a_post(mocked: Any, timer: A
     client, router = mocked("soda", auth=("id", "secret"))
     started = httpx.Response(201, headers={"X-Soda-Scan-Id": "s1"})
     route = router.post("/api/v1/scans").mock(side_effect=[httpx.ConnectError("refused"), started])
-    assert client.start_scan(scanDefinition="nightly").id == "s1"
+    assert client.start_scan(scan_definition="nightly").id == "s1"
     assert route.call_count == 2 and len(timer.sleeps) == 1
 
 
@@ -132,7 +132,7 @@ def test_retry__connect_errors_can_be_left_to_the_caller(mocked: Any) -> None:
     with pytest.raises(
         soda.APIConnectionError, match=r"triggerScan: POST .* ConnectError: refused"
     ) as caught:
-        client.start_scan(scanDefinition="nightly")
+        client.start_scan(scan_definition="nightly")
     # The runtime's own error with httpx's chained (it used to be a bare httpx.ConnectError).
     error = caught.value
     assert isinstance(error, soda.ScanwireError) and not isinstance(error, soda.APITimeoutError)
@@ -145,7 +145,7 @@ def test_retry__read_timeouts_are_retried_for_get_only(mocked: Any, timer: Any) 
     post = router.post("/api/v1/scans").mock(side_effect=httpx.ReadTimeout("slow"))
     assert client.get_scan("abc").status.normalized is soda.NormalizedStatus.SUCCEEDED
     with pytest.raises(soda.APITimeoutError) as caught:
-        client.start_scan(scanDefinition="nightly")
+        client.start_scan(scan_definition="nightly")
     assert isinstance(caught.value, soda.APIConnectionError) and isinstance(
         caught.value.__cause__, httpx.ReadTimeout
     )

@@ -81,7 +81,9 @@ def test_wait__timeout_raises_with_the_last_state(mocked: Any, timer: Any) -> No
     assert (err.scan_id, err.polls, err.elapsed, err.timeout) == ("abc", 4, 10, 10)
     assert err.last is not None and err.last.status.raw == "started"
     assert (
-        str(err) == "scan abc not finished after 10s (timeout 10s, 4 polls, last state running ('started'))"
+        str(err)
+        == "scan abc not finished after 10s (timeout 10s, 4 polls, 0 transient errors retried, last state "
+        "running ('started'))"
     )
 
 

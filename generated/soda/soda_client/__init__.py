@@ -21,9 +21,12 @@ from scanwire_runtime import (
     NotFoundError,
     PermissionDeniedError,
     RateLimitedError,
+    RawResponse,
+    RequestOptions,
     RetryPolicy,
     Scan,
     ScanClient,
+    ScanLike,
     ScanRef,
     ScanTimeoutError,
     ScanwireError,
@@ -41,6 +44,7 @@ from scanwire_runtime.parsing import (
     parse_locale_datetime,
 )
 
+from .api import AsyncSodaClient, SodaClient
 from .client import AuthenticatedClient, Client
 from .spec_data import SPEC
 
@@ -51,13 +55,24 @@ except _metadata.PackageNotFoundError:  # imported from a source tree that was n
     __version__ = "0+unknown"
 
 # Everything vendor-specific is data (spec_data.SPEC); the runtime is the shared scanwire-runtime.
-VENDOR = Vendor(SPEC, package=__name__, version=__version__)
+VENDOR = Vendor(
+    SPEC,
+    package=__name__,
+    client=SodaClient,
+    async_client=AsyncSodaClient,
+    version=__version__,
+)
 connect = VENDOR.connect
 connect_async = VENDOR.connect_async
 auth = VENDOR.auth
 
 __all__ = (
     "VENDOR",
+    "SodaClient",
+    "AsyncSodaClient",
+    "RawResponse",
+    "RequestOptions",
+    "ScanLike",
     "APIConnectionError",
     "APITimeoutError",
     "Answer",
