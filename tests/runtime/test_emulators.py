@@ -352,3 +352,19 @@ def test_wait__timeout_against_an_emulator_that_never_finishes(
     err = caught.value
     assert err.last is not None and err.last.status.raw == "queuing" and err.elapsed == 120
     assert client.timer.sleeps == [10, 20, 40, 50]
+
+
+@pytest.mark.parametrize("vendor", ["advalidation", "appspider", "threadfix", "soda"])
+def test_start__answer_yields_the_lifecycles_initial_state(
+    vendor: str, emulator: Any, connect_emulator: Any, control: Control
+) -> None:
+    # Was `unknown (None)` on AppSpider, ThreadFix and Soda for a scan just created.
+    emu = emulator(vendor)
+    client = connect_emulator(emu)
+    scan = start(vendor, client, emu, control)
+    lifecycle = client.lifecycle
+    assert scan.status.normalized is not package(vendor).NormalizedStatus.UNKNOWN
+    assert (
+        scan.status.state == lifecycle.initial
+        or scan.status.normalized is lifecycle.states[lifecycle.initial]
+    )

@@ -8,10 +8,10 @@ from invicti_client.api.scans import get_scan_status
 from invicti_client.models import ApiScanStatusModel, ScanTaskState
 
 
-def make_client(user_id: str, api_token: str) -> Client:
+def make_client(user_id: str, token: str) -> Client:
     # HTTP Basic with the user id as user name and the API token as password (spec securitySchemes.basic).
     return Client(
-        base_url="https://www.netsparkercloud.com", httpx_args={"auth": httpx.BasicAuth(user_id, api_token)}
+        base_url="https://www.netsparkercloud.com", httpx_args={"auth": httpx.BasicAuth(user_id, token)}
     )
 
 

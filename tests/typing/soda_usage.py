@@ -11,9 +11,9 @@ from soda_client.models import PublicApiScanStatusResponse, ScanStateDTO
 from soda_client.types import Unset
 
 
-def make_client(key_id: str, key_secret: str) -> Client:
+def make_client(key_id: str, secret: str) -> Client:
     # HTTP Basic with the API key id and secret (spec securitySchemes.basicAuthApiKey).
-    return Client(base_url="https://cloud.soda.io", httpx_args={"auth": httpx.BasicAuth(key_id, key_secret)})
+    return Client(base_url="https://cloud.soda.io", httpx_args={"auth": httpx.BasicAuth(key_id, secret)})
 
 
 def state_and_end(client: Client, scan_id: str) -> tuple[ScanStateDTO, datetime.datetime | None] | None:
