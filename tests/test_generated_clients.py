@@ -182,7 +182,7 @@ def test_unknown_enum_value_is_kept_not_raised(
         raw,
         type(raw),
         False,
-        "UNKNOWN",
+        "_UNDOCUMENTED_",
     )
     assert str(unknown) == str(raw)
     assert differences(value, dump(parsed)) == []
@@ -448,3 +448,17 @@ def test_mypy_rejects_a_wrongly_typed_call(tmp_path: Path, mypy_cache: Path) -> 
         'expected "int"  [arg-type]\n'
         "Found 1 error in 1 file (checked 1 source file)\n",
     )
+
+
+def test_open_enum__undocumented_value_does_not_clash_with_a_member_named_unknown() -> None:
+    # Was <ThreatLevel.UNKNOWN: 'Catastrophic'>: the pseudo-member wore the name of a documented member.
+    from invicti_client.models import ThreatLevel
+
+    catastrophic = ThreatLevel("Catastrophic")
+    assert (catastrophic.name, catastrophic.value, catastrophic.is_known) == (
+        "_UNDOCUMENTED_",
+        "Catastrophic",
+        False,
+    )
+    assert ThreatLevel.UNKNOWN.value == "Unknown" and ThreatLevel("Unknown") is ThreatLevel.UNKNOWN
+    assert repr(catastrophic) == "<ThreatLevel._UNDOCUMENTED_: 'Catastrophic'>"

@@ -96,6 +96,12 @@ def test_errors__are_one_hierarchy_shared_by_every_vendor() -> None:
     ("vendor", "raw", "normalized", "terminal"),
     [
         ("appspider", "Running…", "running", False),  # GetScanStatus display text, U+2026
+        (
+            "threadfix",
+            "SCAN_DELETED",
+            "cancelled",
+            True,
+        ),  # the findings are gone: not a success (was succeeded)
         ("appspider", 32, "succeeded", True),  # GetScans integer code
         ("appspider", "Vuln Load Failed", "failed", True),
         ("invicti", "Delayed", "queued", False),

@@ -58,11 +58,12 @@ SPEC: dict[str, Any] = {'extensions': {'x-scanwire-auth': {'credentials': ['api_
                                                     'processing queue.',
                                      'normalized': 'queued'},
                           'SCAN_DELETED': {'description': 'Scan Deleted. Only reachable from DONE, '
-                                                          'so the upload succeeded before the data '
-                                                          'was removed; normalized as succeeded '
-                                                          'for the same reason as '
-                                                          'SCAN_QUEUED_FOR_DELETE.',
-                                           'normalized': 'succeeded'},
+                                                          'but the scan and its findings are gone: '
+                                                          'a caller that reads this state cannot '
+                                                          'use the result, so it is not a success. '
+                                                          "A user's decision (delete), not a "
+                                                          'processing failure, hence cancelled.',
+                                           'normalized': 'cancelled'},
                           'SCAN_INTERRUPTED': {'description': 'Scan processing was interrupted; '
                                                               'error is true and errorMessage is '
                                                               'set.',

@@ -17,7 +17,9 @@ class ScanStatusCode(IntEnum):
         if not isinstance(value, int) or isinstance(value, bool):
             return None
         member = int.__new__(cls, value)
-        member._name_ = "UNKNOWN"
+        # Not a valid member name of any generated enum (leading underscore), so it cannot clash with a
+        # documented value such as ThreatLevel.UNKNOWN = "Unknown".
+        member._name_ = "_UNDOCUMENTED_"
         member._value_ = value
         return member
 

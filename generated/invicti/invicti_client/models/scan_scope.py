@@ -14,7 +14,9 @@ class ScanScope(StrEnum):
         if not isinstance(value, str):
             return None
         member = str.__new__(cls, value)
-        member._name_ = "UNKNOWN"
+        # Not a valid member name of any generated enum (leading underscore), so it cannot clash with a
+        # documented value such as ThreatLevel.UNKNOWN = "Unknown".
+        member._name_ = "_UNDOCUMENTED_"
         member._value_ = value
         return member
 
