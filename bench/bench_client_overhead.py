@@ -7,8 +7,9 @@ All sides authenticate with the same Basic credentials. Sides, interleaved round
 
 - raw:       `httpx.Client.get` + `json.loads`
 - generated: `invicti_client.api.scans.get_scan_detail.sync_detailed` (`.parsed` is a ScanTaskModel)
-- runtime:   `invicti_client.connect(...).call("getScanDetail", id=...)` (retries, auth, error mapping,
-             then the same generated parser); skipped with a message when the package has no `connect`
+- typed:     `invicti_client.connect(...).scans.get_scan_detail(id)` (the typed facade over the shared
+             runtime: retries, auth, error mapping, then the same generated parser); skipped with a
+             message when the package has no `connect`
 - the two clients again over an in-process ASGI app serving the payload (SyncASGITransport), for a
   more realistic per-call floor.
 
@@ -105,9 +106,9 @@ def main() -> None:
         runtime = invicti_client.connect(BASE, auth=(USER, TOKEN), transport=mock)
 
         def call_runtime() -> Any:
-            return runtime.call("getScanDetail", id=SCAN_ID).model
+            return runtime.scans.get_scan_detail(SCAN_ID)
 
-        sides["runtime layer (connect().call)"] = call_runtime
+        sides["typed client (connect().scans.get_scan_detail)"] = call_runtime
     else:
         runtime_note = "runtime layer: skipped, invicti_client has no `connect` yet (runtime layer not in)"
 
@@ -153,15 +154,18 @@ def main() -> None:
         rows,
     )
     print(f"\nScanTaskModel.from_dict(json.loads(...)) alone: {parse_only:.1f} us/call")
-    if "runtime layer (connect().call)" in med:
-        extra = med["runtime layer (connect().call)"] - med["generated client"]
+    typed = "typed client (connect().scans.get_scan_detail)"
+    if typed in med:
+        extra = med[typed] - med["generated client"]
         print(
-            f"runtime layer over the bare generated client: +{extra:.1f} us/call, "
-            f"{med['runtime layer (connect().call)'] / med['generated client']:.2f}x"
+            f"typed client over the bare generated client: +{extra:.1f} us/call, "
+            f"{med[typed] / med['generated client']:.2f}x"
         )
     else:
         print(runtime_note)
     print_ratio("generated/raw (MockTransport)", med["generated client"] / base, f"<= {TARGET:.2f}x")
+    if typed in med:
+        print_ratio("typed client/raw (MockTransport)", med[typed] / base, f"<= {TARGET:.2f}x")
 
 
 if __name__ == "__main__":

@@ -20,8 +20,10 @@ import copy
 import datetime
 import enum
 import importlib
+import logging
 import os
 import re
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -62,6 +64,10 @@ __all__ = [
     "Status",
     "Vendor",
 ]
+
+# Switches the request log of every client on (DEBUG, INFO, ...) unless connect(log_level=...) says otherwise.
+LOG_LEVEL_ENV = "SCANWIRE_LOG_LEVEL"
+_ALWAYS_SECRET = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
 
 M = TypeVar("M")
 PollT = TypeVar("PollT")
@@ -206,6 +212,7 @@ class Vendor(Generic[C, AC]):
         self.title: str = spec.get("title", self.slug)
         self.package = package
         self.user_agent = f"{self.slug}-client/{version}"
+        self.log = logging.getLogger(package)
         extensions: Mapping[str, Any] = spec.get("extensions") or {}
         self.lifecycle = Lifecycle.from_extension(spec["lifecycle"])
         self.auth_spec: Mapping[str, Any] = extensions.get("x-scanwire-auth") or {}
@@ -233,6 +240,24 @@ class Vendor(Generic[C, AC]):
                 self.auth_spec, self.slug, [], {n: "x" for n in self.auth_spec.get("credentials") or []}
             )
         self.errors = ErrorSpec.from_extensions(doc_errors)
+        header = (self.auth_spec.get("header") or {}).get("name")
+        self.secret_headers = _ALWAYS_SECRET | ({str(header).lower()} if header else set())
+
+    def set_log_level(self, level: int | str | None) -> None:
+        """Log each request and answer to `logging.getLogger("<vendor>_client")` at DEBUG, credentials
+        redacted; `level` (or `SCANWIRE_LOG_LEVEL`) sets the logger's level and, when nothing handles it,
+        adds a stderr handler."""
+        chosen = level if level is not None else os.environ.get(LOG_LEVEL_ENV)
+        if chosen is None:
+            return
+        self.log.setLevel(chosen.upper() if isinstance(chosen, str) else chosen)
+        if not self.log.handlers and not logging.getLogger().handlers:
+            handler = logging.StreamHandler()
+            handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+            self.log.addHandler(handler)
+
+    def redacted(self, headers: httpx.Headers) -> dict[str, str]:
+        return {k: ("<redacted>" if k.lower() in self.secret_headers else v) for k, v in headers.items()}
 
     def __repr__(self) -> str:
         return f"Vendor({self.slug!r})"
@@ -315,6 +340,7 @@ class Vendor(Generic[C, AC]):
         timeout: float | httpx.Timeout = 30.0,
         timer: Timer | None = None,
         headers: Mapping[str, str] | None = None,
+        log_level: int | str | None = None,
     ) -> C:
         """The vendor's typed client on `base_url` (default: `SCANWIRE_<VENDOR>_BASE_URL`, else the spec's
         first server).
@@ -323,8 +349,10 @@ class Vendor(Generic[C, AC]):
         `retry`: the RetryPolicy (default: 5 attempts, backoff with jitter); `transport`: the httpx
         transport under the retries (an in-process emulator, a proxy...); `timer`: clock and sleep for
         retries and waiting (tests pass a ManualTimer). Without `auth`, the credentials come from
-        `SCANWIRE_<VENDOR>_<CREDENTIAL>` when set.
+        `SCANWIRE_<VENDOR>_<CREDENTIAL>` when set. `log_level` (or `SCANWIRE_LOG_LEVEL`): log each request
+        to `logging.getLogger("<vendor>_client")`, credentials redacted.
         """
+        self.set_log_level(log_level)
         url = self.base_url(base_url)
         timer = timer or SystemTimer()
         http = httpx.Client(
@@ -348,8 +376,10 @@ class Vendor(Generic[C, AC]):
         timeout: float | httpx.Timeout = 30.0,
         timer: Timer | None = None,
         headers: Mapping[str, str] | None = None,
+        log_level: int | str | None = None,
     ) -> AC:
         """The async twin of `connect`."""
+        self.set_log_level(log_level)
         url = self.base_url(base_url)
         timer = timer or SystemTimer()
         http = httpx.AsyncClient(
@@ -631,6 +661,20 @@ class _Core:
         options.apply(request)
         return request
 
+    def _log_answer(
+        self, op: Operation, request: httpx.Request, response: httpx.Response, start: float
+    ) -> None:
+        # Headers as sent (auth included: the flow sets them on this request object), secrets redacted.
+        self.vendor.log.debug(
+            "%s %s %s -> HTTP %d in %.3fs; request headers %s",
+            op.id,
+            request.method,
+            request.url,
+            response.status_code,
+            time.perf_counter() - start,
+            self.vendor.redacted(request.headers),
+        )
+
     def _answer(self, op: Operation, response: httpx.Response) -> Answer:
         body = raise_for_response(
             response,
@@ -797,10 +841,13 @@ class ScanClient(_Core, Generic[PollT, ResultT]):
         self, op: Operation, request: httpx.Request, extra: RequestOptions | None = None
     ) -> Answer:
         request = self._prepared(request, extra)
+        start = time.perf_counter()
         try:
             response = self.http.send(request)
         except httpx.TransportError as exc:
             raise self._transport_error(op, request, exc) from exc
+        if self.vendor.log.isEnabledFor(logging.DEBUG):
+            self._log_answer(op, request, response, start)
         return self._answer(op, response)
 
     def _send(
@@ -916,10 +963,13 @@ class AsyncScanClient(_Core, Generic[PollT, ResultT]):
         self, op: Operation, request: httpx.Request, extra: RequestOptions | None = None
     ) -> Answer:
         request = self._prepared(request, extra)
+        start = time.perf_counter()
         try:
             response = await self.http.send(request)
         except httpx.TransportError as exc:
             raise self._transport_error(op, request, exc) from exc
+        if self.vendor.log.isEnabledFor(logging.DEBUG):
+            self._log_answer(op, request, response, start)
         return self._answer(op, response)
 
     async def _send(

@@ -205,3 +205,29 @@ def test_connect__base_url_from_the_environment(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("SCANWIRE_THREADFIX_BASE_URL", "https://tf.corp:8443")
     with package("threadfix").connect(auth="k") as client:
         assert client.base_url == "https://tf.corp:8443/threadfix/rest/latest"
+
+
+def test_debug_log__each_request_with_credentials_redacted(
+    mocked: Any, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import logging
+
+    monkeypatch.setattr(logging.getLogger("threadfix_client"), "level", logging.NOTSET)
+    client, router = mocked("threadfix", auth="tf-secret-key", log_level="DEBUG")
+    router.get("/applications/6/pendingScan/1/status").mock(
+        return_value=httpx.Response(
+            200, json={"message": "", "success": True, "responseCode": -1, "object": None}
+        )
+    )
+    with caplog.at_level(logging.DEBUG, logger="threadfix_client"):
+        try:
+            client.get_scan(package("threadfix").ScanRef("1", {"appId": 6}))
+        except package("threadfix").ApiError:
+            pass  # the answer's shape does not matter here, only the log line
+    lines = [r.getMessage() for r in caplog.records if r.name == "threadfix_client"]
+    assert (
+        lines
+        and "GET https://vendor.test/threadfix/rest/latest/applications/6/pendingScan/1/status" in lines[0]
+    )
+    assert "'authorization': '<redacted>'" in lines[0] and "tf-secret-key" not in "".join(lines)
+    assert "HTTP 200" in lines[0]
