@@ -302,3 +302,53 @@ def test_generated_package_installs_and_imports_in_a_fresh_venv(
     )
     modules = sum(1 for _ in (lay.generated(vendor) / f"{vendor}_client").rglob("*.py"))
     assert (run.returncode, run.stdout, run.stderr) == (0, f"True {modules}\n", "")
+    _run_package_readme(vendor, lay, python, env, tmp_path)
+
+
+def _readme_example(readme: str) -> tuple[str, str]:
+    """The first Python block of a package README and the ```text block shown as its output."""
+    blocks = re.findall(r"^```(\w*)\n(.*?)^```\n", readme, re.S | re.M)
+    code_at = next(i for i, (lang, _) in enumerate(blocks) if lang == "python")
+    assert blocks[code_at + 1][0] == "text"
+    return blocks[code_at][1], blocks[code_at + 1][1]
+
+
+def _run_package_readme(vendor: str, lay: Layout, python: Path, env: dict[str, str], tmp_path: Path) -> None:
+    """The installed package's README example, as a user runs it: the fresh venv's Python against
+    `scanwire emulate <vendor>` on a socket, base URL and credentials from SCANWIRE_<VENDOR>_* only."""
+    import httpx
+    from helpers.servers import emulator_server
+
+    package = lay.generated(vendor)
+    code, output = _readme_example((package / "README.md").read_text(encoding="utf-8"))
+    data = __import__(f"{vendor}_client.spec_data", fromlist=["SPEC"]).SPEC["extensions"]["x-scanwire-auth"]
+    names, optional = list(data["credentials"]), set(data.get("optional") or [])
+    with emulator_server(
+        vendor,
+        tmp_path / "emu.sqlite3",
+        tmp_path / "emu.log",
+        "--no-rate-limits",
+        "--progression",
+        "immediate",
+    ) as base:
+        control = httpx.Client(base_url=base, timeout=10)
+        account_name, account = next(iter(control.get("/_emulator/accounts").json().items()))
+        if vendor == "invicti":  # no start operation: the README lists the latest scan
+            assert control.post("/_emulator/scans", json={"account": account_name}).status_code == 201
+        run_env = {k: v for k, v in env.items() if not k.startswith("SCANWIRE_")}
+        run_env[f"SCANWIRE_{vendor.upper()}_BASE_URL"] = base
+        for name in names:
+            # The emulator's accounts name the AppSpider user `name` until they use the canonical `username`.
+            value = account.get(name, account.get({"username": "name"}.get(name, name)))
+            if value is not None and name not in optional:
+                run_env[f"SCANWIRE_{vendor.upper()}_{name.upper()}"] = str(value)
+        result = subprocess.run(
+            [str(python), "-I", "-c", code],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            env=run_env,
+            timeout=120,
+            check=False,
+        )
+    assert (result.returncode, result.stdout, result.stderr) == (0, output, "")

@@ -252,6 +252,7 @@ def _template_globals(vendor: str, resolved: dict[str, Any], field_prefix: str) 
         "scanwire_auth": extensions.get("x-scanwire-auth") or {},
         "scanwire_lifecycle": extensions.get(EXTENSION) or {},
         "scanwire_servers": resolved.get("servers") or [],
+        "scanwire_readme": extensions.get("x-scanwire-readme") or {},
         "scanwire_items": _paged_item_classes(resolved, field_prefix),
         **_endpoint_names(resolved, field_prefix),
     }

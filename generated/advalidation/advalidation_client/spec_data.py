@@ -18,7 +18,15 @@ SPEC: dict[str, Any] = {'extensions': {'x-rate-limit': {'capacity': 60,
                                     'kind': 'api-key-header'},
                 'x-scanwire-errors': {'code': '/error/responseCode',
                                       'issue-message': '/message',
-                                      'issues': '/error/issues'}},
+                                      'issues': '/error/issues'},
+                'x-scanwire-readme': {'auth': 'One API key, sent as `X-API-Key` on every request.',
+                                      'errors': 'Advalidation has no cancel: the client has no '
+                                                '`cancel` method.',
+                                      'imports': '',
+                                      'raw-call': 'users.get_current_user()',
+                                      'results-model': 'ScanResponse',
+                                      'start': 'scan = client.start_scan(101)  # rescan creative '
+                                               '101'}},
  'lifecycle': {'aliases': {},
                'codes': {},
                'description': "States are the seed's processingStatus list (FACT); transitions are "

@@ -21,7 +21,20 @@ SPEC: dict[str, Any] = {'extensions': {'x-scanwire-auth': {'credentials': ['user
                                                      'ScanStartFailed': 'conflict'},
                                       'code': '/Reason',
                                       'message': '/ErrorMessage',
-                                      'success': {'pointer': '/IsSuccess', 'value': True}}},
+                                      'success': {'pointer': '/IsSuccess', 'value': True}},
+                'x-scanwire-readme': {'auth': 'User name and password (and `client_id` for users '
+                                              'of several clients). The client logs in, sends the '
+                                              'token as `Authorization: Basic <token>`, and logs '
+                                              'in again when a request is refused with 401.',
+                                      'errors': 'Failures are `{IsSuccess: false, ErrorMessage, '
+                                                'Reason}`; the `Reason` picks the exception.',
+                                      'imports': 'from appspider_client.models import '
+                                                 'RunScanJsonRequest',
+                                      'raw-call': 'scan_management.get_scans()',
+                                      'results-model': 'ScanStatusResponse',
+                                      'start': 'scan = '
+                                               'client.start_scan(body=RunScanJsonRequest(config_name="shop.example.com '
+                                               'weekly"))'}},
  'lifecycle': {'aliases': {'ActStopped': 'Stopping',
                            'Blackouted': 'PausedByBlackout',
                            'Canceling..': 'Canceling',

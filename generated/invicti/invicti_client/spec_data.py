@@ -11,7 +11,19 @@ SPEC: dict[str, Any] = {'extensions': {'x-scanwire-auth': {'credentials': ['user
                                                      'ScanNotPaused': 'conflict',
                                                      'ScanNotRunning': 'conflict',
                                                      'ScanQueued': 'conflict'},
-                                      'message': '/Message'}},
+                                      'message': '/Message'},
+                'x-scanwire-readme': {'auth': 'HTTP Basic with the user id as user name and the '
+                                              'API token as password.',
+                                      'errors': 'Cancel, pause and resume answer HTTP 200 with a '
+                                                'result code; any code but `Ok` raises '
+                                                '(`ScanNotFound` -> `NotFoundError`, '
+                                                '`ScanCompleted` ... -> `ConflictError`).',
+                                      'imports': '',
+                                      'raw-call': 'scans.list_scans()',
+                                      'results-model': 'ScanTaskModel',
+                                      'start': '# The API cannot start scans (the web UI or a '
+                                               'schedule does): take the latest one.\n'
+                                               'scan = next(client.iter_scans(page_size=1)).id'}},
  'lifecycle': {'aliases': {},
                'codes': {},
                'description': "A scan task's `State` (ScanTaskState). The 11 states are FACT "

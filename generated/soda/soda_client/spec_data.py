@@ -4,7 +4,16 @@
 from typing import Any
 
 SPEC: dict[str, Any] = {'extensions': {'x-scanwire-auth': {'credentials': ['key_id', 'secret'], 'kind': 'basic'},
-                'x-scanwire-errors': {'code': '/code', 'message': '/message'}},
+                'x-scanwire-errors': {'code': '/code', 'message': '/message'},
+                'x-scanwire-readme': {'auth': 'HTTP Basic with the API key id as user name and the '
+                                              'key secret as password.',
+                                      'errors': "A cancel the scan's state refuses is "
+                                                '`ConflictError` (Soda answers 400).',
+                                      'imports': '',
+                                      'raw-call': 'utility.test_login()',
+                                      'results-model': 'PublicApiScanStatusResponse',
+                                      'start': 'scan = '
+                                               'client.start_scan(scan_definition="orders_contract_daily")'}},
  'lifecycle': {'aliases': {},
                'codes': {},
                'description': 'Soda Cloud scan states (ScanStateDTO). States, their meaning and '

@@ -13,7 +13,20 @@ SPEC: dict[str, Any] = {'extensions': {'x-scanwire-auth': {'credentials': ['api_
                                                      'Pending scan lookup failed. Check your ID.': 'not-found',
                                                      'The requested URL is restricted for your API Key.': 'permission'},
                                       'message': '/message',
-                                      'success': {'pointer': '/success', 'value': True}}},
+                                      'success': {'pointer': '/success', 'value': True}},
+                'x-scanwire-readme': {'auth': 'The API key, sent as `Authorization: APIKEY <key>`.',
+                                      'errors': 'Failures come as HTTP 200 with `"success": '
+                                                'false`; they raise all the same (an unknown '
+                                                'pending scan is `NotFoundError`).',
+                                      'imports': 'import io\n'
+                                                 '\n'
+                                                 'from threadfix_client.types import File',
+                                      'raw-call': 'scans.get_pending_scan_status(6, 1)',
+                                      'results-model': 'PendingScanStatusResponse',
+                                      'start': 'report = File(payload=io.BytesIO(b"<FVDL/>"), '
+                                               'file_name="contoso.fpr")\n'
+                                               'scan = client.start_scan(6, file=report)  # upload '
+                                               'a scan file to application 6'}},
  'lifecycle': {'aliases': {},
                'codes': {},
                'description': "Processing of an uploaded scan file. States are the seed's status "
