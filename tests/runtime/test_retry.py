@@ -192,3 +192,27 @@ def test_retry__async_client_honours_retry_after(mocked_async: Any, timer: Any) 
 def test_retry__policy_rejects_nonsense(kwargs: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         soda.RetryPolicy(**kwargs)
+
+
+def test_retry__429_on_a_post_is_retried_after_retry_after(mocked: Any, timer: Any) -> None:
+    # A 429 was not processed, so a POST may be sent again (it used to come back as RateLimitedError).
+    client, router = mocked("soda", auth=("id", "secret"))
+    started = httpx.Response(201, headers={"X-Soda-Scan-Id": "s1"})
+    route = router.post("/api/v1/scans").mock(side_effect=[error(429, **{"Retry-After": "3"}), started])
+    assert client.start_scan(scan_definition="nightly").id == "s1"
+    assert (route.call_count, timer.sleeps) == (2, [3.0])
+
+
+def test_options__per_request_timeout_retry_and_headers_are_never_a_body(mocked: Any, timer: Any) -> None:
+    client, router = mocked("soda", auth=("id", "secret"))
+    route = router.get(STATUS).mock(side_effect=[error(503), soda_status()])
+    quick = client.with_options(timeout=1.5, retry=soda.RetryPolicy.disabled(), headers={"X-Trace": "t1"})
+    with pytest.raises(soda.ServerError):
+        quick.get_scan("abc")  # the per-request policy: no retry
+    assert client.get_scan("abc").status.terminal  # the client's own options are untouched
+    first, second = (call.request for call in route.calls)
+    assert first.extensions["timeout"] == httpx.Timeout(1.5).as_dict() and first.headers["X-Trace"] == "t1"
+    assert first.content == b"" and first.url.query == b""
+    assert "X-Trace" not in second.headers and second.extensions["timeout"] == httpx.Timeout(30.0).as_dict()
+    with pytest.raises(TypeError, match="unexpected keyword argument 'timout'"):
+        client.scans.get_scan_status("abc", timout=1)

@@ -123,3 +123,22 @@ def test_wait__async_timeout(mocked_async: Any, timer: Any) -> None:
     with pytest.raises(soda.ScanTimeoutError) as caught:
         asyncio.run(main())
     assert caught.value.polls == 3 and caught.value.last is not None and timer.sleeps == [1.5, 1.5]
+
+
+def test_wait__each_poll_gets_the_time_left_as_its_timeout(mocked: Any, timer: Any) -> None:
+    # The deadline is hard: was 20 s for wait_for_scan(timeout=3) when one poll was slow.
+    client, router = mocked("soda", auth=("id", "secret"))
+    route = router.get(STATUS).mock(side_effect=states("queuing", "executing", "completed"))
+    client.wait_for_scan("abc", timeout=10, poll_interval=4, backoff=1)
+    reads = [call.request.extensions["timeout"]["read"] for call in route.calls]
+    assert reads == [10.0, 6.0, 2.0]
+
+
+def test_wait__timeouts_and_connection_errors_are_retried_until_the_deadline(mocked: Any, timer: Any) -> None:
+    client, router = mocked("soda", auth=("id", "secret"))
+    route = router.get(STATUS).mock(side_effect=httpx.ReadTimeout("slow"))
+    with pytest.raises(soda.ScanTimeoutError) as caught:
+        client.wait_for_scan("abc", timeout=10, poll_interval=2, backoff=1)
+    error = caught.value
+    assert (error.elapsed, error.polls, error.errors) == (10, route.call_count, route.call_count)
+    assert isinstance(error.last_error, soda.APITimeoutError) and route.call_count == 6
