@@ -8,7 +8,12 @@ shared scanwire_runtime (auth, retries, typed errors, per-request options via `c
 from collections.abc import AsyncIterator, Iterator
 from typing import Any, cast
 
-from scanwire_runtime import AsyncScanClient, RawResponse, Scan, ScanClient, ScanLike
+# Aliased: a vendor's models may use the same names (AppSpider has a model `Scan`).
+from scanwire_runtime import AsyncScanClient as _AsyncScanClient
+from scanwire_runtime import RawResponse as _RawResponse
+from scanwire_runtime import Scan as _Scan
+from scanwire_runtime import ScanClient as _ScanClient
+from scanwire_runtime import ScanLike as _ScanLike
 
 from ..models.error_response import ErrorResponse
 from ..models.scan_response import ScanResponse
@@ -31,7 +36,7 @@ __all__ = [
 class ScansResource:
     """Operations tagged `scans` in the Advalidation API (scanwire transcription) spec."""
 
-    def __init__(self, client: ScanClient[Any, Any]) -> None:
+    def __init__(self, client: _ScanClient[Any, Any]) -> None:
         self._client = client
 
     def get_scan(
@@ -78,7 +83,7 @@ class ScansResource:
 class ScansResourceWithRawResponse:
     """Operations tagged `scans` in the Advalidation API (scanwire transcription) spec, answering RawResponse (status, headers, parsed model)."""
 
-    def __init__(self, client: ScanClient[Any, Any]) -> None:
+    def __init__(self, client: _ScanClient[Any, Any]) -> None:
         self._client = client
 
     def get_scan(
@@ -86,7 +91,7 @@ class ScansResourceWithRawResponse:
         scan_id: int,
         *,
         include_checks: bool | Unset = UNSET,
-    ) -> RawResponse[ScanResponse]:
+    ) -> _RawResponse[ScanResponse]:
         """Get scan (`getScan`: GET /scans/{scan_id})
 
         Args:
@@ -101,12 +106,12 @@ class ScansResourceWithRawResponse:
             scan_id=scan_id,
             include_checks=include_checks,
         )
-        return cast("RawResponse[ScanResponse]", self._client._invoke_raw("getScan", kwargs))
+        return cast("_RawResponse[ScanResponse]", self._client._invoke_raw("getScan", kwargs))
 
     def rescan_creative(
         self,
         creative_id: int,
-    ) -> RawResponse[ScanResponse]:
+    ) -> _RawResponse[ScanResponse]:
         """Rescan creative (`rescanCreative`: POST /creatives/{creative_id}/rescan)
 
         Args:
@@ -119,13 +124,13 @@ class ScansResourceWithRawResponse:
         kwargs = _scans__rescan_creative._get_kwargs(
             creative_id=creative_id,
         )
-        return cast("RawResponse[ScanResponse]", self._client._invoke_raw("rescanCreative", kwargs))
+        return cast("_RawResponse[ScanResponse]", self._client._invoke_raw("rescanCreative", kwargs))
 
 
 class AsyncScansResource:
     """Operations tagged `scans` in the Advalidation API (scanwire transcription) spec."""
 
-    def __init__(self, client: AsyncScanClient[Any, Any]) -> None:
+    def __init__(self, client: _AsyncScanClient[Any, Any]) -> None:
         self._client = client
 
     async def get_scan(
@@ -172,7 +177,7 @@ class AsyncScansResource:
 class AsyncScansResourceWithRawResponse:
     """Operations tagged `scans` in the Advalidation API (scanwire transcription) spec, answering RawResponse (status, headers, parsed model)."""
 
-    def __init__(self, client: AsyncScanClient[Any, Any]) -> None:
+    def __init__(self, client: _AsyncScanClient[Any, Any]) -> None:
         self._client = client
 
     async def get_scan(
@@ -180,7 +185,7 @@ class AsyncScansResourceWithRawResponse:
         scan_id: int,
         *,
         include_checks: bool | Unset = UNSET,
-    ) -> RawResponse[ScanResponse]:
+    ) -> _RawResponse[ScanResponse]:
         """Get scan (`getScan`: GET /scans/{scan_id})
 
         Args:
@@ -195,12 +200,12 @@ class AsyncScansResourceWithRawResponse:
             scan_id=scan_id,
             include_checks=include_checks,
         )
-        return cast("RawResponse[ScanResponse]", await self._client._invoke_raw("getScan", kwargs))
+        return cast("_RawResponse[ScanResponse]", await self._client._invoke_raw("getScan", kwargs))
 
     async def rescan_creative(
         self,
         creative_id: int,
-    ) -> RawResponse[ScanResponse]:
+    ) -> _RawResponse[ScanResponse]:
         """Rescan creative (`rescanCreative`: POST /creatives/{creative_id}/rescan)
 
         Args:
@@ -213,13 +218,13 @@ class AsyncScansResourceWithRawResponse:
         kwargs = _scans__rescan_creative._get_kwargs(
             creative_id=creative_id,
         )
-        return cast("RawResponse[ScanResponse]", await self._client._invoke_raw("rescanCreative", kwargs))
+        return cast("_RawResponse[ScanResponse]", await self._client._invoke_raw("rescanCreative", kwargs))
 
 
 class UsersResource:
     """Operations tagged `users` in the Advalidation API (scanwire transcription) spec."""
 
-    def __init__(self, client: ScanClient[Any, Any]) -> None:
+    def __init__(self, client: _ScanClient[Any, Any]) -> None:
         self._client = client
 
     def get_current_user(
@@ -238,12 +243,12 @@ class UsersResource:
 class UsersResourceWithRawResponse:
     """Operations tagged `users` in the Advalidation API (scanwire transcription) spec, answering RawResponse (status, headers, parsed model)."""
 
-    def __init__(self, client: ScanClient[Any, Any]) -> None:
+    def __init__(self, client: _ScanClient[Any, Any]) -> None:
         self._client = client
 
     def get_current_user(
         self,
-    ) -> RawResponse[UserResponse]:
+    ) -> _RawResponse[UserResponse]:
         """Get current user (`getCurrentUser`: GET /users/me)
 
         Raises:
@@ -251,13 +256,13 @@ class UsersResourceWithRawResponse:
             scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
         """
         kwargs = _users__get_current_user._get_kwargs()
-        return cast("RawResponse[UserResponse]", self._client._invoke_raw("getCurrentUser", kwargs))
+        return cast("_RawResponse[UserResponse]", self._client._invoke_raw("getCurrentUser", kwargs))
 
 
 class AsyncUsersResource:
     """Operations tagged `users` in the Advalidation API (scanwire transcription) spec."""
 
-    def __init__(self, client: AsyncScanClient[Any, Any]) -> None:
+    def __init__(self, client: _AsyncScanClient[Any, Any]) -> None:
         self._client = client
 
     async def get_current_user(
@@ -276,12 +281,12 @@ class AsyncUsersResource:
 class AsyncUsersResourceWithRawResponse:
     """Operations tagged `users` in the Advalidation API (scanwire transcription) spec, answering RawResponse (status, headers, parsed model)."""
 
-    def __init__(self, client: AsyncScanClient[Any, Any]) -> None:
+    def __init__(self, client: _AsyncScanClient[Any, Any]) -> None:
         self._client = client
 
     async def get_current_user(
         self,
-    ) -> RawResponse[UserResponse]:
+    ) -> _RawResponse[UserResponse]:
         """Get current user (`getCurrentUser`: GET /users/me)
 
         Raises:
@@ -289,18 +294,18 @@ class AsyncUsersResourceWithRawResponse:
             scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
         """
         kwargs = _users__get_current_user._get_kwargs()
-        return cast("RawResponse[UserResponse]", await self._client._invoke_raw("getCurrentUser", kwargs))
+        return cast("_RawResponse[UserResponse]", await self._client._invoke_raw("getCurrentUser", kwargs))
 
 
 class AdvalidationClientWithRawResponse:
     """`client.with_raw_response`: the same resource namespaces, answering RawResponse[model]."""
 
-    def __init__(self, client: ScanClient[Any, Any]) -> None:
+    def __init__(self, client: _ScanClient[Any, Any]) -> None:
         self.scans = ScansResourceWithRawResponse(client)
         self.users = UsersResourceWithRawResponse(client)
 
 
-class AdvalidationClient(ScanClient[ScanResponse, ScanResponse]):
+class AdvalidationClient(_ScanClient[ScanResponse, ScanResponse]):
     """Synchronous client of the Advalidation API (scanwire transcription): resource namespaces named from the spec's tags (`scans`, `users`) and the cross-vendor lifecycle methods. Made by `advalidation_client.connect(...)`."""
 
     scans: ScansResource
@@ -315,7 +320,7 @@ class AdvalidationClient(ScanClient[ScanResponse, ScanResponse]):
     def start_scan(
         self,
         creative_id: int,
-    ) -> Scan[ScanResponse]:
+    ) -> _Scan[ScanResponse]:
         """Rescan creative (`rescanCreative`: POST /creatives/{creative_id}/rescan)
 
         Start a scan (the lifecycle's `start`). The Scan has the new id and the lifecycle's initial state; pass it to wait_for_scan, get_results, cancel...
@@ -333,18 +338,18 @@ class AdvalidationClient(ScanClient[ScanResponse, ScanResponse]):
         context: dict[str, Any] = {
             "creativeId": creative_id,
         }
-        return cast("Scan[ScanResponse]", self._start(kwargs, context))
+        return cast("_Scan[ScanResponse]", self._start(kwargs, context))
 
 
 class AsyncAdvalidationClientWithRawResponse:
     """`client.with_raw_response`: the same resource namespaces, answering RawResponse[model]."""
 
-    def __init__(self, client: AsyncScanClient[Any, Any]) -> None:
+    def __init__(self, client: _AsyncScanClient[Any, Any]) -> None:
         self.scans = AsyncScansResourceWithRawResponse(client)
         self.users = AsyncUsersResourceWithRawResponse(client)
 
 
-class AsyncAdvalidationClient(AsyncScanClient[ScanResponse, ScanResponse]):
+class AsyncAdvalidationClient(_AsyncScanClient[ScanResponse, ScanResponse]):
     """Asynchronous client of the Advalidation API (scanwire transcription): resource namespaces named from the spec's tags (`scans`, `users`) and the cross-vendor lifecycle methods. Made by `advalidation_client.connect_async(...)`."""
 
     scans: AsyncScansResource
@@ -359,7 +364,7 @@ class AsyncAdvalidationClient(AsyncScanClient[ScanResponse, ScanResponse]):
     async def start_scan(
         self,
         creative_id: int,
-    ) -> Scan[ScanResponse]:
+    ) -> _Scan[ScanResponse]:
         """Rescan creative (`rescanCreative`: POST /creatives/{creative_id}/rescan)
 
         Start a scan (the lifecycle's `start`). The Scan has the new id and the lifecycle's initial state; pass it to wait_for_scan, get_results, cancel...
@@ -377,4 +382,4 @@ class AsyncAdvalidationClient(AsyncScanClient[ScanResponse, ScanResponse]):
         context: dict[str, Any] = {
             "creativeId": creative_id,
         }
-        return cast("Scan[ScanResponse]", await self._start(kwargs, context))
+        return cast("_Scan[ScanResponse]", await self._start(kwargs, context))

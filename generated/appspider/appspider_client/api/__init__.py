@@ -9,8 +9,14 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any, cast
 from uuid import UUID
 
-from scanwire_runtime import AsyncScanClient, RawResponse, Scan, ScanClient, ScanLike
+# Aliased: a vendor's models may use the same names (AppSpider has a model `Scan`).
+from scanwire_runtime import AsyncScanClient as _AsyncScanClient
+from scanwire_runtime import RawResponse as _RawResponse
+from scanwire_runtime import Scan as _Scan
+from scanwire_runtime import ScanClient as _ScanClient
+from scanwire_runtime import ScanLike as _ScanLike
 
+from ..models import Scan, ScanErrorEvent
 from ..models.api_response import ApiResponse
 from ..models.boolean_result_response import BooleanResultResponse
 from ..models.error_response import ErrorResponse
@@ -59,7 +65,7 @@ __all__ = [
 class AuthenticationResource:
     """Operations tagged `authentication` in the Rapid7 AppSpider Enterprise REST API (scanwire transcription) spec."""
 
-    def __init__(self, client: ScanClient[Any, Any]) -> None:
+    def __init__(self, client: _ScanClient[Any, Any]) -> None:
         self._client = client
 
     def login(
@@ -85,14 +91,14 @@ class AuthenticationResource:
 class AuthenticationResourceWithRawResponse:
     """Operations tagged `authentication` in the Rapid7 AppSpider Enterprise REST API (scanwire transcription) spec, answering RawResponse (status, headers, parsed model)."""
 
-    def __init__(self, client: ScanClient[Any, Any]) -> None:
+    def __init__(self, client: _ScanClient[Any, Any]) -> None:
         self._client = client
 
     def login(
         self,
         *,
         body: LoginRequest,
-    ) -> RawResponse[LoginResponse]:
+    ) -> _RawResponse[LoginResponse]:
         """Log in and obtain an authorization token (`login`: POST /Authentication/Login)
 
         Args:
@@ -105,13 +111,13 @@ class AuthenticationResourceWithRawResponse:
         kwargs = _authentication__login._get_kwargs(
             body=body,
         )
-        return cast("RawResponse[LoginResponse]", self._client._invoke_raw("login", kwargs))
+        return cast("_RawResponse[LoginResponse]", self._client._invoke_raw("login", kwargs))
 
 
 class AsyncAuthenticationResource:
     """Operations tagged `authentication` in the Rapid7 AppSpider Enterprise REST API (scanwire transcription) spec."""
 
-    def __init__(self, client: AsyncScanClient[Any, Any]) -> None:
+    def __init__(self, client: _AsyncScanClient[Any, Any]) -> None:
         self._client = client
 
     async def login(
@@ -137,14 +143,14 @@ class AsyncAuthenticationResource:
 class AsyncAuthenticationResourceWithRawResponse:
     """Operations tagged `authentication` in the Rapid7 AppSpider Enterprise REST API (scanwire transcription) spec, answering RawResponse (status, headers, parsed model)."""
 
-    def __init__(self, client: AsyncScanClient[Any, Any]) -> None:
+    def __init__(self, client: _AsyncScanClient[Any, Any]) -> None:
         self._client = client
 
     async def login(
         self,
         *,
         body: LoginRequest,
-    ) -> RawResponse[LoginResponse]:
+    ) -> _RawResponse[LoginResponse]:
         """Log in and obtain an authorization token (`login`: POST /Authentication/Login)
 
         Args:
@@ -157,13 +163,13 @@ class AsyncAuthenticationResourceWithRawResponse:
         kwargs = _authentication__login._get_kwargs(
             body=body,
         )
-        return cast("RawResponse[LoginResponse]", await self._client._invoke_raw("login", kwargs))
+        return cast("_RawResponse[LoginResponse]", await self._client._invoke_raw("login", kwargs))
 
 
 class ScanManagementResource:
     """Operations tagged `scan_management` in the Rapid7 AppSpider Enterprise REST API (scanwire transcription) spec."""
 
-    def __init__(self, client: ScanClient[Any, Any]) -> None:
+    def __init__(self, client: _ScanClient[Any, Any]) -> None:
         self._client = client
 
     def get_scans(
@@ -487,7 +493,7 @@ class ScanManagementResource:
 class ScanManagementResourceWithRawResponse:
     """Operations tagged `scan_management` in the Rapid7 AppSpider Enterprise REST API (scanwire transcription) spec, answering RawResponse (status, headers, parsed model)."""
 
-    def __init__(self, client: ScanClient[Any, Any]) -> None:
+    def __init__(self, client: _ScanClient[Any, Any]) -> None:
         self._client = client
 
     def get_scans(
@@ -496,7 +502,7 @@ class ScanManagementResourceWithRawResponse:
         config_id: list[UUID] | Unset = UNSET,
         page: int | Unset = UNSET,
         page_size: int | Unset = UNSET,
-    ) -> RawResponse[ScansResponse]:
+    ) -> _RawResponse[ScansResponse]:
         """List the client's scans (optionally by config, optionally paged) (`getScans`: GET /Scan/GetScans)
 
         Args:
@@ -513,13 +519,13 @@ class ScanManagementResourceWithRawResponse:
             page=page,
             page_size=page_size,
         )
-        return cast("RawResponse[ScansResponse]", self._client._invoke_raw("getScans", kwargs))
+        return cast("_RawResponse[ScansResponse]", self._client._invoke_raw("getScans", kwargs))
 
     def run_scan(
         self,
         *,
         body: RunScanRequest | RunScanJsonRequest | Unset = UNSET,
-    ) -> RawResponse[RunScanResponse]:
+    ) -> _RawResponse[RunScanResponse]:
         """Start a scan (`runScan`: POST /Scan/RunScan)
 
         Args:
@@ -539,13 +545,13 @@ class ScanManagementResourceWithRawResponse:
         kwargs = _scan_management__run_scan._get_kwargs(
             body=body,
         )
-        return cast("RawResponse[RunScanResponse]", self._client._invoke_raw("runScan", kwargs))
+        return cast("_RawResponse[RunScanResponse]", self._client._invoke_raw("runScan", kwargs))
 
     def cancel_scan(
         self,
         *,
         body: ScanIdRequest | ScanIdJsonRequest | Unset = UNSET,
-    ) -> RawResponse[ApiResponse]:
+    ) -> _RawResponse[ApiResponse]:
         """Cancel a "Starting" or "Waiting for Cloud" scan (`cancelScan`: POST /Scan/CancelScan)
 
         Args:
@@ -562,13 +568,13 @@ class ScanManagementResourceWithRawResponse:
         kwargs = _scan_management__cancel_scan._get_kwargs(
             body=body,
         )
-        return cast("RawResponse[ApiResponse]", self._client._invoke_raw("cancelScan", kwargs))
+        return cast("_RawResponse[ApiResponse]", self._client._invoke_raw("cancelScan", kwargs))
 
     def pause_scan(
         self,
         *,
         body: ScanIdRequest | ScanIdJsonRequest | Unset = UNSET,
-    ) -> RawResponse[ApiResponse]:
+    ) -> _RawResponse[ApiResponse]:
         """Pause a running scan (`pauseScan`: POST /Scan/PauseScan)
 
         Args:
@@ -585,13 +591,13 @@ class ScanManagementResourceWithRawResponse:
         kwargs = _scan_management__pause_scan._get_kwargs(
             body=body,
         )
-        return cast("RawResponse[ApiResponse]", self._client._invoke_raw("pauseScan", kwargs))
+        return cast("_RawResponse[ApiResponse]", self._client._invoke_raw("pauseScan", kwargs))
 
     def resume_scan(
         self,
         *,
         body: ScanIdRequest | ScanIdJsonRequest | Unset = UNSET,
-    ) -> RawResponse[ApiResponse]:
+    ) -> _RawResponse[ApiResponse]:
         """Resume a paused scan (`resumeScan`: POST /Scan/ResumeScan)
 
         Args:
@@ -608,13 +614,13 @@ class ScanManagementResourceWithRawResponse:
         kwargs = _scan_management__resume_scan._get_kwargs(
             body=body,
         )
-        return cast("RawResponse[ApiResponse]", self._client._invoke_raw("resumeScan", kwargs))
+        return cast("_RawResponse[ApiResponse]", self._client._invoke_raw("resumeScan", kwargs))
 
     def stop_scan(
         self,
         *,
         body: ScanIdRequest | ScanIdJsonRequest | Unset = UNSET,
-    ) -> RawResponse[ApiResponse]:
+    ) -> _RawResponse[ApiResponse]:
         """Stop a running scan (`stopScan`: POST /Scan/StopScan)
 
         Args:
@@ -631,11 +637,11 @@ class ScanManagementResourceWithRawResponse:
         kwargs = _scan_management__stop_scan._get_kwargs(
             body=body,
         )
-        return cast("RawResponse[ApiResponse]", self._client._invoke_raw("stopScan", kwargs))
+        return cast("_RawResponse[ApiResponse]", self._client._invoke_raw("stopScan", kwargs))
 
     def pause_all_scans(
         self,
-    ) -> RawResponse[ApiResponse]:
+    ) -> _RawResponse[ApiResponse]:
         """Pause all running scans of the client (`pauseAllScans`: POST /Scan/PauseAllScans)
 
         Raises:
@@ -643,11 +649,11 @@ class ScanManagementResourceWithRawResponse:
             scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
         """
         kwargs = _scan_management__pause_all_scans._get_kwargs()
-        return cast("RawResponse[ApiResponse]", self._client._invoke_raw("pauseAllScans", kwargs))
+        return cast("_RawResponse[ApiResponse]", self._client._invoke_raw("pauseAllScans", kwargs))
 
     def resume_all_scans(
         self,
-    ) -> RawResponse[ApiResponse]:
+    ) -> _RawResponse[ApiResponse]:
         """Resume all paused scans of the client (`resumeAllScans`: POST /Scan/ResumeAllScans)
 
         Raises:
@@ -655,11 +661,11 @@ class ScanManagementResourceWithRawResponse:
             scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
         """
         kwargs = _scan_management__resume_all_scans._get_kwargs()
-        return cast("RawResponse[ApiResponse]", self._client._invoke_raw("resumeAllScans", kwargs))
+        return cast("_RawResponse[ApiResponse]", self._client._invoke_raw("resumeAllScans", kwargs))
 
     def stop_all_scans(
         self,
-    ) -> RawResponse[ApiResponse]:
+    ) -> _RawResponse[ApiResponse]:
         """Stop all scans of the client (`stopAllScans`: POST /Scan/StopAllScans)
 
         Raises:
@@ -667,11 +673,11 @@ class ScanManagementResourceWithRawResponse:
             scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
         """
         kwargs = _scan_management__stop_all_scans._get_kwargs()
-        return cast("RawResponse[ApiResponse]", self._client._invoke_raw("stopAllScans", kwargs))
+        return cast("_RawResponse[ApiResponse]", self._client._invoke_raw("stopAllScans", kwargs))
 
     def cancel_all_scans(
         self,
-    ) -> RawResponse[ApiResponse]:
+    ) -> _RawResponse[ApiResponse]:
         """Cancel all "Starting" and "Waiting for cloud" scans of the client (`cancelAllScans`: POST /Scan/CancelAllScans)
 
         Raises:
@@ -679,13 +685,13 @@ class ScanManagementResourceWithRawResponse:
             scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
         """
         kwargs = _scan_management__cancel_all_scans._get_kwargs()
-        return cast("RawResponse[ApiResponse]", self._client._invoke_raw("cancelAllScans", kwargs))
+        return cast("_RawResponse[ApiResponse]", self._client._invoke_raw("cancelAllScans", kwargs))
 
     def get_scan_status(
         self,
         *,
         scan_id: list[UUID],
-    ) -> RawResponse[ScanStatusResponse]:
+    ) -> _RawResponse[ScanStatusResponse]:
         """Get the scan status as a display string (`getScanStatus`: GET /Scan/GetScanStatus)
 
         Args:
@@ -698,13 +704,13 @@ class ScanManagementResourceWithRawResponse:
         kwargs = _scan_management__get_scan_status._get_kwargs(
             scan_id=scan_id,
         )
-        return cast("RawResponse[ScanStatusResponse]", self._client._invoke_raw("getScanStatus", kwargs))
+        return cast("_RawResponse[ScanStatusResponse]", self._client._invoke_raw("getScanStatus", kwargs))
 
     def is_scan_active(
         self,
         *,
         scan_id: list[UUID],
-    ) -> RawResponse[BooleanResultResponse]:
+    ) -> _RawResponse[BooleanResultResponse]:
         """Whether the scan is active (`isScanActive`: GET /Scan/IsScanActive)
 
         Args:
@@ -717,13 +723,13 @@ class ScanManagementResourceWithRawResponse:
         kwargs = _scan_management__is_scan_active._get_kwargs(
             scan_id=scan_id,
         )
-        return cast("RawResponse[BooleanResultResponse]", self._client._invoke_raw("isScanActive", kwargs))
+        return cast("_RawResponse[BooleanResultResponse]", self._client._invoke_raw("isScanActive", kwargs))
 
     def is_scan_finished(
         self,
         *,
         scan_id: list[UUID],
-    ) -> RawResponse[BooleanResultResponse]:
+    ) -> _RawResponse[BooleanResultResponse]:
         """Whether the scan has finished (`isScanFinished`: GET /Scan/IsScanFinished)
 
         Args:
@@ -736,13 +742,13 @@ class ScanManagementResourceWithRawResponse:
         kwargs = _scan_management__is_scan_finished._get_kwargs(
             scan_id=scan_id,
         )
-        return cast("RawResponse[BooleanResultResponse]", self._client._invoke_raw("isScanFinished", kwargs))
+        return cast("_RawResponse[BooleanResultResponse]", self._client._invoke_raw("isScanFinished", kwargs))
 
     def has_report(
         self,
         *,
         scan_id: list[UUID],
-    ) -> RawResponse[BooleanResultResponse]:
+    ) -> _RawResponse[BooleanResultResponse]:
         """Whether the scan has a report (`hasReport`: GET /Scan/HasReport)
 
         Args:
@@ -755,13 +761,13 @@ class ScanManagementResourceWithRawResponse:
         kwargs = _scan_management__has_report._get_kwargs(
             scan_id=scan_id,
         )
-        return cast("RawResponse[BooleanResultResponse]", self._client._invoke_raw("hasReport", kwargs))
+        return cast("_RawResponse[BooleanResultResponse]", self._client._invoke_raw("hasReport", kwargs))
 
     def get_scan_errors(
         self,
         *,
         scan_id: list[UUID],
-    ) -> RawResponse[ScanErrorsResponse]:
+    ) -> _RawResponse[ScanErrorsResponse]:
         """Get the scan's error log (`getScanErrors`: GET /Scan/GetScanErrors)
 
         Args:
@@ -774,11 +780,11 @@ class ScanManagementResourceWithRawResponse:
         kwargs = _scan_management__get_scan_errors._get_kwargs(
             scan_id=scan_id,
         )
-        return cast("RawResponse[ScanErrorsResponse]", self._client._invoke_raw("getScanErrors", kwargs))
+        return cast("_RawResponse[ScanErrorsResponse]", self._client._invoke_raw("getScanErrors", kwargs))
 
     def get_scan_statuses(
         self,
-    ) -> RawResponse[ScanStatusesResponse]:
+    ) -> _RawResponse[ScanStatusesResponse]:
         """List the possible scan statuses (`getScanStatuses`: GET /Scan/GetScanStatuses)
 
         Raises:
@@ -786,13 +792,13 @@ class ScanManagementResourceWithRawResponse:
             scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
         """
         kwargs = _scan_management__get_scan_statuses._get_kwargs()
-        return cast("RawResponse[ScanStatusesResponse]", self._client._invoke_raw("getScanStatuses", kwargs))
+        return cast("_RawResponse[ScanStatusesResponse]", self._client._invoke_raw("getScanStatuses", kwargs))
 
     def has_scan_imported(
         self,
         *,
         scan_id: list[UUID],
-    ) -> RawResponse[ScanImportStatusResponse]:
+    ) -> _RawResponse[ScanImportStatusResponse]:
         """Scan status and whether its vulnerabilities were imported (`hasScanImported`: GET /Scan/HasScanImported)
 
         Args:
@@ -805,13 +811,13 @@ class ScanManagementResourceWithRawResponse:
         kwargs = _scan_management__has_scan_imported._get_kwargs(
             scan_id=scan_id,
         )
-        return cast("RawResponse[ScanImportStatusResponse]", self._client._invoke_raw("hasScanImported", kwargs))
+        return cast("_RawResponse[ScanImportStatusResponse]", self._client._invoke_raw("hasScanImported", kwargs))
 
 
 class AsyncScanManagementResource:
     """Operations tagged `scan_management` in the Rapid7 AppSpider Enterprise REST API (scanwire transcription) spec."""
 
-    def __init__(self, client: AsyncScanClient[Any, Any]) -> None:
+    def __init__(self, client: _AsyncScanClient[Any, Any]) -> None:
         self._client = client
 
     async def get_scans(
@@ -1135,7 +1141,7 @@ class AsyncScanManagementResource:
 class AsyncScanManagementResourceWithRawResponse:
     """Operations tagged `scan_management` in the Rapid7 AppSpider Enterprise REST API (scanwire transcription) spec, answering RawResponse (status, headers, parsed model)."""
 
-    def __init__(self, client: AsyncScanClient[Any, Any]) -> None:
+    def __init__(self, client: _AsyncScanClient[Any, Any]) -> None:
         self._client = client
 
     async def get_scans(
@@ -1144,7 +1150,7 @@ class AsyncScanManagementResourceWithRawResponse:
         config_id: list[UUID] | Unset = UNSET,
         page: int | Unset = UNSET,
         page_size: int | Unset = UNSET,
-    ) -> RawResponse[ScansResponse]:
+    ) -> _RawResponse[ScansResponse]:
         """List the client's scans (optionally by config, optionally paged) (`getScans`: GET /Scan/GetScans)
 
         Args:
@@ -1161,13 +1167,13 @@ class AsyncScanManagementResourceWithRawResponse:
             page=page,
             page_size=page_size,
         )
-        return cast("RawResponse[ScansResponse]", await self._client._invoke_raw("getScans", kwargs))
+        return cast("_RawResponse[ScansResponse]", await self._client._invoke_raw("getScans", kwargs))
 
     async def run_scan(
         self,
         *,
         body: RunScanRequest | RunScanJsonRequest | Unset = UNSET,
-    ) -> RawResponse[RunScanResponse]:
+    ) -> _RawResponse[RunScanResponse]:
         """Start a scan (`runScan`: POST /Scan/RunScan)
 
         Args:
@@ -1187,13 +1193,13 @@ class AsyncScanManagementResourceWithRawResponse:
         kwargs = _scan_management__run_scan._get_kwargs(
             body=body,
         )
-        return cast("RawResponse[RunScanResponse]", await self._client._invoke_raw("runScan", kwargs))
+        return cast("_RawResponse[RunScanResponse]", await self._client._invoke_raw("runScan", kwargs))
 
     async def cancel_scan(
         self,
         *,
         body: ScanIdRequest | ScanIdJsonRequest | Unset = UNSET,
-    ) -> RawResponse[ApiResponse]:
+    ) -> _RawResponse[ApiResponse]:
         """Cancel a "Starting" or "Waiting for Cloud" scan (`cancelScan`: POST /Scan/CancelScan)
 
         Args:
@@ -1210,13 +1216,13 @@ class AsyncScanManagementResourceWithRawResponse:
         kwargs = _scan_management__cancel_scan._get_kwargs(
             body=body,
         )
-        return cast("RawResponse[ApiResponse]", await self._client._invoke_raw("cancelScan", kwargs))
+        return cast("_RawResponse[ApiResponse]", await self._client._invoke_raw("cancelScan", kwargs))
 
     async def pause_scan(
         self,
         *,
         body: ScanIdRequest | ScanIdJsonRequest | Unset = UNSET,
-    ) -> RawResponse[ApiResponse]:
+    ) -> _RawResponse[ApiResponse]:
         """Pause a running scan (`pauseScan`: POST /Scan/PauseScan)
 
         Args:
@@ -1233,13 +1239,13 @@ class AsyncScanManagementResourceWithRawResponse:
         kwargs = _scan_management__pause_scan._get_kwargs(
             body=body,
         )
-        return cast("RawResponse[ApiResponse]", await self._client._invoke_raw("pauseScan", kwargs))
+        return cast("_RawResponse[ApiResponse]", await self._client._invoke_raw("pauseScan", kwargs))
 
     async def resume_scan(
         self,
         *,
         body: ScanIdRequest | ScanIdJsonRequest | Unset = UNSET,
-    ) -> RawResponse[ApiResponse]:
+    ) -> _RawResponse[ApiResponse]:
         """Resume a paused scan (`resumeScan`: POST /Scan/ResumeScan)
 
         Args:
@@ -1256,13 +1262,13 @@ class AsyncScanManagementResourceWithRawResponse:
         kwargs = _scan_management__resume_scan._get_kwargs(
             body=body,
         )
-        return cast("RawResponse[ApiResponse]", await self._client._invoke_raw("resumeScan", kwargs))
+        return cast("_RawResponse[ApiResponse]", await self._client._invoke_raw("resumeScan", kwargs))
 
     async def stop_scan(
         self,
         *,
         body: ScanIdRequest | ScanIdJsonRequest | Unset = UNSET,
-    ) -> RawResponse[ApiResponse]:
+    ) -> _RawResponse[ApiResponse]:
         """Stop a running scan (`stopScan`: POST /Scan/StopScan)
 
         Args:
@@ -1279,11 +1285,11 @@ class AsyncScanManagementResourceWithRawResponse:
         kwargs = _scan_management__stop_scan._get_kwargs(
             body=body,
         )
-        return cast("RawResponse[ApiResponse]", await self._client._invoke_raw("stopScan", kwargs))
+        return cast("_RawResponse[ApiResponse]", await self._client._invoke_raw("stopScan", kwargs))
 
     async def pause_all_scans(
         self,
-    ) -> RawResponse[ApiResponse]:
+    ) -> _RawResponse[ApiResponse]:
         """Pause all running scans of the client (`pauseAllScans`: POST /Scan/PauseAllScans)
 
         Raises:
@@ -1291,11 +1297,11 @@ class AsyncScanManagementResourceWithRawResponse:
             scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
         """
         kwargs = _scan_management__pause_all_scans._get_kwargs()
-        return cast("RawResponse[ApiResponse]", await self._client._invoke_raw("pauseAllScans", kwargs))
+        return cast("_RawResponse[ApiResponse]", await self._client._invoke_raw("pauseAllScans", kwargs))
 
     async def resume_all_scans(
         self,
-    ) -> RawResponse[ApiResponse]:
+    ) -> _RawResponse[ApiResponse]:
         """Resume all paused scans of the client (`resumeAllScans`: POST /Scan/ResumeAllScans)
 
         Raises:
@@ -1303,11 +1309,11 @@ class AsyncScanManagementResourceWithRawResponse:
             scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
         """
         kwargs = _scan_management__resume_all_scans._get_kwargs()
-        return cast("RawResponse[ApiResponse]", await self._client._invoke_raw("resumeAllScans", kwargs))
+        return cast("_RawResponse[ApiResponse]", await self._client._invoke_raw("resumeAllScans", kwargs))
 
     async def stop_all_scans(
         self,
-    ) -> RawResponse[ApiResponse]:
+    ) -> _RawResponse[ApiResponse]:
         """Stop all scans of the client (`stopAllScans`: POST /Scan/StopAllScans)
 
         Raises:
@@ -1315,11 +1321,11 @@ class AsyncScanManagementResourceWithRawResponse:
             scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
         """
         kwargs = _scan_management__stop_all_scans._get_kwargs()
-        return cast("RawResponse[ApiResponse]", await self._client._invoke_raw("stopAllScans", kwargs))
+        return cast("_RawResponse[ApiResponse]", await self._client._invoke_raw("stopAllScans", kwargs))
 
     async def cancel_all_scans(
         self,
-    ) -> RawResponse[ApiResponse]:
+    ) -> _RawResponse[ApiResponse]:
         """Cancel all "Starting" and "Waiting for cloud" scans of the client (`cancelAllScans`: POST /Scan/CancelAllScans)
 
         Raises:
@@ -1327,13 +1333,13 @@ class AsyncScanManagementResourceWithRawResponse:
             scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
         """
         kwargs = _scan_management__cancel_all_scans._get_kwargs()
-        return cast("RawResponse[ApiResponse]", await self._client._invoke_raw("cancelAllScans", kwargs))
+        return cast("_RawResponse[ApiResponse]", await self._client._invoke_raw("cancelAllScans", kwargs))
 
     async def get_scan_status(
         self,
         *,
         scan_id: list[UUID],
-    ) -> RawResponse[ScanStatusResponse]:
+    ) -> _RawResponse[ScanStatusResponse]:
         """Get the scan status as a display string (`getScanStatus`: GET /Scan/GetScanStatus)
 
         Args:
@@ -1346,13 +1352,13 @@ class AsyncScanManagementResourceWithRawResponse:
         kwargs = _scan_management__get_scan_status._get_kwargs(
             scan_id=scan_id,
         )
-        return cast("RawResponse[ScanStatusResponse]", await self._client._invoke_raw("getScanStatus", kwargs))
+        return cast("_RawResponse[ScanStatusResponse]", await self._client._invoke_raw("getScanStatus", kwargs))
 
     async def is_scan_active(
         self,
         *,
         scan_id: list[UUID],
-    ) -> RawResponse[BooleanResultResponse]:
+    ) -> _RawResponse[BooleanResultResponse]:
         """Whether the scan is active (`isScanActive`: GET /Scan/IsScanActive)
 
         Args:
@@ -1365,13 +1371,13 @@ class AsyncScanManagementResourceWithRawResponse:
         kwargs = _scan_management__is_scan_active._get_kwargs(
             scan_id=scan_id,
         )
-        return cast("RawResponse[BooleanResultResponse]", await self._client._invoke_raw("isScanActive", kwargs))
+        return cast("_RawResponse[BooleanResultResponse]", await self._client._invoke_raw("isScanActive", kwargs))
 
     async def is_scan_finished(
         self,
         *,
         scan_id: list[UUID],
-    ) -> RawResponse[BooleanResultResponse]:
+    ) -> _RawResponse[BooleanResultResponse]:
         """Whether the scan has finished (`isScanFinished`: GET /Scan/IsScanFinished)
 
         Args:
@@ -1384,13 +1390,13 @@ class AsyncScanManagementResourceWithRawResponse:
         kwargs = _scan_management__is_scan_finished._get_kwargs(
             scan_id=scan_id,
         )
-        return cast("RawResponse[BooleanResultResponse]", await self._client._invoke_raw("isScanFinished", kwargs))
+        return cast("_RawResponse[BooleanResultResponse]", await self._client._invoke_raw("isScanFinished", kwargs))
 
     async def has_report(
         self,
         *,
         scan_id: list[UUID],
-    ) -> RawResponse[BooleanResultResponse]:
+    ) -> _RawResponse[BooleanResultResponse]:
         """Whether the scan has a report (`hasReport`: GET /Scan/HasReport)
 
         Args:
@@ -1403,13 +1409,13 @@ class AsyncScanManagementResourceWithRawResponse:
         kwargs = _scan_management__has_report._get_kwargs(
             scan_id=scan_id,
         )
-        return cast("RawResponse[BooleanResultResponse]", await self._client._invoke_raw("hasReport", kwargs))
+        return cast("_RawResponse[BooleanResultResponse]", await self._client._invoke_raw("hasReport", kwargs))
 
     async def get_scan_errors(
         self,
         *,
         scan_id: list[UUID],
-    ) -> RawResponse[ScanErrorsResponse]:
+    ) -> _RawResponse[ScanErrorsResponse]:
         """Get the scan's error log (`getScanErrors`: GET /Scan/GetScanErrors)
 
         Args:
@@ -1422,11 +1428,11 @@ class AsyncScanManagementResourceWithRawResponse:
         kwargs = _scan_management__get_scan_errors._get_kwargs(
             scan_id=scan_id,
         )
-        return cast("RawResponse[ScanErrorsResponse]", await self._client._invoke_raw("getScanErrors", kwargs))
+        return cast("_RawResponse[ScanErrorsResponse]", await self._client._invoke_raw("getScanErrors", kwargs))
 
     async def get_scan_statuses(
         self,
-    ) -> RawResponse[ScanStatusesResponse]:
+    ) -> _RawResponse[ScanStatusesResponse]:
         """List the possible scan statuses (`getScanStatuses`: GET /Scan/GetScanStatuses)
 
         Raises:
@@ -1434,13 +1440,13 @@ class AsyncScanManagementResourceWithRawResponse:
             scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
         """
         kwargs = _scan_management__get_scan_statuses._get_kwargs()
-        return cast("RawResponse[ScanStatusesResponse]", await self._client._invoke_raw("getScanStatuses", kwargs))
+        return cast("_RawResponse[ScanStatusesResponse]", await self._client._invoke_raw("getScanStatuses", kwargs))
 
     async def has_scan_imported(
         self,
         *,
         scan_id: list[UUID],
-    ) -> RawResponse[ScanImportStatusResponse]:
+    ) -> _RawResponse[ScanImportStatusResponse]:
         """Scan status and whether its vulnerabilities were imported (`hasScanImported`: GET /Scan/HasScanImported)
 
         Args:
@@ -1453,18 +1459,18 @@ class AsyncScanManagementResourceWithRawResponse:
         kwargs = _scan_management__has_scan_imported._get_kwargs(
             scan_id=scan_id,
         )
-        return cast("RawResponse[ScanImportStatusResponse]", await self._client._invoke_raw("hasScanImported", kwargs))
+        return cast("_RawResponse[ScanImportStatusResponse]", await self._client._invoke_raw("hasScanImported", kwargs))
 
 
 class AppspiderClientWithRawResponse:
     """`client.with_raw_response`: the same resource namespaces, answering RawResponse[model]."""
 
-    def __init__(self, client: ScanClient[Any, Any]) -> None:
+    def __init__(self, client: _ScanClient[Any, Any]) -> None:
         self.authentication = AuthenticationResourceWithRawResponse(client)
         self.scan_management = ScanManagementResourceWithRawResponse(client)
 
 
-class AppspiderClient(ScanClient[ScanStatusResponse, ScanStatusResponse]):
+class AppspiderClient(_ScanClient[ScanStatusResponse, ScanStatusResponse]):
     """Synchronous client of the Rapid7 AppSpider Enterprise REST API (scanwire transcription): resource namespaces named from the spec's tags (`authentication`, `scan_management`) and the cross-vendor lifecycle methods. Made by `appspider_client.connect(...)`."""
 
     authentication: AuthenticationResource
@@ -1480,7 +1486,7 @@ class AppspiderClient(ScanClient[ScanStatusResponse, ScanStatusResponse]):
         self,
         *,
         body: RunScanRequest | RunScanJsonRequest | Unset = UNSET,
-    ) -> Scan[RunScanResponse]:
+    ) -> _Scan[RunScanResponse]:
         """Start a scan (`runScan`: POST /Scan/RunScan)
 
         Start a scan (the lifecycle's `start`). The Scan has the new id and the lifecycle's initial state; pass it to wait_for_scan, get_results, cancel...
@@ -1503,54 +1509,54 @@ class AppspiderClient(ScanClient[ScanStatusResponse, ScanStatusResponse]):
             body=body,
         )
         context: dict[str, Any] = {}
-        return cast("Scan[RunScanResponse]", self._start(kwargs, context))
+        return cast("_Scan[RunScanResponse]", self._start(kwargs, context))
 
-    def cancel(self, scan: ScanLike) -> ApiResponse:
+    def cancel(self, scan: _ScanLike) -> ApiResponse:
         """Cancel the scan (the lifecycle's `cancel`: `cancelScan`); the typed answer.
 
         A state that refuses it raises scanwire_runtime.ConflictError; an unknown scan NotFoundError.
         """
         return cast("ApiResponse", (self._act("cancel", scan)).model)
 
-    def pause(self, scan: ScanLike) -> ApiResponse:
+    def pause(self, scan: _ScanLike) -> ApiResponse:
         """Pause the scan (the lifecycle's `pause`: `pauseScan`); the typed answer.
 
         A state that refuses it raises scanwire_runtime.ConflictError; an unknown scan NotFoundError.
         """
         return cast("ApiResponse", (self._act("pause", scan)).model)
 
-    def resume(self, scan: ScanLike) -> ApiResponse:
+    def resume(self, scan: _ScanLike) -> ApiResponse:
         """Resume the scan (the lifecycle's `resume`: `resumeScan`); the typed answer.
 
         A state that refuses it raises scanwire_runtime.ConflictError; an unknown scan NotFoundError.
         """
         return cast("ApiResponse", (self._act("resume", scan)).model)
 
-    def stop(self, scan: ScanLike) -> ApiResponse:
+    def stop(self, scan: _ScanLike) -> ApiResponse:
         """Stop the scan (the lifecycle's `stop`: `stopScan`); the typed answer.
 
         A state that refuses it raises scanwire_runtime.ConflictError; an unknown scan NotFoundError.
         """
         return cast("ApiResponse", (self._act("stop", scan)).model)
 
-    def iter_scans(self, *, page_size: int | None = None) -> Iterator[object]:
+    def iter_scans(self, *, page_size: int | None = None) -> Iterator[Scan]:
         """Every scan of the lifecycle's `list` (`getScans`), page after page (`x-scanwire-paging`); `page_size` items a request."""
-        return cast("Iterator[object]", self._iter_scans(page_size))
+        return cast("Iterator[Scan]", self._iter_scans(page_size))
 
-    def iter_scan_logs(self, scan: ScanLike, *, page_size: int | None = None) -> Iterator[object]:
+    def iter_scan_logs(self, scan: _ScanLike, *, page_size: int | None = None) -> Iterator[ScanErrorEvent]:
         """Every log entry of the lifecycle's `logs` (`getScanErrors`), page after page (`x-scanwire-paging`); `page_size` items a request."""
-        return cast("Iterator[object]", self._iter_scan_logs(scan, page_size))
+        return cast("Iterator[ScanErrorEvent]", self._iter_scan_logs(scan, page_size))
 
 
 class AsyncAppspiderClientWithRawResponse:
     """`client.with_raw_response`: the same resource namespaces, answering RawResponse[model]."""
 
-    def __init__(self, client: AsyncScanClient[Any, Any]) -> None:
+    def __init__(self, client: _AsyncScanClient[Any, Any]) -> None:
         self.authentication = AsyncAuthenticationResourceWithRawResponse(client)
         self.scan_management = AsyncScanManagementResourceWithRawResponse(client)
 
 
-class AsyncAppspiderClient(AsyncScanClient[ScanStatusResponse, ScanStatusResponse]):
+class AsyncAppspiderClient(_AsyncScanClient[ScanStatusResponse, ScanStatusResponse]):
     """Asynchronous client of the Rapid7 AppSpider Enterprise REST API (scanwire transcription): resource namespaces named from the spec's tags (`authentication`, `scan_management`) and the cross-vendor lifecycle methods. Made by `appspider_client.connect_async(...)`."""
 
     authentication: AsyncAuthenticationResource
@@ -1566,7 +1572,7 @@ class AsyncAppspiderClient(AsyncScanClient[ScanStatusResponse, ScanStatusRespons
         self,
         *,
         body: RunScanRequest | RunScanJsonRequest | Unset = UNSET,
-    ) -> Scan[RunScanResponse]:
+    ) -> _Scan[RunScanResponse]:
         """Start a scan (`runScan`: POST /Scan/RunScan)
 
         Start a scan (the lifecycle's `start`). The Scan has the new id and the lifecycle's initial state; pass it to wait_for_scan, get_results, cancel...
@@ -1589,40 +1595,40 @@ class AsyncAppspiderClient(AsyncScanClient[ScanStatusResponse, ScanStatusRespons
             body=body,
         )
         context: dict[str, Any] = {}
-        return cast("Scan[RunScanResponse]", await self._start(kwargs, context))
+        return cast("_Scan[RunScanResponse]", await self._start(kwargs, context))
 
-    async def cancel(self, scan: ScanLike) -> ApiResponse:
+    async def cancel(self, scan: _ScanLike) -> ApiResponse:
         """Cancel the scan (the lifecycle's `cancel`: `cancelScan`); the typed answer.
 
         A state that refuses it raises scanwire_runtime.ConflictError; an unknown scan NotFoundError.
         """
         return cast("ApiResponse", (await self._act("cancel", scan)).model)
 
-    async def pause(self, scan: ScanLike) -> ApiResponse:
+    async def pause(self, scan: _ScanLike) -> ApiResponse:
         """Pause the scan (the lifecycle's `pause`: `pauseScan`); the typed answer.
 
         A state that refuses it raises scanwire_runtime.ConflictError; an unknown scan NotFoundError.
         """
         return cast("ApiResponse", (await self._act("pause", scan)).model)
 
-    async def resume(self, scan: ScanLike) -> ApiResponse:
+    async def resume(self, scan: _ScanLike) -> ApiResponse:
         """Resume the scan (the lifecycle's `resume`: `resumeScan`); the typed answer.
 
         A state that refuses it raises scanwire_runtime.ConflictError; an unknown scan NotFoundError.
         """
         return cast("ApiResponse", (await self._act("resume", scan)).model)
 
-    async def stop(self, scan: ScanLike) -> ApiResponse:
+    async def stop(self, scan: _ScanLike) -> ApiResponse:
         """Stop the scan (the lifecycle's `stop`: `stopScan`); the typed answer.
 
         A state that refuses it raises scanwire_runtime.ConflictError; an unknown scan NotFoundError.
         """
         return cast("ApiResponse", (await self._act("stop", scan)).model)
 
-    def iter_scans(self, *, page_size: int | None = None) -> AsyncIterator[object]:
+    def iter_scans(self, *, page_size: int | None = None) -> AsyncIterator[Scan]:
         """Every scan of the lifecycle's `list` (`getScans`), page after page (`x-scanwire-paging`); `page_size` items a request."""
-        return cast("AsyncIterator[object]", self._iter_scans(page_size))
+        return cast("AsyncIterator[Scan]", self._iter_scans(page_size))
 
-    def iter_scan_logs(self, scan: ScanLike, *, page_size: int | None = None) -> AsyncIterator[object]:
+    def iter_scan_logs(self, scan: _ScanLike, *, page_size: int | None = None) -> AsyncIterator[ScanErrorEvent]:
         """Every log entry of the lifecycle's `logs` (`getScanErrors`), page after page (`x-scanwire-paging`); `page_size` items a request."""
-        return cast("AsyncIterator[object]", self._iter_scan_logs(scan, page_size))
+        return cast("AsyncIterator[ScanErrorEvent]", self._iter_scan_logs(scan, page_size))

@@ -8,7 +8,12 @@ shared scanwire_runtime (auth, retries, typed errors, per-request options via `c
 from collections.abc import AsyncIterator, Iterator
 from typing import Any, cast
 
-from scanwire_runtime import AsyncScanClient, RawResponse, Scan, ScanClient, ScanLike
+# Aliased: a vendor's models may use the same names (AppSpider has a model `Scan`).
+from scanwire_runtime import AsyncScanClient as _AsyncScanClient
+from scanwire_runtime import RawResponse as _RawResponse
+from scanwire_runtime import Scan as _Scan
+from scanwire_runtime import ScanClient as _ScanClient
+from scanwire_runtime import ScanLike as _ScanLike
 
 from ..models import ScanTaskModel
 from ..models.api_scan_status_model import ApiScanStatusModel
@@ -37,7 +42,7 @@ __all__ = [
 class ScansResource:
     """Operations tagged `scans` in the Invicti Enterprise (Netsparker) API (scanwire transcription) spec."""
 
-    def __init__(self, client: ScanClient[Any, Any]) -> None:
+    def __init__(self, client: _ScanClient[Any, Any]) -> None:
         self._client = client
 
     def get_scan_detail(
@@ -195,13 +200,13 @@ class ScansResource:
 class ScansResourceWithRawResponse:
     """Operations tagged `scans` in the Invicti Enterprise (Netsparker) API (scanwire transcription) spec, answering RawResponse (status, headers, parsed model)."""
 
-    def __init__(self, client: ScanClient[Any, Any]) -> None:
+    def __init__(self, client: _ScanClient[Any, Any]) -> None:
         self._client = client
 
     def get_scan_detail(
         self,
         id: str,
-    ) -> RawResponse[ScanTaskModel]:
+    ) -> _RawResponse[ScanTaskModel]:
         """Gets the detail of a scan. (`getScanDetail`: GET /api/1.0/scans/detail/{id})
 
         Args:
@@ -214,12 +219,12 @@ class ScansResourceWithRawResponse:
         kwargs = _scans__get_scan_detail._get_kwargs(
             id=id,
         )
-        return cast("RawResponse[ScanTaskModel]", self._client._invoke_raw("getScanDetail", kwargs))
+        return cast("_RawResponse[ScanTaskModel]", self._client._invoke_raw("getScanDetail", kwargs))
 
     def get_scan_status(
         self,
         id: str,
-    ) -> RawResponse[ApiScanStatusModel]:
+    ) -> _RawResponse[ApiScanStatusModel]:
         """Gets the status of a scan. (`getScanStatus`: GET /api/1.0/scans/status/{id})
 
         Args:
@@ -232,14 +237,14 @@ class ScansResourceWithRawResponse:
         kwargs = _scans__get_scan_status._get_kwargs(
             id=id,
         )
-        return cast("RawResponse[ApiScanStatusModel]", self._client._invoke_raw("getScanStatus", kwargs))
+        return cast("_RawResponse[ApiScanStatusModel]", self._client._invoke_raw("getScanStatus", kwargs))
 
     def list_scans(
         self,
         *,
         page: int | Unset = 1,
         page_size: int | Unset = 20,
-    ) -> RawResponse[ScanTaskListApiResult]:
+    ) -> _RawResponse[ScanTaskListApiResult]:
         """Gets the list of scans and their details. (`listScans`: GET /api/1.0/scans/list)
 
         Args:
@@ -254,7 +259,7 @@ class ScansResourceWithRawResponse:
             page=page,
             page_size=page_size,
         )
-        return cast("RawResponse[ScanTaskListApiResult]", self._client._invoke_raw("listScans", kwargs))
+        return cast("_RawResponse[ScanTaskListApiResult]", self._client._invoke_raw("listScans", kwargs))
 
     def list_scans_by_state(
         self,
@@ -265,7 +270,7 @@ class ScansResourceWithRawResponse:
         page_size: int | Unset = 20,
         start_date: str | Unset = UNSET,
         end_date: str | Unset = UNSET,
-    ) -> RawResponse[ScanTaskListApiResult]:
+    ) -> _RawResponse[ScanTaskListApiResult]:
         """Gets the list of scans by state (`listScansByState`: GET /api/1.0/scans/listbystate)
 
         Args:
@@ -290,13 +295,13 @@ class ScansResourceWithRawResponse:
             start_date=start_date,
             end_date=end_date,
         )
-        return cast("RawResponse[ScanTaskListApiResult]", self._client._invoke_raw("listScansByState", kwargs))
+        return cast("_RawResponse[ScanTaskListApiResult]", self._client._invoke_raw("listScansByState", kwargs))
 
     def cancel_scan(
         self,
         *,
         body: str,
-    ) -> RawResponse[ScanActionResult]:
+    ) -> _RawResponse[ScanActionResult]:
         """Stops a scan in progress. (`cancelScan`: POST /api/1.0/scans/cancel)
 
         Args:
@@ -309,13 +314,13 @@ class ScansResourceWithRawResponse:
         kwargs = _scans__cancel_scan._get_kwargs(
             body=body,
         )
-        return cast("RawResponse[ScanActionResult]", self._client._invoke_raw("cancelScan", kwargs))
+        return cast("_RawResponse[ScanActionResult]", self._client._invoke_raw("cancelScan", kwargs))
 
     def pause_scan(
         self,
         *,
         body: str,
-    ) -> RawResponse[ScanActionResult]:
+    ) -> _RawResponse[ScanActionResult]:
         """Pauses a scan in progress. (`pauseScan`: POST /api/1.0/scans/pause)
 
         Args:
@@ -328,13 +333,13 @@ class ScansResourceWithRawResponse:
         kwargs = _scans__pause_scan._get_kwargs(
             body=body,
         )
-        return cast("RawResponse[ScanActionResult]", self._client._invoke_raw("pauseScan", kwargs))
+        return cast("_RawResponse[ScanActionResult]", self._client._invoke_raw("pauseScan", kwargs))
 
     def resume_scan(
         self,
         *,
         body: str,
-    ) -> RawResponse[ScanActionResult]:
+    ) -> _RawResponse[ScanActionResult]:
         """Resumes a paused scan. (`resumeScan`: POST /api/1.0/scans/resume)
 
         Args:
@@ -347,13 +352,13 @@ class ScansResourceWithRawResponse:
         kwargs = _scans__resume_scan._get_kwargs(
             body=body,
         )
-        return cast("RawResponse[ScanActionResult]", self._client._invoke_raw("resumeScan", kwargs))
+        return cast("_RawResponse[ScanActionResult]", self._client._invoke_raw("resumeScan", kwargs))
 
 
 class AsyncScansResource:
     """Operations tagged `scans` in the Invicti Enterprise (Netsparker) API (scanwire transcription) spec."""
 
-    def __init__(self, client: AsyncScanClient[Any, Any]) -> None:
+    def __init__(self, client: _AsyncScanClient[Any, Any]) -> None:
         self._client = client
 
     async def get_scan_detail(
@@ -511,13 +516,13 @@ class AsyncScansResource:
 class AsyncScansResourceWithRawResponse:
     """Operations tagged `scans` in the Invicti Enterprise (Netsparker) API (scanwire transcription) spec, answering RawResponse (status, headers, parsed model)."""
 
-    def __init__(self, client: AsyncScanClient[Any, Any]) -> None:
+    def __init__(self, client: _AsyncScanClient[Any, Any]) -> None:
         self._client = client
 
     async def get_scan_detail(
         self,
         id: str,
-    ) -> RawResponse[ScanTaskModel]:
+    ) -> _RawResponse[ScanTaskModel]:
         """Gets the detail of a scan. (`getScanDetail`: GET /api/1.0/scans/detail/{id})
 
         Args:
@@ -530,12 +535,12 @@ class AsyncScansResourceWithRawResponse:
         kwargs = _scans__get_scan_detail._get_kwargs(
             id=id,
         )
-        return cast("RawResponse[ScanTaskModel]", await self._client._invoke_raw("getScanDetail", kwargs))
+        return cast("_RawResponse[ScanTaskModel]", await self._client._invoke_raw("getScanDetail", kwargs))
 
     async def get_scan_status(
         self,
         id: str,
-    ) -> RawResponse[ApiScanStatusModel]:
+    ) -> _RawResponse[ApiScanStatusModel]:
         """Gets the status of a scan. (`getScanStatus`: GET /api/1.0/scans/status/{id})
 
         Args:
@@ -548,14 +553,14 @@ class AsyncScansResourceWithRawResponse:
         kwargs = _scans__get_scan_status._get_kwargs(
             id=id,
         )
-        return cast("RawResponse[ApiScanStatusModel]", await self._client._invoke_raw("getScanStatus", kwargs))
+        return cast("_RawResponse[ApiScanStatusModel]", await self._client._invoke_raw("getScanStatus", kwargs))
 
     async def list_scans(
         self,
         *,
         page: int | Unset = 1,
         page_size: int | Unset = 20,
-    ) -> RawResponse[ScanTaskListApiResult]:
+    ) -> _RawResponse[ScanTaskListApiResult]:
         """Gets the list of scans and their details. (`listScans`: GET /api/1.0/scans/list)
 
         Args:
@@ -570,7 +575,7 @@ class AsyncScansResourceWithRawResponse:
             page=page,
             page_size=page_size,
         )
-        return cast("RawResponse[ScanTaskListApiResult]", await self._client._invoke_raw("listScans", kwargs))
+        return cast("_RawResponse[ScanTaskListApiResult]", await self._client._invoke_raw("listScans", kwargs))
 
     async def list_scans_by_state(
         self,
@@ -581,7 +586,7 @@ class AsyncScansResourceWithRawResponse:
         page_size: int | Unset = 20,
         start_date: str | Unset = UNSET,
         end_date: str | Unset = UNSET,
-    ) -> RawResponse[ScanTaskListApiResult]:
+    ) -> _RawResponse[ScanTaskListApiResult]:
         """Gets the list of scans by state (`listScansByState`: GET /api/1.0/scans/listbystate)
 
         Args:
@@ -606,13 +611,13 @@ class AsyncScansResourceWithRawResponse:
             start_date=start_date,
             end_date=end_date,
         )
-        return cast("RawResponse[ScanTaskListApiResult]", await self._client._invoke_raw("listScansByState", kwargs))
+        return cast("_RawResponse[ScanTaskListApiResult]", await self._client._invoke_raw("listScansByState", kwargs))
 
     async def cancel_scan(
         self,
         *,
         body: str,
-    ) -> RawResponse[ScanActionResult]:
+    ) -> _RawResponse[ScanActionResult]:
         """Stops a scan in progress. (`cancelScan`: POST /api/1.0/scans/cancel)
 
         Args:
@@ -625,13 +630,13 @@ class AsyncScansResourceWithRawResponse:
         kwargs = _scans__cancel_scan._get_kwargs(
             body=body,
         )
-        return cast("RawResponse[ScanActionResult]", await self._client._invoke_raw("cancelScan", kwargs))
+        return cast("_RawResponse[ScanActionResult]", await self._client._invoke_raw("cancelScan", kwargs))
 
     async def pause_scan(
         self,
         *,
         body: str,
-    ) -> RawResponse[ScanActionResult]:
+    ) -> _RawResponse[ScanActionResult]:
         """Pauses a scan in progress. (`pauseScan`: POST /api/1.0/scans/pause)
 
         Args:
@@ -644,13 +649,13 @@ class AsyncScansResourceWithRawResponse:
         kwargs = _scans__pause_scan._get_kwargs(
             body=body,
         )
-        return cast("RawResponse[ScanActionResult]", await self._client._invoke_raw("pauseScan", kwargs))
+        return cast("_RawResponse[ScanActionResult]", await self._client._invoke_raw("pauseScan", kwargs))
 
     async def resume_scan(
         self,
         *,
         body: str,
-    ) -> RawResponse[ScanActionResult]:
+    ) -> _RawResponse[ScanActionResult]:
         """Resumes a paused scan. (`resumeScan`: POST /api/1.0/scans/resume)
 
         Args:
@@ -663,17 +668,17 @@ class AsyncScansResourceWithRawResponse:
         kwargs = _scans__resume_scan._get_kwargs(
             body=body,
         )
-        return cast("RawResponse[ScanActionResult]", await self._client._invoke_raw("resumeScan", kwargs))
+        return cast("_RawResponse[ScanActionResult]", await self._client._invoke_raw("resumeScan", kwargs))
 
 
 class InvictiClientWithRawResponse:
     """`client.with_raw_response`: the same resource namespaces, answering RawResponse[model]."""
 
-    def __init__(self, client: ScanClient[Any, Any]) -> None:
+    def __init__(self, client: _ScanClient[Any, Any]) -> None:
         self.scans = ScansResourceWithRawResponse(client)
 
 
-class InvictiClient(ScanClient[ApiScanStatusModel, ScanTaskModel]):
+class InvictiClient(_ScanClient[ApiScanStatusModel, ScanTaskModel]):
     """Synchronous client of the Invicti Enterprise (Netsparker) API (scanwire transcription): resource namespaces named from the spec's tags (`scans`) and the cross-vendor lifecycle methods. Made by `invicti_client.connect(...)`."""
 
     scans: ScansResource
@@ -683,21 +688,21 @@ class InvictiClient(ScanClient[ApiScanStatusModel, ScanTaskModel]):
         self.scans = ScansResource(self)
         self.with_raw_response = InvictiClientWithRawResponse(self)
 
-    def cancel(self, scan: ScanLike) -> ScanActionResult:
+    def cancel(self, scan: _ScanLike) -> ScanActionResult:
         """Cancel the scan (the lifecycle's `cancel`: `cancelScan`); the typed answer.
 
         A state that refuses it raises scanwire_runtime.ConflictError; an unknown scan NotFoundError.
         """
         return cast("ScanActionResult", (self._act("cancel", scan)).model)
 
-    def pause(self, scan: ScanLike) -> ScanActionResult:
+    def pause(self, scan: _ScanLike) -> ScanActionResult:
         """Pause the scan (the lifecycle's `pause`: `pauseScan`); the typed answer.
 
         A state that refuses it raises scanwire_runtime.ConflictError; an unknown scan NotFoundError.
         """
         return cast("ScanActionResult", (self._act("pause", scan)).model)
 
-    def resume(self, scan: ScanLike) -> ScanActionResult:
+    def resume(self, scan: _ScanLike) -> ScanActionResult:
         """Resume the scan (the lifecycle's `resume`: `resumeScan`); the typed answer.
 
         A state that refuses it raises scanwire_runtime.ConflictError; an unknown scan NotFoundError.
@@ -712,11 +717,11 @@ class InvictiClient(ScanClient[ApiScanStatusModel, ScanTaskModel]):
 class AsyncInvictiClientWithRawResponse:
     """`client.with_raw_response`: the same resource namespaces, answering RawResponse[model]."""
 
-    def __init__(self, client: AsyncScanClient[Any, Any]) -> None:
+    def __init__(self, client: _AsyncScanClient[Any, Any]) -> None:
         self.scans = AsyncScansResourceWithRawResponse(client)
 
 
-class AsyncInvictiClient(AsyncScanClient[ApiScanStatusModel, ScanTaskModel]):
+class AsyncInvictiClient(_AsyncScanClient[ApiScanStatusModel, ScanTaskModel]):
     """Asynchronous client of the Invicti Enterprise (Netsparker) API (scanwire transcription): resource namespaces named from the spec's tags (`scans`) and the cross-vendor lifecycle methods. Made by `invicti_client.connect_async(...)`."""
 
     scans: AsyncScansResource
@@ -726,21 +731,21 @@ class AsyncInvictiClient(AsyncScanClient[ApiScanStatusModel, ScanTaskModel]):
         self.scans = AsyncScansResource(self)
         self.with_raw_response = AsyncInvictiClientWithRawResponse(self)
 
-    async def cancel(self, scan: ScanLike) -> ScanActionResult:
+    async def cancel(self, scan: _ScanLike) -> ScanActionResult:
         """Cancel the scan (the lifecycle's `cancel`: `cancelScan`); the typed answer.
 
         A state that refuses it raises scanwire_runtime.ConflictError; an unknown scan NotFoundError.
         """
         return cast("ScanActionResult", (await self._act("cancel", scan)).model)
 
-    async def pause(self, scan: ScanLike) -> ScanActionResult:
+    async def pause(self, scan: _ScanLike) -> ScanActionResult:
         """Pause the scan (the lifecycle's `pause`: `pauseScan`); the typed answer.
 
         A state that refuses it raises scanwire_runtime.ConflictError; an unknown scan NotFoundError.
         """
         return cast("ScanActionResult", (await self._act("pause", scan)).model)
 
-    async def resume(self, scan: ScanLike) -> ScanActionResult:
+    async def resume(self, scan: _ScanLike) -> ScanActionResult:
         """Resume the scan (the lifecycle's `resume`: `resumeScan`); the typed answer.
 
         A state that refuses it raises scanwire_runtime.ConflictError; an unknown scan NotFoundError.

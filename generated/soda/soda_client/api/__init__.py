@@ -9,7 +9,12 @@ import datetime
 from collections.abc import AsyncIterator, Iterator
 from typing import Any, cast
 
-from scanwire_runtime import AsyncScanClient, RawResponse, Scan, ScanClient, ScanLike
+# Aliased: a vendor's models may use the same names (AppSpider has a model `Scan`).
+from scanwire_runtime import AsyncScanClient as _AsyncScanClient
+from scanwire_runtime import RawResponse as _RawResponse
+from scanwire_runtime import Scan as _Scan
+from scanwire_runtime import ScanClient as _ScanClient
+from scanwire_runtime import ScanLike as _ScanLike
 
 from ..models import LogsContentDTO
 from ..models.error_response import ErrorResponse
@@ -37,7 +42,7 @@ __all__ = [
 class ScansResource:
     """Operations tagged `scans` in the Soda Cloud API (scanwire transcription) spec."""
 
-    def __init__(self, client: ScanClient[Any, Any]) -> None:
+    def __init__(self, client: _ScanClient[Any, Any]) -> None:
         self._client = client
 
     def trigger_scan(
@@ -124,14 +129,14 @@ class ScansResource:
 class ScansResourceWithRawResponse:
     """Operations tagged `scans` in the Soda Cloud API (scanwire transcription) spec, answering RawResponse (status, headers, parsed model)."""
 
-    def __init__(self, client: ScanClient[Any, Any]) -> None:
+    def __init__(self, client: _ScanClient[Any, Any]) -> None:
         self._client = client
 
     def trigger_scan(
         self,
         *,
         body: TriggerScanBody,
-    ) -> RawResponse[object]:
+    ) -> _RawResponse[object]:
         """Trigger a scan (`triggerScan`: POST /api/v1/scans)
 
         Args:
@@ -144,12 +149,12 @@ class ScansResourceWithRawResponse:
         kwargs = _scans__trigger_scan._get_kwargs(
             body=body,
         )
-        return cast("RawResponse[object]", self._client._invoke_raw("triggerScan", kwargs))
+        return cast("_RawResponse[object]", self._client._invoke_raw("triggerScan", kwargs))
 
     def get_scan_status(
         self,
         scan_id: str,
-    ) -> RawResponse[PublicApiScanStatusResponse]:
+    ) -> _RawResponse[PublicApiScanStatusResponse]:
         """Get scan status (`getScanStatus`: GET /api/v1/scans/{scan_id})
 
         Args:
@@ -162,12 +167,12 @@ class ScansResourceWithRawResponse:
         kwargs = _scans__get_scan_status._get_kwargs(
             scan_id=scan_id,
         )
-        return cast("RawResponse[PublicApiScanStatusResponse]", self._client._invoke_raw("getScanStatus", kwargs))
+        return cast("_RawResponse[PublicApiScanStatusResponse]", self._client._invoke_raw("getScanStatus", kwargs))
 
     def cancel_scan(
         self,
         scan_id: str,
-    ) -> RawResponse[object]:
+    ) -> _RawResponse[object]:
         """Cancel a scan (`cancelScan`: DELETE /api/v1/scans/{scan_id})
 
         Args:
@@ -180,7 +185,7 @@ class ScansResourceWithRawResponse:
         kwargs = _scans__cancel_scan._get_kwargs(
             scan_id=scan_id,
         )
-        return cast("RawResponse[object]", self._client._invoke_raw("cancelScan", kwargs))
+        return cast("_RawResponse[object]", self._client._invoke_raw("cancelScan", kwargs))
 
     def get_scan_logs(
         self,
@@ -188,7 +193,7 @@ class ScansResourceWithRawResponse:
         *,
         page: int | Unset = 0,
         size: int | Unset = 1000,
-    ) -> RawResponse[PublicApiScanLogsResponse]:
+    ) -> _RawResponse[PublicApiScanLogsResponse]:
         """Get scan logs (`getScanLogs`: GET /api/v1/scans/{scan_id}/logs)
 
         Args:
@@ -205,13 +210,13 @@ class ScansResourceWithRawResponse:
             page=page,
             size=size,
         )
-        return cast("RawResponse[PublicApiScanLogsResponse]", self._client._invoke_raw("getScanLogs", kwargs))
+        return cast("_RawResponse[PublicApiScanLogsResponse]", self._client._invoke_raw("getScanLogs", kwargs))
 
 
 class AsyncScansResource:
     """Operations tagged `scans` in the Soda Cloud API (scanwire transcription) spec."""
 
-    def __init__(self, client: AsyncScanClient[Any, Any]) -> None:
+    def __init__(self, client: _AsyncScanClient[Any, Any]) -> None:
         self._client = client
 
     async def trigger_scan(
@@ -298,14 +303,14 @@ class AsyncScansResource:
 class AsyncScansResourceWithRawResponse:
     """Operations tagged `scans` in the Soda Cloud API (scanwire transcription) spec, answering RawResponse (status, headers, parsed model)."""
 
-    def __init__(self, client: AsyncScanClient[Any, Any]) -> None:
+    def __init__(self, client: _AsyncScanClient[Any, Any]) -> None:
         self._client = client
 
     async def trigger_scan(
         self,
         *,
         body: TriggerScanBody,
-    ) -> RawResponse[object]:
+    ) -> _RawResponse[object]:
         """Trigger a scan (`triggerScan`: POST /api/v1/scans)
 
         Args:
@@ -318,12 +323,12 @@ class AsyncScansResourceWithRawResponse:
         kwargs = _scans__trigger_scan._get_kwargs(
             body=body,
         )
-        return cast("RawResponse[object]", await self._client._invoke_raw("triggerScan", kwargs))
+        return cast("_RawResponse[object]", await self._client._invoke_raw("triggerScan", kwargs))
 
     async def get_scan_status(
         self,
         scan_id: str,
-    ) -> RawResponse[PublicApiScanStatusResponse]:
+    ) -> _RawResponse[PublicApiScanStatusResponse]:
         """Get scan status (`getScanStatus`: GET /api/v1/scans/{scan_id})
 
         Args:
@@ -336,12 +341,14 @@ class AsyncScansResourceWithRawResponse:
         kwargs = _scans__get_scan_status._get_kwargs(
             scan_id=scan_id,
         )
-        return cast("RawResponse[PublicApiScanStatusResponse]", await self._client._invoke_raw("getScanStatus", kwargs))
+        return cast(
+            "_RawResponse[PublicApiScanStatusResponse]", await self._client._invoke_raw("getScanStatus", kwargs)
+        )
 
     async def cancel_scan(
         self,
         scan_id: str,
-    ) -> RawResponse[object]:
+    ) -> _RawResponse[object]:
         """Cancel a scan (`cancelScan`: DELETE /api/v1/scans/{scan_id})
 
         Args:
@@ -354,7 +361,7 @@ class AsyncScansResourceWithRawResponse:
         kwargs = _scans__cancel_scan._get_kwargs(
             scan_id=scan_id,
         )
-        return cast("RawResponse[object]", await self._client._invoke_raw("cancelScan", kwargs))
+        return cast("_RawResponse[object]", await self._client._invoke_raw("cancelScan", kwargs))
 
     async def get_scan_logs(
         self,
@@ -362,7 +369,7 @@ class AsyncScansResourceWithRawResponse:
         *,
         page: int | Unset = 0,
         size: int | Unset = 1000,
-    ) -> RawResponse[PublicApiScanLogsResponse]:
+    ) -> _RawResponse[PublicApiScanLogsResponse]:
         """Get scan logs (`getScanLogs`: GET /api/v1/scans/{scan_id}/logs)
 
         Args:
@@ -379,13 +386,13 @@ class AsyncScansResourceWithRawResponse:
             page=page,
             size=size,
         )
-        return cast("RawResponse[PublicApiScanLogsResponse]", await self._client._invoke_raw("getScanLogs", kwargs))
+        return cast("_RawResponse[PublicApiScanLogsResponse]", await self._client._invoke_raw("getScanLogs", kwargs))
 
 
 class UtilityResource:
     """Operations tagged `utility` in the Soda Cloud API (scanwire transcription) spec."""
 
-    def __init__(self, client: ScanClient[Any, Any]) -> None:
+    def __init__(self, client: _ScanClient[Any, Any]) -> None:
         self._client = client
 
     def test_login(
@@ -404,12 +411,12 @@ class UtilityResource:
 class UtilityResourceWithRawResponse:
     """Operations tagged `utility` in the Soda Cloud API (scanwire transcription) spec, answering RawResponse (status, headers, parsed model)."""
 
-    def __init__(self, client: ScanClient[Any, Any]) -> None:
+    def __init__(self, client: _ScanClient[Any, Any]) -> None:
         self._client = client
 
     def test_login(
         self,
-    ) -> RawResponse[PublicApiTestLoginResponse]:
+    ) -> _RawResponse[PublicApiTestLoginResponse]:
         """Test connection (`testLogin`: GET /api/v1/test-login)
 
         Raises:
@@ -417,13 +424,13 @@ class UtilityResourceWithRawResponse:
             scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
         """
         kwargs = _utility__test_login._get_kwargs()
-        return cast("RawResponse[PublicApiTestLoginResponse]", self._client._invoke_raw("testLogin", kwargs))
+        return cast("_RawResponse[PublicApiTestLoginResponse]", self._client._invoke_raw("testLogin", kwargs))
 
 
 class AsyncUtilityResource:
     """Operations tagged `utility` in the Soda Cloud API (scanwire transcription) spec."""
 
-    def __init__(self, client: AsyncScanClient[Any, Any]) -> None:
+    def __init__(self, client: _AsyncScanClient[Any, Any]) -> None:
         self._client = client
 
     async def test_login(
@@ -442,12 +449,12 @@ class AsyncUtilityResource:
 class AsyncUtilityResourceWithRawResponse:
     """Operations tagged `utility` in the Soda Cloud API (scanwire transcription) spec, answering RawResponse (status, headers, parsed model)."""
 
-    def __init__(self, client: AsyncScanClient[Any, Any]) -> None:
+    def __init__(self, client: _AsyncScanClient[Any, Any]) -> None:
         self._client = client
 
     async def test_login(
         self,
-    ) -> RawResponse[PublicApiTestLoginResponse]:
+    ) -> _RawResponse[PublicApiTestLoginResponse]:
         """Test connection (`testLogin`: GET /api/v1/test-login)
 
         Raises:
@@ -455,18 +462,18 @@ class AsyncUtilityResourceWithRawResponse:
             scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
         """
         kwargs = _utility__test_login._get_kwargs()
-        return cast("RawResponse[PublicApiTestLoginResponse]", await self._client._invoke_raw("testLogin", kwargs))
+        return cast("_RawResponse[PublicApiTestLoginResponse]", await self._client._invoke_raw("testLogin", kwargs))
 
 
 class SodaClientWithRawResponse:
     """`client.with_raw_response`: the same resource namespaces, answering RawResponse[model]."""
 
-    def __init__(self, client: ScanClient[Any, Any]) -> None:
+    def __init__(self, client: _ScanClient[Any, Any]) -> None:
         self.scans = ScansResourceWithRawResponse(client)
         self.utility = UtilityResourceWithRawResponse(client)
 
 
-class SodaClient(ScanClient[PublicApiScanStatusResponse, PublicApiScanStatusResponse]):
+class SodaClient(_ScanClient[PublicApiScanStatusResponse, PublicApiScanStatusResponse]):
     """Synchronous client of the Soda Cloud API (scanwire transcription): resource namespaces named from the spec's tags (`scans`, `utility`) and the cross-vendor lifecycle methods. Made by `soda_client.connect(...)`."""
 
     scans: ScansResource
@@ -483,7 +490,7 @@ class SodaClient(ScanClient[PublicApiScanStatusResponse, PublicApiScanStatusResp
         *,
         scan_definition: str,
         data_timestamp: datetime.datetime | Unset = UNSET,
-    ) -> Scan[object]:
+    ) -> _Scan[object]:
         """Trigger a scan (`triggerScan`: POST /api/v1/scans)
 
         Start a scan (the lifecycle's `start`). The Scan has the new id and the lifecycle's initial state; pass it to wait_for_scan, get_results, cancel... The request body's fields are keyword arguments here.
@@ -506,16 +513,16 @@ class SodaClient(ScanClient[PublicApiScanStatusResponse, PublicApiScanStatusResp
             body=body,
         )
         context: dict[str, Any] = {}
-        return cast("Scan[object]", self._start(kwargs, context))
+        return cast("_Scan[object]", self._start(kwargs, context))
 
-    def cancel(self, scan: ScanLike) -> object:
+    def cancel(self, scan: _ScanLike) -> object:
         """Cancel the scan (the lifecycle's `cancel`: `cancelScan`); the typed answer.
 
         A state that refuses it raises scanwire_runtime.ConflictError; an unknown scan NotFoundError.
         """
         return cast("object", (self._act("cancel", scan)).model)
 
-    def iter_scan_logs(self, scan: ScanLike, *, page_size: int | None = None) -> Iterator[LogsContentDTO]:
+    def iter_scan_logs(self, scan: _ScanLike, *, page_size: int | None = None) -> Iterator[LogsContentDTO]:
         """Every log entry of the lifecycle's `logs` (`getScanLogs`), page after page (`x-scanwire-paging`); `page_size` items a request."""
         return cast("Iterator[LogsContentDTO]", self._iter_scan_logs(scan, page_size))
 
@@ -523,12 +530,12 @@ class SodaClient(ScanClient[PublicApiScanStatusResponse, PublicApiScanStatusResp
 class AsyncSodaClientWithRawResponse:
     """`client.with_raw_response`: the same resource namespaces, answering RawResponse[model]."""
 
-    def __init__(self, client: AsyncScanClient[Any, Any]) -> None:
+    def __init__(self, client: _AsyncScanClient[Any, Any]) -> None:
         self.scans = AsyncScansResourceWithRawResponse(client)
         self.utility = AsyncUtilityResourceWithRawResponse(client)
 
 
-class AsyncSodaClient(AsyncScanClient[PublicApiScanStatusResponse, PublicApiScanStatusResponse]):
+class AsyncSodaClient(_AsyncScanClient[PublicApiScanStatusResponse, PublicApiScanStatusResponse]):
     """Asynchronous client of the Soda Cloud API (scanwire transcription): resource namespaces named from the spec's tags (`scans`, `utility`) and the cross-vendor lifecycle methods. Made by `soda_client.connect_async(...)`."""
 
     scans: AsyncScansResource
@@ -545,7 +552,7 @@ class AsyncSodaClient(AsyncScanClient[PublicApiScanStatusResponse, PublicApiScan
         *,
         scan_definition: str,
         data_timestamp: datetime.datetime | Unset = UNSET,
-    ) -> Scan[object]:
+    ) -> _Scan[object]:
         """Trigger a scan (`triggerScan`: POST /api/v1/scans)
 
         Start a scan (the lifecycle's `start`). The Scan has the new id and the lifecycle's initial state; pass it to wait_for_scan, get_results, cancel... The request body's fields are keyword arguments here.
@@ -568,15 +575,15 @@ class AsyncSodaClient(AsyncScanClient[PublicApiScanStatusResponse, PublicApiScan
             body=body,
         )
         context: dict[str, Any] = {}
-        return cast("Scan[object]", await self._start(kwargs, context))
+        return cast("_Scan[object]", await self._start(kwargs, context))
 
-    async def cancel(self, scan: ScanLike) -> object:
+    async def cancel(self, scan: _ScanLike) -> object:
         """Cancel the scan (the lifecycle's `cancel`: `cancelScan`); the typed answer.
 
         A state that refuses it raises scanwire_runtime.ConflictError; an unknown scan NotFoundError.
         """
         return cast("object", (await self._act("cancel", scan)).model)
 
-    def iter_scan_logs(self, scan: ScanLike, *, page_size: int | None = None) -> AsyncIterator[LogsContentDTO]:
+    def iter_scan_logs(self, scan: _ScanLike, *, page_size: int | None = None) -> AsyncIterator[LogsContentDTO]:
         """Every log entry of the lifecycle's `logs` (`getScanLogs`), page after page (`x-scanwire-paging`); `page_size` items a request."""
         return cast("AsyncIterator[LogsContentDTO]", self._iter_scan_logs(scan, page_size))

@@ -9,7 +9,12 @@ from collections.abc import AsyncIterator, Iterator
 from io import BytesIO
 from typing import Any, cast
 
-from scanwire_runtime import AsyncScanClient, RawResponse, Scan, ScanClient, ScanLike
+# Aliased: a vendor's models may use the same names (AppSpider has a model `Scan`).
+from scanwire_runtime import AsyncScanClient as _AsyncScanClient
+from scanwire_runtime import RawResponse as _RawResponse
+from scanwire_runtime import Scan as _Scan
+from scanwire_runtime import ScanClient as _ScanClient
+from scanwire_runtime import ScanLike as _ScanLike
 
 from ..models.get_pending_scan_status_accept import GetPendingScanStatusAccept
 from ..models.pending_scan_status_response import PendingScanStatusResponse
@@ -31,7 +36,7 @@ __all__ = [
 class ScansResource:
     """Operations tagged `scans` in the ThreadFix 2.x REST API (scanwire transcription) spec."""
 
-    def __init__(self, client: ScanClient[Any, Any]) -> None:
+    def __init__(self, client: _ScanClient[Any, Any]) -> None:
         self._client = client
 
     def get_pending_scan_status(
@@ -85,7 +90,7 @@ class ScansResource:
 class ScansResourceWithRawResponse:
     """Operations tagged `scans` in the ThreadFix 2.x REST API (scanwire transcription) spec, answering RawResponse (status, headers, parsed model)."""
 
-    def __init__(self, client: ScanClient[Any, Any]) -> None:
+    def __init__(self, client: _ScanClient[Any, Any]) -> None:
         self._client = client
 
     def get_pending_scan_status(
@@ -94,7 +99,7 @@ class ScansResourceWithRawResponse:
         pending_scan_id: int,
         *,
         accept: GetPendingScanStatusAccept = GetPendingScanStatusAccept.APPLICATIONJSON,
-    ) -> RawResponse[PendingScanStatusResponse]:
+    ) -> _RawResponse[PendingScanStatusResponse]:
         """Check Pending Scan Status (`getPendingScanStatus`: GET /applications/{app_id}/pendingScan/{pending_scan_id}/status)
 
         Args:
@@ -111,14 +116,14 @@ class ScansResourceWithRawResponse:
             pending_scan_id=pending_scan_id,
             accept=accept,
         )
-        return cast("RawResponse[PendingScanStatusResponse]", self._client._invoke_raw("getPendingScanStatus", kwargs))
+        return cast("_RawResponse[PendingScanStatusResponse]", self._client._invoke_raw("getPendingScanStatus", kwargs))
 
     def upload_scan(
         self,
         app_id: int,
         *,
         body: UploadScanRequest,
-    ) -> RawResponse[UploadScanResponse]:
+    ) -> _RawResponse[UploadScanResponse]:
         """Upload Scan (`uploadScan`: POST /applications/{app_id}/upload)
 
         Args:
@@ -133,13 +138,13 @@ class ScansResourceWithRawResponse:
             app_id=app_id,
             body=body,
         )
-        return cast("RawResponse[UploadScanResponse]", self._client._invoke_raw("uploadScan", kwargs))
+        return cast("_RawResponse[UploadScanResponse]", self._client._invoke_raw("uploadScan", kwargs))
 
 
 class AsyncScansResource:
     """Operations tagged `scans` in the ThreadFix 2.x REST API (scanwire transcription) spec."""
 
-    def __init__(self, client: AsyncScanClient[Any, Any]) -> None:
+    def __init__(self, client: _AsyncScanClient[Any, Any]) -> None:
         self._client = client
 
     async def get_pending_scan_status(
@@ -193,7 +198,7 @@ class AsyncScansResource:
 class AsyncScansResourceWithRawResponse:
     """Operations tagged `scans` in the ThreadFix 2.x REST API (scanwire transcription) spec, answering RawResponse (status, headers, parsed model)."""
 
-    def __init__(self, client: AsyncScanClient[Any, Any]) -> None:
+    def __init__(self, client: _AsyncScanClient[Any, Any]) -> None:
         self._client = client
 
     async def get_pending_scan_status(
@@ -202,7 +207,7 @@ class AsyncScansResourceWithRawResponse:
         pending_scan_id: int,
         *,
         accept: GetPendingScanStatusAccept = GetPendingScanStatusAccept.APPLICATIONJSON,
-    ) -> RawResponse[PendingScanStatusResponse]:
+    ) -> _RawResponse[PendingScanStatusResponse]:
         """Check Pending Scan Status (`getPendingScanStatus`: GET /applications/{app_id}/pendingScan/{pending_scan_id}/status)
 
         Args:
@@ -220,7 +225,7 @@ class AsyncScansResourceWithRawResponse:
             accept=accept,
         )
         return cast(
-            "RawResponse[PendingScanStatusResponse]", await self._client._invoke_raw("getPendingScanStatus", kwargs)
+            "_RawResponse[PendingScanStatusResponse]", await self._client._invoke_raw("getPendingScanStatus", kwargs)
         )
 
     async def upload_scan(
@@ -228,7 +233,7 @@ class AsyncScansResourceWithRawResponse:
         app_id: int,
         *,
         body: UploadScanRequest,
-    ) -> RawResponse[UploadScanResponse]:
+    ) -> _RawResponse[UploadScanResponse]:
         """Upload Scan (`uploadScan`: POST /applications/{app_id}/upload)
 
         Args:
@@ -243,17 +248,17 @@ class AsyncScansResourceWithRawResponse:
             app_id=app_id,
             body=body,
         )
-        return cast("RawResponse[UploadScanResponse]", await self._client._invoke_raw("uploadScan", kwargs))
+        return cast("_RawResponse[UploadScanResponse]", await self._client._invoke_raw("uploadScan", kwargs))
 
 
 class ThreadfixClientWithRawResponse:
     """`client.with_raw_response`: the same resource namespaces, answering RawResponse[model]."""
 
-    def __init__(self, client: ScanClient[Any, Any]) -> None:
+    def __init__(self, client: _ScanClient[Any, Any]) -> None:
         self.scans = ScansResourceWithRawResponse(client)
 
 
-class ThreadfixClient(ScanClient[PendingScanStatusResponse, PendingScanStatusResponse]):
+class ThreadfixClient(_ScanClient[PendingScanStatusResponse, PendingScanStatusResponse]):
     """Synchronous client of the ThreadFix 2.x REST API (scanwire transcription): resource namespaces named from the spec's tags (`scans`) and the cross-vendor lifecycle methods. Made by `threadfix_client.connect(...)`."""
 
     scans: ScansResource
@@ -268,7 +273,7 @@ class ThreadfixClient(ScanClient[PendingScanStatusResponse, PendingScanStatusRes
         app_id: int,
         *,
         file: File,
-    ) -> Scan[UploadScanResponse]:
+    ) -> _Scan[UploadScanResponse]:
         """Upload Scan (`uploadScan`: POST /applications/{app_id}/upload)
 
         Start a scan (the lifecycle's `start`). The Scan has the new id and the lifecycle's initial state; pass it to wait_for_scan, get_results, cancel... The request body's fields are keyword arguments here.
@@ -291,17 +296,17 @@ class ThreadfixClient(ScanClient[PendingScanStatusResponse, PendingScanStatusRes
         context: dict[str, Any] = {
             "appId": app_id,
         }
-        return cast("Scan[UploadScanResponse]", self._start(kwargs, context))
+        return cast("_Scan[UploadScanResponse]", self._start(kwargs, context))
 
 
 class AsyncThreadfixClientWithRawResponse:
     """`client.with_raw_response`: the same resource namespaces, answering RawResponse[model]."""
 
-    def __init__(self, client: AsyncScanClient[Any, Any]) -> None:
+    def __init__(self, client: _AsyncScanClient[Any, Any]) -> None:
         self.scans = AsyncScansResourceWithRawResponse(client)
 
 
-class AsyncThreadfixClient(AsyncScanClient[PendingScanStatusResponse, PendingScanStatusResponse]):
+class AsyncThreadfixClient(_AsyncScanClient[PendingScanStatusResponse, PendingScanStatusResponse]):
     """Asynchronous client of the ThreadFix 2.x REST API (scanwire transcription): resource namespaces named from the spec's tags (`scans`) and the cross-vendor lifecycle methods. Made by `threadfix_client.connect_async(...)`."""
 
     scans: AsyncScansResource
@@ -316,7 +321,7 @@ class AsyncThreadfixClient(AsyncScanClient[PendingScanStatusResponse, PendingSca
         app_id: int,
         *,
         file: File,
-    ) -> Scan[UploadScanResponse]:
+    ) -> _Scan[UploadScanResponse]:
         """Upload Scan (`uploadScan`: POST /applications/{app_id}/upload)
 
         Start a scan (the lifecycle's `start`). The Scan has the new id and the lifecycle's initial state; pass it to wait_for_scan, get_results, cancel... The request body's fields are keyword arguments here.
@@ -339,4 +344,4 @@ class AsyncThreadfixClient(AsyncScanClient[PendingScanStatusResponse, PendingSca
         context: dict[str, Any] = {
             "appId": app_id,
         }
-        return cast("Scan[UploadScanResponse]", await self._start(kwargs, context))
+        return cast("_Scan[UploadScanResponse]", await self._start(kwargs, context))
