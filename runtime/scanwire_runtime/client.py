@@ -829,6 +829,7 @@ class ScanClient(_Core, Generic[PollT, ResultT]):
         super().__init__(vendor, str(http.base_url).rstrip("/"), raw, timer)
 
     def close(self) -> None:
+        """Close the connection pool (the `with` block does it)."""
         self.http.close()
 
     def __enter__(self) -> Self:
@@ -951,6 +952,7 @@ class AsyncScanClient(_Core, Generic[PollT, ResultT]):
         super().__init__(vendor, str(http.base_url).rstrip("/"), raw, timer)
 
     async def aclose(self) -> None:
+        """Close the connection pool (the `async with` block does it)."""
         await self.http.aclose()
 
     async def __aenter__(self) -> Self:

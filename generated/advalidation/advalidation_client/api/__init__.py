@@ -317,6 +317,37 @@ class AdvalidationClient(_ScanClient[ScanResponse, ScanResponse]):
         self.users = UsersResource(self)
         self.with_raw_response = AdvalidationClientWithRawResponse(self)
 
+    def get_scan(self, scan: _ScanLike) -> _Scan[ScanResponse]:
+        """Read the scan's state once with `getScan` (GET /scans/{scan_id}).
+
+        `.status.normalized` is the cross-vendor state, `.status.raw` what the Advalidation API (scanwire transcription) said,
+        `.model` the typed answer (ScanResponse).
+        """
+        return super().get_scan(scan)
+
+    def wait_for_scan(
+        self,
+        scan: _ScanLike,
+        *,
+        timeout: float = 3600.0,
+        poll_interval: float = 5.0,
+        max_interval: float = 60.0,
+        backoff: float = 1.5,
+    ) -> _Scan[ScanResponse]:
+        """Poll `getScan` until the scan reaches a terminal state of the lifecycle; ScanTimeoutError after
+        `timeout` seconds (a hard deadline: each poll's timeout is the time left).
+
+        The interval starts at `poll_interval`, grows by `backoff` up to `max_interval` and is never shorter than
+        the operation's rate limit allows; 429, 5xx and connection failures are retried until the deadline.
+        """
+        return super().wait_for_scan(
+            scan, timeout=timeout, poll_interval=poll_interval, max_interval=max_interval, backoff=backoff
+        )
+
+    def get_results(self, scan: _ScanLike) -> ScanResponse:
+        """The scan's results: `getScan` (GET /scans/{scan_id}), typed."""
+        return super().get_results(scan)
+
     def start_scan(
         self,
         creative_id: int,
@@ -360,6 +391,37 @@ class AsyncAdvalidationClient(_AsyncScanClient[ScanResponse, ScanResponse]):
         self.scans = AsyncScansResource(self)
         self.users = AsyncUsersResource(self)
         self.with_raw_response = AsyncAdvalidationClientWithRawResponse(self)
+
+    async def get_scan(self, scan: _ScanLike) -> _Scan[ScanResponse]:
+        """Read the scan's state once with `getScan` (GET /scans/{scan_id}).
+
+        `.status.normalized` is the cross-vendor state, `.status.raw` what the Advalidation API (scanwire transcription) said,
+        `.model` the typed answer (ScanResponse).
+        """
+        return await super().get_scan(scan)
+
+    async def wait_for_scan(
+        self,
+        scan: _ScanLike,
+        *,
+        timeout: float = 3600.0,
+        poll_interval: float = 5.0,
+        max_interval: float = 60.0,
+        backoff: float = 1.5,
+    ) -> _Scan[ScanResponse]:
+        """Poll `getScan` until the scan reaches a terminal state of the lifecycle; ScanTimeoutError after
+        `timeout` seconds (a hard deadline: each poll's timeout is the time left).
+
+        The interval starts at `poll_interval`, grows by `backoff` up to `max_interval` and is never shorter than
+        the operation's rate limit allows; 429, 5xx and connection failures are retried until the deadline.
+        """
+        return await super().wait_for_scan(
+            scan, timeout=timeout, poll_interval=poll_interval, max_interval=max_interval, backoff=backoff
+        )
+
+    async def get_results(self, scan: _ScanLike) -> ScanResponse:
+        """The scan's results: `getScan` (GET /scans/{scan_id}), typed."""
+        return await super().get_results(scan)
 
     async def start_scan(
         self,

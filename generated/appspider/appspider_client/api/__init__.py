@@ -1482,6 +1482,37 @@ class AppspiderClient(_ScanClient[ScanStatusResponse, ScanStatusResponse]):
         self.scan_management = ScanManagementResource(self)
         self.with_raw_response = AppspiderClientWithRawResponse(self)
 
+    def get_scan(self, scan: _ScanLike) -> _Scan[ScanStatusResponse]:
+        """Read the scan's state once with `getScanStatus` (GET /Scan/GetScanStatus).
+
+        `.status.normalized` is the cross-vendor state, `.status.raw` what the Rapid7 AppSpider Enterprise REST API (scanwire transcription) said,
+        `.model` the typed answer (ScanStatusResponse).
+        """
+        return super().get_scan(scan)
+
+    def wait_for_scan(
+        self,
+        scan: _ScanLike,
+        *,
+        timeout: float = 3600.0,
+        poll_interval: float = 5.0,
+        max_interval: float = 60.0,
+        backoff: float = 1.5,
+    ) -> _Scan[ScanStatusResponse]:
+        """Poll `getScanStatus` until the scan reaches a terminal state of the lifecycle; ScanTimeoutError after
+        `timeout` seconds (a hard deadline: each poll's timeout is the time left).
+
+        The interval starts at `poll_interval`, grows by `backoff` up to `max_interval` and is never shorter than
+        the operation's rate limit allows; 429, 5xx and connection failures are retried until the deadline.
+        """
+        return super().wait_for_scan(
+            scan, timeout=timeout, poll_interval=poll_interval, max_interval=max_interval, backoff=backoff
+        )
+
+    def get_results(self, scan: _ScanLike) -> ScanStatusResponse:
+        """The scan's results: `getScanStatus` (GET /Scan/GetScanStatus), typed."""
+        return super().get_results(scan)
+
     def start_scan(
         self,
         *,
@@ -1567,6 +1598,37 @@ class AsyncAppspiderClient(_AsyncScanClient[ScanStatusResponse, ScanStatusRespon
         self.authentication = AsyncAuthenticationResource(self)
         self.scan_management = AsyncScanManagementResource(self)
         self.with_raw_response = AsyncAppspiderClientWithRawResponse(self)
+
+    async def get_scan(self, scan: _ScanLike) -> _Scan[ScanStatusResponse]:
+        """Read the scan's state once with `getScanStatus` (GET /Scan/GetScanStatus).
+
+        `.status.normalized` is the cross-vendor state, `.status.raw` what the Rapid7 AppSpider Enterprise REST API (scanwire transcription) said,
+        `.model` the typed answer (ScanStatusResponse).
+        """
+        return await super().get_scan(scan)
+
+    async def wait_for_scan(
+        self,
+        scan: _ScanLike,
+        *,
+        timeout: float = 3600.0,
+        poll_interval: float = 5.0,
+        max_interval: float = 60.0,
+        backoff: float = 1.5,
+    ) -> _Scan[ScanStatusResponse]:
+        """Poll `getScanStatus` until the scan reaches a terminal state of the lifecycle; ScanTimeoutError after
+        `timeout` seconds (a hard deadline: each poll's timeout is the time left).
+
+        The interval starts at `poll_interval`, grows by `backoff` up to `max_interval` and is never shorter than
+        the operation's rate limit allows; 429, 5xx and connection failures are retried until the deadline.
+        """
+        return await super().wait_for_scan(
+            scan, timeout=timeout, poll_interval=poll_interval, max_interval=max_interval, backoff=backoff
+        )
+
+    async def get_results(self, scan: _ScanLike) -> ScanStatusResponse:
+        """The scan's results: `getScanStatus` (GET /Scan/GetScanStatus), typed."""
+        return await super().get_results(scan)
 
     async def start_scan(
         self,

@@ -688,6 +688,37 @@ class InvictiClient(_ScanClient[ApiScanStatusModel, ScanTaskModel]):
         self.scans = ScansResource(self)
         self.with_raw_response = InvictiClientWithRawResponse(self)
 
+    def get_scan(self, scan: _ScanLike) -> _Scan[ApiScanStatusModel]:
+        """Read the scan's state once with `getScanStatus` (GET /api/1.0/scans/status/{id}).
+
+        `.status.normalized` is the cross-vendor state, `.status.raw` what the Invicti Enterprise (Netsparker) API (scanwire transcription) said,
+        `.model` the typed answer (ApiScanStatusModel).
+        """
+        return super().get_scan(scan)
+
+    def wait_for_scan(
+        self,
+        scan: _ScanLike,
+        *,
+        timeout: float = 3600.0,
+        poll_interval: float = 5.0,
+        max_interval: float = 60.0,
+        backoff: float = 1.5,
+    ) -> _Scan[ApiScanStatusModel]:
+        """Poll `getScanStatus` until the scan reaches a terminal state of the lifecycle; ScanTimeoutError after
+        `timeout` seconds (a hard deadline: each poll's timeout is the time left).
+
+        The interval starts at `poll_interval`, grows by `backoff` up to `max_interval` and is never shorter than
+        the operation's rate limit allows; 429, 5xx and connection failures are retried until the deadline.
+        """
+        return super().wait_for_scan(
+            scan, timeout=timeout, poll_interval=poll_interval, max_interval=max_interval, backoff=backoff
+        )
+
+    def get_results(self, scan: _ScanLike) -> ScanTaskModel:
+        """The scan's results: `getScanDetail` (GET /api/1.0/scans/detail/{id}), typed."""
+        return super().get_results(scan)
+
     def cancel(self, scan: _ScanLike) -> ScanActionResult:
         """Cancel the scan (the lifecycle's `cancel`: `cancelScan`); the typed answer.
 
@@ -730,6 +761,37 @@ class AsyncInvictiClient(_AsyncScanClient[ApiScanStatusModel, ScanTaskModel]):
     def _bind(self) -> None:
         self.scans = AsyncScansResource(self)
         self.with_raw_response = AsyncInvictiClientWithRawResponse(self)
+
+    async def get_scan(self, scan: _ScanLike) -> _Scan[ApiScanStatusModel]:
+        """Read the scan's state once with `getScanStatus` (GET /api/1.0/scans/status/{id}).
+
+        `.status.normalized` is the cross-vendor state, `.status.raw` what the Invicti Enterprise (Netsparker) API (scanwire transcription) said,
+        `.model` the typed answer (ApiScanStatusModel).
+        """
+        return await super().get_scan(scan)
+
+    async def wait_for_scan(
+        self,
+        scan: _ScanLike,
+        *,
+        timeout: float = 3600.0,
+        poll_interval: float = 5.0,
+        max_interval: float = 60.0,
+        backoff: float = 1.5,
+    ) -> _Scan[ApiScanStatusModel]:
+        """Poll `getScanStatus` until the scan reaches a terminal state of the lifecycle; ScanTimeoutError after
+        `timeout` seconds (a hard deadline: each poll's timeout is the time left).
+
+        The interval starts at `poll_interval`, grows by `backoff` up to `max_interval` and is never shorter than
+        the operation's rate limit allows; 429, 5xx and connection failures are retried until the deadline.
+        """
+        return await super().wait_for_scan(
+            scan, timeout=timeout, poll_interval=poll_interval, max_interval=max_interval, backoff=backoff
+        )
+
+    async def get_results(self, scan: _ScanLike) -> ScanTaskModel:
+        """The scan's results: `getScanDetail` (GET /api/1.0/scans/detail/{id}), typed."""
+        return await super().get_results(scan)
 
     async def cancel(self, scan: _ScanLike) -> ScanActionResult:
         """Cancel the scan (the lifecycle's `cancel`: `cancelScan`); the typed answer.

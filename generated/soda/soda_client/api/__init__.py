@@ -485,6 +485,37 @@ class SodaClient(_ScanClient[PublicApiScanStatusResponse, PublicApiScanStatusRes
         self.utility = UtilityResource(self)
         self.with_raw_response = SodaClientWithRawResponse(self)
 
+    def get_scan(self, scan: _ScanLike) -> _Scan[PublicApiScanStatusResponse]:
+        """Read the scan's state once with `getScanStatus` (GET /api/v1/scans/{scan_id}).
+
+        `.status.normalized` is the cross-vendor state, `.status.raw` what the Soda Cloud API (scanwire transcription) said,
+        `.model` the typed answer (PublicApiScanStatusResponse).
+        """
+        return super().get_scan(scan)
+
+    def wait_for_scan(
+        self,
+        scan: _ScanLike,
+        *,
+        timeout: float = 3600.0,
+        poll_interval: float = 5.0,
+        max_interval: float = 60.0,
+        backoff: float = 1.5,
+    ) -> _Scan[PublicApiScanStatusResponse]:
+        """Poll `getScanStatus` until the scan reaches a terminal state of the lifecycle; ScanTimeoutError after
+        `timeout` seconds (a hard deadline: each poll's timeout is the time left).
+
+        The interval starts at `poll_interval`, grows by `backoff` up to `max_interval` and is never shorter than
+        the operation's rate limit allows; 429, 5xx and connection failures are retried until the deadline.
+        """
+        return super().wait_for_scan(
+            scan, timeout=timeout, poll_interval=poll_interval, max_interval=max_interval, backoff=backoff
+        )
+
+    def get_results(self, scan: _ScanLike) -> PublicApiScanStatusResponse:
+        """The scan's results: `getScanStatus` (GET /api/v1/scans/{scan_id}), typed."""
+        return super().get_results(scan)
+
     def start_scan(
         self,
         *,
@@ -546,6 +577,37 @@ class AsyncSodaClient(_AsyncScanClient[PublicApiScanStatusResponse, PublicApiSca
         self.scans = AsyncScansResource(self)
         self.utility = AsyncUtilityResource(self)
         self.with_raw_response = AsyncSodaClientWithRawResponse(self)
+
+    async def get_scan(self, scan: _ScanLike) -> _Scan[PublicApiScanStatusResponse]:
+        """Read the scan's state once with `getScanStatus` (GET /api/v1/scans/{scan_id}).
+
+        `.status.normalized` is the cross-vendor state, `.status.raw` what the Soda Cloud API (scanwire transcription) said,
+        `.model` the typed answer (PublicApiScanStatusResponse).
+        """
+        return await super().get_scan(scan)
+
+    async def wait_for_scan(
+        self,
+        scan: _ScanLike,
+        *,
+        timeout: float = 3600.0,
+        poll_interval: float = 5.0,
+        max_interval: float = 60.0,
+        backoff: float = 1.5,
+    ) -> _Scan[PublicApiScanStatusResponse]:
+        """Poll `getScanStatus` until the scan reaches a terminal state of the lifecycle; ScanTimeoutError after
+        `timeout` seconds (a hard deadline: each poll's timeout is the time left).
+
+        The interval starts at `poll_interval`, grows by `backoff` up to `max_interval` and is never shorter than
+        the operation's rate limit allows; 429, 5xx and connection failures are retried until the deadline.
+        """
+        return await super().wait_for_scan(
+            scan, timeout=timeout, poll_interval=poll_interval, max_interval=max_interval, backoff=backoff
+        )
+
+    async def get_results(self, scan: _ScanLike) -> PublicApiScanStatusResponse:
+        """The scan's results: `getScanStatus` (GET /api/v1/scans/{scan_id}), typed."""
+        return await super().get_results(scan)
 
     async def start_scan(
         self,

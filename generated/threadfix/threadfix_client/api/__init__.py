@@ -268,6 +268,37 @@ class ThreadfixClient(_ScanClient[PendingScanStatusResponse, PendingScanStatusRe
         self.scans = ScansResource(self)
         self.with_raw_response = ThreadfixClientWithRawResponse(self)
 
+    def get_scan(self, scan: _ScanLike) -> _Scan[PendingScanStatusResponse]:
+        """Read the scan's state once with `getPendingScanStatus` (GET /applications/{app_id}/pendingScan/{pending_scan_id}/status).
+
+        `.status.normalized` is the cross-vendor state, `.status.raw` what the ThreadFix 2.x REST API (scanwire transcription) said,
+        `.model` the typed answer (PendingScanStatusResponse).
+        """
+        return super().get_scan(scan)
+
+    def wait_for_scan(
+        self,
+        scan: _ScanLike,
+        *,
+        timeout: float = 3600.0,
+        poll_interval: float = 5.0,
+        max_interval: float = 60.0,
+        backoff: float = 1.5,
+    ) -> _Scan[PendingScanStatusResponse]:
+        """Poll `getPendingScanStatus` until the scan reaches a terminal state of the lifecycle; ScanTimeoutError after
+        `timeout` seconds (a hard deadline: each poll's timeout is the time left).
+
+        The interval starts at `poll_interval`, grows by `backoff` up to `max_interval` and is never shorter than
+        the operation's rate limit allows; 429, 5xx and connection failures are retried until the deadline.
+        """
+        return super().wait_for_scan(
+            scan, timeout=timeout, poll_interval=poll_interval, max_interval=max_interval, backoff=backoff
+        )
+
+    def get_results(self, scan: _ScanLike) -> PendingScanStatusResponse:
+        """The scan's results: `getPendingScanStatus` (GET /applications/{app_id}/pendingScan/{pending_scan_id}/status), typed."""
+        return super().get_results(scan)
+
     def start_scan(
         self,
         app_id: int,
@@ -315,6 +346,37 @@ class AsyncThreadfixClient(_AsyncScanClient[PendingScanStatusResponse, PendingSc
     def _bind(self) -> None:
         self.scans = AsyncScansResource(self)
         self.with_raw_response = AsyncThreadfixClientWithRawResponse(self)
+
+    async def get_scan(self, scan: _ScanLike) -> _Scan[PendingScanStatusResponse]:
+        """Read the scan's state once with `getPendingScanStatus` (GET /applications/{app_id}/pendingScan/{pending_scan_id}/status).
+
+        `.status.normalized` is the cross-vendor state, `.status.raw` what the ThreadFix 2.x REST API (scanwire transcription) said,
+        `.model` the typed answer (PendingScanStatusResponse).
+        """
+        return await super().get_scan(scan)
+
+    async def wait_for_scan(
+        self,
+        scan: _ScanLike,
+        *,
+        timeout: float = 3600.0,
+        poll_interval: float = 5.0,
+        max_interval: float = 60.0,
+        backoff: float = 1.5,
+    ) -> _Scan[PendingScanStatusResponse]:
+        """Poll `getPendingScanStatus` until the scan reaches a terminal state of the lifecycle; ScanTimeoutError after
+        `timeout` seconds (a hard deadline: each poll's timeout is the time left).
+
+        The interval starts at `poll_interval`, grows by `backoff` up to `max_interval` and is never shorter than
+        the operation's rate limit allows; 429, 5xx and connection failures are retried until the deadline.
+        """
+        return await super().wait_for_scan(
+            scan, timeout=timeout, poll_interval=poll_interval, max_interval=max_interval, backoff=backoff
+        )
+
+    async def get_results(self, scan: _ScanLike) -> PendingScanStatusResponse:
+        """The scan's results: `getPendingScanStatus` (GET /applications/{app_id}/pendingScan/{pending_scan_id}/status), typed."""
+        return await super().get_results(scan)
 
     async def start_scan(
         self,
