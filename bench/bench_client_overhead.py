@@ -10,7 +10,7 @@ All sides authenticate with the same Basic credentials. Sides, interleaved round
 - typed:     `invicti_client.connect(...).scans.get_scan_detail(id)` (the typed facade over the shared
              runtime: retries, auth, error mapping, then the same generated parser); skipped with a
              message when the package has no `connect`
-- the two clients again over an in-process ASGI app serving the payload (SyncASGITransport), for a
+- the clients again over an in-process ASGI app serving the payload (SyncASGITransport), for a
   more realistic per-call floor.
 
 Run: `.venv/bin/python bench/bench_client_overhead.py [--calls 2000] [--rounds 7]`.
@@ -119,6 +119,9 @@ def main() -> None:
     sides["generated, ASGI app"] = lambda: (
         get_scan_detail.sync_detailed(SCAN_ID, client=generated_asgi).parsed
     )
+    if hasattr(invicti_client, "connect"):
+        typed_asgi = invicti_client.connect(BASE, auth=(USER, TOKEN), transport=asgi)
+        sides["typed, ASGI app"] = lambda: typed_asgi.scans.get_scan_detail(SCAN_ID)
 
     for name, fn in sides.items():  # warm-up, and the answer is what it should be
         result = fn()
