@@ -462,3 +462,48 @@ def test_open_enum__undocumented_value_does_not_clash_with_a_member_named_unknow
     )
     assert ThreatLevel.UNKNOWN.value == "Unknown" and ThreatLevel("Unknown") is ThreatLevel.UNKNOWN
     assert repr(catastrophic) == "<ThreatLevel._UNDOCUMENTED_: 'Catastrophic'>"
+
+
+def test_vendor_dates__are_datetimes_and_go_back_as_sent() -> None:
+    # Were strings and integers: AppSpider's .NET DateTime text, ThreadFix's epoch milliseconds.
+    import datetime
+
+    from appspider_client.models import Scan as AppSpiderScan
+    from threadfix_client.models import PendingScan
+
+    wire = {
+        "Id": "0e6c2b71-9d4a-4c3f-b8e2-6f1a5d7c9b23",
+        "StartTime": "2024-04-02T14:11:09.317",
+        "StopTime": None,
+    }
+    scan = AppSpiderScan.from_dict({**_appspider_scan_example(), **wire})
+    assert scan.start_time == datetime.datetime(2024, 4, 2, 14, 11, 9, 317000) and scan.stop_time is None
+    assert scan.to_dict()["StartTime"] == "2024-04-02T14:11:09.317" and scan.to_dict()["StopTime"] is None
+    pending = PendingScan.from_dict(_threadfix_pending_example())
+    assert pending.time == datetime.datetime(2019, 10, 3, 15, 49, 33, tzinfo=datetime.UTC)
+    assert pending.to_dict()["time"] == 1570117773000
+    pending.time = datetime.datetime(2020, 1, 1, tzinfo=datetime.UTC)  # set in code: the vendor's format
+    assert pending.to_dict()["time"] == 1577836800000
+
+
+def _appspider_scan_example() -> dict[str, Any]:
+    from helpers.generation import response_examples
+
+    body = next(
+        e.value for e in response_examples(("appspider",)) if e.operation_id == "getScans" and e.status == 200
+    )
+    return dict(body["Scans"][0])
+
+
+def _threadfix_pending_example() -> dict[str, Any]:
+    from helpers.generation import response_examples
+
+    return dict(
+        next(
+            e.value["object"]
+            for e in response_examples(("threadfix",))
+            if e.operation_id == "getPendingScanStatus"
+            and e.value.get("object")
+            and e.value["object"]["time"] == 1570117773000
+        )
+    )

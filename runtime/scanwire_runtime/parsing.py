@@ -16,12 +16,17 @@ import json
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta, timezone
-from typing import Any
+from typing import Any, TypeVar
+
+_Absent = TypeVar("_Absent")  # None or a package's Unset: what a missing date stays
 
 __all__ = [
     "DAY_FIRST_FORMATS",
     "MONTH_FIRST_FORMATS",
+    "WireDateTime",
     "decode",
+    "dump_wire_datetime",
+    "load_wire_datetime",
     "parse_dotnet_datetime",
     "parse_dotnet_timespan",
     "parse_epoch_ms",
@@ -161,3 +166,50 @@ def decode(value: Any, fmt: str) -> Any:
     if fmt == "dotnet-datetime":
         return parse_dotnet_datetime(str(value))
     raise ValueError(f"unknown format {fmt!r}")
+
+
+class WireDateTime(datetime):
+    """A datetime read from a vendor's own date format that remembers the text or number it came from, so
+    a model written back (`to_dict`) sends exactly what the server sent."""
+
+    wire: str | int
+
+    @classmethod
+    def of(cls, value: datetime, wire: str | int) -> WireDateTime:
+        made = cls(
+            value.year,
+            value.month,
+            value.day,
+            value.hour,
+            value.minute,
+            value.second,
+            value.microsecond,
+            value.tzinfo,
+            fold=value.fold,
+        )
+        made.wire = wire
+        return made
+
+
+# Kinds of the spec's date annotations (templates/openapi-python-client/model.py.jinja): `x-unit: epoch-ms`
+# on an integer (ThreadFix), `x-format: dotnet-datetime` on a string (AppSpider's .NET DateTime text).
+DATE_KINDS = ("epoch-ms", "dotnet-datetime")
+
+
+def load_wire_datetime(value: str | int | _Absent, kind: str) -> datetime | _Absent:
+    """A generated model's date field from the wire value (None/Unset stay as they are)."""
+    if not isinstance(value, str | int):
+        return value
+    parsed = parse_epoch_ms(value) if kind == "epoch-ms" else parse_dotnet_datetime(str(value))
+    return WireDateTime.of(parsed, value)
+
+
+def dump_wire_datetime(value: datetime | _Absent, kind: str) -> str | int | _Absent:
+    """The wire value of a date field: what was read, else the vendor's format of a datetime set in code."""
+    if not isinstance(value, datetime):
+        return value
+    if isinstance(value, WireDateTime):
+        return value.wire
+    if kind == "epoch-ms":
+        return round(value.timestamp() * 1000)
+    return value.isoformat()

@@ -254,6 +254,7 @@ def _template_globals(vendor: str, resolved: dict[str, Any], field_prefix: str) 
         "scanwire_servers": resolved.get("servers") or [],
         "scanwire_readme": extensions.get("x-scanwire-readme") or {},
         "scanwire_items": _paged_item_classes(resolved, field_prefix),
+        "scanwire_datetimes": _date_fields(resolved, field_prefix),
         **_endpoint_names(resolved, field_prefix),
     }
 
@@ -274,6 +275,27 @@ def _endpoint_names(resolved: dict[str, Any], field_prefix: str) -> dict[str, di
             ids[name] = op["operationId"]
             by_key[f"{method.upper()} {path}"] = name
     return {"scanwire_operation_ids": ids, "scanwire_action_endpoints": by_key}
+
+
+def _date_fields(resolved: dict[str, Any], field_prefix: str) -> dict[str, dict[str, str]]:
+    """model class -> attribute -> date kind, for the properties the spec marks as a vendor date format:
+    `x-unit: epoch-ms` (ThreadFix) or `x-format: dotnet-datetime` (AppSpider); the models read them as
+    datetime (scanwire_runtime.parsing.load_wire_datetime) and write back what the server sent."""
+    from openapi_python_client.strings import ClassName, PythonIdentifier
+
+    out: dict[str, dict[str, str]] = {}
+    for name, schema in ((resolved.get("components") or {}).get("schemas") or {}).items():
+        fields = {}
+        for prop_name, prop in _properties(resolved, schema).items():
+            if not isinstance(prop, dict):
+                continue
+            kind = "epoch-ms" if prop.get("x-unit") == "epoch-ms" else None
+            kind = "dotnet-datetime" if prop.get("x-format") == "dotnet-datetime" else kind
+            if kind is not None:
+                fields[str(PythonIdentifier(prop_name, field_prefix))] = kind
+        if fields:
+            out[str(ClassName(name, field_prefix))] = fields
+    return out
 
 
 def _properties(resolved: dict[str, Any], node: Any) -> dict[str, Any]:
