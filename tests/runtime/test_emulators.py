@@ -19,10 +19,6 @@ from .conftest import package
 Control = Callable[[Emulator], Any]
 
 
-def appspider_run(config_name: str) -> Any:
-    return package("appspider").models.RunScanJsonRequest(config_name=config_name)
-
-
 def threadfix_file(name: str = "contoso.fpr", content: bytes = b"<FVDL/>") -> Any:
     return package("threadfix").types.File(payload=io.BytesIO(content), file_name=name)
 
@@ -36,7 +32,7 @@ def start(vendor: str, client: Any, emu: Emulator, control: Control) -> Any:
         creative = emu.backend.creatives("acme")[0]["id"]
         return client.start_scan(creative)
     if vendor == "appspider":
-        return client.start_scan(body=appspider_run("shop.example.com weekly"))
+        return client.start_scan(config_name="shop.example.com weekly")
     if vendor == "threadfix":
         return client.start_scan(6, file=threadfix_file())
     seeded = control(emu).post("/_emulator/scans", json={"account": "acme"})
@@ -97,7 +93,7 @@ def test_start_wait_results__async(
             elif vendor == "advalidation":
                 scan = await client.start_scan(emu.backend.creatives("acme")[0]["id"])
             elif vendor == "appspider":
-                scan = await client.start_scan(body=appspider_run("shop.example.com weekly"))
+                scan = await client.start_scan(config_name="shop.example.com weekly")
             else:
                 scan = await client.start_scan(
                     6,
@@ -254,12 +250,12 @@ def test_appspider__multi_client_login_needs_a_client_id(emulator: Any, connect_
     aps = package("appspider")
     client = connect_emulator(emu, account="acme-web")
     with pytest.raises(aps.AuthenticationError) as caught:
-        client.start_scan(body=appspider_run("www.acme.test full"))
+        client.start_scan(config_name="www.acme.test full")
     clients = caught.value.envelope["Clients"]
     chosen = connect_emulator(
         emu, auth=aps.auth("acme-admin", "acme-password", client_id=clients["Acme Web Team"])
     )
-    assert chosen.wait_for_scan(chosen.start_scan(body=appspider_run("www.acme.test full"))).status.terminal
+    assert chosen.wait_for_scan(chosen.start_scan(config_name="www.acme.test full")).status.terminal
 
 
 def test_soda__cancel_then_wait_ends_cancelled(

@@ -28,13 +28,12 @@ SPEC: dict[str, Any] = {'extensions': {'x-scanwire-auth': {'credentials': ['user
                                               'in again when a request is refused with 401.',
                                       'errors': 'Failures are `{IsSuccess: false, ErrorMessage, '
                                                 'Reason}`; the `Reason` picks the exception.',
-                                      'imports': 'from appspider_client.models import '
-                                                 'RunScanJsonRequest',
+                                      'imports': '',
                                       'raw-call': 'scan_management.get_scans()',
                                       'results-model': 'ScanStatusResponse',
                                       'start': 'scan = '
-                                               'client.start_scan(body=RunScanJsonRequest(config_name="shop.example.com '
-                                               'weekly"))'}},
+                                               'client.start_scan(config_name="shop.example.com '
+                                               'weekly")'}},
  'lifecycle': {'aliases': {'ActStopped': 'Stopping',
                            'Blackouted': 'PausedByBlackout',
                            'Canceling..': 'Canceling',

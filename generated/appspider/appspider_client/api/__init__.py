@@ -1516,26 +1516,27 @@ class AppspiderClient(_ScanClient[ScanStatusResponse, ScanStatusResponse]):
     def start_scan(
         self,
         *,
-        body: RunScanRequest | RunScanJsonRequest | Unset = UNSET,
+        config_id: list[UUID] | Unset | UUID = UNSET,
+        config_name: str | Unset = UNSET,
     ) -> _Scan[RunScanResponse]:
         """Start a scan (`runScan`: POST /Scan/RunScan)
 
-        Start a scan (the lifecycle's `start`). The Scan has the new id and the lifecycle's initial state; pass it to wait_for_scan, get_results, cancel...
+        Start a scan (the lifecycle's `start`). The Scan has the new id and the lifecycle's initial state; pass it to wait_for_scan, get_results, cancel... The request body's fields are keyword arguments here.
 
         Args:
-            body (RunScanRequest | Unset): At least one of `configId` and `configName` must be given;
-                with neither the server answers HTTP 400 `InvalidJsonSchema` ("Required parameters not
-                provided"). The rule is not expressed in this schema (overlays/appspider/30-codegen-anyof-
-                of-required.yaml) because the client generator cannot type an `anyOf` of `required` lists.
-            body (RunScanJsonRequest | Unset): RunScanRequest sent as JSON (`{"configName": "..."}`):
-                the same schema under another name, so the generated client can tell the form and JSON
-                encodings apart. At least one of `configId` and `configName` must be given; with neither
-                the server answers HTTP 400 `InvalidJsonSchema`.
+            config_id (list[UUID] | Unset | UUID): A value documented as `guid[]`. Real clients send
+                one GUID (form field or JSON string); a list is
+                accepted too.
+            config_name (str | Unset): Scan config name.
 
         Raises:
             scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
             scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
         """
+        body = RunScanJsonRequest(
+            config_id=config_id,
+            config_name=config_name,
+        )
         kwargs = _scan_management__run_scan._get_kwargs(
             body=body,
         )
@@ -1633,26 +1634,27 @@ class AsyncAppspiderClient(_AsyncScanClient[ScanStatusResponse, ScanStatusRespon
     async def start_scan(
         self,
         *,
-        body: RunScanRequest | RunScanJsonRequest | Unset = UNSET,
+        config_id: list[UUID] | Unset | UUID = UNSET,
+        config_name: str | Unset = UNSET,
     ) -> _Scan[RunScanResponse]:
         """Start a scan (`runScan`: POST /Scan/RunScan)
 
-        Start a scan (the lifecycle's `start`). The Scan has the new id and the lifecycle's initial state; pass it to wait_for_scan, get_results, cancel...
+        Start a scan (the lifecycle's `start`). The Scan has the new id and the lifecycle's initial state; pass it to wait_for_scan, get_results, cancel... The request body's fields are keyword arguments here.
 
         Args:
-            body (RunScanRequest | Unset): At least one of `configId` and `configName` must be given;
-                with neither the server answers HTTP 400 `InvalidJsonSchema` ("Required parameters not
-                provided"). The rule is not expressed in this schema (overlays/appspider/30-codegen-anyof-
-                of-required.yaml) because the client generator cannot type an `anyOf` of `required` lists.
-            body (RunScanJsonRequest | Unset): RunScanRequest sent as JSON (`{"configName": "..."}`):
-                the same schema under another name, so the generated client can tell the form and JSON
-                encodings apart. At least one of `configId` and `configName` must be given; with neither
-                the server answers HTTP 400 `InvalidJsonSchema`.
+            config_id (list[UUID] | Unset | UUID): A value documented as `guid[]`. Real clients send
+                one GUID (form field or JSON string); a list is
+                accepted too.
+            config_name (str | Unset): Scan config name.
 
         Raises:
             scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
             scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
         """
+        body = RunScanJsonRequest(
+            config_id=config_id,
+            config_name=config_name,
+        )
         kwargs = _scan_management__run_scan._get_kwargs(
             body=body,
         )
