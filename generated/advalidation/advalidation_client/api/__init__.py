@@ -15,6 +15,7 @@ from scanwire_runtime import Scan as _Scan
 from scanwire_runtime import ScanClient as _ScanClient
 from scanwire_runtime import ScanLike as _ScanLike
 
+from ..client import AuthenticatedClient
 from ..models.error_response import ErrorResponse
 from ..models.scan_response import ScanResponse
 from ..models.user_response import UserResponse
@@ -311,6 +312,7 @@ class AdvalidationClient(_ScanClient[ScanResponse, ScanResponse]):
     scans: ScansResource
     users: UsersResource
     with_raw_response: AdvalidationClientWithRawResponse
+    raw: AuthenticatedClient  # the generated client on the same connection (auth, retries), for api.* functions
 
     def _bind(self) -> None:
         self.scans = ScansResource(self)
@@ -386,6 +388,7 @@ class AsyncAdvalidationClient(_AsyncScanClient[ScanResponse, ScanResponse]):
     scans: AsyncScansResource
     users: AsyncUsersResource
     with_raw_response: AsyncAdvalidationClientWithRawResponse
+    raw: AuthenticatedClient  # the generated client on the same connection (auth, retries), for api.* functions
 
     def _bind(self) -> None:
         self.scans = AsyncScansResource(self)

@@ -16,6 +16,7 @@ from scanwire_runtime import Scan as _Scan
 from scanwire_runtime import ScanClient as _ScanClient
 from scanwire_runtime import ScanLike as _ScanLike
 
+from ..client import AuthenticatedClient
 from ..models import Scan, ScanErrorEvent
 from ..models.api_response import ApiResponse
 from ..models.boolean_result_response import BooleanResultResponse
@@ -1476,6 +1477,7 @@ class AppspiderClient(_ScanClient[ScanStatusResponse, ScanStatusResponse]):
     authentication: AuthenticationResource
     scan_management: ScanManagementResource
     with_raw_response: AppspiderClientWithRawResponse
+    raw: AuthenticatedClient  # the generated client on the same connection (auth, retries), for api.* functions
 
     def _bind(self) -> None:
         self.authentication = AuthenticationResource(self)
@@ -1594,6 +1596,7 @@ class AsyncAppspiderClient(_AsyncScanClient[ScanStatusResponse, ScanStatusRespon
     authentication: AsyncAuthenticationResource
     scan_management: AsyncScanManagementResource
     with_raw_response: AsyncAppspiderClientWithRawResponse
+    raw: AuthenticatedClient  # the generated client on the same connection (auth, retries), for api.* functions
 
     def _bind(self) -> None:
         self.authentication = AsyncAuthenticationResource(self)

@@ -15,6 +15,7 @@ from scanwire_runtime import Scan as _Scan
 from scanwire_runtime import ScanClient as _ScanClient
 from scanwire_runtime import ScanLike as _ScanLike
 
+from ..client import AuthenticatedClient
 from ..models import ScanTaskModel
 from ..models.api_scan_status_model import ApiScanStatusModel
 from ..models.base_response_api_model import BaseResponseApiModel
@@ -683,6 +684,7 @@ class InvictiClient(_ScanClient[ApiScanStatusModel, ScanTaskModel]):
 
     scans: ScansResource
     with_raw_response: InvictiClientWithRawResponse
+    raw: AuthenticatedClient  # the generated client on the same connection (auth, retries), for api.* functions
 
     def _bind(self) -> None:
         self.scans = ScansResource(self)
@@ -757,6 +759,7 @@ class AsyncInvictiClient(_AsyncScanClient[ApiScanStatusModel, ScanTaskModel]):
 
     scans: AsyncScansResource
     with_raw_response: AsyncInvictiClientWithRawResponse
+    raw: AuthenticatedClient  # the generated client on the same connection (auth, retries), for api.* functions
 
     def _bind(self) -> None:
         self.scans = AsyncScansResource(self)

@@ -16,6 +16,7 @@ from scanwire_runtime import Scan as _Scan
 from scanwire_runtime import ScanClient as _ScanClient
 from scanwire_runtime import ScanLike as _ScanLike
 
+from ..client import AuthenticatedClient
 from ..models import LogsContentDTO
 from ..models.error_response import ErrorResponse
 from ..models.public_api_scan_logs_response import PublicApiScanLogsResponse
@@ -479,6 +480,7 @@ class SodaClient(_ScanClient[PublicApiScanStatusResponse, PublicApiScanStatusRes
     scans: ScansResource
     utility: UtilityResource
     with_raw_response: SodaClientWithRawResponse
+    raw: AuthenticatedClient  # the generated client on the same connection (auth, retries), for api.* functions
 
     def _bind(self) -> None:
         self.scans = ScansResource(self)
@@ -572,6 +574,7 @@ class AsyncSodaClient(_AsyncScanClient[PublicApiScanStatusResponse, PublicApiSca
     scans: AsyncScansResource
     utility: AsyncUtilityResource
     with_raw_response: AsyncSodaClientWithRawResponse
+    raw: AuthenticatedClient  # the generated client on the same connection (auth, retries), for api.* functions
 
     def _bind(self) -> None:
         self.scans = AsyncScansResource(self)

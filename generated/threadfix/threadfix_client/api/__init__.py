@@ -16,6 +16,7 @@ from scanwire_runtime import Scan as _Scan
 from scanwire_runtime import ScanClient as _ScanClient
 from scanwire_runtime import ScanLike as _ScanLike
 
+from ..client import AuthenticatedClient
 from ..models.get_pending_scan_status_accept import GetPendingScanStatusAccept
 from ..models.pending_scan_status_response import PendingScanStatusResponse
 from ..models.rest_response import RestResponse
@@ -263,6 +264,7 @@ class ThreadfixClient(_ScanClient[PendingScanStatusResponse, PendingScanStatusRe
 
     scans: ScansResource
     with_raw_response: ThreadfixClientWithRawResponse
+    raw: AuthenticatedClient  # the generated client on the same connection (auth, retries), for api.* functions
 
     def _bind(self) -> None:
         self.scans = ScansResource(self)
@@ -342,6 +344,7 @@ class AsyncThreadfixClient(_AsyncScanClient[PendingScanStatusResponse, PendingSc
 
     scans: AsyncScansResource
     with_raw_response: AsyncThreadfixClientWithRawResponse
+    raw: AuthenticatedClient  # the generated client on the same connection (auth, retries), for api.* functions
 
     def _bind(self) -> None:
         self.scans = AsyncScansResource(self)
