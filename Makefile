@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml requirements.lock runtime/pyproject.toml $(GENERATED_PK
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
 	# The shared client runtime first: scanwire and every generated package depend on it.
 	# compat mode: a plain .pth path entry, which mypy follows (setuptools' import-hook editables it cannot).
-	$(BIN)/python -m pip install --quiet -c requirements.lock -e runtime --config-settings editable_mode=compat
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e ./runtime/ --config-settings editable_mode=compat
 	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev]'
 	@for p in $(dir $(GENERATED_PKGS)); do \
 	  $(BIN)/python -m pip install --quiet -c requirements.lock -e "$$p" || exit 1; done
@@ -69,7 +69,7 @@ bench: install ## benchmarks (bench/README.md): regeneration, conformance, clien
 
 dist: install ## wheels of scanwire-runtime and the five clients into dist/ (then: pip install --find-links dist invicti-client)
 	rm -rf dist && mkdir -p dist
-	$(BIN)/python -m pip wheel --quiet --no-deps -c requirements.lock -w dist runtime $(dir $(GENERATED_PKGS))
+	$(BIN)/python -m pip wheel --quiet --no-deps -c requirements.lock -w dist ./runtime/ $(dir $(GENERATED_PKGS))
 	@ls dist
 
 release-check: install ## fail when a breaking spec change lands without a major version bump
