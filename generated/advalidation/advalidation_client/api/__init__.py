@@ -48,6 +48,9 @@ class ScansResource:
     ) -> ScanResponse:
         """Get scan (`getScan`: GET /scans/{scan_id})
 
+        Get scan by ID. The only endpoint that returns test results (`tests`, for finished scans
+        requested with `include_checks=true`). Scan ids are found in `creative.latestScanStatus.id`.
+
         Args:
             scan_id (int):
             include_checks (bool | Unset):
@@ -67,6 +70,9 @@ class ScansResource:
         creative_id: int,
     ) -> ScanResponse:
         """Rescan creative (`rescanCreative`: POST /creatives/{creative_id}/rescan)
+
+        Starts a new scan of a creative and returns it (a new Scan with a new id, `sequenceType: manual`,
+        `processingStatus: queued`). Poll it with `GET /scans/{scanId}`.
 
         Args:
             creative_id (int):
@@ -95,6 +101,9 @@ class ScansResourceWithRawResponse:
     ) -> _RawResponse[ScanResponse]:
         """Get scan (`getScan`: GET /scans/{scan_id})
 
+        Get scan by ID. The only endpoint that returns test results (`tests`, for finished scans
+        requested with `include_checks=true`). Scan ids are found in `creative.latestScanStatus.id`.
+
         Args:
             scan_id (int):
             include_checks (bool | Unset):
@@ -114,6 +123,9 @@ class ScansResourceWithRawResponse:
         creative_id: int,
     ) -> _RawResponse[ScanResponse]:
         """Rescan creative (`rescanCreative`: POST /creatives/{creative_id}/rescan)
+
+        Starts a new scan of a creative and returns it (a new Scan with a new id, `sequenceType: manual`,
+        `processingStatus: queued`). Poll it with `GET /scans/{scanId}`.
 
         Args:
             creative_id (int):
@@ -142,6 +154,9 @@ class AsyncScansResource:
     ) -> ScanResponse:
         """Get scan (`getScan`: GET /scans/{scan_id})
 
+        Get scan by ID. The only endpoint that returns test results (`tests`, for finished scans
+        requested with `include_checks=true`). Scan ids are found in `creative.latestScanStatus.id`.
+
         Args:
             scan_id (int):
             include_checks (bool | Unset):
@@ -161,6 +176,9 @@ class AsyncScansResource:
         creative_id: int,
     ) -> ScanResponse:
         """Rescan creative (`rescanCreative`: POST /creatives/{creative_id}/rescan)
+
+        Starts a new scan of a creative and returns it (a new Scan with a new id, `sequenceType: manual`,
+        `processingStatus: queued`). Poll it with `GET /scans/{scanId}`.
 
         Args:
             creative_id (int):
@@ -189,6 +207,9 @@ class AsyncScansResourceWithRawResponse:
     ) -> _RawResponse[ScanResponse]:
         """Get scan (`getScan`: GET /scans/{scan_id})
 
+        Get scan by ID. The only endpoint that returns test results (`tests`, for finished scans
+        requested with `include_checks=true`). Scan ids are found in `creative.latestScanStatus.id`.
+
         Args:
             scan_id (int):
             include_checks (bool | Unset):
@@ -208,6 +229,9 @@ class AsyncScansResourceWithRawResponse:
         creative_id: int,
     ) -> _RawResponse[ScanResponse]:
         """Rescan creative (`rescanCreative`: POST /creatives/{creative_id}/rescan)
+
+        Starts a new scan of a creative and returns it (a new Scan with a new id, `sequenceType: manual`,
+        `processingStatus: queued`). Poll it with `GET /scans/{scanId}`.
 
         Args:
             creative_id (int):
@@ -233,6 +257,9 @@ class UsersResource:
     ) -> UserResponse:
         """Get current user (`getCurrentUser`: GET /users/me)
 
+        Returns the user the API key belongs to; the documented way to check that a key works (`GET
+        /v2/users/me`).
+
         Raises:
             scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
             scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
@@ -251,6 +278,9 @@ class UsersResourceWithRawResponse:
         self,
     ) -> _RawResponse[UserResponse]:
         """Get current user (`getCurrentUser`: GET /users/me)
+
+        Returns the user the API key belongs to; the documented way to check that a key works (`GET
+        /v2/users/me`).
 
         Raises:
             scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
@@ -271,6 +301,9 @@ class AsyncUsersResource:
     ) -> UserResponse:
         """Get current user (`getCurrentUser`: GET /users/me)
 
+        Returns the user the API key belongs to; the documented way to check that a key works (`GET
+        /v2/users/me`).
+
         Raises:
             scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
             scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
@@ -289,6 +322,9 @@ class AsyncUsersResourceWithRawResponse:
         self,
     ) -> _RawResponse[UserResponse]:
         """Get current user (`getCurrentUser`: GET /users/me)
+
+        Returns the user the API key belongs to; the documented way to check that a key works (`GET
+        /v2/users/me`).
 
         Raises:
             scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
@@ -355,6 +391,9 @@ class AdvalidationClient(_ScanClient[ScanResponse, ScanResponse]):
         creative_id: int,
     ) -> _Scan[ScanResponse]:
         """Rescan creative (`rescanCreative`: POST /creatives/{creative_id}/rescan)
+
+        Starts a new scan of a creative and returns it (a new Scan with a new id, `sequenceType: manual`,
+        `processingStatus: queued`). Poll it with `GET /scans/{scanId}`.
 
         Start a scan (the lifecycle's `start`). The Scan has the new id and the lifecycle's initial state; pass it to wait_for_scan, get_results, cancel...
 
@@ -431,6 +470,9 @@ class AsyncAdvalidationClient(_AsyncScanClient[ScanResponse, ScanResponse]):
         creative_id: int,
     ) -> _Scan[ScanResponse]:
         """Rescan creative (`rescanCreative`: POST /creatives/{creative_id}/rescan)
+
+        Starts a new scan of a creative and returns it (a new Scan with a new id, `sequenceType: manual`,
+        `processingStatus: queued`). Poll it with `GET /scans/{scanId}`.
 
         Start a scan (the lifecycle's `start`). The Scan has the new id and the lifecycle's initial state; pass it to wait_for_scan, get_results, cancel...
 

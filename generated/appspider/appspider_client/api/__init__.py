@@ -76,6 +76,11 @@ class AuthenticationResource:
     ) -> LoginResponse:
         """Log in and obtain an authorization token (`login`: POST /Authentication/Login)
 
+        Authenticates a user. The returned `Token` is sent on every later call as
+        `Authorization: Basic <Token>` (the raw token, not base64 of user:password).
+        Accounts that belong to several clients must pass `clientId`; without it the login fails with
+        `Reason: "Invalid clientId"` and the response lists the account's clients in `Clients`.
+
         Args:
             body (LoginRequest): Credentials of an AppSpider Enterprise user.
 
@@ -101,6 +106,11 @@ class AuthenticationResourceWithRawResponse:
         body: LoginRequest,
     ) -> _RawResponse[LoginResponse]:
         """Log in and obtain an authorization token (`login`: POST /Authentication/Login)
+
+        Authenticates a user. The returned `Token` is sent on every later call as
+        `Authorization: Basic <Token>` (the raw token, not base64 of user:password).
+        Accounts that belong to several clients must pass `clientId`; without it the login fails with
+        `Reason: "Invalid clientId"` and the response lists the account's clients in `Clients`.
 
         Args:
             body (LoginRequest): Credentials of an AppSpider Enterprise user.
@@ -128,6 +138,11 @@ class AsyncAuthenticationResource:
     ) -> LoginResponse:
         """Log in and obtain an authorization token (`login`: POST /Authentication/Login)
 
+        Authenticates a user. The returned `Token` is sent on every later call as
+        `Authorization: Basic <Token>` (the raw token, not base64 of user:password).
+        Accounts that belong to several clients must pass `clientId`; without it the login fails with
+        `Reason: "Invalid clientId"` and the response lists the account's clients in `Clients`.
+
         Args:
             body (LoginRequest): Credentials of an AppSpider Enterprise user.
 
@@ -153,6 +168,11 @@ class AsyncAuthenticationResourceWithRawResponse:
         body: LoginRequest,
     ) -> _RawResponse[LoginResponse]:
         """Log in and obtain an authorization token (`login`: POST /Authentication/Login)
+
+        Authenticates a user. The returned `Token` is sent on every later call as
+        `Authorization: Basic <Token>` (the raw token, not base64 of user:password).
+        Accounts that belong to several clients must pass `clientId`; without it the login fails with
+        `Reason: "Invalid clientId"` and the response lists the account's clients in `Clients`.
 
         Args:
             body (LoginRequest): Credentials of an AppSpider Enterprise user.
@@ -182,6 +202,11 @@ class ScanManagementResource:
     ) -> ScansResponse:
         """List the client's scans (optionally by config, optionally paged) (`getScans`: GET /Scan/GetScans)
 
+        Retrieves the scans list for the client. With `configId`, only the scans of that scan config
+        ("Retrieves the list of scans for the client by the config id"). With `configId`, `page` and
+        `pageSize`, one page of them ("... with paging"; `page` starts at 0) and the response adds
+        `TotalCount`, `TotalPages` and `Links`.
+
         Args:
             config_id (list[UUID] | Unset):
             page (int | Unset):
@@ -204,6 +229,10 @@ class ScanManagementResource:
         body: RunScanRequest | RunScanJsonRequest | Unset = UNSET,
     ) -> RunScanResponse:
         """Start a scan (`runScan`: POST /Scan/RunScan)
+
+        Start a scan. "At least one parameter should be provided to start a scan": "All though neither
+        the 'configId' nor the 'configName' is required at least one of them must be configured for the
+        request to be successful." The new scan's id comes back in `Scan.Id`.
 
         Args:
             body (RunScanRequest | Unset): At least one of `configId` and `configName` must be given;
@@ -231,6 +260,8 @@ class ScanManagementResource:
     ) -> ApiResponse:
         """Cancel a "Starting" or "Waiting for Cloud" scan (`cancelScan`: POST /Scan/CancelScan)
 
+        Cancels "Starting" or "Waiting for Cloud" scan.
+
         Args:
             body (ScanIdRequest | Unset): Body of the single-scan actions (CancelScan, PauseScan,
                 ResumeScan, StopScan).
@@ -253,6 +284,8 @@ class ScanManagementResource:
         body: ScanIdRequest | ScanIdJsonRequest | Unset = UNSET,
     ) -> ApiResponse:
         """Pause a running scan (`pauseScan`: POST /Scan/PauseScan)
+
+        Pauses a running scan.
 
         Args:
             body (ScanIdRequest | Unset): Body of the single-scan actions (CancelScan, PauseScan,
@@ -277,6 +310,8 @@ class ScanManagementResource:
     ) -> ApiResponse:
         """Resume a paused scan (`resumeScan`: POST /Scan/ResumeScan)
 
+        Resumes a paused scan.
+
         Args:
             body (ScanIdRequest | Unset): Body of the single-scan actions (CancelScan, PauseScan,
                 ResumeScan, StopScan).
@@ -300,6 +335,8 @@ class ScanManagementResource:
     ) -> ApiResponse:
         """Stop a running scan (`stopScan`: POST /Scan/StopScan)
 
+        Stop a running scan.
+
         Args:
             body (ScanIdRequest | Unset): Body of the single-scan actions (CancelScan, PauseScan,
                 ResumeScan, StopScan).
@@ -321,6 +358,8 @@ class ScanManagementResource:
     ) -> ApiResponse:
         """Pause all running scans of the client (`pauseAllScans`: POST /Scan/PauseAllScans)
 
+        Pauses all running scans for the client. No parameters.
+
         Raises:
             scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
             scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
@@ -332,6 +371,8 @@ class ScanManagementResource:
         self,
     ) -> ApiResponse:
         """Resume all paused scans of the client (`resumeAllScans`: POST /Scan/ResumeAllScans)
+
+        Resumes all paused scans for the client. No parameters.
 
         Raises:
             scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
@@ -345,6 +386,8 @@ class ScanManagementResource:
     ) -> ApiResponse:
         """Stop all scans of the client (`stopAllScans`: POST /Scan/StopAllScans)
 
+        Stops all scans for the client. No parameters.
+
         Raises:
             scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
             scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
@@ -356,6 +399,8 @@ class ScanManagementResource:
         self,
     ) -> ApiResponse:
         """Cancel all "Starting" and "Waiting for cloud" scans of the client (`cancelAllScans`: POST /Scan/CancelAllScans)
+
+        Cancels all "Starting" and "Waiting for cloud" scans for the client. No parameters.
 
         Raises:
             scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
@@ -370,6 +415,10 @@ class ScanManagementResource:
         scan_id: list[UUID],
     ) -> ScanStatusResponse:
         """Get the scan status as a display string (`getScanStatus`: GET /Scan/GetScanStatus)
+
+        Retrieves the scan status represented by a string (case-sensitive; see `ScanStatusText`).
+        Rapid7's own Jenkins plugin polls this operation until `Completed`, `Stopped`, `ReportError` or
+        `Failed` appears.
 
         Args:
             scan_id (list[UUID]):
@@ -390,6 +439,8 @@ class ScanManagementResource:
     ) -> BooleanResultResponse:
         """Whether the scan is active (`isScanActive`: GET /Scan/IsScanActive)
 
+        Checks to see if the specified scan is active.
+
         Args:
             scan_id (list[UUID]):
 
@@ -408,6 +459,8 @@ class ScanManagementResource:
         scan_id: list[UUID],
     ) -> BooleanResultResponse:
         """Whether the scan has finished (`isScanFinished`: GET /Scan/IsScanFinished)
+
+        Checks to see if the specified scan was completed.
 
         Args:
             scan_id (list[UUID]):
@@ -428,6 +481,8 @@ class ScanManagementResource:
     ) -> BooleanResultResponse:
         """Whether the scan has a report (`hasReport`: GET /Scan/HasReport)
 
+        Checks to see if the specified scan has a report.
+
         Args:
             scan_id (list[UUID]):
 
@@ -447,6 +502,8 @@ class ScanManagementResource:
     ) -> ScanErrorsResponse:
         """Get the scan's error log (`getScanErrors`: GET /Scan/GetScanErrors)
 
+        Gets scan error log.
+
         Args:
             scan_id (list[UUID]):
 
@@ -464,6 +521,9 @@ class ScanManagementResource:
     ) -> ScanStatusesResponse:
         """List the possible scan statuses (`getScanStatuses`: GET /Scan/GetScanStatuses)
 
+        Retrieves the list of possible statuses for a scan (case-sensitive enum names; see
+        `ScanStatusName`). No parameters.
+
         Raises:
             scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
             scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
@@ -477,6 +537,9 @@ class ScanManagementResource:
         scan_id: list[UUID],
     ) -> ScanImportStatusResponse:
         """Scan status and whether its vulnerabilities were imported (`hasScanImported`: GET /Scan/HasScanImported)
+
+        Retrieves the scan status and import flag representing whether vulnerabilities have been imported
+        from the completed scan.
 
         Args:
             scan_id (list[UUID]):
@@ -506,6 +569,11 @@ class ScanManagementResourceWithRawResponse:
     ) -> _RawResponse[ScansResponse]:
         """List the client's scans (optionally by config, optionally paged) (`getScans`: GET /Scan/GetScans)
 
+        Retrieves the scans list for the client. With `configId`, only the scans of that scan config
+        ("Retrieves the list of scans for the client by the config id"). With `configId`, `page` and
+        `pageSize`, one page of them ("... with paging"; `page` starts at 0) and the response adds
+        `TotalCount`, `TotalPages` and `Links`.
+
         Args:
             config_id (list[UUID] | Unset):
             page (int | Unset):
@@ -528,6 +596,10 @@ class ScanManagementResourceWithRawResponse:
         body: RunScanRequest | RunScanJsonRequest | Unset = UNSET,
     ) -> _RawResponse[RunScanResponse]:
         """Start a scan (`runScan`: POST /Scan/RunScan)
+
+        Start a scan. "At least one parameter should be provided to start a scan": "All though neither
+        the 'configId' nor the 'configName' is required at least one of them must be configured for the
+        request to be successful." The new scan's id comes back in `Scan.Id`.
 
         Args:
             body (RunScanRequest | Unset): At least one of `configId` and `configName` must be given;
@@ -555,6 +627,8 @@ class ScanManagementResourceWithRawResponse:
     ) -> _RawResponse[ApiResponse]:
         """Cancel a "Starting" or "Waiting for Cloud" scan (`cancelScan`: POST /Scan/CancelScan)
 
+        Cancels "Starting" or "Waiting for Cloud" scan.
+
         Args:
             body (ScanIdRequest | Unset): Body of the single-scan actions (CancelScan, PauseScan,
                 ResumeScan, StopScan).
@@ -577,6 +651,8 @@ class ScanManagementResourceWithRawResponse:
         body: ScanIdRequest | ScanIdJsonRequest | Unset = UNSET,
     ) -> _RawResponse[ApiResponse]:
         """Pause a running scan (`pauseScan`: POST /Scan/PauseScan)
+
+        Pauses a running scan.
 
         Args:
             body (ScanIdRequest | Unset): Body of the single-scan actions (CancelScan, PauseScan,
@@ -601,6 +677,8 @@ class ScanManagementResourceWithRawResponse:
     ) -> _RawResponse[ApiResponse]:
         """Resume a paused scan (`resumeScan`: POST /Scan/ResumeScan)
 
+        Resumes a paused scan.
+
         Args:
             body (ScanIdRequest | Unset): Body of the single-scan actions (CancelScan, PauseScan,
                 ResumeScan, StopScan).
@@ -624,6 +702,8 @@ class ScanManagementResourceWithRawResponse:
     ) -> _RawResponse[ApiResponse]:
         """Stop a running scan (`stopScan`: POST /Scan/StopScan)
 
+        Stop a running scan.
+
         Args:
             body (ScanIdRequest | Unset): Body of the single-scan actions (CancelScan, PauseScan,
                 ResumeScan, StopScan).
@@ -645,6 +725,8 @@ class ScanManagementResourceWithRawResponse:
     ) -> _RawResponse[ApiResponse]:
         """Pause all running scans of the client (`pauseAllScans`: POST /Scan/PauseAllScans)
 
+        Pauses all running scans for the client. No parameters.
+
         Raises:
             scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
             scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
@@ -656,6 +738,8 @@ class ScanManagementResourceWithRawResponse:
         self,
     ) -> _RawResponse[ApiResponse]:
         """Resume all paused scans of the client (`resumeAllScans`: POST /Scan/ResumeAllScans)
+
+        Resumes all paused scans for the client. No parameters.
 
         Raises:
             scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
@@ -669,6 +753,8 @@ class ScanManagementResourceWithRawResponse:
     ) -> _RawResponse[ApiResponse]:
         """Stop all scans of the client (`stopAllScans`: POST /Scan/StopAllScans)
 
+        Stops all scans for the client. No parameters.
+
         Raises:
             scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
             scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
@@ -680,6 +766,8 @@ class ScanManagementResourceWithRawResponse:
         self,
     ) -> _RawResponse[ApiResponse]:
         """Cancel all "Starting" and "Waiting for cloud" scans of the client (`cancelAllScans`: POST /Scan/CancelAllScans)
+
+        Cancels all "Starting" and "Waiting for cloud" scans for the client. No parameters.
 
         Raises:
             scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
@@ -694,6 +782,10 @@ class ScanManagementResourceWithRawResponse:
         scan_id: list[UUID],
     ) -> _RawResponse[ScanStatusResponse]:
         """Get the scan status as a display string (`getScanStatus`: GET /Scan/GetScanStatus)
+
+        Retrieves the scan status represented by a string (case-sensitive; see `ScanStatusText`).
+        Rapid7's own Jenkins plugin polls this operation until `Completed`, `Stopped`, `ReportError` or
+        `Failed` appears.
 
         Args:
             scan_id (list[UUID]):
@@ -714,6 +806,8 @@ class ScanManagementResourceWithRawResponse:
     ) -> _RawResponse[BooleanResultResponse]:
         """Whether the scan is active (`isScanActive`: GET /Scan/IsScanActive)
 
+        Checks to see if the specified scan is active.
+
         Args:
             scan_id (list[UUID]):
 
@@ -732,6 +826,8 @@ class ScanManagementResourceWithRawResponse:
         scan_id: list[UUID],
     ) -> _RawResponse[BooleanResultResponse]:
         """Whether the scan has finished (`isScanFinished`: GET /Scan/IsScanFinished)
+
+        Checks to see if the specified scan was completed.
 
         Args:
             scan_id (list[UUID]):
@@ -752,6 +848,8 @@ class ScanManagementResourceWithRawResponse:
     ) -> _RawResponse[BooleanResultResponse]:
         """Whether the scan has a report (`hasReport`: GET /Scan/HasReport)
 
+        Checks to see if the specified scan has a report.
+
         Args:
             scan_id (list[UUID]):
 
@@ -771,6 +869,8 @@ class ScanManagementResourceWithRawResponse:
     ) -> _RawResponse[ScanErrorsResponse]:
         """Get the scan's error log (`getScanErrors`: GET /Scan/GetScanErrors)
 
+        Gets scan error log.
+
         Args:
             scan_id (list[UUID]):
 
@@ -788,6 +888,9 @@ class ScanManagementResourceWithRawResponse:
     ) -> _RawResponse[ScanStatusesResponse]:
         """List the possible scan statuses (`getScanStatuses`: GET /Scan/GetScanStatuses)
 
+        Retrieves the list of possible statuses for a scan (case-sensitive enum names; see
+        `ScanStatusName`). No parameters.
+
         Raises:
             scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
             scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
@@ -801,6 +904,9 @@ class ScanManagementResourceWithRawResponse:
         scan_id: list[UUID],
     ) -> _RawResponse[ScanImportStatusResponse]:
         """Scan status and whether its vulnerabilities were imported (`hasScanImported`: GET /Scan/HasScanImported)
+
+        Retrieves the scan status and import flag representing whether vulnerabilities have been imported
+        from the completed scan.
 
         Args:
             scan_id (list[UUID]):
@@ -830,6 +936,11 @@ class AsyncScanManagementResource:
     ) -> ScansResponse:
         """List the client's scans (optionally by config, optionally paged) (`getScans`: GET /Scan/GetScans)
 
+        Retrieves the scans list for the client. With `configId`, only the scans of that scan config
+        ("Retrieves the list of scans for the client by the config id"). With `configId`, `page` and
+        `pageSize`, one page of them ("... with paging"; `page` starts at 0) and the response adds
+        `TotalCount`, `TotalPages` and `Links`.
+
         Args:
             config_id (list[UUID] | Unset):
             page (int | Unset):
@@ -852,6 +963,10 @@ class AsyncScanManagementResource:
         body: RunScanRequest | RunScanJsonRequest | Unset = UNSET,
     ) -> RunScanResponse:
         """Start a scan (`runScan`: POST /Scan/RunScan)
+
+        Start a scan. "At least one parameter should be provided to start a scan": "All though neither
+        the 'configId' nor the 'configName' is required at least one of them must be configured for the
+        request to be successful." The new scan's id comes back in `Scan.Id`.
 
         Args:
             body (RunScanRequest | Unset): At least one of `configId` and `configName` must be given;
@@ -879,6 +994,8 @@ class AsyncScanManagementResource:
     ) -> ApiResponse:
         """Cancel a "Starting" or "Waiting for Cloud" scan (`cancelScan`: POST /Scan/CancelScan)
 
+        Cancels "Starting" or "Waiting for Cloud" scan.
+
         Args:
             body (ScanIdRequest | Unset): Body of the single-scan actions (CancelScan, PauseScan,
                 ResumeScan, StopScan).
@@ -901,6 +1018,8 @@ class AsyncScanManagementResource:
         body: ScanIdRequest | ScanIdJsonRequest | Unset = UNSET,
     ) -> ApiResponse:
         """Pause a running scan (`pauseScan`: POST /Scan/PauseScan)
+
+        Pauses a running scan.
 
         Args:
             body (ScanIdRequest | Unset): Body of the single-scan actions (CancelScan, PauseScan,
@@ -925,6 +1044,8 @@ class AsyncScanManagementResource:
     ) -> ApiResponse:
         """Resume a paused scan (`resumeScan`: POST /Scan/ResumeScan)
 
+        Resumes a paused scan.
+
         Args:
             body (ScanIdRequest | Unset): Body of the single-scan actions (CancelScan, PauseScan,
                 ResumeScan, StopScan).
@@ -948,6 +1069,8 @@ class AsyncScanManagementResource:
     ) -> ApiResponse:
         """Stop a running scan (`stopScan`: POST /Scan/StopScan)
 
+        Stop a running scan.
+
         Args:
             body (ScanIdRequest | Unset): Body of the single-scan actions (CancelScan, PauseScan,
                 ResumeScan, StopScan).
@@ -969,6 +1092,8 @@ class AsyncScanManagementResource:
     ) -> ApiResponse:
         """Pause all running scans of the client (`pauseAllScans`: POST /Scan/PauseAllScans)
 
+        Pauses all running scans for the client. No parameters.
+
         Raises:
             scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
             scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
@@ -980,6 +1105,8 @@ class AsyncScanManagementResource:
         self,
     ) -> ApiResponse:
         """Resume all paused scans of the client (`resumeAllScans`: POST /Scan/ResumeAllScans)
+
+        Resumes all paused scans for the client. No parameters.
 
         Raises:
             scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
@@ -993,6 +1120,8 @@ class AsyncScanManagementResource:
     ) -> ApiResponse:
         """Stop all scans of the client (`stopAllScans`: POST /Scan/StopAllScans)
 
+        Stops all scans for the client. No parameters.
+
         Raises:
             scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
             scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
@@ -1004,6 +1133,8 @@ class AsyncScanManagementResource:
         self,
     ) -> ApiResponse:
         """Cancel all "Starting" and "Waiting for cloud" scans of the client (`cancelAllScans`: POST /Scan/CancelAllScans)
+
+        Cancels all "Starting" and "Waiting for cloud" scans for the client. No parameters.
 
         Raises:
             scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
@@ -1018,6 +1149,10 @@ class AsyncScanManagementResource:
         scan_id: list[UUID],
     ) -> ScanStatusResponse:
         """Get the scan status as a display string (`getScanStatus`: GET /Scan/GetScanStatus)
+
+        Retrieves the scan status represented by a string (case-sensitive; see `ScanStatusText`).
+        Rapid7's own Jenkins plugin polls this operation until `Completed`, `Stopped`, `ReportError` or
+        `Failed` appears.
 
         Args:
             scan_id (list[UUID]):
@@ -1038,6 +1173,8 @@ class AsyncScanManagementResource:
     ) -> BooleanResultResponse:
         """Whether the scan is active (`isScanActive`: GET /Scan/IsScanActive)
 
+        Checks to see if the specified scan is active.
+
         Args:
             scan_id (list[UUID]):
 
@@ -1056,6 +1193,8 @@ class AsyncScanManagementResource:
         scan_id: list[UUID],
     ) -> BooleanResultResponse:
         """Whether the scan has finished (`isScanFinished`: GET /Scan/IsScanFinished)
+
+        Checks to see if the specified scan was completed.
 
         Args:
             scan_id (list[UUID]):
@@ -1076,6 +1215,8 @@ class AsyncScanManagementResource:
     ) -> BooleanResultResponse:
         """Whether the scan has a report (`hasReport`: GET /Scan/HasReport)
 
+        Checks to see if the specified scan has a report.
+
         Args:
             scan_id (list[UUID]):
 
@@ -1095,6 +1236,8 @@ class AsyncScanManagementResource:
     ) -> ScanErrorsResponse:
         """Get the scan's error log (`getScanErrors`: GET /Scan/GetScanErrors)
 
+        Gets scan error log.
+
         Args:
             scan_id (list[UUID]):
 
@@ -1112,6 +1255,9 @@ class AsyncScanManagementResource:
     ) -> ScanStatusesResponse:
         """List the possible scan statuses (`getScanStatuses`: GET /Scan/GetScanStatuses)
 
+        Retrieves the list of possible statuses for a scan (case-sensitive enum names; see
+        `ScanStatusName`). No parameters.
+
         Raises:
             scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
             scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
@@ -1125,6 +1271,9 @@ class AsyncScanManagementResource:
         scan_id: list[UUID],
     ) -> ScanImportStatusResponse:
         """Scan status and whether its vulnerabilities were imported (`hasScanImported`: GET /Scan/HasScanImported)
+
+        Retrieves the scan status and import flag representing whether vulnerabilities have been imported
+        from the completed scan.
 
         Args:
             scan_id (list[UUID]):
@@ -1154,6 +1303,11 @@ class AsyncScanManagementResourceWithRawResponse:
     ) -> _RawResponse[ScansResponse]:
         """List the client's scans (optionally by config, optionally paged) (`getScans`: GET /Scan/GetScans)
 
+        Retrieves the scans list for the client. With `configId`, only the scans of that scan config
+        ("Retrieves the list of scans for the client by the config id"). With `configId`, `page` and
+        `pageSize`, one page of them ("... with paging"; `page` starts at 0) and the response adds
+        `TotalCount`, `TotalPages` and `Links`.
+
         Args:
             config_id (list[UUID] | Unset):
             page (int | Unset):
@@ -1176,6 +1330,10 @@ class AsyncScanManagementResourceWithRawResponse:
         body: RunScanRequest | RunScanJsonRequest | Unset = UNSET,
     ) -> _RawResponse[RunScanResponse]:
         """Start a scan (`runScan`: POST /Scan/RunScan)
+
+        Start a scan. "At least one parameter should be provided to start a scan": "All though neither
+        the 'configId' nor the 'configName' is required at least one of them must be configured for the
+        request to be successful." The new scan's id comes back in `Scan.Id`.
 
         Args:
             body (RunScanRequest | Unset): At least one of `configId` and `configName` must be given;
@@ -1203,6 +1361,8 @@ class AsyncScanManagementResourceWithRawResponse:
     ) -> _RawResponse[ApiResponse]:
         """Cancel a "Starting" or "Waiting for Cloud" scan (`cancelScan`: POST /Scan/CancelScan)
 
+        Cancels "Starting" or "Waiting for Cloud" scan.
+
         Args:
             body (ScanIdRequest | Unset): Body of the single-scan actions (CancelScan, PauseScan,
                 ResumeScan, StopScan).
@@ -1225,6 +1385,8 @@ class AsyncScanManagementResourceWithRawResponse:
         body: ScanIdRequest | ScanIdJsonRequest | Unset = UNSET,
     ) -> _RawResponse[ApiResponse]:
         """Pause a running scan (`pauseScan`: POST /Scan/PauseScan)
+
+        Pauses a running scan.
 
         Args:
             body (ScanIdRequest | Unset): Body of the single-scan actions (CancelScan, PauseScan,
@@ -1249,6 +1411,8 @@ class AsyncScanManagementResourceWithRawResponse:
     ) -> _RawResponse[ApiResponse]:
         """Resume a paused scan (`resumeScan`: POST /Scan/ResumeScan)
 
+        Resumes a paused scan.
+
         Args:
             body (ScanIdRequest | Unset): Body of the single-scan actions (CancelScan, PauseScan,
                 ResumeScan, StopScan).
@@ -1272,6 +1436,8 @@ class AsyncScanManagementResourceWithRawResponse:
     ) -> _RawResponse[ApiResponse]:
         """Stop a running scan (`stopScan`: POST /Scan/StopScan)
 
+        Stop a running scan.
+
         Args:
             body (ScanIdRequest | Unset): Body of the single-scan actions (CancelScan, PauseScan,
                 ResumeScan, StopScan).
@@ -1293,6 +1459,8 @@ class AsyncScanManagementResourceWithRawResponse:
     ) -> _RawResponse[ApiResponse]:
         """Pause all running scans of the client (`pauseAllScans`: POST /Scan/PauseAllScans)
 
+        Pauses all running scans for the client. No parameters.
+
         Raises:
             scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
             scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
@@ -1304,6 +1472,8 @@ class AsyncScanManagementResourceWithRawResponse:
         self,
     ) -> _RawResponse[ApiResponse]:
         """Resume all paused scans of the client (`resumeAllScans`: POST /Scan/ResumeAllScans)
+
+        Resumes all paused scans for the client. No parameters.
 
         Raises:
             scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
@@ -1317,6 +1487,8 @@ class AsyncScanManagementResourceWithRawResponse:
     ) -> _RawResponse[ApiResponse]:
         """Stop all scans of the client (`stopAllScans`: POST /Scan/StopAllScans)
 
+        Stops all scans for the client. No parameters.
+
         Raises:
             scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
             scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
@@ -1328,6 +1500,8 @@ class AsyncScanManagementResourceWithRawResponse:
         self,
     ) -> _RawResponse[ApiResponse]:
         """Cancel all "Starting" and "Waiting for cloud" scans of the client (`cancelAllScans`: POST /Scan/CancelAllScans)
+
+        Cancels all "Starting" and "Waiting for cloud" scans for the client. No parameters.
 
         Raises:
             scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
@@ -1342,6 +1516,10 @@ class AsyncScanManagementResourceWithRawResponse:
         scan_id: list[UUID],
     ) -> _RawResponse[ScanStatusResponse]:
         """Get the scan status as a display string (`getScanStatus`: GET /Scan/GetScanStatus)
+
+        Retrieves the scan status represented by a string (case-sensitive; see `ScanStatusText`).
+        Rapid7's own Jenkins plugin polls this operation until `Completed`, `Stopped`, `ReportError` or
+        `Failed` appears.
 
         Args:
             scan_id (list[UUID]):
@@ -1362,6 +1540,8 @@ class AsyncScanManagementResourceWithRawResponse:
     ) -> _RawResponse[BooleanResultResponse]:
         """Whether the scan is active (`isScanActive`: GET /Scan/IsScanActive)
 
+        Checks to see if the specified scan is active.
+
         Args:
             scan_id (list[UUID]):
 
@@ -1380,6 +1560,8 @@ class AsyncScanManagementResourceWithRawResponse:
         scan_id: list[UUID],
     ) -> _RawResponse[BooleanResultResponse]:
         """Whether the scan has finished (`isScanFinished`: GET /Scan/IsScanFinished)
+
+        Checks to see if the specified scan was completed.
 
         Args:
             scan_id (list[UUID]):
@@ -1400,6 +1582,8 @@ class AsyncScanManagementResourceWithRawResponse:
     ) -> _RawResponse[BooleanResultResponse]:
         """Whether the scan has a report (`hasReport`: GET /Scan/HasReport)
 
+        Checks to see if the specified scan has a report.
+
         Args:
             scan_id (list[UUID]):
 
@@ -1419,6 +1603,8 @@ class AsyncScanManagementResourceWithRawResponse:
     ) -> _RawResponse[ScanErrorsResponse]:
         """Get the scan's error log (`getScanErrors`: GET /Scan/GetScanErrors)
 
+        Gets scan error log.
+
         Args:
             scan_id (list[UUID]):
 
@@ -1436,6 +1622,9 @@ class AsyncScanManagementResourceWithRawResponse:
     ) -> _RawResponse[ScanStatusesResponse]:
         """List the possible scan statuses (`getScanStatuses`: GET /Scan/GetScanStatuses)
 
+        Retrieves the list of possible statuses for a scan (case-sensitive enum names; see
+        `ScanStatusName`). No parameters.
+
         Raises:
             scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
             scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
@@ -1449,6 +1638,9 @@ class AsyncScanManagementResourceWithRawResponse:
         scan_id: list[UUID],
     ) -> _RawResponse[ScanImportStatusResponse]:
         """Scan status and whether its vulnerabilities were imported (`hasScanImported`: GET /Scan/HasScanImported)
+
+        Retrieves the scan status and import flag representing whether vulnerabilities have been imported
+        from the completed scan.
 
         Args:
             scan_id (list[UUID]):
@@ -1522,6 +1714,10 @@ class AppspiderClient(_ScanClient[ScanStatusResponse, ScanStatusResponse]):
         config_name: str | Unset = UNSET,
     ) -> _Scan[RunScanResponse]:
         """Start a scan (`runScan`: POST /Scan/RunScan)
+
+        Start a scan. "At least one parameter should be provided to start a scan": "All though neither
+        the 'configId' nor the 'configName' is required at least one of them must be configured for the
+        request to be successful." The new scan's id comes back in `Scan.Id`.
 
         Start a scan (the lifecycle's `start`). The Scan has the new id and the lifecycle's initial state; pass it to wait_for_scan, get_results, cancel... The request body's fields are keyword arguments here.
 
@@ -1641,6 +1837,10 @@ class AsyncAppspiderClient(_AsyncScanClient[ScanStatusResponse, ScanStatusRespon
         config_name: str | Unset = UNSET,
     ) -> _Scan[RunScanResponse]:
         """Start a scan (`runScan`: POST /Scan/RunScan)
+
+        Start a scan. "At least one parameter should be provided to start a scan": "All though neither
+        the 'configId' nor the 'configName' is required at least one of them must be configured for the
+        request to be successful." The new scan's id comes back in `Scan.Id`.
 
         Start a scan (the lifecycle's `start`). The Scan has the new id and the lifecycle's initial state; pass it to wait_for_scan, get_results, cancel... The request body's fields are keyword arguments here.
 

@@ -52,6 +52,8 @@ class ScansResource:
     ) -> ScanTaskModel:
         """Gets the detail of a scan. (`getScanDetail`: GET /api/1.0/scans/detail/{id})
 
+        Gets the detail of a scan (a full `ScanTaskModel`).
+
         Args:
             id (str): A .NET Guid in its 8-4-4-4-12 hex form (any version/variant nibbles).
 
@@ -69,6 +71,9 @@ class ScansResource:
         id: str,
     ) -> ApiScanStatusModel:
         """Gets the status of a scan. (`getScanStatus`: GET /api/1.0/scans/status/{id})
+
+        Gets the status of a scan: progress in steps (HTTP requests), the estimated launch time of a queued
+        scan, and the `State` this spec's lifecycle polls.
 
         Args:
             id (str): A .NET Guid in its 8-4-4-4-12 hex form (any version/variant nibbles).
@@ -89,6 +94,8 @@ class ScansResource:
         page_size: int | Unset = 20,
     ) -> ScanTaskListApiResult:
         """Gets the list of scans and their details. (`listScans`: GET /api/1.0/scans/list)
+
+        Gets the list of scans and their details, one page at a time (pages start at 1).
 
         Args:
             page (int | Unset):  Default: 1.
@@ -115,6 +122,9 @@ class ScansResource:
         end_date: str | Unset = UNSET,
     ) -> ScanTaskListApiResult:
         """Gets the list of scans by state (`listScansByState`: GET /api/1.0/scans/listbystate)
+
+        Gets the list of scans in one `ScanTaskState`, optionally narrowed to a window of their
+        `StateChanged` time (of their `Initiated` time for `Queued`), one page at a time.
 
         Args:
             scan_task_state (ScanTaskState): State of a scan task (vendor ScanTaskState). 10 values
@@ -147,6 +157,10 @@ class ScansResource:
     ) -> ScanActionResult:
         """Stops a scan in progress. (`cancelScan`: POST /api/1.0/scans/cancel)
 
+        Cancels a scan. The body is the scan id as a bare JSON string. The answer is always HTTP 200 with a
+        bare JSON string result code: `Ok`, or why nothing happened (`ScanNotFound`, `ScanCompleted`,
+        `ScanCancelled`, `ScanFailed`, ...).
+
         Args:
             body (str): A .NET Guid in its 8-4-4-4-12 hex form (any version/variant nibbles).
 
@@ -166,6 +180,10 @@ class ScansResource:
     ) -> ScanActionResult:
         """Pauses a scan in progress. (`pauseScan`: POST /api/1.0/scans/pause)
 
+        Pauses a running scan. The body is the scan id as a bare JSON string. The answer is always HTTP 200
+        with a bare JSON string result code: `Ok`, or why nothing happened (`ScanNotRunning`, `ScanQueued`,
+        `ScanNotFound`, ...).
+
         Args:
             body (str): A .NET Guid in its 8-4-4-4-12 hex form (any version/variant nibbles).
 
@@ -184,6 +202,10 @@ class ScansResource:
         body: str,
     ) -> ScanActionResult:
         """Resumes a paused scan. (`resumeScan`: POST /api/1.0/scans/resume)
+
+        Resumes a paused scan. The body is the scan id as a bare JSON string. The answer is always HTTP 200
+        with a bare JSON string result code: `Ok`, or why nothing happened (`ScanNotPaused`, `ScanNotFound`,
+        ...).
 
         Args:
             body (str): A .NET Guid in its 8-4-4-4-12 hex form (any version/variant nibbles).
@@ -210,6 +232,8 @@ class ScansResourceWithRawResponse:
     ) -> _RawResponse[ScanTaskModel]:
         """Gets the detail of a scan. (`getScanDetail`: GET /api/1.0/scans/detail/{id})
 
+        Gets the detail of a scan (a full `ScanTaskModel`).
+
         Args:
             id (str): A .NET Guid in its 8-4-4-4-12 hex form (any version/variant nibbles).
 
@@ -227,6 +251,9 @@ class ScansResourceWithRawResponse:
         id: str,
     ) -> _RawResponse[ApiScanStatusModel]:
         """Gets the status of a scan. (`getScanStatus`: GET /api/1.0/scans/status/{id})
+
+        Gets the status of a scan: progress in steps (HTTP requests), the estimated launch time of a queued
+        scan, and the `State` this spec's lifecycle polls.
 
         Args:
             id (str): A .NET Guid in its 8-4-4-4-12 hex form (any version/variant nibbles).
@@ -247,6 +274,8 @@ class ScansResourceWithRawResponse:
         page_size: int | Unset = 20,
     ) -> _RawResponse[ScanTaskListApiResult]:
         """Gets the list of scans and their details. (`listScans`: GET /api/1.0/scans/list)
+
+        Gets the list of scans and their details, one page at a time (pages start at 1).
 
         Args:
             page (int | Unset):  Default: 1.
@@ -273,6 +302,9 @@ class ScansResourceWithRawResponse:
         end_date: str | Unset = UNSET,
     ) -> _RawResponse[ScanTaskListApiResult]:
         """Gets the list of scans by state (`listScansByState`: GET /api/1.0/scans/listbystate)
+
+        Gets the list of scans in one `ScanTaskState`, optionally narrowed to a window of their
+        `StateChanged` time (of their `Initiated` time for `Queued`), one page at a time.
 
         Args:
             scan_task_state (ScanTaskState): State of a scan task (vendor ScanTaskState). 10 values
@@ -305,6 +337,10 @@ class ScansResourceWithRawResponse:
     ) -> _RawResponse[ScanActionResult]:
         """Stops a scan in progress. (`cancelScan`: POST /api/1.0/scans/cancel)
 
+        Cancels a scan. The body is the scan id as a bare JSON string. The answer is always HTTP 200 with a
+        bare JSON string result code: `Ok`, or why nothing happened (`ScanNotFound`, `ScanCompleted`,
+        `ScanCancelled`, `ScanFailed`, ...).
+
         Args:
             body (str): A .NET Guid in its 8-4-4-4-12 hex form (any version/variant nibbles).
 
@@ -324,6 +360,10 @@ class ScansResourceWithRawResponse:
     ) -> _RawResponse[ScanActionResult]:
         """Pauses a scan in progress. (`pauseScan`: POST /api/1.0/scans/pause)
 
+        Pauses a running scan. The body is the scan id as a bare JSON string. The answer is always HTTP 200
+        with a bare JSON string result code: `Ok`, or why nothing happened (`ScanNotRunning`, `ScanQueued`,
+        `ScanNotFound`, ...).
+
         Args:
             body (str): A .NET Guid in its 8-4-4-4-12 hex form (any version/variant nibbles).
 
@@ -342,6 +382,10 @@ class ScansResourceWithRawResponse:
         body: str,
     ) -> _RawResponse[ScanActionResult]:
         """Resumes a paused scan. (`resumeScan`: POST /api/1.0/scans/resume)
+
+        Resumes a paused scan. The body is the scan id as a bare JSON string. The answer is always HTTP 200
+        with a bare JSON string result code: `Ok`, or why nothing happened (`ScanNotPaused`, `ScanNotFound`,
+        ...).
 
         Args:
             body (str): A .NET Guid in its 8-4-4-4-12 hex form (any version/variant nibbles).
@@ -368,6 +412,8 @@ class AsyncScansResource:
     ) -> ScanTaskModel:
         """Gets the detail of a scan. (`getScanDetail`: GET /api/1.0/scans/detail/{id})
 
+        Gets the detail of a scan (a full `ScanTaskModel`).
+
         Args:
             id (str): A .NET Guid in its 8-4-4-4-12 hex form (any version/variant nibbles).
 
@@ -385,6 +431,9 @@ class AsyncScansResource:
         id: str,
     ) -> ApiScanStatusModel:
         """Gets the status of a scan. (`getScanStatus`: GET /api/1.0/scans/status/{id})
+
+        Gets the status of a scan: progress in steps (HTTP requests), the estimated launch time of a queued
+        scan, and the `State` this spec's lifecycle polls.
 
         Args:
             id (str): A .NET Guid in its 8-4-4-4-12 hex form (any version/variant nibbles).
@@ -405,6 +454,8 @@ class AsyncScansResource:
         page_size: int | Unset = 20,
     ) -> ScanTaskListApiResult:
         """Gets the list of scans and their details. (`listScans`: GET /api/1.0/scans/list)
+
+        Gets the list of scans and their details, one page at a time (pages start at 1).
 
         Args:
             page (int | Unset):  Default: 1.
@@ -431,6 +482,9 @@ class AsyncScansResource:
         end_date: str | Unset = UNSET,
     ) -> ScanTaskListApiResult:
         """Gets the list of scans by state (`listScansByState`: GET /api/1.0/scans/listbystate)
+
+        Gets the list of scans in one `ScanTaskState`, optionally narrowed to a window of their
+        `StateChanged` time (of their `Initiated` time for `Queued`), one page at a time.
 
         Args:
             scan_task_state (ScanTaskState): State of a scan task (vendor ScanTaskState). 10 values
@@ -463,6 +517,10 @@ class AsyncScansResource:
     ) -> ScanActionResult:
         """Stops a scan in progress. (`cancelScan`: POST /api/1.0/scans/cancel)
 
+        Cancels a scan. The body is the scan id as a bare JSON string. The answer is always HTTP 200 with a
+        bare JSON string result code: `Ok`, or why nothing happened (`ScanNotFound`, `ScanCompleted`,
+        `ScanCancelled`, `ScanFailed`, ...).
+
         Args:
             body (str): A .NET Guid in its 8-4-4-4-12 hex form (any version/variant nibbles).
 
@@ -482,6 +540,10 @@ class AsyncScansResource:
     ) -> ScanActionResult:
         """Pauses a scan in progress. (`pauseScan`: POST /api/1.0/scans/pause)
 
+        Pauses a running scan. The body is the scan id as a bare JSON string. The answer is always HTTP 200
+        with a bare JSON string result code: `Ok`, or why nothing happened (`ScanNotRunning`, `ScanQueued`,
+        `ScanNotFound`, ...).
+
         Args:
             body (str): A .NET Guid in its 8-4-4-4-12 hex form (any version/variant nibbles).
 
@@ -500,6 +562,10 @@ class AsyncScansResource:
         body: str,
     ) -> ScanActionResult:
         """Resumes a paused scan. (`resumeScan`: POST /api/1.0/scans/resume)
+
+        Resumes a paused scan. The body is the scan id as a bare JSON string. The answer is always HTTP 200
+        with a bare JSON string result code: `Ok`, or why nothing happened (`ScanNotPaused`, `ScanNotFound`,
+        ...).
 
         Args:
             body (str): A .NET Guid in its 8-4-4-4-12 hex form (any version/variant nibbles).
@@ -526,6 +592,8 @@ class AsyncScansResourceWithRawResponse:
     ) -> _RawResponse[ScanTaskModel]:
         """Gets the detail of a scan. (`getScanDetail`: GET /api/1.0/scans/detail/{id})
 
+        Gets the detail of a scan (a full `ScanTaskModel`).
+
         Args:
             id (str): A .NET Guid in its 8-4-4-4-12 hex form (any version/variant nibbles).
 
@@ -543,6 +611,9 @@ class AsyncScansResourceWithRawResponse:
         id: str,
     ) -> _RawResponse[ApiScanStatusModel]:
         """Gets the status of a scan. (`getScanStatus`: GET /api/1.0/scans/status/{id})
+
+        Gets the status of a scan: progress in steps (HTTP requests), the estimated launch time of a queued
+        scan, and the `State` this spec's lifecycle polls.
 
         Args:
             id (str): A .NET Guid in its 8-4-4-4-12 hex form (any version/variant nibbles).
@@ -563,6 +634,8 @@ class AsyncScansResourceWithRawResponse:
         page_size: int | Unset = 20,
     ) -> _RawResponse[ScanTaskListApiResult]:
         """Gets the list of scans and their details. (`listScans`: GET /api/1.0/scans/list)
+
+        Gets the list of scans and their details, one page at a time (pages start at 1).
 
         Args:
             page (int | Unset):  Default: 1.
@@ -589,6 +662,9 @@ class AsyncScansResourceWithRawResponse:
         end_date: str | Unset = UNSET,
     ) -> _RawResponse[ScanTaskListApiResult]:
         """Gets the list of scans by state (`listScansByState`: GET /api/1.0/scans/listbystate)
+
+        Gets the list of scans in one `ScanTaskState`, optionally narrowed to a window of their
+        `StateChanged` time (of their `Initiated` time for `Queued`), one page at a time.
 
         Args:
             scan_task_state (ScanTaskState): State of a scan task (vendor ScanTaskState). 10 values
@@ -621,6 +697,10 @@ class AsyncScansResourceWithRawResponse:
     ) -> _RawResponse[ScanActionResult]:
         """Stops a scan in progress. (`cancelScan`: POST /api/1.0/scans/cancel)
 
+        Cancels a scan. The body is the scan id as a bare JSON string. The answer is always HTTP 200 with a
+        bare JSON string result code: `Ok`, or why nothing happened (`ScanNotFound`, `ScanCompleted`,
+        `ScanCancelled`, `ScanFailed`, ...).
+
         Args:
             body (str): A .NET Guid in its 8-4-4-4-12 hex form (any version/variant nibbles).
 
@@ -640,6 +720,10 @@ class AsyncScansResourceWithRawResponse:
     ) -> _RawResponse[ScanActionResult]:
         """Pauses a scan in progress. (`pauseScan`: POST /api/1.0/scans/pause)
 
+        Pauses a running scan. The body is the scan id as a bare JSON string. The answer is always HTTP 200
+        with a bare JSON string result code: `Ok`, or why nothing happened (`ScanNotRunning`, `ScanQueued`,
+        `ScanNotFound`, ...).
+
         Args:
             body (str): A .NET Guid in its 8-4-4-4-12 hex form (any version/variant nibbles).
 
@@ -658,6 +742,10 @@ class AsyncScansResourceWithRawResponse:
         body: str,
     ) -> _RawResponse[ScanActionResult]:
         """Resumes a paused scan. (`resumeScan`: POST /api/1.0/scans/resume)
+
+        Resumes a paused scan. The body is the scan id as a bare JSON string. The answer is always HTTP 200
+        with a bare JSON string result code: `Ok`, or why nothing happened (`ScanNotPaused`, `ScanNotFound`,
+        ...).
 
         Args:
             body (str): A .NET Guid in its 8-4-4-4-12 hex form (any version/variant nibbles).

@@ -53,6 +53,48 @@ class ScansResource:
     ) -> object:
         """Trigger a scan (`triggerScan`: POST /api/v1/scans)
 
+        This endpoint enables you to execute a scan that has been defined within Soda Cloud and which runs
+        on a Soda Agent connected to the account. Call this endpoint from within your data pipeline to
+        programmatically execute scans from outside the Soda Cloud environment.
+
+        This POST uses the following parameters to provide specific details:
+
+        - `scanDefinition`: Supply a string value to specify the scan definition in Soda Cloud. To retrieve
+        this value, navigate to the Scans page in Soda Cloud, then select the scan definition you wish to
+        execute remotely and copy the scan name, which is the smaller text under the label. For example,
+        `weekday_scan_schedule`. <br /> The scan definition _must be_ connected to a Soda Agent in order to
+        execute a scan remotely, _not_ Soda Library.
+
+        - `dataTimestamp`: (Optional) Supply a value to indicate a specific timestamp for the scan for Soda
+        Cloud. For example, provide a time in the past so that although Soda executes the scan when you call
+        the endpoint, it timestamps the scan with the value you provide so that it appears in the user
+        interface with your supplied timestamp value, not the time at which it actually executed the scan.
+        Supply an ISO8601 timestamp value such as: `2023-12-31T10:15:30+01:00`. If you do not specify a
+        value, Soda uses the current moment to timestamp the scan.
+
+        The Response of this call, when successful, is `201` and contains headers `Location` and `X-Soda-
+        Scan-Id` which identify the executed scan. Use the value of `X-Soda-Scan-Id` in the `scanId`
+        parameter of the **Get scan status**, **Get scan logs**, and **Cancel a scan** endpoints.
+
+        ## Authentication
+
+        User authentication required: `true`
+
+        This endpoint enforces authentication using the API keys you provide in the `Basic` authentication
+        header.
+
+        ## Authorization
+
+        Any Soda Cloud user in your organization may execute this query.
+
+        ## Tags
+
+        `Scans`
+
+        ## Rate limiting
+
+        10 requests/60 seconds
+
         Args:
             body (TriggerScanBody):
 
@@ -71,6 +113,71 @@ class ScansResource:
     ) -> PublicApiScanStatusResponse:
         """Get scan status (`getScanStatus`: GET /api/v1/scans/{scan_id})
 
+        This endpoint enables you to check on the state of a scan that you executed using the **Trigger a
+        scan** endpoint. Call this endpoint to monitor the status of a scan during its execution.
+
+        If you wish to access the logs of a completed scan, use the **Get scan logs** endpoint.
+
+        This POST uses the following parameter to provide specific details:
+
+        - `scanId`: Use the value of `X-Soda-Scan-Id` returned as part of the `201` response when you called
+        the **Trigger a scan** endpoint.
+
+        As a scan executes, you can call this endpoint to progressively collect values based on the state of
+        the scan. Refer to the list below for the states that calls to this endpoint return.
+
+        - `queuing`: The scan is in the queue for execution, awaiting a pick-up from a Soda Agent.
+
+        - `executing`: A Soda Agent has picked up the scan and is executing.
+
+        - `cancelationRequested`: An entity requested cancelation of this scan and the request is awaiting
+        pick-up from the Soda Agent responsible for the scan.
+
+        - `timeOutRequested`: A time out has been detected, and an automatic request to stop the scan
+        execution is awaiting pick-up from the Soda Agent responsible for the scan.
+
+        - `canceled`: A Soda Agent confirmed that the scan has been cancelled. This is the final state of
+        the scan.
+
+        - `timedOut`: A Soda Agent confirmed that the scan has timed-out. This is the final state of the
+        scan.
+
+        - `failed`: The scan did not start, or it did not successfully complete because of an unexpected
+        cause. This is the final state of the scan.
+
+        - `completedWithErrors`: The scan completed successfully, but there were errors involving some of
+        the checks in the scan. This is the final state of the scan.
+
+        - `completedWithFailures`: The scan completed successfully and reveals failed results for some
+        checks. This is the final state of the scan.
+
+        - `completedWithWarnings`: The scan completed successfully and reveals warning results for some
+        checks. This is the final state of the scan.
+
+        - `completed`: The scan completed successfully and reveals passing results for all checks. This is a
+        final state of a scan
+
+        To get the logs of the completed scan, please use API `/api/v1/scans/{scanId}/logs`.
+
+        ## Authentication
+
+        User authentication required: `true`
+
+        This endpoint enforces authentication using the API keys you provide in the `Basic` authentication
+        header.
+
+        ## Authorization
+
+        Any Soda Cloud user in your organization may execute this query.
+
+        ## Tags
+
+        `Scans`
+
+        ## Rate limiting
+
+        60 requests/60 seconds
+
         Args:
             scan_id (str):
 
@@ -88,6 +195,40 @@ class ScansResource:
         scan_id: str,
     ) -> object:
         """Cancel a scan (`cancelScan`: DELETE /api/v1/scans/{scan_id})
+
+        This endpoint enables you to cancel a scan.
+
+        Depending on the state of the scan when you call this endpoint, the response returns one of the
+        following:
+
+        - Where the state is `pending`, Soda immediately changes the state to `canceled`.
+
+        - Where the state is `submitted`, Soda immediately changes the state to `cancelationRequested`. -
+        Where the scan is in any other state, the endpoint returns a `400` (Bad request) response.
+
+        This DELETE uses the following parameters to provide specific details:
+
+        - `scanId`: Use the value of `X-Soda-Scan-Id` returned as part of the `201` response when you called
+        the **Trigger a scan** endpoint.
+
+        ## Authentication
+
+        User authentication required: `true`
+
+        This endpoint enforces authentication using the API keys you provide in the `Basic` authentication
+        header.
+
+        ## Authorization
+
+        Any Soda Cloud user in your organization may execute this query.
+
+        ## Tags
+
+        `Scans`
+
+        ## Rate limiting
+
+        10 requests/60 seconds
 
         Args:
             scan_id (str):
@@ -109,6 +250,42 @@ class ScansResource:
         size: int | Unset = 1000,
     ) -> PublicApiScanLogsResponse:
         """Get scan logs (`getScanLogs`: GET /api/v1/scans/{scan_id}/logs)
+
+        This endpoint enables you to gather log details about the final state of a scan you executed using
+        the **Trigger a scan** endpoint. Use this endpoint to study scan logs to investigate issues with its
+        execution.
+
+        If you wish to access the state of a scan in progress, use the **Get scan status** endpoint.
+
+        This GET is a paginated API that uses the following parameters to request specific details:
+
+        - `scanId`: Use the value of `X-Soda-Scan-Id` returned as part of the `201` response when you called
+        the **Trigger a scan** endpoint.
+
+        - `size`: Supply an integer value between 100 and 1000, inclusive. The default value is 1000.
+
+        - `page`: Supply an integer value. The default value is 0.
+
+        The response sorts the the log information by creation timestamp in ascending order.
+
+        ## Authentication
+
+        User authentication required: `true`
+
+        This endpoint enforces authentication using the API keys you provide in the `Basic` authentication
+        header.
+
+        ## Authorization
+
+        Any Soda Cloud user in your organization may execute this query.
+
+        ## Tags
+
+        `Scans`
+
+        ## Rate limiting
+
+        60 requests/60 seconds
 
         Args:
             scan_id (str):
@@ -140,6 +317,48 @@ class ScansResourceWithRawResponse:
     ) -> _RawResponse[object]:
         """Trigger a scan (`triggerScan`: POST /api/v1/scans)
 
+        This endpoint enables you to execute a scan that has been defined within Soda Cloud and which runs
+        on a Soda Agent connected to the account. Call this endpoint from within your data pipeline to
+        programmatically execute scans from outside the Soda Cloud environment.
+
+        This POST uses the following parameters to provide specific details:
+
+        - `scanDefinition`: Supply a string value to specify the scan definition in Soda Cloud. To retrieve
+        this value, navigate to the Scans page in Soda Cloud, then select the scan definition you wish to
+        execute remotely and copy the scan name, which is the smaller text under the label. For example,
+        `weekday_scan_schedule`. <br /> The scan definition _must be_ connected to a Soda Agent in order to
+        execute a scan remotely, _not_ Soda Library.
+
+        - `dataTimestamp`: (Optional) Supply a value to indicate a specific timestamp for the scan for Soda
+        Cloud. For example, provide a time in the past so that although Soda executes the scan when you call
+        the endpoint, it timestamps the scan with the value you provide so that it appears in the user
+        interface with your supplied timestamp value, not the time at which it actually executed the scan.
+        Supply an ISO8601 timestamp value such as: `2023-12-31T10:15:30+01:00`. If you do not specify a
+        value, Soda uses the current moment to timestamp the scan.
+
+        The Response of this call, when successful, is `201` and contains headers `Location` and `X-Soda-
+        Scan-Id` which identify the executed scan. Use the value of `X-Soda-Scan-Id` in the `scanId`
+        parameter of the **Get scan status**, **Get scan logs**, and **Cancel a scan** endpoints.
+
+        ## Authentication
+
+        User authentication required: `true`
+
+        This endpoint enforces authentication using the API keys you provide in the `Basic` authentication
+        header.
+
+        ## Authorization
+
+        Any Soda Cloud user in your organization may execute this query.
+
+        ## Tags
+
+        `Scans`
+
+        ## Rate limiting
+
+        10 requests/60 seconds
+
         Args:
             body (TriggerScanBody):
 
@@ -158,6 +377,71 @@ class ScansResourceWithRawResponse:
     ) -> _RawResponse[PublicApiScanStatusResponse]:
         """Get scan status (`getScanStatus`: GET /api/v1/scans/{scan_id})
 
+        This endpoint enables you to check on the state of a scan that you executed using the **Trigger a
+        scan** endpoint. Call this endpoint to monitor the status of a scan during its execution.
+
+        If you wish to access the logs of a completed scan, use the **Get scan logs** endpoint.
+
+        This POST uses the following parameter to provide specific details:
+
+        - `scanId`: Use the value of `X-Soda-Scan-Id` returned as part of the `201` response when you called
+        the **Trigger a scan** endpoint.
+
+        As a scan executes, you can call this endpoint to progressively collect values based on the state of
+        the scan. Refer to the list below for the states that calls to this endpoint return.
+
+        - `queuing`: The scan is in the queue for execution, awaiting a pick-up from a Soda Agent.
+
+        - `executing`: A Soda Agent has picked up the scan and is executing.
+
+        - `cancelationRequested`: An entity requested cancelation of this scan and the request is awaiting
+        pick-up from the Soda Agent responsible for the scan.
+
+        - `timeOutRequested`: A time out has been detected, and an automatic request to stop the scan
+        execution is awaiting pick-up from the Soda Agent responsible for the scan.
+
+        - `canceled`: A Soda Agent confirmed that the scan has been cancelled. This is the final state of
+        the scan.
+
+        - `timedOut`: A Soda Agent confirmed that the scan has timed-out. This is the final state of the
+        scan.
+
+        - `failed`: The scan did not start, or it did not successfully complete because of an unexpected
+        cause. This is the final state of the scan.
+
+        - `completedWithErrors`: The scan completed successfully, but there were errors involving some of
+        the checks in the scan. This is the final state of the scan.
+
+        - `completedWithFailures`: The scan completed successfully and reveals failed results for some
+        checks. This is the final state of the scan.
+
+        - `completedWithWarnings`: The scan completed successfully and reveals warning results for some
+        checks. This is the final state of the scan.
+
+        - `completed`: The scan completed successfully and reveals passing results for all checks. This is a
+        final state of a scan
+
+        To get the logs of the completed scan, please use API `/api/v1/scans/{scanId}/logs`.
+
+        ## Authentication
+
+        User authentication required: `true`
+
+        This endpoint enforces authentication using the API keys you provide in the `Basic` authentication
+        header.
+
+        ## Authorization
+
+        Any Soda Cloud user in your organization may execute this query.
+
+        ## Tags
+
+        `Scans`
+
+        ## Rate limiting
+
+        60 requests/60 seconds
+
         Args:
             scan_id (str):
 
@@ -175,6 +459,40 @@ class ScansResourceWithRawResponse:
         scan_id: str,
     ) -> _RawResponse[object]:
         """Cancel a scan (`cancelScan`: DELETE /api/v1/scans/{scan_id})
+
+        This endpoint enables you to cancel a scan.
+
+        Depending on the state of the scan when you call this endpoint, the response returns one of the
+        following:
+
+        - Where the state is `pending`, Soda immediately changes the state to `canceled`.
+
+        - Where the state is `submitted`, Soda immediately changes the state to `cancelationRequested`. -
+        Where the scan is in any other state, the endpoint returns a `400` (Bad request) response.
+
+        This DELETE uses the following parameters to provide specific details:
+
+        - `scanId`: Use the value of `X-Soda-Scan-Id` returned as part of the `201` response when you called
+        the **Trigger a scan** endpoint.
+
+        ## Authentication
+
+        User authentication required: `true`
+
+        This endpoint enforces authentication using the API keys you provide in the `Basic` authentication
+        header.
+
+        ## Authorization
+
+        Any Soda Cloud user in your organization may execute this query.
+
+        ## Tags
+
+        `Scans`
+
+        ## Rate limiting
+
+        10 requests/60 seconds
 
         Args:
             scan_id (str):
@@ -196,6 +514,42 @@ class ScansResourceWithRawResponse:
         size: int | Unset = 1000,
     ) -> _RawResponse[PublicApiScanLogsResponse]:
         """Get scan logs (`getScanLogs`: GET /api/v1/scans/{scan_id}/logs)
+
+        This endpoint enables you to gather log details about the final state of a scan you executed using
+        the **Trigger a scan** endpoint. Use this endpoint to study scan logs to investigate issues with its
+        execution.
+
+        If you wish to access the state of a scan in progress, use the **Get scan status** endpoint.
+
+        This GET is a paginated API that uses the following parameters to request specific details:
+
+        - `scanId`: Use the value of `X-Soda-Scan-Id` returned as part of the `201` response when you called
+        the **Trigger a scan** endpoint.
+
+        - `size`: Supply an integer value between 100 and 1000, inclusive. The default value is 1000.
+
+        - `page`: Supply an integer value. The default value is 0.
+
+        The response sorts the the log information by creation timestamp in ascending order.
+
+        ## Authentication
+
+        User authentication required: `true`
+
+        This endpoint enforces authentication using the API keys you provide in the `Basic` authentication
+        header.
+
+        ## Authorization
+
+        Any Soda Cloud user in your organization may execute this query.
+
+        ## Tags
+
+        `Scans`
+
+        ## Rate limiting
+
+        60 requests/60 seconds
 
         Args:
             scan_id (str):
@@ -227,6 +581,48 @@ class AsyncScansResource:
     ) -> object:
         """Trigger a scan (`triggerScan`: POST /api/v1/scans)
 
+        This endpoint enables you to execute a scan that has been defined within Soda Cloud and which runs
+        on a Soda Agent connected to the account. Call this endpoint from within your data pipeline to
+        programmatically execute scans from outside the Soda Cloud environment.
+
+        This POST uses the following parameters to provide specific details:
+
+        - `scanDefinition`: Supply a string value to specify the scan definition in Soda Cloud. To retrieve
+        this value, navigate to the Scans page in Soda Cloud, then select the scan definition you wish to
+        execute remotely and copy the scan name, which is the smaller text under the label. For example,
+        `weekday_scan_schedule`. <br /> The scan definition _must be_ connected to a Soda Agent in order to
+        execute a scan remotely, _not_ Soda Library.
+
+        - `dataTimestamp`: (Optional) Supply a value to indicate a specific timestamp for the scan for Soda
+        Cloud. For example, provide a time in the past so that although Soda executes the scan when you call
+        the endpoint, it timestamps the scan with the value you provide so that it appears in the user
+        interface with your supplied timestamp value, not the time at which it actually executed the scan.
+        Supply an ISO8601 timestamp value such as: `2023-12-31T10:15:30+01:00`. If you do not specify a
+        value, Soda uses the current moment to timestamp the scan.
+
+        The Response of this call, when successful, is `201` and contains headers `Location` and `X-Soda-
+        Scan-Id` which identify the executed scan. Use the value of `X-Soda-Scan-Id` in the `scanId`
+        parameter of the **Get scan status**, **Get scan logs**, and **Cancel a scan** endpoints.
+
+        ## Authentication
+
+        User authentication required: `true`
+
+        This endpoint enforces authentication using the API keys you provide in the `Basic` authentication
+        header.
+
+        ## Authorization
+
+        Any Soda Cloud user in your organization may execute this query.
+
+        ## Tags
+
+        `Scans`
+
+        ## Rate limiting
+
+        10 requests/60 seconds
+
         Args:
             body (TriggerScanBody):
 
@@ -245,6 +641,71 @@ class AsyncScansResource:
     ) -> PublicApiScanStatusResponse:
         """Get scan status (`getScanStatus`: GET /api/v1/scans/{scan_id})
 
+        This endpoint enables you to check on the state of a scan that you executed using the **Trigger a
+        scan** endpoint. Call this endpoint to monitor the status of a scan during its execution.
+
+        If you wish to access the logs of a completed scan, use the **Get scan logs** endpoint.
+
+        This POST uses the following parameter to provide specific details:
+
+        - `scanId`: Use the value of `X-Soda-Scan-Id` returned as part of the `201` response when you called
+        the **Trigger a scan** endpoint.
+
+        As a scan executes, you can call this endpoint to progressively collect values based on the state of
+        the scan. Refer to the list below for the states that calls to this endpoint return.
+
+        - `queuing`: The scan is in the queue for execution, awaiting a pick-up from a Soda Agent.
+
+        - `executing`: A Soda Agent has picked up the scan and is executing.
+
+        - `cancelationRequested`: An entity requested cancelation of this scan and the request is awaiting
+        pick-up from the Soda Agent responsible for the scan.
+
+        - `timeOutRequested`: A time out has been detected, and an automatic request to stop the scan
+        execution is awaiting pick-up from the Soda Agent responsible for the scan.
+
+        - `canceled`: A Soda Agent confirmed that the scan has been cancelled. This is the final state of
+        the scan.
+
+        - `timedOut`: A Soda Agent confirmed that the scan has timed-out. This is the final state of the
+        scan.
+
+        - `failed`: The scan did not start, or it did not successfully complete because of an unexpected
+        cause. This is the final state of the scan.
+
+        - `completedWithErrors`: The scan completed successfully, but there were errors involving some of
+        the checks in the scan. This is the final state of the scan.
+
+        - `completedWithFailures`: The scan completed successfully and reveals failed results for some
+        checks. This is the final state of the scan.
+
+        - `completedWithWarnings`: The scan completed successfully and reveals warning results for some
+        checks. This is the final state of the scan.
+
+        - `completed`: The scan completed successfully and reveals passing results for all checks. This is a
+        final state of a scan
+
+        To get the logs of the completed scan, please use API `/api/v1/scans/{scanId}/logs`.
+
+        ## Authentication
+
+        User authentication required: `true`
+
+        This endpoint enforces authentication using the API keys you provide in the `Basic` authentication
+        header.
+
+        ## Authorization
+
+        Any Soda Cloud user in your organization may execute this query.
+
+        ## Tags
+
+        `Scans`
+
+        ## Rate limiting
+
+        60 requests/60 seconds
+
         Args:
             scan_id (str):
 
@@ -262,6 +723,40 @@ class AsyncScansResource:
         scan_id: str,
     ) -> object:
         """Cancel a scan (`cancelScan`: DELETE /api/v1/scans/{scan_id})
+
+        This endpoint enables you to cancel a scan.
+
+        Depending on the state of the scan when you call this endpoint, the response returns one of the
+        following:
+
+        - Where the state is `pending`, Soda immediately changes the state to `canceled`.
+
+        - Where the state is `submitted`, Soda immediately changes the state to `cancelationRequested`. -
+        Where the scan is in any other state, the endpoint returns a `400` (Bad request) response.
+
+        This DELETE uses the following parameters to provide specific details:
+
+        - `scanId`: Use the value of `X-Soda-Scan-Id` returned as part of the `201` response when you called
+        the **Trigger a scan** endpoint.
+
+        ## Authentication
+
+        User authentication required: `true`
+
+        This endpoint enforces authentication using the API keys you provide in the `Basic` authentication
+        header.
+
+        ## Authorization
+
+        Any Soda Cloud user in your organization may execute this query.
+
+        ## Tags
+
+        `Scans`
+
+        ## Rate limiting
+
+        10 requests/60 seconds
 
         Args:
             scan_id (str):
@@ -283,6 +778,42 @@ class AsyncScansResource:
         size: int | Unset = 1000,
     ) -> PublicApiScanLogsResponse:
         """Get scan logs (`getScanLogs`: GET /api/v1/scans/{scan_id}/logs)
+
+        This endpoint enables you to gather log details about the final state of a scan you executed using
+        the **Trigger a scan** endpoint. Use this endpoint to study scan logs to investigate issues with its
+        execution.
+
+        If you wish to access the state of a scan in progress, use the **Get scan status** endpoint.
+
+        This GET is a paginated API that uses the following parameters to request specific details:
+
+        - `scanId`: Use the value of `X-Soda-Scan-Id` returned as part of the `201` response when you called
+        the **Trigger a scan** endpoint.
+
+        - `size`: Supply an integer value between 100 and 1000, inclusive. The default value is 1000.
+
+        - `page`: Supply an integer value. The default value is 0.
+
+        The response sorts the the log information by creation timestamp in ascending order.
+
+        ## Authentication
+
+        User authentication required: `true`
+
+        This endpoint enforces authentication using the API keys you provide in the `Basic` authentication
+        header.
+
+        ## Authorization
+
+        Any Soda Cloud user in your organization may execute this query.
+
+        ## Tags
+
+        `Scans`
+
+        ## Rate limiting
+
+        60 requests/60 seconds
 
         Args:
             scan_id (str):
@@ -314,6 +845,48 @@ class AsyncScansResourceWithRawResponse:
     ) -> _RawResponse[object]:
         """Trigger a scan (`triggerScan`: POST /api/v1/scans)
 
+        This endpoint enables you to execute a scan that has been defined within Soda Cloud and which runs
+        on a Soda Agent connected to the account. Call this endpoint from within your data pipeline to
+        programmatically execute scans from outside the Soda Cloud environment.
+
+        This POST uses the following parameters to provide specific details:
+
+        - `scanDefinition`: Supply a string value to specify the scan definition in Soda Cloud. To retrieve
+        this value, navigate to the Scans page in Soda Cloud, then select the scan definition you wish to
+        execute remotely and copy the scan name, which is the smaller text under the label. For example,
+        `weekday_scan_schedule`. <br /> The scan definition _must be_ connected to a Soda Agent in order to
+        execute a scan remotely, _not_ Soda Library.
+
+        - `dataTimestamp`: (Optional) Supply a value to indicate a specific timestamp for the scan for Soda
+        Cloud. For example, provide a time in the past so that although Soda executes the scan when you call
+        the endpoint, it timestamps the scan with the value you provide so that it appears in the user
+        interface with your supplied timestamp value, not the time at which it actually executed the scan.
+        Supply an ISO8601 timestamp value such as: `2023-12-31T10:15:30+01:00`. If you do not specify a
+        value, Soda uses the current moment to timestamp the scan.
+
+        The Response of this call, when successful, is `201` and contains headers `Location` and `X-Soda-
+        Scan-Id` which identify the executed scan. Use the value of `X-Soda-Scan-Id` in the `scanId`
+        parameter of the **Get scan status**, **Get scan logs**, and **Cancel a scan** endpoints.
+
+        ## Authentication
+
+        User authentication required: `true`
+
+        This endpoint enforces authentication using the API keys you provide in the `Basic` authentication
+        header.
+
+        ## Authorization
+
+        Any Soda Cloud user in your organization may execute this query.
+
+        ## Tags
+
+        `Scans`
+
+        ## Rate limiting
+
+        10 requests/60 seconds
+
         Args:
             body (TriggerScanBody):
 
@@ -331,6 +904,71 @@ class AsyncScansResourceWithRawResponse:
         scan_id: str,
     ) -> _RawResponse[PublicApiScanStatusResponse]:
         """Get scan status (`getScanStatus`: GET /api/v1/scans/{scan_id})
+
+        This endpoint enables you to check on the state of a scan that you executed using the **Trigger a
+        scan** endpoint. Call this endpoint to monitor the status of a scan during its execution.
+
+        If you wish to access the logs of a completed scan, use the **Get scan logs** endpoint.
+
+        This POST uses the following parameter to provide specific details:
+
+        - `scanId`: Use the value of `X-Soda-Scan-Id` returned as part of the `201` response when you called
+        the **Trigger a scan** endpoint.
+
+        As a scan executes, you can call this endpoint to progressively collect values based on the state of
+        the scan. Refer to the list below for the states that calls to this endpoint return.
+
+        - `queuing`: The scan is in the queue for execution, awaiting a pick-up from a Soda Agent.
+
+        - `executing`: A Soda Agent has picked up the scan and is executing.
+
+        - `cancelationRequested`: An entity requested cancelation of this scan and the request is awaiting
+        pick-up from the Soda Agent responsible for the scan.
+
+        - `timeOutRequested`: A time out has been detected, and an automatic request to stop the scan
+        execution is awaiting pick-up from the Soda Agent responsible for the scan.
+
+        - `canceled`: A Soda Agent confirmed that the scan has been cancelled. This is the final state of
+        the scan.
+
+        - `timedOut`: A Soda Agent confirmed that the scan has timed-out. This is the final state of the
+        scan.
+
+        - `failed`: The scan did not start, or it did not successfully complete because of an unexpected
+        cause. This is the final state of the scan.
+
+        - `completedWithErrors`: The scan completed successfully, but there were errors involving some of
+        the checks in the scan. This is the final state of the scan.
+
+        - `completedWithFailures`: The scan completed successfully and reveals failed results for some
+        checks. This is the final state of the scan.
+
+        - `completedWithWarnings`: The scan completed successfully and reveals warning results for some
+        checks. This is the final state of the scan.
+
+        - `completed`: The scan completed successfully and reveals passing results for all checks. This is a
+        final state of a scan
+
+        To get the logs of the completed scan, please use API `/api/v1/scans/{scanId}/logs`.
+
+        ## Authentication
+
+        User authentication required: `true`
+
+        This endpoint enforces authentication using the API keys you provide in the `Basic` authentication
+        header.
+
+        ## Authorization
+
+        Any Soda Cloud user in your organization may execute this query.
+
+        ## Tags
+
+        `Scans`
+
+        ## Rate limiting
+
+        60 requests/60 seconds
 
         Args:
             scan_id (str):
@@ -352,6 +990,40 @@ class AsyncScansResourceWithRawResponse:
     ) -> _RawResponse[object]:
         """Cancel a scan (`cancelScan`: DELETE /api/v1/scans/{scan_id})
 
+        This endpoint enables you to cancel a scan.
+
+        Depending on the state of the scan when you call this endpoint, the response returns one of the
+        following:
+
+        - Where the state is `pending`, Soda immediately changes the state to `canceled`.
+
+        - Where the state is `submitted`, Soda immediately changes the state to `cancelationRequested`. -
+        Where the scan is in any other state, the endpoint returns a `400` (Bad request) response.
+
+        This DELETE uses the following parameters to provide specific details:
+
+        - `scanId`: Use the value of `X-Soda-Scan-Id` returned as part of the `201` response when you called
+        the **Trigger a scan** endpoint.
+
+        ## Authentication
+
+        User authentication required: `true`
+
+        This endpoint enforces authentication using the API keys you provide in the `Basic` authentication
+        header.
+
+        ## Authorization
+
+        Any Soda Cloud user in your organization may execute this query.
+
+        ## Tags
+
+        `Scans`
+
+        ## Rate limiting
+
+        10 requests/60 seconds
+
         Args:
             scan_id (str):
 
@@ -372,6 +1044,42 @@ class AsyncScansResourceWithRawResponse:
         size: int | Unset = 1000,
     ) -> _RawResponse[PublicApiScanLogsResponse]:
         """Get scan logs (`getScanLogs`: GET /api/v1/scans/{scan_id}/logs)
+
+        This endpoint enables you to gather log details about the final state of a scan you executed using
+        the **Trigger a scan** endpoint. Use this endpoint to study scan logs to investigate issues with its
+        execution.
+
+        If you wish to access the state of a scan in progress, use the **Get scan status** endpoint.
+
+        This GET is a paginated API that uses the following parameters to request specific details:
+
+        - `scanId`: Use the value of `X-Soda-Scan-Id` returned as part of the `201` response when you called
+        the **Trigger a scan** endpoint.
+
+        - `size`: Supply an integer value between 100 and 1000, inclusive. The default value is 1000.
+
+        - `page`: Supply an integer value. The default value is 0.
+
+        The response sorts the the log information by creation timestamp in ascending order.
+
+        ## Authentication
+
+        User authentication required: `true`
+
+        This endpoint enforces authentication using the API keys you provide in the `Basic` authentication
+        header.
+
+        ## Authorization
+
+        Any Soda Cloud user in your organization may execute this query.
+
+        ## Tags
+
+        `Scans`
+
+        ## Rate limiting
+
+        60 requests/60 seconds
 
         Args:
             scan_id (str):
@@ -401,6 +1109,29 @@ class UtilityResource:
     ) -> PublicApiTestLoginResponse:
         """Test connection (`testLogin`: GET /api/v1/test-login)
 
+        This endpoint enables you to test the API connection to your organization's Soda Cloud account. Use
+        this endpoint to verify that the authentication and authorization details are accurate and the API
+        is ready to accept calls.
+
+        ## Authentication
+
+        User authentication required: `true`
+
+        This endpoint enforces authentication using the API keys you provide in the `Basic` authentication
+        header.
+
+        ## Authorization
+
+        Any Soda Cloud user in your organization may execute this query.
+
+        ## Tags
+
+        `Utility`
+
+        ## Rate limiting
+
+        10 requests/10 seconds
+
         Raises:
             scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
             scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
@@ -419,6 +1150,29 @@ class UtilityResourceWithRawResponse:
         self,
     ) -> _RawResponse[PublicApiTestLoginResponse]:
         """Test connection (`testLogin`: GET /api/v1/test-login)
+
+        This endpoint enables you to test the API connection to your organization's Soda Cloud account. Use
+        this endpoint to verify that the authentication and authorization details are accurate and the API
+        is ready to accept calls.
+
+        ## Authentication
+
+        User authentication required: `true`
+
+        This endpoint enforces authentication using the API keys you provide in the `Basic` authentication
+        header.
+
+        ## Authorization
+
+        Any Soda Cloud user in your organization may execute this query.
+
+        ## Tags
+
+        `Utility`
+
+        ## Rate limiting
+
+        10 requests/10 seconds
 
         Raises:
             scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
@@ -439,6 +1193,29 @@ class AsyncUtilityResource:
     ) -> PublicApiTestLoginResponse:
         """Test connection (`testLogin`: GET /api/v1/test-login)
 
+        This endpoint enables you to test the API connection to your organization's Soda Cloud account. Use
+        this endpoint to verify that the authentication and authorization details are accurate and the API
+        is ready to accept calls.
+
+        ## Authentication
+
+        User authentication required: `true`
+
+        This endpoint enforces authentication using the API keys you provide in the `Basic` authentication
+        header.
+
+        ## Authorization
+
+        Any Soda Cloud user in your organization may execute this query.
+
+        ## Tags
+
+        `Utility`
+
+        ## Rate limiting
+
+        10 requests/10 seconds
+
         Raises:
             scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
             scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
@@ -457,6 +1234,29 @@ class AsyncUtilityResourceWithRawResponse:
         self,
     ) -> _RawResponse[PublicApiTestLoginResponse]:
         """Test connection (`testLogin`: GET /api/v1/test-login)
+
+        This endpoint enables you to test the API connection to your organization's Soda Cloud account. Use
+        this endpoint to verify that the authentication and authorization details are accurate and the API
+        is ready to accept calls.
+
+        ## Authentication
+
+        User authentication required: `true`
+
+        This endpoint enforces authentication using the API keys you provide in the `Basic` authentication
+        header.
+
+        ## Authorization
+
+        Any Soda Cloud user in your organization may execute this query.
+
+        ## Tags
+
+        `Utility`
+
+        ## Rate limiting
+
+        10 requests/10 seconds
 
         Raises:
             scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
@@ -525,6 +1325,48 @@ class SodaClient(_ScanClient[PublicApiScanStatusResponse, PublicApiScanStatusRes
         data_timestamp: datetime.datetime | Unset = UNSET,
     ) -> _Scan[object]:
         """Trigger a scan (`triggerScan`: POST /api/v1/scans)
+
+        This endpoint enables you to execute a scan that has been defined within Soda Cloud and which runs
+        on a Soda Agent connected to the account. Call this endpoint from within your data pipeline to
+        programmatically execute scans from outside the Soda Cloud environment.
+
+        This POST uses the following parameters to provide specific details:
+
+        - `scanDefinition`: Supply a string value to specify the scan definition in Soda Cloud. To retrieve
+        this value, navigate to the Scans page in Soda Cloud, then select the scan definition you wish to
+        execute remotely and copy the scan name, which is the smaller text under the label. For example,
+        `weekday_scan_schedule`. <br /> The scan definition _must be_ connected to a Soda Agent in order to
+        execute a scan remotely, _not_ Soda Library.
+
+        - `dataTimestamp`: (Optional) Supply a value to indicate a specific timestamp for the scan for Soda
+        Cloud. For example, provide a time in the past so that although Soda executes the scan when you call
+        the endpoint, it timestamps the scan with the value you provide so that it appears in the user
+        interface with your supplied timestamp value, not the time at which it actually executed the scan.
+        Supply an ISO8601 timestamp value such as: `2023-12-31T10:15:30+01:00`. If you do not specify a
+        value, Soda uses the current moment to timestamp the scan.
+
+        The Response of this call, when successful, is `201` and contains headers `Location` and `X-Soda-
+        Scan-Id` which identify the executed scan. Use the value of `X-Soda-Scan-Id` in the `scanId`
+        parameter of the **Get scan status**, **Get scan logs**, and **Cancel a scan** endpoints.
+
+        ## Authentication
+
+        User authentication required: `true`
+
+        This endpoint enforces authentication using the API keys you provide in the `Basic` authentication
+        header.
+
+        ## Authorization
+
+        Any Soda Cloud user in your organization may execute this query.
+
+        ## Tags
+
+        `Scans`
+
+        ## Rate limiting
+
+        10 requests/60 seconds
 
         Start a scan (the lifecycle's `start`). The Scan has the new id and the lifecycle's initial state; pass it to wait_for_scan, get_results, cancel... The request body's fields are keyword arguments here.
 
@@ -619,6 +1461,48 @@ class AsyncSodaClient(_AsyncScanClient[PublicApiScanStatusResponse, PublicApiSca
         data_timestamp: datetime.datetime | Unset = UNSET,
     ) -> _Scan[object]:
         """Trigger a scan (`triggerScan`: POST /api/v1/scans)
+
+        This endpoint enables you to execute a scan that has been defined within Soda Cloud and which runs
+        on a Soda Agent connected to the account. Call this endpoint from within your data pipeline to
+        programmatically execute scans from outside the Soda Cloud environment.
+
+        This POST uses the following parameters to provide specific details:
+
+        - `scanDefinition`: Supply a string value to specify the scan definition in Soda Cloud. To retrieve
+        this value, navigate to the Scans page in Soda Cloud, then select the scan definition you wish to
+        execute remotely and copy the scan name, which is the smaller text under the label. For example,
+        `weekday_scan_schedule`. <br /> The scan definition _must be_ connected to a Soda Agent in order to
+        execute a scan remotely, _not_ Soda Library.
+
+        - `dataTimestamp`: (Optional) Supply a value to indicate a specific timestamp for the scan for Soda
+        Cloud. For example, provide a time in the past so that although Soda executes the scan when you call
+        the endpoint, it timestamps the scan with the value you provide so that it appears in the user
+        interface with your supplied timestamp value, not the time at which it actually executed the scan.
+        Supply an ISO8601 timestamp value such as: `2023-12-31T10:15:30+01:00`. If you do not specify a
+        value, Soda uses the current moment to timestamp the scan.
+
+        The Response of this call, when successful, is `201` and contains headers `Location` and `X-Soda-
+        Scan-Id` which identify the executed scan. Use the value of `X-Soda-Scan-Id` in the `scanId`
+        parameter of the **Get scan status**, **Get scan logs**, and **Cancel a scan** endpoints.
+
+        ## Authentication
+
+        User authentication required: `true`
+
+        This endpoint enforces authentication using the API keys you provide in the `Basic` authentication
+        header.
+
+        ## Authorization
+
+        Any Soda Cloud user in your organization may execute this query.
+
+        ## Tags
+
+        `Scans`
+
+        ## Rate limiting
+
+        10 requests/60 seconds
 
         Start a scan (the lifecycle's `start`). The Scan has the new id and the lifecycle's initial state; pass it to wait_for_scan, get_results, cancel... The request body's fields are keyword arguments here.
 

@@ -49,6 +49,11 @@ class ScansResource:
     ) -> PendingScanStatusResponse:
         """Check Pending Scan Status (`getPendingScanStatus`: GET /applications/{app_id}/pendingScan/{pending_scan_id}/status)
 
+        Checks the status of a scan after it has been queued.
+
+        Required permission: Upload Scans. Version introduced: 2.5.0. Changes in 2.7.7: added
+        `scanId` to the response when the status is `DONE`.
+
         Args:
             app_id (int):
             pending_scan_id (int):
@@ -72,6 +77,10 @@ class ScansResource:
         body: UploadScanRequest,
     ) -> UploadScanResponse:
         """Upload Scan (`uploadScan`: POST /applications/{app_id}/upload)
+
+        Uploads a scanner result file to an application. Since 2.4.5 the upload only queues the
+        scan; since 2.5 the answer carries a top-level `links` array whose link points at the
+        pending scan's status (`.../pendingScan/{id}/status`, versioned since 2.8.8).
 
         Args:
             app_id (int):
@@ -103,6 +112,11 @@ class ScansResourceWithRawResponse:
     ) -> _RawResponse[PendingScanStatusResponse]:
         """Check Pending Scan Status (`getPendingScanStatus`: GET /applications/{app_id}/pendingScan/{pending_scan_id}/status)
 
+        Checks the status of a scan after it has been queued.
+
+        Required permission: Upload Scans. Version introduced: 2.5.0. Changes in 2.7.7: added
+        `scanId` to the response when the status is `DONE`.
+
         Args:
             app_id (int):
             pending_scan_id (int):
@@ -126,6 +140,10 @@ class ScansResourceWithRawResponse:
         body: UploadScanRequest,
     ) -> _RawResponse[UploadScanResponse]:
         """Upload Scan (`uploadScan`: POST /applications/{app_id}/upload)
+
+        Uploads a scanner result file to an application. Since 2.4.5 the upload only queues the
+        scan; since 2.5 the answer carries a top-level `links` array whose link points at the
+        pending scan's status (`.../pendingScan/{id}/status`, versioned since 2.8.8).
 
         Args:
             app_id (int):
@@ -157,6 +175,11 @@ class AsyncScansResource:
     ) -> PendingScanStatusResponse:
         """Check Pending Scan Status (`getPendingScanStatus`: GET /applications/{app_id}/pendingScan/{pending_scan_id}/status)
 
+        Checks the status of a scan after it has been queued.
+
+        Required permission: Upload Scans. Version introduced: 2.5.0. Changes in 2.7.7: added
+        `scanId` to the response when the status is `DONE`.
+
         Args:
             app_id (int):
             pending_scan_id (int):
@@ -180,6 +203,10 @@ class AsyncScansResource:
         body: UploadScanRequest,
     ) -> UploadScanResponse:
         """Upload Scan (`uploadScan`: POST /applications/{app_id}/upload)
+
+        Uploads a scanner result file to an application. Since 2.4.5 the upload only queues the
+        scan; since 2.5 the answer carries a top-level `links` array whose link points at the
+        pending scan's status (`.../pendingScan/{id}/status`, versioned since 2.8.8).
 
         Args:
             app_id (int):
@@ -211,6 +238,11 @@ class AsyncScansResourceWithRawResponse:
     ) -> _RawResponse[PendingScanStatusResponse]:
         """Check Pending Scan Status (`getPendingScanStatus`: GET /applications/{app_id}/pendingScan/{pending_scan_id}/status)
 
+        Checks the status of a scan after it has been queued.
+
+        Required permission: Upload Scans. Version introduced: 2.5.0. Changes in 2.7.7: added
+        `scanId` to the response when the status is `DONE`.
+
         Args:
             app_id (int):
             pending_scan_id (int):
@@ -236,6 +268,10 @@ class AsyncScansResourceWithRawResponse:
         body: UploadScanRequest,
     ) -> _RawResponse[UploadScanResponse]:
         """Upload Scan (`uploadScan`: POST /applications/{app_id}/upload)
+
+        Uploads a scanner result file to an application. Since 2.4.5 the upload only queues the
+        scan; since 2.5 the answer carries a top-level `links` array whose link points at the
+        pending scan's status (`.../pendingScan/{id}/status`, versioned since 2.8.8).
 
         Args:
             app_id (int):
@@ -308,6 +344,10 @@ class ThreadfixClient(_ScanClient[PendingScanStatusResponse, PendingScanStatusRe
         file: File,
     ) -> _Scan[UploadScanResponse]:
         """Upload Scan (`uploadScan`: POST /applications/{app_id}/upload)
+
+        Uploads a scanner result file to an application. Since 2.4.5 the upload only queues the
+        scan; since 2.5 the answer carries a top-level `links` array whose link points at the
+        pending scan's status (`.../pendingScan/{id}/status`, versioned since 2.8.8).
 
         Start a scan (the lifecycle's `start`). The Scan has the new id and the lifecycle's initial state; pass it to wait_for_scan, get_results, cancel... The request body's fields are keyword arguments here.
 
@@ -388,6 +428,10 @@ class AsyncThreadfixClient(_AsyncScanClient[PendingScanStatusResponse, PendingSc
         file: File,
     ) -> _Scan[UploadScanResponse]:
         """Upload Scan (`uploadScan`: POST /applications/{app_id}/upload)
+
+        Uploads a scanner result file to an application. Since 2.4.5 the upload only queues the
+        scan; since 2.5 the answer carries a top-level `links` array whose link points at the
+        pending scan's status (`.../pendingScan/{id}/status`, versioned since 2.8.8).
 
         Start a scan (the lifecycle's `start`). The Scan has the new id and the lifecycle's initial state; pass it to wait_for_scan, get_results, cancel... The request body's fields are keyword arguments here.
 
