@@ -2,6 +2,8 @@
 waiting, errors). Every `<vendor>_client` package imports it, so `except scanwire_runtime.NotFoundError`
 catches a not-found from any vendor."""
 
+from importlib import metadata as _metadata
+
 from .auth import BasicAuth, HeaderAuth, LoginTokenAuth, credentials_for, make_auth
 from .client import (
     Answer,
@@ -35,7 +37,11 @@ from .lifecycle import NormalizedStatus
 from .retry import RetryPolicy
 from .timing import ManualTimer, SystemTimer, Timer
 
-__version__ = "0.2.0"
+# One source for the version: runtime/pyproject.toml, read from the installed distribution's metadata.
+try:
+    __version__ = _metadata.version("scanwire-runtime")
+except _metadata.PackageNotFoundError:  # imported from a source tree that was never installed
+    __version__ = "0+unknown"
 
 __all__ = [
     "APIConnectionError",
