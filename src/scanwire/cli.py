@@ -159,7 +159,7 @@ def diff(
         str | None, typer.Option(help="git ref to compare with (default: last release tag, else HEAD)")
     ] = None,
 ) -> None:
-    """Classify the changes of a vendor's resolved spec since a git ref (breaking / feature / fix)."""
+    """Classify the changes of a vendor's spec + overlays (working tree) since a git ref."""
     from scanwire.diff import DiffError, bump
     from scanwire.release import current_version, diff_vendor, version_at_ref
 
@@ -191,7 +191,11 @@ def diff(
 def release_check_cmd(
     vendors: VendorArgs = None,
     base: Annotated[
-        str | None, typer.Option(help="git ref of the last release (default: last tag, else HEAD)")
+        str | None,
+        typer.Option(
+            help="git ref of the last release (default: last tag, else the commit before the last change "
+            "of the vendor's resolved spec)"
+        ),
     ] = None,
 ) -> None:
     """Fail when a package's version does not carry the bump its spec changes need (major for breaking)."""
