@@ -138,7 +138,8 @@ def check_json(raw: bytes) -> None:
 
 
 _REPR = re.compile(r"<\w+(?:Error|Exception): (.*?)>", re.DOTALL)
-_LONG_RUN = re.compile(r"\S{" + str(ECHO_LIMIT + 1) + ",}")
+# An unquoted run; the slack keeps a quoted value already cut (plus its quotes and brackets) whole.
+_LONG_RUN = re.compile(r"[^\s…]{" + str(ECHO_LIMIT + 20) + ",}")
 _QUOTED = re.compile(r"('|\")([^'\"]{" + str(ECHO_LIMIT + 1) + r",})\1")
 
 
@@ -147,8 +148,8 @@ def cap(text: str, limit: int = MESSAGE_LIMIT) -> str:
     with an ellipsis, and the whole cut to `limit`."""
     if len(text) <= ECHO_LIMIT and "<" not in text:  # the usual short message
         return text
-    if len(text) > 8 * limit:  # a huge echo: only its beginning can survive the cuts anyway
-        text = text[: 8 * limit]
+    if len(text) > 1_000_000:  # a huge echo: the regexes below stay linear, but need not read it all
+        text = text[:1_000_000]
     text = _REPR.sub(r"\1", text)
     text = _QUOTED.sub(lambda m: m.group(1) + m.group(2)[:ECHO_LIMIT] + "…" + m.group(1), text)
     text = _LONG_RUN.sub(lambda m: m.group(0)[:ECHO_LIMIT] + "…", text)
