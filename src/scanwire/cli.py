@@ -321,10 +321,8 @@ def emulate(
     console.print(f"  accounts: {emulator.plugin.accounts}", markup=False)
     options = server_options()
     console.print(f"  server: uvicorn, loop {options['loop']}, http {options['http']}")
-    try:
-        serve(emulator, host=host, port=port, error_page=emulator.error_page)
-    finally:
-        emulator.store.close()  # the last connection closing checkpoints the WAL and removes -wal/-shm
+    # The last connection closing checkpoints the WAL and removes -wal/-shm.
+    serve(emulator, host=host, port=port, error_page=emulator.error_page, on_shutdown=emulator.store.close)
 
 
 def _parse_progression(text: str) -> dict[str, Any]:
@@ -542,12 +540,20 @@ def run(
 
 
 def main() -> None:
-    """Console entry point: domain errors become one clear message and exit code 2, never a traceback."""
+    """Console entry point: domain and usage errors become one clear line and exit code 2, never a
+    traceback."""
     try:
-        app()
+        code = app(standalone_mode=False)
     except (SourceError, UnknownVendorError) as exc:
         err_console.print(f"error: {exc}", style="red", markup=False, highlight=False)
         sys.exit(2)
+    except typer.Abort:
+        sys.exit(1)
+    except typer.TyperException as exc:  # bad options and arguments: one line, not a boxed panel
+        message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+        err_console.print(f"error: {message}", style="red", markup=False, highlight=False)
+        sys.exit(getattr(exc, "exit_code", 2))
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

@@ -47,9 +47,17 @@ def server_options() -> dict[str, str]:
 
 
 def serve(
-    app: Any, *, host: str, port: int, log_level: str = "warning", error_page: ErrorPage | None = None
+    app: Any,
+    *,
+    host: str,
+    port: int,
+    log_level: str = "warning",
+    error_page: ErrorPage | None = None,
+    on_shutdown: Callable[[], None] | None = None,
 ) -> None:
-    """Serve `app` on host:port until interrupted (SIGINT/SIGTERM: within GRACEFUL_SHUTDOWN seconds)."""
+    """Serve `app` on host:port until interrupted (SIGINT/SIGTERM: within GRACEFUL_SHUTDOWN seconds);
+    `on_shutdown` runs once the connections are closed (uvicorn re-raises the signal when `run`
+    returns, so code after this call does not run on a SIGTERM)."""
     import uvicorn
 
     options = server_options()
@@ -59,7 +67,7 @@ def serve(
         else options["http"]
     )
     uvicorn.run(
-        app,
+        _with_shutdown(app, on_shutdown) if on_shutdown else app,
         host=host,
         port=port,
         log_level=log_level,
@@ -104,6 +112,25 @@ class CoalescingTransport:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._transport, name)
+
+
+def _with_shutdown(app: Any, on_shutdown: Callable[[], None]) -> Any:
+    """`app`, answering the ASGI lifespan itself: `on_shutdown` runs at its shutdown."""
+
+    async def wrapped(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "lifespan":
+            await app(scope, receive, send)
+            return
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                on_shutdown()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    return wrapped
 
 
 class _Refused(Exception):
