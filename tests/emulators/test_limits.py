@@ -255,3 +255,9 @@ def test_list_scans_by_state__empty_target_criteria_is_allowed_as_the_spec_says(
 def test_list_scans__empty_integer_is_still_refused(emulator: Callable[..., Emulator]) -> None:
     emu = emulator("invicti")
     assert client(emu, auth=INVICTI).get("/api/1.0/scans/list?page=").status_code == 400
+
+
+def test_error_echo__unknown_long_path_is_capped_in_the_404(emulator: Callable[..., Emulator]) -> None:
+    emu = emulator("invicti")
+    response = client(emu).get("/api/1.0/nothing/" + "a" * 30_000)
+    assert response.status_code == 404 and len(response.content) < 4 * MESSAGE_LIMIT

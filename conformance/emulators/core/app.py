@@ -36,6 +36,7 @@ from conformance.emulators.core.http import Call, header_of
 from conformance.emulators.core.limits import (
     DEFAULT_MAX_BODY,
     BodyTooLargeError,
+    cap,
     check_json,
     loads_json,
     read_body,
@@ -292,7 +293,8 @@ class Emulator:
         where = self._where(request)
         path, matched = where.path, where.matched
         if not matched:
-            return self.plugin.error_response(None, 404, f"no such endpoint: {request.method} {path}")
+            # The path is capped: an echo of a 32 KiB URL is no help (limits.cap).
+            return self.plugin.error_response(None, 404, f"no such endpoint: {request.method} {cap(path)}")
         for route, path_params in matched:
             if route.method == request.method:
                 return await self._handle(request, body, route, path_params, where)
