@@ -25,6 +25,8 @@ from openapi_core.contrib.starlette.responses import StarletteOpenAPIResponse
 from starlette.requests import Request
 from starlette.responses import Response
 
+from conformance.emulators.core.limits import cap
+
 __all__ = ["RequestCheck", "SpecValidator", "server_prefixes"]
 
 # _allow_empty_query_values uses the keyword on purpose; openapi-core warns on every request reading it.
@@ -62,15 +64,23 @@ def _text(error: BaseException) -> str:
         return f"{type(error).__name__}: the body is not valid UTF-8"
 
 
-def _describe(error: BaseException) -> str:
+# Bodies above this size get brief findings: openapi-core's own wording repeats the whole value (and
+# jsonschema's repr of each finding), tens of milliseconds and megabytes for a value that limits.cap
+# cuts to 200 characters anyway.
+_BRIEF_ABOVE = 64 * 1024
+
+
+def _describe(error: BaseException, *, brief: bool = False) -> str:
     parts = [_text(error)]
     cause = error.__cause__
     while cause is not None:
-        text = _text(cause)
         schema_errors = getattr(cause, "schema_errors", None)
+        text = "value not valid for its schema" if brief and schema_errors else _text(cause)
         if schema_errors:
             text += ": " + "; ".join(
-                f"{'/'.join(str(p) for p in e.absolute_path) or '(root)'}: {e.message}" for e in schema_errors
+                f"{'/'.join(str(p) for p in e.absolute_path) or '(root)'}: "
+                + (cap(e.message) if brief else e.message)
+                for e in schema_errors
             )
         if text and text not in parts:
             parts.append(text)
@@ -138,7 +148,8 @@ class SpecValidator:
                 {}, {}, None, [f"request body cannot be decoded: {exc or type(exc).__name__}"], [("body", "")]
             )
         params = result.parameters
-        problems = [_describe(e) for e in result.errors]
+        brief = len(body) > _BRIEF_ABOVE
+        problems = [_describe(e, brief=brief) for e in result.errors]
         fields = [_field_of(e) for e in result.errors]
         return RequestCheck(dict(params.path or {}), dict(params.query or {}), result.body, problems, fields)
 
