@@ -12,8 +12,9 @@ Slow and hostile clients are bounded here, before the app (conformance/emulators
 what reaches it): a request line and headers must arrive within `HEADER_TIMEOUT` seconds of the first
 byte (or of the connection), an idle keep-alive connection is closed after `KEEP_ALIVE` seconds, a URL
 longer than `MAX_URL` is answered 414 and headers beyond `MAX_HEADER_BYTES` 431, and malformed requests
-400, each in the vendor's error envelope (`error_page`) rather than uvicorn's plain text. A SIGTERM
-waits `GRACEFUL_SHUTDOWN` seconds at most for requests in flight.
+400, each in the vendor's error envelope (`error_page`) rather than uvicorn's plain text (httptools
+only; on the h11 fallback uvicorn's own limits and plain-text answers apply). A SIGTERM waits
+`GRACEFUL_SHUTDOWN` seconds at most for requests in flight.
 """
 
 from __future__ import annotations
