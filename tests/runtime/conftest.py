@@ -24,17 +24,14 @@ def package(vendor: str) -> ModuleType:
 
 
 def credentials(emu: Emulator, account: str | None = None) -> tuple[str, ...]:
-    """The credentials of one of the emulator's accounts, in the order of the vendor's x-scanwire-auth."""
+    """The required credentials of one of the emulator's accounts, in the order of the vendor's
+    x-scanwire-auth (the canonical names; AppSpider accounts may still say `name` for `username`)."""
     accounts = emu.plugin.accounts
     acct = accounts[account or next(iter(accounts))]
-    keys = {
-        "soda": ("key_id", "secret"),
-        "advalidation": ("api_key",),
-        "invicti": ("user_id", "token"),
-        "appspider": ("name", "password"),
-        "threadfix": ("api_key",),
-    }[emu.vendor]
-    return tuple(str(acct[k]) for k in keys)
+    spec = package(emu.vendor).VENDOR.auth_spec
+    optional = set(spec.get("optional") or [])
+    names = [n for n in spec.get("credentials") or [] if n not in optional]
+    return tuple(str(acct[n] if n in acct else acct[{"username": "name"}[n]]) for n in names)
 
 
 @pytest.fixture
