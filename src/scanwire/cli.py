@@ -156,6 +156,9 @@ def diff(
     base: Annotated[
         str | None, typer.Option(help="git ref to compare with (default: last release tag, else HEAD)")
     ] = None,
+    pending: Annotated[
+        bool, typer.Option("--pending", help="spec + overlays as they are now, before `scanwire generate`")
+    ] = False,
 ) -> None:
     """Classify the changes of a vendor's resolved spec since a git ref (breaking / feature / fix)."""
     from scanwire.diff import DiffError, bump
@@ -164,7 +167,11 @@ def diff(
     (vendor,) = check_vendors([vendor])
     lay = layout()
     try:
-        ref, changes = diff_vendor(lay, vendor, base)
+        ref, changes = diff_vendor(lay, vendor, base, pending=pending)
+    except SourceError as exc:
+        for p in exc.problems:
+            err_console.print(str(p), style="red", markup=False, highlight=False)
+        raise typer.Exit(1) from None
     except DiffError as exc:
         err_console.print(f"error: {exc}", style="red", markup=False)
         raise typer.Exit(2) from None
@@ -255,6 +262,9 @@ def emulate(
     progression: Annotated[
         str, typer.Option(help="default progression: immediate | reads:N | seconds:T | manual")
     ] = "reads:1",
+    replay: Annotated[
+        Path | None, typer.Option(help="answer requests recorded in these VCR.py cassettes first")
+    ] = None,
 ) -> None:
     """Serve a stateful emulator of one vendor API on a real socket (control API under /_emulator/)."""
     from conformance.emulators.core.app import EmulatorSettings, build_emulator
@@ -275,7 +285,17 @@ def emulate(
     console.print(f"  accounts: {emulator.plugin.accounts}")
     options = server_options()
     console.print(f"  server: uvicorn, loop {options['loop']}, http {options['http']}")
-    serve(emulator, host=host, port=port)
+    app: Any = emulator
+    if replay is not None:
+        from scanwire.drift.replay import ReplayApp
+
+        try:
+            app = ReplayApp(emulator, replay)
+        except (FileNotFoundError, ValueError) as exc:
+            err_console.print(f"error: {exc}", style="red", markup=False)
+            raise typer.Exit(2) from None
+        console.print(f"  replay: {sum(map(len, app.recorded.values()))} recorded answers from {replay}/")
+    serve(app, host=host, port=port)
 
 
 def _parse_auth(pairs: list[str]) -> dict[str, str]:
@@ -469,6 +489,12 @@ def run(
     )
     if not ok:
         raise typer.Exit(1)
+
+
+from scanwire.drift.cli import drift_app, proxy  # noqa: E402 - the drift commands join this app here
+
+app.command()(proxy)
+app.add_typer(drift_app, name="drift")
 
 
 def main() -> None:

@@ -100,10 +100,20 @@ def current_version(lay: Layout, vendor: str) -> str:
     return str(tomllib.loads(path.read_text(encoding="utf-8")).get("package", {}).get("version", "0.1.0"))
 
 
-def diff_vendor(lay: Layout, vendor: str, base: str | None) -> tuple[str, list[Change] | None]:
-    """(base ref used, changes from the resolved spec at base to the working tree's); None: new vendor."""
+def diff_vendor(
+    lay: Layout, vendor: str, base: str | None, *, pending: bool = False
+) -> tuple[str, list[Change] | None]:
+    """(base ref used, changes from the resolved spec at base to the working tree's); None: new vendor.
+
+    `pending`: the working tree's spec + overlays resolved now (a draft overlay not yet generated)."""
     ref = base or default_base_ref(lay.root, vendor)
     old = load_resolved_at_ref(lay.root, ref, vendor)
+    if pending:
+        from scanwire.resolve import resolve_vendor
+
+        resolved = resolve_vendor(lay, vendor).resolved
+        assert resolved is not None
+        return ref, None if old is None else classify(old, resolved)
     current = lay.resolved(vendor)
     if not current.exists():
         raise DiffError(f"{current} is missing: run `scanwire generate {vendor}`")

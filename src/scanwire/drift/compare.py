@@ -9,6 +9,7 @@ node to change. A departure openapi-core sees and the walk cannot classify is ke
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from collections.abc import Mapping
@@ -22,6 +23,7 @@ from scanwire.drift.schemawalk import (
     Node,
     children,
     deref,
+    fits,
     json_type,
     object_parts,
     resolve_node,
@@ -192,7 +194,11 @@ class SpecComparer:
                     ex.status,
                     status,
                     f"status {status} is not documented for {op.key}",
-                    proposal={"responses": list(base), "content_type": ctype, "schema": _body_schema(ctype, body)},
+                    proposal={
+                        "responses": list(base),
+                        "content_type": ctype,
+                        "schema": self._documented_schema(responses, ctype, body) or _body_schema(ctype, body),
+                    },
                 )
             ]
         response, rloc = deref(self.spec, responses[name], (*base, name))
@@ -231,6 +237,25 @@ class SpecComparer:
         if root is not None:
             self._walk(op, ex.status, root, out, 0)
         return out
+
+    def _documented_schema(
+        self, responses: dict[str, Any], ctype: str, body: bytes | None
+    ) -> dict[str, Any] | None:
+        """The schema of a documented answer (success ones first) the body is valid against, if any:
+        an undocumented status code usually carries one of the documented bodies."""
+        if not body or not _is_json(ctype) or len(body) > _MAX_BODY:
+            return None
+        try:
+            value = json.loads(body)
+        except ValueError:
+            return None
+        for name in sorted(responses, key=lambda n: (not str(n).startswith("2"), str(n))):
+            response, _ = deref(self.spec, responses[name], ())
+            media = ((response or {}).get("content") or {}).get(ctype) or {}
+            raw = media.get("schema")
+            if isinstance(raw, dict) and fits(self.spec, raw, value):
+                return copy.deepcopy(raw)
+        return None
 
     def _headers(self, op: _Op, ex: Exchange, response: dict[str, Any], rloc: Loc) -> list[Deviation]:
         documented = {str(k).lower(): v for k, v in (response.get("headers") or {}).items()}

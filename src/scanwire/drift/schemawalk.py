@@ -16,7 +16,7 @@ from typing import Any
 
 import jsonschema
 
-__all__ = ["Node", "deref", "json_type", "jsonpath_of", "object_parts", "schema_types", "walk_objects"]
+__all__ = ["Node", "deref", "fits", "json_type", "jsonpath_of", "object_parts", "schema_types", "walk_objects"]
 
 Loc = tuple[str | int, ...]
 
@@ -75,7 +75,7 @@ def type_fits(value: Any, types: set[str]) -> bool:
     return kind in types or (kind == "integer" and "number" in types)
 
 
-def _fits(doc: dict[str, Any], schema: Any, value: Any) -> bool:
+def fits(doc: dict[str, Any], schema: Any, value: Any) -> bool:
     """Whether `value` is valid against `schema`, with the document as the `$ref` base (3.1 dialect)."""
     try:
         wrapper = {**doc, **(schema if isinstance(schema, dict) else {})}
@@ -92,7 +92,7 @@ def choose_branch(doc: dict[str, Any], schema: dict[str, Any], loc: Loc, value: 
             continue
         resolved = [deref(doc, b, (*loc, key, i)) for i, b in enumerate(branches)]
         for (branch, where), raw in zip(resolved, branches, strict=True):
-            if _fits(doc, raw, value):
+            if fits(doc, raw, value):
                 return branch, where
         for branch, where in resolved:
             types = schema_types(branch) if isinstance(branch, dict) else None
