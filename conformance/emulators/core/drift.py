@@ -81,6 +81,13 @@ class DriftRules:
         self.spec = spec
         self.operations = operations  # operationId and "METHOD /path" -> "METHOD /path"
         self.rules: list[DriftRule] = []
+        # The scan-state field of each lifecycle operation (x-scanwire-lifecycle): a new, changed or
+        # missing state is a lifecycle change a human writes (transitions), so unnamed drift avoids it.
+        self.state_fields: dict[str, set[str]] = {}
+        for ref in ((spec.get("x-scanwire-lifecycle") or {}).get("operations") or {}).values():
+            state = (ref or {}).get("state") or {}
+            if state.get("in") == "body" and isinstance(state.get("pointer"), str):
+                self.state_fields.setdefault(str(ref["operation"]), set()).add(state["pointer"])
 
     def add(self, raw: dict[str, Any]) -> DriftRule:
         if len(self.rules) >= 100:
@@ -117,7 +124,7 @@ class DriftRules:
                     rule.misses += 1
                 continue
             root = self._root(key, status, media, value) if decoded else None
-            if root is not None and _mutate(self.spec, rule, root):
+            if root is not None and _mutate(self.spec, rule, root, self.state_fields.get(key, set())):
                 rule.applied += 1
             else:
                 rule.misses += 1
@@ -165,33 +172,62 @@ def _fields(spec: dict[str, Any], root: Node) -> Iterator[tuple[dict[str, Any], 
                 yield node.value, str(child.slot[-1]), child
 
 
-def _mutate(spec: dict[str, Any], rule: DriftRule, root: Node) -> bool:
+def _pointer(path: str) -> str:
+    """`$.object.status` -> `/object/status` (the lifecycle's pointers; array items never match)."""
+    return "/" + "/".join(path.removeprefix("$.").split(".")) if path != "$" else ""
+
+
+def _mutate(spec: dict[str, Any], rule: DriftRule, root: Node, avoid: set[str]) -> bool:
     if rule.kind == "extra_field":
         for node in walk_objects(spec, root):
             if _closed(spec, node):
                 node.value[rule.field or "driftExtra"] = "observed" if rule.value is None else rule.value
                 return True
         return False
-    if rule.kind == "remove_required":
-        for node in walk_objects(spec, root):
-            if not isinstance(node.value, dict):
-                continue
-            for part in object_parts(spec, node.schema, node.loc):
-                for name in part.schema.get("required") or []:
-                    if name in node.value and rule.field in (None, name):
-                        del node.value[name]
-                        return True
-        return False
     for obj, name, child in _fields(spec, root):
-        if rule.field not in (None, name) or isinstance(child.value, dict | list) or child.value is None:
+        if rule.field is None and _pointer(child.path) in avoid:
+            continue
+        if rule.field not in (None, name):
+            continue
+        if rule.kind == "remove_required":
+            # A scalar field: removing a whole envelope (`data`) is a different server, not drift.
+            if isinstance(child.value, dict | list) and rule.field is None:
+                continue
+            # A named field goes whatever the schema says now (a spec that accepted the drift made it
+            # optional); an unnamed one must be required, or its absence would not be drift.
+            if name in obj and (rule.field is not None or name in _required_of(spec, child.path, root)):
+                del obj[name]
+                return True
+            continue
+        if isinstance(child.value, dict | list) or child.value is None:
             continue
         if rule.kind == "enum_value" and isinstance(child.schema.get("enum"), list):
-            obj[name] = "driftNewValue" if rule.value is None else rule.value
+            obj[name] = _new_enum_value(child.schema["enum"]) if rule.value is None else rule.value
             return True
         if rule.kind == "type_change" and "enum" not in child.schema and "const" not in child.schema:
             obj[name] = _other_type(child.value) if rule.value is None else rule.value
             return True
     return False
+
+
+def _required_of(spec: dict[str, Any], path: str, root: Node) -> set[str]:
+    """The required names of the object holding the field at `path`."""
+    parent = path.rsplit(".", 1)[0]
+    for node in walk_objects(spec, root):
+        if node.path == parent and isinstance(node.value, dict):
+            return {
+                str(n) for part in object_parts(spec, node.schema, node.loc) for n in part.schema.get("required") or []
+            }
+    return set()
+
+
+def _new_enum_value(enum: list[Any]) -> Any:
+    """A value of the enum's own type that it does not list."""
+    numbers = [v for v in enum if isinstance(v, int) and not isinstance(v, bool)]
+    if numbers and len(numbers) == len([v for v in enum if v is not None]):
+        # Fixed, not derived from the enum: the same drift once a spec has accepted the value.
+        return 987654
+    return "driftNewValue"
 
 
 def _other_type(value: Any) -> Any:

@@ -143,7 +143,8 @@ def propose(
         return
     path = overlay_path(lay.overlays(vendor), day)
     try:
-        changes = write_checked(lay, vendor, render_overlay(vendor, summary, proposal, day), path)
+        current = _resolved(vendor)
+        changes = write_checked(lay, vendor, render_overlay(vendor, summary, proposal, day), path, current)
     except SourceError as exc:
         for p in exc.problems:
             err_console.print(str(p), style="red", markup=False, highlight=False)
@@ -159,14 +160,17 @@ def propose(
     console.print(f"review it, `scanwire diff {vendor} --pending`, then `scanwire generate {vendor}`")
 
 
-def write_checked(lay: Any, vendor: str, overlay: dict[str, Any], path: Path) -> list[Any]:
+def write_checked(
+    lay: Any, vendor: str, overlay: dict[str, Any], path: Path, current: dict[str, Any]
+) -> list[Any]:
     """Write the draft, resolve spec + all overlays with it; on failure remove it and raise SourceError.
 
-    Returns the client-impact classification (scanwire.diff) against the current resolved spec.
+    Returns the client-impact classification (scanwire.diff) from `current` (the resolved spec the
+    traffic was compared with) to the resolved spec with the draft.
     """
     from scanwire.diff import classify
     from scanwire.resolve import resolve_vendor
-    from scanwire.yamlio import dump_yaml, loads_yaml
+    from scanwire.yamlio import dump_yaml
 
     path.parent.mkdir(parents=True, exist_ok=True)
     existed = path.read_text(encoding="utf-8") if path.exists() else None
@@ -180,7 +184,6 @@ def write_checked(lay: Any, vendor: str, overlay: dict[str, Any], path: Path) ->
             path.write_text(existed, encoding="utf-8")
         raise
     assert resolved is not None
-    current = loads_yaml(lay.resolved(vendor).read_text(encoding="utf-8"))
     return classify(current, resolved)
 
 

@@ -20,6 +20,8 @@ patched. The draft is checked with the project's own overlay engine before it is
 from __future__ import annotations
 
 import copy
+import json
+import re
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -93,6 +95,7 @@ def propose(summary: DriftSummary, spec: dict[str, Any]) -> Proposal:
                 if key in seen_enum:
                     continue
                 seen_enum.add(key)
+                updates.extend(_enum_companions(spec, f, list(p["enum"]), p["value"]))
                 updates.append(
                     {
                         "target": jsonpath_of(tuple(p["enum"])),
@@ -212,6 +215,36 @@ def propose(summary: DriftSummary, spec: dict[str, Any]) -> Proposal:
     return out
 
 
+# Arrays beside `enum` that name or describe each value, index for index (generators and emulators
+# zip them with the enum): a new value needs an entry in each.
+_COMPANIONS = ("x-enum-varnames", "x-enumNames", "x-enum-descriptions")
+
+
+def _enum_companions(spec: dict[str, Any], f: Finding, enum_loc: list[Any], value: Any) -> list[dict[str, Any]]:
+    try:
+        parent = _node(spec, enum_loc[:-1])
+    except (KeyError, IndexError, TypeError):
+        return []
+    out = []
+    for name in _COMPANIONS:
+        companion = parent.get(name) if isinstance(parent, dict) else None
+        if isinstance(companion, list) and len(companion) == len(parent.get("enum") or []):
+            entry = (
+                "Observed from the real server (scanwire drift propose)."
+                if name == "x-enum-descriptions"
+                else re.sub(r"\W+", "_", f"OBSERVED_{value}").upper().strip("_")
+            )
+            out.append(
+                {
+                    "target": jsonpath_of((*enum_loc[:-1], name)),
+                    "description": _description(f, f"{name} entry of the new value {value!r}"),
+                    "update": entry,
+                    "x-scanwire-evidence": _evidence(f),
+                }
+            )
+    return out
+
+
 def render_overlay(vendor: str, summary: DriftSummary, proposal: Proposal, day: str | None = None) -> dict[str, Any]:
     day = day or time.strftime("%Y-%m-%d", time.gmtime())
     skipped = "".join(
@@ -229,7 +262,8 @@ def render_overlay(vendor: str, summary: DriftSummary, proposal: Proposal, day: 
                 f"check `scanwire diff {vendor}`, then keep or delete this file.{skipped}"
             ),
         },
-        "actions": proposal.actions,
+        # A JSON round trip: actions sharing an evidence object must not become YAML anchors.
+        "actions": json.loads(json.dumps(proposal.actions)),
     }
 
 
