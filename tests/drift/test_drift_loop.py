@@ -54,7 +54,9 @@ def _changes(before: Any, after: Any, path: tuple[Any, ...] = ()) -> list[tuple[
                 out.extend(_changes(before[key], after[key], (*path, key)))
         return out
     if isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
-        return [c for i, (a, b) in enumerate(zip(before, after, strict=True)) for c in _changes(a, b, (*path, i))]
+        return [
+            c for i, (a, b) in enumerate(zip(before, after, strict=True)) for c in _changes(a, b, (*path, i))
+        ]
     return [] if before == after and type(before) is type(after) else [(path, after)]
 
 
@@ -65,7 +67,8 @@ _PARSE = textwrap.dedent(
     from openapi_python_client.strings import snake_case
     vendor, tag, op_id, answers = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
     module = importlib.import_module(f"{vendor}_client.api.{tag}.{snake_case(op_id)}")
-    client = importlib.import_module(f"{vendor}_client").Client(base_url="http://x", raise_on_unexpected_status=True)
+    package = importlib.import_module(f"{vendor}_client")
+    client = package.Client(base_url="http://x", raise_on_unexpected_status=True)
     assert module.__file__.startswith(sys.argv[5]), module.__file__
     out = {}
     for kind, (status, body) in answers.items():
@@ -84,7 +87,16 @@ def _parse_with(package_root: Path, vendor: str, operation: dict[str, Any], answ
 
     tag = snake_case(operation["tags"][0]) if operation.get("tags") else "default"
     result = subprocess.run(
-        [sys.executable, "-c", _PARSE, vendor, tag, operation["operationId"], json.dumps(answers), str(package_root)],
+        [
+            sys.executable,
+            "-c",
+            _PARSE,
+            vendor,
+            tag,
+            operation["operationId"],
+            json.dumps(answers),
+            str(package_root),
+        ],
         capture_output=True,
         text=True,
         env={"PYTHONPATH": str(package_root), "PATH": "/usr/bin:/bin"},
@@ -114,7 +126,9 @@ def _conformance(vendor: str, rules: list[dict[str, Any]], tmp: Path) -> Any:
     emu.settings.validate_responses = True
     w = watched(vendor, tmp, emu=emu)
     w.send("GET", PROBES[vendor].url(emu))
-    idle = [r for r, s in zip(emu.drift.rules, built[0].drift.rules, strict=True) if not r.applied + s.applied]
+    idle = [
+        r for r, s in zip(emu.drift.rules, built[0].drift.rules, strict=True) if not r.applied + s.applied
+    ]
     assert not idle, f"{vendor}: conformance never reached a drifted answer of {idle}"
     return run, emu.violations
 
@@ -133,7 +147,9 @@ def test_drift_loop__every_kind_is_reported_proposed_and_accepted(
     for kind in DRIFT_KINDS:
         w.emu.drift.clear()
         pinned = probe.fields.get(kind)
-        rule = w.emu.drift.add({"kind": kind, "operation": probe.operation, **({"field": pinned} if pinned else {})})
+        rule = w.emu.drift.add(
+            {"kind": kind, "operation": probe.operation, **({"field": pinned} if pinned else {})}
+        )
         answer = w.send("GET", url)
         assert rule.applied == 1, f"{vendor}/{kind}: the drift found nothing to change"
         answers[kind] = (answer.status_code, answer.json())
@@ -156,7 +172,11 @@ def test_drift_loop__every_kind_is_reported_proposed_and_accepted(
     evidence = {
         e["kind"]
         for a in proposal.actions
-        for e in (a["x-scanwire-evidence"] if isinstance(a["x-scanwire-evidence"], list) else [a["x-scanwire-evidence"]])
+        for e in (
+            a["x-scanwire-evidence"]
+            if isinstance(a["x-scanwire-evidence"], list)
+            else [a["x-scanwire-evidence"]]
+        )
     }
     for kind in DRIFT_KINDS:
         assert FINDING[kind] in evidence, f"{vendor}/{kind}: no overlay action for it"
@@ -165,7 +185,9 @@ def test_drift_loop__every_kind_is_reported_proposed_and_accepted(
     # Accept the draft in a throw-away checkout (never the committed overlays/ or generated/).
     lay = copy_checkout(tmp_path / "checkout", (vendor,))
     path = overlay_path(lay.overlays(vendor), "2026-01-01")
-    changes = write_checked(lay, vendor, render_overlay(vendor, summary, proposal, "2026-01-01"), path, w.emu.spec)
+    changes = write_checked(
+        lay, vendor, render_overlay(vendor, summary, proposal, "2026-01-01"), path, w.emu.spec
+    )
     assert changes, f"{vendor}: scanwire diff sees no client impact of the draft"
     generate_vendor(lay, vendor, force=True)
 
@@ -173,7 +195,9 @@ def test_drift_loop__every_kind_is_reported_proposed_and_accepted(
     parsed = _parse_with(lay.generated(vendor), vendor, operation, answers)
     for kind, (status, body) in answers.items():
         type_name, as_dict = parsed[kind]
-        assert as_dict is not None, f"{vendor}/{kind}: the regenerated client gave {type_name} for HTTP {status}"
+        assert as_dict is not None, (
+            f"{vendor}/{kind}: the regenerated client gave {type_name} for HTTP {status}"
+        )
         for where, value in _changes(clean.json(), body):
             node: Any = as_dict
             for part in where[:-1]:
@@ -181,7 +205,9 @@ def test_drift_loop__every_kind_is_reported_proposed_and_accepted(
             if value == _MISSING:
                 assert where[-1] not in node, f"{vendor}/{kind}: {where} should stay absent"
             else:
-                assert node.get(where[-1]) == value, f"{vendor}/{kind}: {where} parsed as {node.get(where[-1])!r}"
+                assert node.get(where[-1]) == value, (
+                    f"{vendor}/{kind}: {where} parsed as {node.get(where[-1])!r}"
+                )
 
     # Conformance against the drifted emulator: green with the draft accepted.
     monkeypatch.setenv("SCANWIRE_ROOT", str(lay.root))

@@ -48,7 +48,9 @@ PROBES: dict[str, Probe] = {
         lifecycle_only=("enum_value",),
     ),
     "invicti": Probe("GET /api/1.0/scans/list", "one_completed_scan", lambda e: "/api/1.0/scans/list"),
-    "appspider": Probe("GET /Scan/GetScans", "one_completed_scan", lambda e: "/AppSpiderEnterprise/rest/v1/Scan/GetScans"),
+    "appspider": Probe(
+        "GET /Scan/GetScans", "one_completed_scan", lambda e: "/AppSpiderEnterprise/rest/v1/Scan/GetScans"
+    ),
     "threadfix": Probe(
         "GET /applications/{appId}/pendingScan/{pendingScanId}/status",
         "one_done_scan",
@@ -60,7 +62,9 @@ PROBES: dict[str, Probe] = {
         fields={"enum_value": "status"},
         lifecycle_only=("enum_value",),
     ),
-    "soda": Probe("GET /api/v1/scans/{scanId}", "one_completed_scan", lambda e: f"/api/v1/scans/{_first_scan(e).id}"),
+    "soda": Probe(
+        "GET /api/v1/scans/{scanId}", "one_completed_scan", lambda e: f"/api/v1/scans/{_first_scan(e).id}"
+    ),
 }
 
 
@@ -83,7 +87,8 @@ def credentials_header(emu: Emulator, client: httpx.AsyncClient) -> dict[str, st
 async def appspider_login(emu: Emulator, client: httpx.AsyncClient) -> dict[str, str]:
     acct = account(emu)
     answer = await client.post(
-        "/AppSpiderEnterprise/rest/v1/Authentication/Login", json={"name": acct["name"], "password": acct["password"]}
+        "/AppSpiderEnterprise/rest/v1/Authentication/Login",
+        json={"name": acct["name"], "password": acct["password"]},
     )
     return {"Authorization": f"Basic {answer.json()['Token']}"}
 
@@ -102,7 +107,9 @@ class Watched:
         async def go() -> httpx.Response:
             upstream = httpx.AsyncClient(transport=httpx.ASGITransport(self.emu), base_url=UPSTREAM)
             self.proxy.client = upstream
-            async with httpx.AsyncClient(transport=httpx.ASGITransport(self.proxy), base_url="http://proxy.test") as c:
+            async with httpx.AsyncClient(
+                transport=httpx.ASGITransport(self.proxy), base_url="http://proxy.test"
+            ) as c:
                 if not self.headers:
                     self.headers = (
                         await appspider_login(self.emu, c)

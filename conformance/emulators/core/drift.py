@@ -63,7 +63,9 @@ class DriftRule:
         if field is not None and (not isinstance(field, str) or not field or len(field) > 200):
             raise BadRequestError("drift.field must be a non-empty string of at most 200 characters")
         status = raw.get("status")
-        if status is not None and (isinstance(status, bool) or not isinstance(status, int) or not 200 <= status <= 599):
+        if status is not None and (
+            isinstance(status, bool) or not isinstance(status, int) or not 200 <= status <= 599
+        ):
             raise BadRequestError("drift.status must be an HTTP status code (200-599)")
         value = raw.get("value")
         if len(json.dumps(value)) > 10_000:
@@ -216,7 +218,9 @@ def _required_of(spec: dict[str, Any], path: str, root: Node) -> set[str]:
     for node in walk_objects(spec, root):
         if node.path == parent and isinstance(node.value, dict):
             return {
-                str(n) for part in object_parts(spec, node.schema, node.loc) for n in part.schema.get("required") or []
+                str(n)
+                for part in object_parts(spec, node.schema, node.loc)
+                for n in part.schema.get("required") or []
             }
     return set()
 

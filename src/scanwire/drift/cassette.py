@@ -84,7 +84,9 @@ class CassetteWriter:
             self._file = self.directory / f"{self.name}-{stamp}-{n + 1}.yaml"
             self._items = []
         self._items.append(interaction.to_vcr())
-        text = yaml.safe_dump({"interactions": self._items, "version": 1}, sort_keys=False, allow_unicode=True)
+        text = yaml.safe_dump(
+            {"interactions": self._items, "version": 1}, sort_keys=False, allow_unicode=True
+        )
         if self.scrub is not None:
             text = self.scrub(text)
         self._file.write_text(text, encoding="utf-8")
@@ -117,6 +119,8 @@ def load_interactions(directory: Path) -> dict[tuple[str, str, str], list[dict[s
                 key = request_key(str(request["method"]), str(request["uri"]))
                 int(response["status"]["code"])
             except (KeyError, TypeError, ValueError):
-                raise ValueError(f"{path}: interaction {i} lacks request.method/uri or response.status.code") from None
+                raise ValueError(
+                    f"{path}: interaction {i} lacks request.method/uri or response.status.code"
+                ) from None
             out[key].append(response)
     return dict(out)

@@ -19,9 +19,7 @@ err_console = Console(stderr=True, soft_wrap=True)
 drift_app = typer.Typer(
     help="Aggregate what `scanwire proxy` saw and propose overlays for it.", no_args_is_help=True
 )
-ReportsOption = Annotated[
-    Path, typer.Option("--reports", help="where the proxy logs and the reports live")
-]
+ReportsOption = Annotated[Path, typer.Option("--reports", help="where the proxy logs and the reports live")]
 _DEFAULT_REPORTS = Path("reports/drift")
 
 
@@ -123,10 +121,13 @@ def report(
 def propose(
     vendor: Annotated[str, typer.Argument(help="vendor slug")],
     reports: ReportsOption = _DEFAULT_REPORTS,
-    day: Annotated[str | None, typer.Option("--date", help="date in the file name (default: today, UTC)")] = None,
+    day: Annotated[
+        str | None, typer.Option("--date", help="date in the file name (default: today, UTC)")
+    ] = None,
 ) -> None:
     """Write overlays/<vendor>/20-observed-<date>.yaml fixing each observed deviation, with evidence."""
-    from scanwire.drift.propose import overlay_path, propose as make_proposal, render_overlay
+    from scanwire.drift.propose import overlay_path, render_overlay
+    from scanwire.drift.propose import propose as make_proposal
     from scanwire.drift.report import aggregate
     from scanwire.yamlio import SourceError
 
@@ -139,7 +140,9 @@ def propose(
     lay = layout()
     proposal = make_proposal(summary, _resolved(vendor))
     if not proposal.actions:
-        console.print(f"{vendor}: nothing to propose ({len(summary.findings)} deviations, none fixable by an overlay)")
+        console.print(
+            f"{vendor}: nothing to propose ({len(summary.findings)} deviations, none fixable by an overlay)"
+        )
         return
     path = overlay_path(lay.overlays(vendor), day)
     try:

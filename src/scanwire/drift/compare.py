@@ -197,7 +197,8 @@ class SpecComparer:
                     proposal={
                         "responses": list(base),
                         "content_type": ctype,
-                        "schema": self._documented_schema(responses, ctype, body) or _body_schema(ctype, body),
+                        "schema": self._documented_schema(responses, ctype, body)
+                        or _body_schema(ctype, body),
                     },
                 )
             ]
@@ -206,9 +207,7 @@ class SpecComparer:
         content = response.get("content") or {}
         if not body and not content:
             return out
-        media_name = next(
-            (m for m in (ctype, f"{ctype.split('/')[0]}/*", "*/*") if m and m in content), None
-        )
+        media_name = next((m for m in (ctype, f"{ctype.split('/')[0]}/*", "*/*") if m and m in content), None)
         if media_name is None:
             if not body:
                 return out
@@ -219,7 +218,11 @@ class SpecComparer:
                     ex.status,
                     ctype or "(none)",
                     f"{ctype or 'no content type'} is not documented for {op.key} {status}",
-                    proposal={"response": list(rloc), "content_type": ctype, "schema": _body_schema(ctype, body)},
+                    proposal={
+                        "response": list(rloc),
+                        "content_type": ctype,
+                        "schema": _body_schema(ctype, body),
+                    },
                 )
             )
             return out
@@ -428,6 +431,8 @@ def _starlette(ex: Exchange) -> tuple[Any, Any]:
         "server": ("127.0.0.1", 80),
         "root_path": "",
     }
-    headers = {k: v for k, v in ex.response_headers if k.lower() not in ("content-length", "transfer-encoding")}
+    headers = {
+        k: v for k, v in ex.response_headers if k.lower() not in ("content-length", "transfer-encoding")
+    }
     response = Response(ex.response_body or b"", status_code=ex.status, headers=headers)
     return Request(scope), response

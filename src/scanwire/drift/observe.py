@@ -75,7 +75,9 @@ class Observer:
         found = []
         for d in deviations:
             item = d.to_dict()
-            item["example"] = r.value_of(item["example"]) if not _secret_place(d.where, r) else "***REDACTED***"
+            item["example"] = (
+                r.value_of(item["example"]) if not _secret_place(d.where, r) else "***REDACTED***"
+            )
             found.append(item)
         record = {
             "time": ex.time,
@@ -93,12 +95,18 @@ class Observer:
             if self.cassettes is not None:
                 uri = f"{self.upstream}{ex.path}" + (f"?{query}" if query else "")
                 # The recorded body is the decoded one: drop the encoding and length it no longer has.
-                headers = [(k, v) for k, v in resp_headers if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")]
+                headers = [
+                    (k, v)
+                    for k, v in resp_headers
+                    if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+                ]
                 self.cassettes.add(
                     Interaction(ex.method, uri, req_headers, req_body, ex.status, headers, resp_body)
                 )
         for item in found:
-            log.warning(r.text(f"{self.vendor} drift: {item['operation']} {item['status']}: {item['message']}"))
+            log.warning(
+                r.text(f"{self.vendor} drift: {item['operation']} {item['status']}: {item['message']}")
+            )
         return found
 
 

@@ -9,7 +9,7 @@ Each finding of a drift report becomes Overlay actions on the node the compariso
 | extra field | add the property (its observed type only, never its value) |
 | missing required field | remove the name from `required` (RFC 9535 filter `[?@ == 'name']`) |
 | format mismatch | remove the `format` |
-| undocumented status / content type | add the response / media type (a documented body schema when the body fits one) |
+| undocumented status / content type | add the response / media type (a documented schema the body fits) |
 | undocumented rate-limit header, missing required header | document it / make it optional |
 
 Every action carries its evidence (`x-scanwire-evidence`: operation, status, count, first seen) and a
@@ -118,7 +118,9 @@ def propose(summary: DriftSummary, spec: dict[str, Any]) -> Proposal:
                 removals.append(
                     {
                         "target": f"{jsonpath_of(tuple(p['required']))}[?@ == '{name}']",
-                        "description": _description(f, f"{p['field']!r} is not always sent: make it optional"),
+                        "description": _description(
+                            f, f"{p['field']!r} is not always sent: make it optional"
+                        ),
                         "remove": True,
                         "x-scanwire-evidence": _evidence(f),
                     }
@@ -149,7 +151,11 @@ def propose(summary: DriftSummary, spec: dict[str, Any]) -> Proposal:
                     {
                         "target": jsonpath_of(tuple(p["response"])),
                         "description": _description(f, f"Document the {p['content_type']} body"),
-                        "update": {"content": {p["content_type"] or "application/octet-stream": {"schema": p["schema"]}}},
+                        "update": {
+                            "content": {
+                                p["content_type"] or "application/octet-stream": {"schema": p["schema"]}
+                            }
+                        },
                         "x-scanwire-evidence": _evidence(f),
                     }
                 )
@@ -160,7 +166,10 @@ def propose(summary: DriftSummary, spec: dict[str, Any]) -> Proposal:
                         "description": _description(f, f"Document the {p['header']} header"),
                         "update": {
                             "headers": {
-                                p["header"]: {"description": "Observed from the real server.", "schema": p["schema"]}
+                                p["header"]: {
+                                    "description": "Observed from the real server.",
+                                    "schema": p["schema"],
+                                }
                             }
                         },
                         "x-scanwire-evidence": _evidence(f),
@@ -205,7 +214,9 @@ def propose(summary: DriftSummary, spec: dict[str, Any]) -> Proposal:
         updates.append(
             {
                 "target": jsonpath_of(slot[:-1]),
-                "description": _description(first, f"{what}: anyOf the documented schema and the observed type"),
+                "description": _description(
+                    first, f"{what}: anyOf the documented schema and the observed type"
+                ),
                 "update": {slot[-1]: {"anyOf": [original, *adds]}},
                 "x-scanwire-evidence": evidence[0] if len(evidence) == 1 else evidence,
             }
@@ -220,7 +231,9 @@ def propose(summary: DriftSummary, spec: dict[str, Any]) -> Proposal:
 _COMPANIONS = ("x-enum-varnames", "x-enumNames", "x-enum-descriptions")
 
 
-def _enum_companions(spec: dict[str, Any], f: Finding, enum_loc: list[Any], value: Any) -> list[dict[str, Any]]:
+def _enum_companions(
+    spec: dict[str, Any], f: Finding, enum_loc: list[Any], value: Any
+) -> list[dict[str, Any]]:
     try:
         parent = _node(spec, enum_loc[:-1])
     except (KeyError, IndexError, TypeError):
@@ -245,7 +258,9 @@ def _enum_companions(spec: dict[str, Any], f: Finding, enum_loc: list[Any], valu
     return out
 
 
-def render_overlay(vendor: str, summary: DriftSummary, proposal: Proposal, day: str | None = None) -> dict[str, Any]:
+def render_overlay(
+    vendor: str, summary: DriftSummary, proposal: Proposal, day: str | None = None
+) -> dict[str, Any]:
     day = day or time.strftime("%Y-%m-%d", time.gmtime())
     skipped = "".join(
         f"\n- not proposed: {f.kind} at {f.where} in {f.operation} {f.status} ({f.count}x): {f.message}"

@@ -88,7 +88,9 @@ class DriftProxy:
         try:
             upstream = await self.client.send(request, stream=True)
         except httpx.HTTPError as exc:
-            await _plain(send, 502, f"scanwire proxy: upstream {self.upstream} failed: {type(exc).__name__}".encode())
+            await _plain(
+                send, 502, f"scanwire proxy: upstream {self.upstream} failed: {type(exc).__name__}".encode()
+            )
             return
         kept = bytearray()
         complete = True
@@ -98,7 +100,9 @@ class DriftProxy:
                 for k, v in upstream.headers.multi_items()
                 if k.lower() not in _HOP
             ]
-            await send({"type": "http.response.start", "status": upstream.status_code, "headers": out_headers})
+            await send(
+                {"type": "http.response.start", "status": upstream.status_code, "headers": out_headers}
+            )
             async for chunk in upstream.aiter_raw():
                 if len(kept) + len(chunk) <= self.inspect_limit:
                     kept.extend(chunk)

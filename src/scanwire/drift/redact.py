@@ -28,7 +28,14 @@ from urllib.parse import parse_qsl, quote, quote_plus, urlencode
 __all__ = ["MASK", "PATTERNS", "Redactor"]
 
 MASK = "***REDACTED***"
-_ALWAYS_HEADERS = {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key", "x-auth-token"}
+_ALWAYS_HEADERS = {
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+    "set-cookie",
+    "x-api-key",
+    "x-auth-token",
+}
 # Field names (JSON or form bodies, query parameters) that carry secrets whatever the vendor.
 _SECRET_FIELD = re.compile(
     r"pass(word)?|secret|token|api[-_]?key|apikey|access[-_]?key|client[-_]?secret|credential|session",
@@ -36,7 +43,10 @@ _SECRET_FIELD = re.compile(
 )
 PATTERNS = {
     "email": r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}",
-    "hostname": r"\b(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+(?:com|net|org|io|dev|cloud|local|internal)\b",
+    "hostname": (
+        r"\b(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+"
+        r"(?:com|net|org|io|dev|cloud|local|internal)\b"
+    ),
     "ipv4": r"\b(?:\d{1,3}\.){3}\d{1,3}\b",
     "uuid": r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b",
 }

@@ -17,7 +17,7 @@ from xml.etree import ElementTree as ET
 
 from scanwire.drift.compare import KINDS
 
-__all__ = ["Finding", "DriftSummary", "aggregate", "load_summary", "write_reports"]
+__all__ = ["DriftSummary", "Finding", "aggregate", "load_summary", "write_reports"]
 
 _MAX_LINE = 2 * 1024 * 1024  # a longer line is not one the proxy wrote
 
@@ -54,9 +54,7 @@ class DriftSummary:
             "exchanges": self.exchanges,
             "operations": self.operations,
             "skipped_lines": self.skipped_lines,
-            "findings": [
-                {**f.__dict__, "first_seen_iso": f.first_seen_iso} for f in self.findings
-            ],
+            "findings": [{**f.__dict__, "first_seen_iso": f.first_seen_iso} for f in self.findings],
         }
 
 
@@ -84,7 +82,12 @@ def aggregate(vendor: str, log_path: Path) -> DriftSummary:
             for d in deviations:
                 if not isinstance(d, dict) or d.get("kind") not in KINDS:
                     continue
-                key = (str(d.get("operation")), str(d["kind"]), int(d.get("status") or 0), str(d.get("where")))
+                key = (
+                    str(d.get("operation")),
+                    str(d["kind"]),
+                    int(d.get("status") or 0),
+                    str(d.get("where")),
+                )
                 known = found.get(key)
                 if known is None:
                     found[key] = Finding(

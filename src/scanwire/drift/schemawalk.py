@@ -16,7 +16,16 @@ from typing import Any
 
 import jsonschema
 
-__all__ = ["Node", "deref", "fits", "json_type", "jsonpath_of", "object_parts", "schema_types", "walk_objects"]
+__all__ = [
+    "Node",
+    "deref",
+    "fits",
+    "json_type",
+    "jsonpath_of",
+    "object_parts",
+    "schema_types",
+    "walk_objects",
+]
 
 Loc = tuple[str | int, ...]
 
