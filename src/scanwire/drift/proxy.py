@@ -10,6 +10,7 @@ not need: clients point their base URL at the proxy.
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
@@ -51,6 +52,8 @@ class DriftProxy:
         self.observer = observer
         self.inspect_limit = inspect_limit
         self.client = client or httpx.AsyncClient(timeout=timeout, follow_redirects=False)
+        # httpx logs every request's full URL at INFO: a query-string credential would reach the log.
+        logging.getLogger("httpx").setLevel(logging.WARNING)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
