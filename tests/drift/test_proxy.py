@@ -122,7 +122,7 @@ def test_compare__nullability_headers_and_content_type_are_classified() -> None:
     ex.response_body = b"<html>maintenance</html>"
     _, found = comparer.compare(ex)
     assert [d.kind for d in found] == ["undocumented_content_type"]
-    operation, found = comparer.compare(Exchange("GET", "/nowhere", "", [], b"", 404, [], b""))
+    _, found = comparer.compare(Exchange("GET", "/nowhere", "", [], b"", 404, [], b""))
     assert [d.kind for d in found] == ["unknown_operation"]
 
 

@@ -10,8 +10,10 @@ node to change. A departure openapi-core sees and the walk cannot classify is ke
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import re
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -143,6 +145,7 @@ class SpecComparer:
         # Literal paths before templated ones: `/scans/list` is not `/scans/{id}`.
         self._ops.sort(key=lambda o: o.params)
         self._found: dict[tuple[str, str], _Op | None] = {}
+        self._verdicts: OrderedDict[tuple[Any, ...], tuple[str, list[Deviation]]] = OrderedDict()
 
     def operation(self, method: str, path: str) -> _Op | None:
         key = (method.upper(), path)
@@ -155,7 +158,24 @@ class SpecComparer:
         return self._found[key]
 
     def compare(self, ex: Exchange) -> tuple[str, list[Deviation]]:
-        """The operation key of the exchange and its deviations (at most a few hundred)."""
+        """The operation key of the exchange and its deviations (at most a few hundred).
+
+        A pure function of what it reads, so a verdict is kept per distinct exchange (a CI job polling
+        a scan sends the same request and gets the same answer many times): the same request line,
+        request header names and body, status, response headers and body get the first verdict again.
+        """
+        key = _exchange_key(ex)
+        known = self._verdicts.get(key)
+        if known is not None:
+            self._verdicts.move_to_end(key)
+            return known
+        verdict = self._compare(ex)
+        self._verdicts[key] = verdict
+        if len(self._verdicts) > _VERDICTS_KEPT:
+            self._verdicts.popitem(last=False)
+        return verdict
+
+    def _compare(self, ex: Exchange) -> tuple[str, list[Deviation]]:
         op = self.operation(ex.method, ex.path)
         if op is None:
             key = f"{ex.method.upper()} {ex.path}"
@@ -396,6 +416,32 @@ class SpecComparer:
                             },
                         )
                     )
+
+
+_VERDICTS_KEPT = 1024
+
+
+def _exchange_key(ex: Exchange) -> tuple[Any, ...]:
+    """Everything the comparison reads of an exchange, bodies hashed; header values are not read (but
+    for content types): credentials differ per client and counters per answer."""
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(ex.request_body)
+    digest.update(b"\0")
+    digest.update(ex.response_body if ex.response_body is not None else b"\0none")
+    return (
+        ex.method.upper(),
+        ex.path,
+        ex.query,
+        tuple(sorted(k.lower() for k, _ in ex.request_headers)),
+        ex.header("content-type", response=False),
+        ex.status,
+        # Header names only (rate-limit counters change every answer; only their presence is read),
+        # the content type with its value.
+        tuple(sorted(k.lower() for k, _ in ex.response_headers)),
+        ex.header("content-type"),
+        ex.response_body is None,
+        digest.digest(),
+    )
 
 
 def _is_json(media: str) -> bool:
