@@ -93,6 +93,29 @@ def test_redactor__reads_the_credential_places_from_the_spec() -> None:
     assert appspider.secret_field("Token") and appspider.secret_field("password")
 
 
+def test_drift_examples__recorded_answers_that_match_become_spec_examples(tmp_path: Path) -> None:
+    from scanwire.drift.cli import write_checked
+    from scanwire.drift.examples import example_actions
+    from scanwire.resolve import resolve_vendor
+
+    w = watched("soda", tmp_path / "reports", record=tmp_path / "cassettes")
+    url = PROBES["soda"].url(w.emu)
+    w.send("GET", url)
+    w.emu.drift.add({"kind": "extra_field", "operation": "getScanLogs"})
+    w.send("GET", url + "/logs")  # drifted: not an example
+    actions = example_actions(w.emu.spec, tmp_path / "cassettes", "2026-01-03")
+    assert [a["x-scanwire-evidence"]["operation"] for a in actions] == ["GET /api/v1/scans/{scanId}"]
+    lay = copy_checkout(tmp_path / "checkout", ("soda",))
+    overlay = {"overlay": "1.0.0", "info": {"title": "t", "version": "1"}, "actions": actions}
+    write_checked(lay, "soda", overlay, lay.overlays("soda") / "20-observed-examples.yaml", w.emu.spec)
+    resolved = resolve_vendor(lay, "soda").resolved  # the spec checks validate examples too
+    assert resolved is not None
+    media = resolved["paths"]["/api/v1/scans/{scanId}"]["get"]["responses"]["200"]["content"]
+    assert (
+        media["application/json"]["examples"]["observed-2026-01-03"]["value"]["id"] == url.rsplit("/", 1)[-1]
+    )
+
+
 # -- comparison ---------------------------------------------------------------------------------
 
 

@@ -163,6 +163,54 @@ def propose(
     console.print(f"review it, `scanwire diff {vendor} --pending`, then `scanwire generate {vendor}`")
 
 
+@drift_app.command()
+def examples(
+    vendor: Annotated[str, typer.Argument(help="vendor slug")],
+    cassettes: Annotated[Path, typer.Option(help="the directory `scanwire proxy --record` wrote")],
+    day: Annotated[
+        str | None, typer.Option("--date", help="date in the file name (default: today, UTC)")
+    ] = None,
+) -> None:
+    """Write overlays/<vendor>/20-observed-examples-<date>.yaml: recorded answers as spec examples."""
+    import time
+
+    from scanwire.drift.examples import example_actions
+    from scanwire.yamlio import SourceError
+
+    vendor = _vendor(vendor)
+    day = day or time.strftime("%Y-%m-%d", time.gmtime())
+    current = _resolved(vendor)
+    try:
+        actions = example_actions(current, cassettes, day)
+    except (FileNotFoundError, ValueError) as exc:
+        err_console.print(f"error: {exc}", style="red", markup=False)
+        raise typer.Exit(2) from None
+    if not actions:
+        console.print(f"{vendor}: no recorded answer matches the spec and can be an example")
+        return
+    lay = layout()
+    path = lay.overlays(vendor) / f"20-observed-examples-{day}.yaml"
+    overlay = {
+        "overlay": "1.0.0",
+        "info": {
+            "title": f"Answers recorded from the {vendor} server ({day}, draft)",
+            "version": "1.0.0",
+            "description": (
+                "DRAFT written by `scanwire drift examples` from redacted cassettes; review, keep or delete."
+            ),
+        },
+        "actions": actions,
+    }
+    try:
+        write_checked(lay, vendor, overlay, path, current)
+    except SourceError as exc:
+        for p in exc.problems:
+            err_console.print(str(p), style="red", markup=False, highlight=False)
+        err_console.print("the draft does not apply; it was not kept")
+        raise typer.Exit(1) from None
+    console.print(f"wrote {path} ({len(actions)} examples)")
+
+
 def write_checked(
     lay: Any, vendor: str, overlay: dict[str, Any], path: Path, current: dict[str, Any]
 ) -> list[Any]:

@@ -100,6 +100,8 @@ class Observer:
                     for k, v in resp_headers
                     if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")
                 ]
+                if ex.response_body is None:  # larger than the proxy inspects, or an unknown encoding
+                    headers.append(("X-Scanwire-Body", "not recorded (too large or undecodable)"))
                 self.cassettes.add(
                     Interaction(ex.method, uri, req_headers, req_body, ex.status, headers, resp_body)
                 )
