@@ -116,6 +116,72 @@ def test_drift_examples__recorded_answers_that_match_become_spec_examples(tmp_pa
     )
 
 
+def test_proxy__hostile_answers_pass_through_and_are_reported_briefly(tmp_path: Path) -> None:
+    """Deep nesting, truncated JSON holding a secret and a body beyond what the proxy inspects: the client
+    gets the bytes as sent, the log gets a short finding, the cassette no secret."""
+    import asyncio
+
+    from scanwire.drift.observe import Observer
+    from scanwire.drift.proxy import DriftProxy
+
+    bodies = {
+        "/api/v1/scans/deep": b"[" * 100_000 + b"]" * 100_000,
+        "/api/v1/scans/cut": b'{"id": "x", "password": "cut-secret-4242", "state": "comp',
+        "/api/v1/scans/huge": b'{"id": "' + b"x" * 300_000 + b'"}',
+    }
+
+    async def upstream(scope: dict[str, object], receive: object, send: object) -> None:
+        body = bodies[str(scope["path"])]
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"application/json")],
+            }
+        )  # type: ignore[operator]
+        for i in range(0, len(body), 65536):
+            await send({"type": "http.response.body", "body": body[i : i + 65536], "more_body": True})  # type: ignore[operator]
+        await send({"type": "http.response.body", "body": b"", "more_body": False})  # type: ignore[operator]
+
+    spec = resolved_spec("soda")
+    observer = Observer(
+        "soda", spec, tmp_path / "r", Redactor(spec), record=tmp_path / "c", upstream="http://u"
+    )
+    proxy = DriftProxy("http://u", observer, inspect_limit=200_000)
+    proxy.client = httpx.AsyncClient(transport=httpx.ASGITransport(upstream), base_url="http://u")  # type: ignore[arg-type]
+
+    async def fetch(path: str) -> bytes:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(proxy), base_url="http://p") as c:  # type: ignore[arg-type]
+            return (await c.get(path, auth=("acme-key-id", "acme-secret"))).content
+
+    for path, body in bodies.items():
+        assert asyncio.run(fetch(path)) == body
+    lines = [json.loads(line) for line in observer.log_path.read_text().splitlines()]
+    assert [sorted({d["kind"] for d in line["deviations"]}) for line in lines] == [["schema"], ["schema"], []]
+    assert all(len(line["deviations"][0]["message"]) <= 300 for line in lines[:2])
+    cassette = next((tmp_path / "c").glob("*.yaml")).read_text()
+    assert "cut-secret-4242" not in cassette and "acme-secret" not in cassette
+    assert "not recorded" in cassette  # the body beyond the inspect limit
+
+
+def test_drift_report__unreadable_log_lines_are_counted_not_fatal(tmp_path: Path) -> None:
+    from scanwire.drift.report import aggregate, render_junit, render_markdown
+
+    log = tmp_path / "soda.observations.jsonl"
+    finding = {"kind": "extra_field", "operation": "GET /x", "status": 200, "where": "$.a", "message": "m|n"}
+    lines = [
+        "not json",
+        json.dumps({"operation": "GET /x", "time": 5, "deviations": [finding]}),
+        "{}",
+        "x" * 100,
+    ]
+    log.write_text("\n".join(lines) + "\n")
+    summary = aggregate("soda", log)
+    assert (summary.exchanges, summary.skipped_lines, len(summary.findings)) == (1, 3, 1)
+    assert "m\\|n" in render_markdown(summary)  # a pipe cannot break the table
+    assert 'failures="1"' in render_junit(summary)
+
+
 # -- comparison ---------------------------------------------------------------------------------
 
 

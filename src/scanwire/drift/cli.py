@@ -103,7 +103,10 @@ def report(
     except FileNotFoundError as exc:
         err_console.print(f"error: {exc}", style="red", markup=False)
         raise typer.Exit(2) from None
-    paths = write_reports(summary, reports)
+    from scanwire.drift.redact import Redactor
+
+    # The log was redacted when written; secrets known now (SCANWIRE_<VENDOR>_*) are masked once more.
+    paths = write_reports(summary, reports, scrub=Redactor(vendor=vendor).text)
     table = Table(title=f"{vendor}: {summary.exchanges} exchanges")
     for col in ("operation", "kind", "status", "where", "count"):
         table.add_column(col)

@@ -250,7 +250,7 @@ class SpecComparer:
             return out
         try:
             value = json.loads(body) if body else None
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # a hostile nesting depth is a finding too
             out.append(Deviation("schema", op.key, ex.status, "body", f"body is not valid JSON: {exc}"))
             return out
         raw_schema = content[media_name].get("schema")
@@ -270,7 +270,7 @@ class SpecComparer:
             return None
         try:
             value = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):
             return None
         for name in sorted(responses, key=lambda n: (not str(n).startswith("2"), str(n))):
             response, _ = deref(self.spec, responses[name], ())
@@ -452,7 +452,7 @@ def _body_schema(ctype: str, body: bytes | None) -> dict[str, Any]:
     if body and _is_json(ctype):
         try:
             return infer_schema(json.loads(body))
-        except ValueError:
+        except (ValueError, RecursionError):
             pass
     return {"type": "string"}
 

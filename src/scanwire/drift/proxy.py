@@ -4,7 +4,8 @@ Stack: an ASGI app served by uvicorn (the emulators' server, `conformance.emulat
 forwarding with httpx's async client (already the project's HTTP library). Both stream: the upstream
 answer is passed on chunk by chunk as it arrives (`aiter_raw`: bytes exactly as sent, compressed ones
 included), while up to `inspect_limit` bytes of it are kept aside for the comparison, which runs after
-the last chunk went to the client. mitmproxy would add a large dependency for TLS interception we do
+the last chunk went to the client, on the event loop (one exchange at a time: the comparison keeps
+caches that are not shared across threads). mitmproxy would add a large dependency for TLS interception we do
 not need: clients point their base URL at the proxy.
 """
 
@@ -20,6 +21,8 @@ from scanwire.drift.compare import Exchange
 from scanwire.drift.observe import Observer, decoded_body
 
 __all__ = ["DriftProxy"]
+
+log = logging.getLogger("scanwire.drift")
 
 # RFC 9110 §7.6.1 hop-by-hop headers, plus Host (httpx sets the upstream's own).
 _HOP = {
@@ -127,7 +130,10 @@ class DriftProxy:
             response_body=answer,
             time=started,
         )
-        self.observer.observe(exchange)
+        try:
+            self.observer.observe(exchange)
+        except Exception as exc:  # the client has its answer; a comparison bug must not cost more
+            log.error("drift proxy: %s %s not compared: %s", scope["method"], path, type(exc).__name__)
 
 
 async def _plain(send: Any, status: int, text: bytes) -> None:

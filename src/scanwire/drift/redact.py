@@ -50,6 +50,7 @@ PATTERNS = {
     "ipv4": r"\b(?:\d{1,3}\.){3}\d{1,3}\b",
     "uuid": r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b",
 }
+_JSON_PAIR = re.compile(r'"((?:[^"\\]|\\.){1,200})"\s*:\s*"((?:[^"\\]|\\.)*)"')
 _MIN_SECRET = 4  # shorter values would mask half the report ("1", "ok")
 
 
@@ -183,11 +184,21 @@ class Redactor:
         if media.endswith("json"):
             try:
                 return json.dumps(self.value_of(json.loads(body))).encode()
-            except ValueError:
-                pass
+            except (ValueError, RecursionError):
+                # Not JSON after all (truncated, hostile): mask `"secret-name": "value"` pairs in the text.
+                return self._pairs(body.decode("utf-8", "replace")).encode()
         elif media == "application/x-www-form-urlencoded":
             return self.query_of(body.decode("utf-8", "replace")).encode()
         return body
+
+    def _pairs(self, text: str) -> str:
+        def mask(match: re.Match[str]) -> str:
+            if not self.secret_field(match.group(1)):
+                return match.group(0)
+            self.learn(match.group(2))
+            return f'"{match.group(1)}": "{MASK}"'
+
+        return _JSON_PAIR.sub(mask, text)
 
     def text(self, text: str) -> str:
         """Every known secret value and every configured pattern masked in `text` (the last layer)."""
