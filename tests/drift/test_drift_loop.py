@@ -23,8 +23,8 @@ from conformance.emulators.core.app import EmulatorSettings, build_emulator
 from conformance.emulators.core.drift import DRIFT_KINDS
 from conformance.suites.runner import ConformanceOptions, run_vendor
 from scanwire import VENDORS
-from scanwire.drift.cli import write_checked
-from scanwire.drift.propose import overlay_path, propose, render_overlay
+from scanwire.drift.cli import spec_before, write_checked
+from scanwire.drift.propose import applicable, overlay_path, propose, render_overlay
 from scanwire.drift.report import aggregate
 from scanwire.generate import generate_vendor
 from tests.helpers.drift import PROBES, watched
@@ -168,7 +168,9 @@ def test_drift_loop__every_kind_is_reported_proposed_and_accepted(
     for kind in DRIFT_KINDS:
         assert FINDING[kind] in kinds, f"{vendor}/{kind}: no {FINDING[kind]} finding in {sorted(kinds)}"
 
-    proposal = propose(summary, w.emu.spec)
+    lay = copy_checkout(tmp_path / "checkout", (vendor,))
+    path = overlay_path(lay.overlays(vendor), "2026-01-01")
+    proposal = applicable(propose(summary, w.emu.spec), spec_before(lay, vendor, path.name))
     evidence = {
         e["kind"]
         for a in proposal.actions
@@ -183,8 +185,6 @@ def test_drift_loop__every_kind_is_reported_proposed_and_accepted(
     assert not [f for f in proposal.unproposed if f.kind in FINDING.values()]
 
     # Accept the draft in a throw-away checkout (never the committed overlays/ or generated/).
-    lay = copy_checkout(tmp_path / "checkout", (vendor,))
-    path = overlay_path(lay.overlays(vendor), "2026-01-01")
     changes = write_checked(
         lay, vendor, render_overlay(vendor, summary, proposal, "2026-01-01"), path, w.emu.spec
     )

@@ -129,7 +129,7 @@ def propose(
     ] = None,
 ) -> None:
     """Write overlays/<vendor>/20-observed-<date>.yaml fixing each observed deviation, with evidence."""
-    from scanwire.drift.propose import overlay_path, render_overlay
+    from scanwire.drift.propose import applicable, overlay_path, render_overlay
     from scanwire.drift.propose import propose as make_proposal
     from scanwire.drift.report import aggregate
     from scanwire.yamlio import SourceError
@@ -141,13 +141,20 @@ def propose(
         err_console.print(f"error: {exc}", style="red", markup=False)
         raise typer.Exit(2) from None
     lay = layout()
-    proposal = make_proposal(summary, _resolved(vendor))
+    path = overlay_path(lay.overlays(vendor), day)
+    try:
+        proposal = applicable(make_proposal(summary, _resolved(vendor)), spec_before(lay, vendor, path.name))
+    except SourceError as exc:
+        for p in exc.problems:
+            err_console.print(str(p), style="red", markup=False, highlight=False)
+        raise typer.Exit(1) from None
+    for f in proposal.unproposed:
+        console.print(f"not proposed: {f.kind} at {f.where} in {f.operation} {f.status} ({f.count}x)")
     if not proposal.actions:
         console.print(
             f"{vendor}: nothing to propose ({len(summary.findings)} deviations, none fixable by an overlay)"
         )
         return
-    path = overlay_path(lay.overlays(vendor), day)
     try:
         current = _resolved(vendor)
         changes = write_checked(lay, vendor, render_overlay(vendor, summary, proposal, day), path, current)
@@ -212,6 +219,17 @@ def examples(
         err_console.print("the draft does not apply; it was not kept")
         raise typer.Exit(1) from None
     console.print(f"wrote {path} ({len(actions)} examples)")
+
+
+def spec_before(lay: Any, vendor: str, name: str) -> dict[str, Any]:
+    """The spec with the overlays that sort before `name` applied: where a new overlay file acts."""
+    from scanwire.overlay import apply_overlays, load_overlay, overlay_files
+    from scanwire.specs import load_spec
+
+    spec = load_spec(lay.spec(vendor), vendor)
+    overlays = [load_overlay(p) for p in overlay_files(lay.overlays(vendor)) if p.name < name]
+    doc, _ = apply_overlays(spec.doc, overlays)
+    return doc
 
 
 def write_checked(

@@ -51,6 +51,7 @@ _WORDS = {
 class Proposal:
     actions: list[dict[str, Any]] = field(default_factory=list)
     unproposed: list[Finding] = field(default_factory=list)  # findings no action can fix (listed)
+    sources: list[Finding] = field(default_factory=list)  # every finding the proposal was made from
 
 
 def _evidence(f: Finding) -> dict[str, Any]:
@@ -80,7 +81,7 @@ def _node(doc: dict[str, Any], loc: list[Any]) -> Any:
 
 def propose(summary: DriftSummary, spec: dict[str, Any]) -> Proposal:
     """Overlay actions for the findings of `summary`, targets located in the resolved `spec`."""
-    out = Proposal()
+    out = Proposal(sources=list(summary.findings))
     removals: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
     widen: dict[tuple[Any, ...], list[tuple[Finding, dict[str, Any]]]] = defaultdict(list)
@@ -194,6 +195,9 @@ def propose(summary: DriftSummary, spec: dict[str, Any]) -> Proposal:
         except (KeyError, IndexError, TypeError):
             out.unproposed.extend(f for f, _ in items)
             continue
+        if isinstance(slot[-1], int):  # an allOf/anyOf member: re-adding it would change its place
+            out.unproposed.extend(f for f, _ in items)
+            continue
         adds: list[dict[str, Any]] = []
         for _, add in items:
             if add not in adds:
@@ -256,6 +260,34 @@ def _enum_companions(
                 }
             )
     return out
+
+
+def applicable(proposal: Proposal, before: dict[str, Any]) -> Proposal:
+    """The proposal without the actions whose target does not exist yet where a `20-` overlay applies.
+
+    Targets are found in the resolved spec (every overlay applied); the draft applies before the
+    `30-codegen-` overlays, so a node only those create cannot be its target. Such findings are listed
+    as not proposed; actions made from the same finding (a removal and the update re-adding the field,
+    an enum value and its name) go together.
+    """
+    import jsonpath_rfc9535 as jsonpath
+
+    dropped: set[str] = set()
+    for action in proposal.actions:
+        if not list(jsonpath.find(action["target"], before)):
+            dropped |= _keys(action)
+    kept = [a for a in proposal.actions if not _keys(a) & dropped]
+    gone = [
+        f
+        for f in proposal.sources
+        if json.dumps(_evidence(f), sort_keys=True) in dropped and f not in proposal.unproposed
+    ]
+    return Proposal(kept, [*proposal.unproposed, *gone], proposal.sources)
+
+
+def _keys(action: dict[str, Any]) -> set[str]:
+    evidence = action["x-scanwire-evidence"]
+    return {json.dumps(e, sort_keys=True) for e in (evidence if isinstance(evidence, list) else [evidence])}
 
 
 def render_overlay(
