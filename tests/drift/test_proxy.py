@@ -327,6 +327,11 @@ def test_proxy_cli__streams_reports_proposes_records_and_replays(tmp_path: Path)
         )
         assert "driftExtra" in run.stdout, run.stdout + run.stderr
 
+    basic = base64.b64encode(b"acme-key-id:acme-secret").decode()
+    for path in [*_files(reports), *_files(record), tmp_path / "proxy.log"]:
+        text = path.read_text(encoding="utf-8")
+        assert "acme-secret" not in text and basic not in text, path
+
     # The cassette is VCR.py's: VCR.py itself plays it back to httpx.
     cassette = next(record.glob("*.yaml"))
     with vcr.use_cassette(str(cassette), record_mode="none", match_on=["method", "path"]):

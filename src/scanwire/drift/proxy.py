@@ -6,7 +6,8 @@ answer is passed on chunk by chunk as it arrives (`aiter_raw`: bytes exactly as 
 included), while up to `inspect_limit` bytes of it are kept aside for the comparison, which runs after
 the last chunk went to the client, on the event loop (one exchange at a time: the comparison keeps
 caches that are not shared across threads). mitmproxy would add a large dependency for TLS interception we do
-not need: clients point their base URL at the proxy.
+not need: clients point their base URL at the proxy. Request bodies are read whole (at most 64 MiB)
+before they are forwarded: the comparison needs them, and scanner API requests are small.
 """
 
 from __future__ import annotations
