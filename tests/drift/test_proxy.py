@@ -84,6 +84,9 @@ def test_redactor__basic_credentials_and_their_encodings_are_masked_everywhere()
     text = redactor.text("user key-id-0001 pw the-secret-value again the-secret-value " + header)
     assert "key-id-0001" not in text and "the-secret-value" not in text
     assert redactor.value_of({"nested": [{"clientSecret": "x"}]}) == {"nested": [{"clientSecret": MASK}]}
+    redactor.headers_of([("Set-Cookie", "SESSION=cookie-value-77; Path=/api/v1; HttpOnly")])
+    assert redactor.text("GET /api/v1/scans") == "GET /api/v1/scans"
+    assert redactor.text('{"session": "cookie-value-77"}') == '{"session": "' + MASK + '"}'
 
 
 def test_redactor__reads_the_credential_places_from_the_spec() -> None:

@@ -113,7 +113,15 @@ class Redactor:
         forms = {value, quote(value, safe=""), quote_plus(value), base64.b64encode(value.encode()).decode()}
         self._secrets.update(f for f in forms if len(f) >= _MIN_SECRET)
 
-    def _learn_header(self, value: str) -> None:
+    def _learn_header(self, value: str, name: str = "") -> None:
+        if name.lower() in ("cookie", "set-cookie"):
+            # Each cookie's value on its own: a session id may show up again elsewhere. A Set-Cookie's
+            # attributes (Path, Domain, Expires) follow its first `;` and are no secrets.
+            pairs = value.split(";") if name.lower() == "cookie" else value.split(";")[:1]
+            for part in pairs:
+                self.learn(part.partition("=")[2])
+            self.learn(value)
+            return
         scheme, _, rest = value.partition(" ")
         rest = rest.strip()
         if not rest:
@@ -139,7 +147,7 @@ class Redactor:
         out = []
         for name, value in headers:
             if name.lower() in self.headers or self.secret_field(name):
-                self._learn_header(value)
+                self._learn_header(value, name)
                 out.append((name, MASK))
             else:
                 out.append((name, value))
