@@ -210,13 +210,7 @@ class Emulator:
         )
         self.faults = FaultQueue()
         self.operations = {f"{m} {p}": op for m, p, op in iter_operations(self.spec)}
-        self.drift = DriftRules(
-            self.spec,
-            {
-                **{k: k for k in self.operations},
-                **{op["operationId"]: k for k, op in self.operations.items() if "operationId" in op},
-            },
-        )
+        self.drift = DriftRules(self.spec, self.operations)
         self.limiter = RateLimiter.from_spec(self.spec, self.operations)
         self.validator = _validator(self.vendor, spec_text, tuple(plugin.extra_prefixes))
         self.violations: list[Violation] = []

@@ -79,9 +79,13 @@ class DriftRule:
 class DriftRules:
     """The drift rules of one emulator and the function that applies them to an answer."""
 
-    def __init__(self, spec: dict[str, Any], operations: dict[str, str]) -> None:
+    def __init__(self, spec: dict[str, Any], operations: dict[str, dict[str, Any]]) -> None:
+        """`operations`: the spec's operations by "METHOD /path" (the emulator's routing keys)."""
         self.spec = spec
-        self.operations = operations  # operationId and "METHOD /path" -> "METHOD /path"
+        # operationId and "METHOD /path" -> "METHOD /path"
+        self.operations = {k: k for k in operations} | {
+            str(op["operationId"]): k for k, op in operations.items() if "operationId" in op
+        }
         self.rules: list[DriftRule] = []
         # The scan-state field of each lifecycle operation (x-scanwire-lifecycle): a new, changed or
         # missing state is a lifecycle change a human writes (transitions), so unnamed drift avoids it.
