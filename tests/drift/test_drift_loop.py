@@ -35,6 +35,7 @@ FINDING = {
     "extra_field": "extra_field",
     "enum_value": "new_enum_value",
     "type_change": "type_mismatch",
+    "null_value": "nullability",
     "status": "undocumented_status",
     "remove_required": "missing_required",
 }

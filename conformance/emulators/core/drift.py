@@ -7,6 +7,7 @@ the violation like a real server's):
 - `extra_field`     a field the schema does not describe (`field`, default `driftExtra`; `value`)
 - `enum_value`      an enum field gets a value the spec does not list (`value`, default `driftNewValue`)
 - `type_change`     a scalar field changes JSON type (string -> integer, number -> string, ...)
+- `null_value`      a field the schema does not let be null comes as null
 - `status`          the answer comes with an undocumented status code (`status`, default 203)
 - `remove_required` a required field is left out
 
@@ -26,11 +27,19 @@ from typing import Any
 from starlette.responses import Response
 
 from conformance.emulators.core.errors import BadRequestError
-from scanwire.drift.schemawalk import Node, children, deref, object_parts, resolve_node, walk_objects
+from scanwire.drift.schemawalk import (
+    Node,
+    children,
+    deref,
+    object_parts,
+    resolve_node,
+    schema_types,
+    walk_objects,
+)
 
 __all__ = ["DRIFT_KINDS", "DriftRule", "DriftRules"]
 
-DRIFT_KINDS = ("extra_field", "enum_value", "type_change", "status", "remove_required")
+DRIFT_KINDS = ("extra_field", "enum_value", "type_change", "null_value", "status", "remove_required")
 _FIELDS = {"kind", "operation", "field", "value", "status"}
 
 
@@ -210,6 +219,9 @@ def _mutate(spec: dict[str, Any], rule: DriftRule, root: Node, avoid: set[str]) 
         if rule.kind == "enum_value" and isinstance(child.schema.get("enum"), list):
             obj[name] = _new_enum_value(child.schema["enum"]) if rule.value is None else rule.value
             return True
+        if rule.kind == "null_value" and _not_nullable(child.schema):
+            obj[name] = None
+            return True
         if rule.kind == "type_change" and "enum" not in child.schema and "const" not in child.schema:
             obj[name] = _other_type(child.value) if rule.value is None else rule.value
             return True
@@ -227,6 +239,12 @@ def _required_of(spec: dict[str, Any], path: str, root: Node) -> set[str]:
                 for n in part.schema.get("required") or []
             }
     return set()
+
+
+def _not_nullable(schema: dict[str, Any]) -> bool:
+    types = schema_types(schema)
+    enum = schema.get("enum")
+    return (types is not None and "null" not in types) or (isinstance(enum, list) and None not in enum)
 
 
 def _new_enum_value(enum: list[Any]) -> Any:
