@@ -323,7 +323,7 @@ def test_proxy_cli__streams_reports_proposes_records_and_replays(tmp_path: Path)
         assert [a["x-scanwire-evidence"]["count"] for a in overlay["actions"]] == [1]
         assert "feature" in run.stdout  # scanwire diff's view: a new optional field
         run = subprocess.run(
-            [*SCANWIRE, "diff", "soda", "--base", "HEAD", "--pending"],
+            [*SCANWIRE, "diff", "soda", "--base", "HEAD"],
             env=env,
             capture_output=True,
             text=True,

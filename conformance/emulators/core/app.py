@@ -13,7 +13,6 @@ import asyncio
 import copy
 import dataclasses
 import functools
-import json
 import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -33,7 +32,16 @@ from conformance.emulators.core.drift import DriftRules
 from conformance.emulators.core.engine import Progression, Scan, ScanEngine
 from conformance.emulators.core.errors import AuthError, BadRequestError, EmulatorError
 from conformance.emulators.core.faults import Fault, FaultQueue
-from conformance.emulators.core.http import Call
+from conformance.emulators.core.guard import ControlGuard
+from conformance.emulators.core.http import Call, header_of
+from conformance.emulators.core.limits import (
+    DEFAULT_MAX_BODY,
+    BodyTooLargeError,
+    cap,
+    check_json,
+    loads_json,
+    read_body,
+)
 from conformance.emulators.core.ratelimit import RateLimiter, Verdict
 from conformance.emulators.core.store import Store
 from conformance.emulators.core.validation import SpecValidator, server_prefixes
@@ -118,7 +126,11 @@ class VendorPlugin:
     scenarios: ClassVar[Mapping[str, Callable[[Any], Any]]] = {}
 
     def authenticate(self, call: Call) -> str:
+        """The caller's account from the request's headers and URL (the body is not read yet)."""
         raise NotImplementedError
+
+    def check_body(self, call: Call) -> None:
+        """Refuse (EmulatorError) a body the spec validation must not see; runs once it is read."""
 
     def error_response(
         self, call: Call | None, status: int, message: str, *, retry_after: float | None = None
@@ -191,8 +203,11 @@ class Emulator:
         db: str | Path = ":memory:",
         clock: Clock | None = None,
         settings: EmulatorSettings | None = None,
+        max_body: int = DEFAULT_MAX_BODY,
+        control_token: str | None = None,
     ) -> None:
         self.plugin = plugin
+        self.max_body = max_body
         self.vendor = plugin.slug
         self.spec, spec_text = resolved_spec(self.vendor)
         self.lifecycle = Lifecycle.from_spec(self.spec)
@@ -221,21 +236,27 @@ class Emulator:
         self._places: dict[tuple[Any, ...], _Where] = {}
         from conformance.emulators.core.control import control_routes
 
-        self.app = Starlette(
-            routes=[
-                Mount("/_emulator", routes=control_routes(self)),
-                Route("/{rest:path}", self._dispatch, methods=_ALL),
-            ]
+        self.guard = ControlGuard(
+            Starlette(
+                routes=[
+                    Mount("/_emulator", routes=control_routes(self)),
+                    Route("/{rest:path}", self._dispatch, methods=_ALL),
+                ]
+            ),
+            token=control_token,
         )
+        self.app = self.guard
         self.backend.reset()
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http" and not scope["path"].startswith("/_emulator/"):
             # Vendor requests skip Starlette's router: its catch-all `{rest:path}` does not match a
             # path holding a newline (%0A) and answered those with a text/plain 404 of its own.
-            body = await _receive_body(receive)
-            request = Request(scope, _replay(body, receive), send)
-            response = await self._dispatch(request, body)
+            # The body is read later, after authentication and within the size limit (limits.py).
+            try:
+                response = await self._dispatch(Request(scope, receive, send))
+            except ClientDisconnect:  # gone while its body was read: nobody to answer
+                return
             await response(scope, receive, send)
             return
         await self.app(scope, receive, send)
@@ -274,11 +295,10 @@ class Emulator:
         where = self._where(request)
         path, matched = where.path, where.matched
         if not matched:
-            return self.plugin.error_response(None, 404, f"no such endpoint: {request.method} {path}")
+            # The path is capped: an echo of a 32 KiB URL is no help (limits.cap).
+            return self.plugin.error_response(None, 404, f"no such endpoint: {request.method} {cap(path)}")
         for route, path_params in matched:
             if route.method == request.method:
-                if body is None:
-                    body = await request.body()
                 return await self._handle(request, body, route, path_params, where)
         allowed = ", ".join(sorted({r.method for r, _ in matched}))
         response = self.plugin.error_response(
@@ -319,7 +339,7 @@ class Emulator:
         return known
 
     async def _handle(
-        self, request: Request, body: bytes, route: _Route, path_params: dict[str, str], where: _Where
+        self, request: Request, body: bytes | None, route: _Route, path_params: dict[str, str], where: _Where
     ) -> Response:
         query, base_url = where.query, where.base_url
         raw_query = {
@@ -334,7 +354,7 @@ class Emulator:
             query=dict(raw_query),
             headers={k.lower(): v for k, v in request.headers.items()},
             body=None,
-            raw_body=body,
+            raw_body=b"",
             raw_query=raw_query,
             content_type=request.headers.get("content-type", "").split(";")[0].strip().lower(),
             client_ip=request.client.host if request.client else "127.0.0.1",
@@ -365,8 +385,14 @@ class Emulator:
                     call, 429, "rate limit exceeded", retry_after=verdict.retry_after
                 )
                 return self.plugin.decorate(call, response, verdict)
+            if body is None:
+                body = await read_body(request, self.max_body)
+            call.raw_body = body
+            self.plugin.check_body(call)
             self._parse(call, request, body)
             response = route.handler(call)
+        except BodyTooLargeError as exc:
+            response = self.plugin.error_response(call, 413, str(exc))
         except EmulatorError as exc:
             response = self.plugin.map_error(call, exc)
         except Exception as exc:  # the emulator's own bug: answer like the vendor's 500, keep the cause
@@ -378,13 +404,15 @@ class Emulator:
             response = self.drift.apply(route.key, response)
         if fault is not None and fault.kind == "malformed":
             response = _corrupt(response, fault.variant)
-        elif self.settings.validate_responses:
-            problems = self.validator.check_response(request, body, response)
+        elif self.settings.validate_responses and response.status_code != 413:
+            problems = self.validator.check_response(request, call.raw_body, response)
             if problems:
                 self.violations.append(Violation(route.key, response.status_code, problems))
         return response
 
     def _parse(self, call: Call, request: Request, body: bytes) -> None:
+        if "json" in call.content_type:
+            check_json(body)  # depth and non-finite numbers, before any parser recurses (limits.py)
         if self.settings.validate_requests:
             check = self.validator.check_request(request, body)
             if check.problems:
@@ -394,10 +422,7 @@ class Emulator:
             call.body = check.body
             return
         if call.content_type == "application/json" and body:
-            try:
-                call.body = json.loads(body)
-            except ValueError as exc:
-                raise BadRequestError(f"body is not valid JSON: {exc}") from None
+            call.body = loads_json(body)
         elif call.content_type == "application/x-www-form-urlencoded":
             call.body = {
                 k: v[0] if len(v) == 1 else v for k, v in parse_qs(body.decode(errors="replace")).items()
@@ -417,6 +442,12 @@ class Emulator:
         elif fault.kind == "expired_auth":
             raise AuthError("credentials expired", kind="expired")
         return None
+
+    def error_page(self, status: int, message: str) -> tuple[str, bytes]:
+        """(content type, body) of the vendor's error envelope, for refusals made before the app runs
+        (server.py: malformed requests, URLs and headers too large, slow clients)."""
+        response = self.plugin.error_response(None, status, message)
+        return header_of(response, "content-type") or "application/json", bytes(response.body)
 
     # -- control ----------------------------------------------------------------------------------
 
@@ -476,29 +507,6 @@ def _typed_path_params(raw: Mapping[str, str], typed: Mapping[str, Any]) -> dict
     return out
 
 
-async def _receive_body(receive: Any) -> bytes:
-    """The request body from ASGI messages (what `Request.body()` does, without its async generator)."""
-    chunks = []
-    while True:
-        message = await receive()
-        if message["type"] == "http.request":
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body", False):
-                return b"".join(chunks)
-        elif message["type"] == "http.disconnect":
-            raise ClientDisconnect()
-
-
-def _replay(body: bytes, receive: Any) -> Any:
-    """An ASGI `receive` giving `body` first (the Request's own reads), then the connection's messages."""
-    pending = [{"type": "http.request", "body": body, "more_body": False}]
-
-    async def replay() -> Any:
-        return pending.pop() if pending else await receive()
-
-    return replay
-
-
 def _corrupt(response: Response, variant: str) -> Response:
     body = bytes(response.body)
     if variant == "html":
@@ -524,6 +532,8 @@ def build_emulator(
     db: str | Path = ":memory:",
     clock: Clock | None = None,
     settings: EmulatorSettings | None = None,
+    max_body: int = DEFAULT_MAX_BODY,
+    control_token: str | None = None,
 ) -> Emulator:
     """A fresh emulator (its own store) for a vendor slug or plugin instance."""
     if isinstance(vendor, str):
@@ -533,4 +543,6 @@ def build_emulator(
         plugin: VendorPlugin = module.Plugin()
     else:
         plugin = vendor
-    return Emulator(plugin, db=db, clock=clock, settings=settings)
+    return Emulator(
+        plugin, db=db, clock=clock, settings=settings, max_body=max_body, control_token=control_token
+    )

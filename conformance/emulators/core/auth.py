@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import binascii
 import functools
 
 from conformance.emulators.core.errors import AuthError
@@ -34,7 +33,7 @@ def basic_credentials(call: Call) -> tuple[str, str]:
 def _decode_basic(token: str) -> tuple[str, str]:
     try:
         user, sep, password = base64.b64decode(token, validate=True).decode("utf-8").partition(":")
-    except (binascii.Error, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError):  # ValueError: non-ASCII characters (binascii.Error is one)
         raise AuthError("Authorization Basic value is not base64(user:password)", kind="invalid") from None
     if not sep:
         raise AuthError("Authorization Basic value has no ':' between user and password", kind="invalid")

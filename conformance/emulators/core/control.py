@@ -22,7 +22,6 @@ Endpoints (also served as an OpenAPI document at `/_emulator/control/openapi.jso
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
@@ -33,6 +32,13 @@ from conformance.emulators.core.clock import ManualClock
 from conformance.emulators.core.drift import DRIFT_CONTROL_OPENAPI, drift_route
 from conformance.emulators.core.engine import Progression
 from conformance.emulators.core.errors import BadRequestError, EmulatorError, NotFoundError
+from conformance.emulators.core.limits import (
+    DEFAULT_MAX_BODY,
+    BodyTooLargeError,
+    NonFiniteNumberError,
+    loads_json,
+    read_body,
+)
 
 if TYPE_CHECKING:
     from conformance.emulators.core.app import Emulator
@@ -45,15 +51,12 @@ def _error(status: int, message: str) -> JSONResponse:
 
 
 async def _json(request: Request, required: bool = False) -> dict[str, Any]:
-    raw = await request.body()
+    raw = await read_body(request, DEFAULT_MAX_BODY)
     if not raw:
         if required:
             raise BadRequestError("a JSON object body is required")
         return {}
-    try:
-        data = json.loads(raw)
-    except ValueError as exc:
-        raise BadRequestError(f"body is not valid JSON: {exc}") from None
+    data = loads_json(raw)  # bounded depth, finite numbers only (limits.py)
     if not isinstance(data, dict):
         raise BadRequestError("body must be a JSON object")
     return data
@@ -67,6 +70,10 @@ def control_routes(emu: Emulator) -> list[Route]:
                 return result
             except NotFoundError as exc:
                 return _error(404, exc.message)
+            except NonFiniteNumberError as exc:
+                return _error(422, exc.message)
+            except BodyTooLargeError as exc:
+                return _error(413, str(exc))
             except EmulatorError as exc:
                 return _error(400, exc.message)
 
@@ -268,8 +275,8 @@ _FAULT = {
         "kind": {"enum": ["status", "delay", "timeout", "malformed", "expired_auth"]},
         "count": {"type": "integer", "minimum": 1, "default": 1},
         "status": {"type": "integer", "minimum": 400, "maximum": 599},
-        "seconds": {"type": "number", "minimum": 0},
-        "retry_after": {"type": "number"},
+        "seconds": {"type": "number", "minimum": 0, "maximum": 60},
+        "retry_after": {"type": "number", "minimum": 0, "maximum": 86400},
         "variant": {"enum": ["truncated", "html", "empty"]},
         "operation": {
             "type": "string",

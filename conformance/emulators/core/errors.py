@@ -21,6 +21,9 @@ class EmulatorError(Exception):
     reason = "error"
 
     def __init__(self, message: str, **details: Any) -> None:
+        from conformance.emulators.core.limits import cap  # limits raises these errors itself
+
+        message = cap(message)  # messages quote client input: never echo it whole (limits.py)
         super().__init__(message)
         self.message = message
         self.details = details
@@ -79,7 +82,9 @@ class BadRequestError(EmulatorError):
         **details: Any,
     ) -> None:
         super().__init__(message, **details)
-        self.problems = problems or [message]
+        from conformance.emulators.core.limits import PROBLEMS_LIMIT, cap
+
+        self.problems = [cap(p) for p in (problems or [self.message])[:PROBLEMS_LIMIT]]
         # (location, name) per problem where known, e.g. ("query", "include_checks"); vendors that name
         # the offending field in their envelope (Advalidation relatedField) read it from here.
         self.fields = fields or []

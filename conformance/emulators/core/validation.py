@@ -12,6 +12,7 @@ import copy
 import functools
 import re
 import threading
+import warnings
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -24,7 +25,12 @@ from openapi_core.contrib.starlette.responses import StarletteOpenAPIResponse
 from starlette.requests import Request
 from starlette.responses import Response
 
+from conformance.emulators.core.limits import cap
+
 __all__ = ["RequestCheck", "SpecValidator", "server_prefixes"]
+
+# _allow_empty_query_values uses the keyword on purpose; openapi-core warns on every request reading it.
+warnings.filterwarnings("ignore", "Use of allowEmptyValue property is deprecated", DeprecationWarning)
 
 _F = TypeVar("_F")
 _KEEP_AS_SENT = ("uuid", "date-time", "date", "uri", "byte", "binary", "email", "time")
@@ -58,15 +64,23 @@ def _text(error: BaseException) -> str:
         return f"{type(error).__name__}: the body is not valid UTF-8"
 
 
-def _describe(error: BaseException) -> str:
+# Bodies above this size get brief findings: openapi-core's own wording repeats the whole value (and
+# jsonschema's repr of each finding), tens of milliseconds and megabytes for a value that limits.cap
+# cuts to 200 characters anyway.
+_BRIEF_ABOVE = 64 * 1024
+
+
+def _describe(error: BaseException, *, brief: bool = False) -> str:
     parts = [_text(error)]
     cause = error.__cause__
     while cause is not None:
-        text = _text(cause)
         schema_errors = getattr(cause, "schema_errors", None)
+        text = "value not valid for its schema" if brief and schema_errors else _text(cause)
         if schema_errors:
             text += ": " + "; ".join(
-                f"{'/'.join(str(p) for p in e.absolute_path) or '(root)'}: {e.message}" for e in schema_errors
+                f"{'/'.join(str(p) for p in e.absolute_path) or '(root)'}: "
+                + (cap(e.message) if brief else e.message)
+                for e in schema_errors
             )
         if text and text not in parts:
             parts.append(text)
@@ -95,6 +109,7 @@ class SpecValidator:
                     # are ignored (ThreadFix documents a required Accept: clients sending */* are fine).
                     op["parameters"] = [p for p in op.get("parameters") or [] if not _ignored_header(p)]
         _untype_binary(local)
+        _allow_empty_query_values(local)
         keep: dict[str, Any] = dict.fromkeys(_KEEP_AS_SENT, lambda value: value)
         # A resolved-path cache (off by default in jsonschema-path): requests walk the same few spec
         # paths, each walk otherwise re-resolving every `$ref` on the way.
@@ -133,7 +148,8 @@ class SpecValidator:
                 {}, {}, None, [f"request body cannot be decoded: {exc or type(exc).__name__}"], [("body", "")]
             )
         params = result.parameters
-        problems = [_describe(e) for e in result.errors]
+        brief = len(body) > _BRIEF_ABOVE
+        problems = [_describe(e, brief=brief) for e in result.errors]
         fields = [_field_of(e) for e in result.errors]
         return RequestCheck(dict(params.path or {}), dict(params.query or {}), result.body, problems, fields)
 
@@ -190,6 +206,25 @@ def _ignored_header(param: Any) -> bool:
         and param.get("in") == "header"
         and str(param.get("name", "")).lower() in ("accept", "content-type", "authorization")
     )
+
+
+def _allow_empty_query_values(spec: dict[str, Any]) -> None:
+    """`?name=` is checked against the parameter's schema, as the spec says it (validation copy only).
+
+    openapi-core refuses an empty query value unless the parameter says `allowEmptyValue: true` (an OAS
+    3.0 keyword that 3.1 deprecates), so a `type: string` parameter without `minLength` was refused an
+    empty value the spec allows. The spec's schema decides once: "" passes a plain string, fails an
+    integer, a pattern or a `minLength: 1`.
+    """
+    candidates: list[Any] = list((spec.get("components") or {}).get("parameters", {}).values())
+    for item in (spec.get("paths") or {}).values():
+        if isinstance(item, dict):
+            candidates += item.get("parameters") or []
+            for op in item.values():
+                candidates += op.get("parameters") or [] if isinstance(op, dict) else []
+    for param in candidates:
+        if isinstance(param, dict) and param.get("in") == "query":
+            param.setdefault("allowEmptyValue", True)
 
 
 def _untype_binary(node: Any) -> None:

@@ -61,19 +61,28 @@ def timespan(seconds: float) -> str:
     return text + (f".{fraction:07d}" if fraction else "")
 
 
+def _int32(value: int) -> int:
+    """`value` as a 32-bit two's-complement int holds it (what C# unchecked int arithmetic gives)."""
+    return (value + 2**31) % 2**32 - 2**31
+
+
 def paged(items: list[Any], page: int, size: int) -> dict[str, Any]:
     """A ScanTaskListApiResult page, PagedList arithmetic (empty list: PageCount 0, LastItemOnPage 0)."""
     total = len(items)
     count = math.ceil(total / size) if total else 0
-    first = (page - 1) * size + 1
+    first = _int32((page - 1) * size + 1)
+    last = _int32(first + size - 1)
+    start = (page - 1) * size  # the list's own index, unwrapped (past the end: an empty page)
     return {
+        # The vendor computes these in a .NET int (unchecked): beyond 2**31 - 1 they wrap, as here, and
+        # never leave the spec's int32 (INFERENCE: PagedList arithmetic in C#'s default unchecked context).
         "FirstItemOnPage": first,
         "HasNextPage": page < count,
         "HasPreviousPage": page > 1,
         "IsFirstPage": page == 1,
         "IsLastPage": page >= count,
-        "LastItemOnPage": min(first + size - 1, total),
-        "List": items[first - 1 : first - 1 + size],
+        "LastItemOnPage": total if last > total else last,
+        "List": items[start : start + size],
         "PageCount": count,
         "PageNumber": page,
         "PageSize": size,

@@ -21,7 +21,7 @@ from conformance.emulators.core import Call, EmulatorError
 from conformance.emulators.core.app import VendorPlugin
 from conformance.emulators.threadfix import errors
 from conformance.emulators.threadfix.models import ThreadfixBackend
-from conformance.emulators.threadfix.routes import ROUTES, authenticate
+from conformance.emulators.threadfix.routes import ROUTES, authenticate, check_body
 from conformance.emulators.threadfix.scenarios import SCENARIOS
 
 __all__ = ["ACCOUNTS", "Plugin", "ThreadfixBackend"]
@@ -46,6 +46,9 @@ class Plugin(VendorPlugin):
 
     def authenticate(self, call: Call) -> str:
         return authenticate(call)
+
+    def check_body(self, call: Call) -> None:
+        check_body(call)
 
     def error_response(
         self, call: Call | None, status: int, message: str, *, retry_after: float | None = None

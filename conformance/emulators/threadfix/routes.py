@@ -14,7 +14,7 @@ from conformance.emulators.core import AuthError, BadRequestError, Call
 from conformance.emulators.threadfix.errors import UnrecognizedPathError, envelope
 from conformance.emulators.threadfix.models import NoFilesError
 
-__all__ = ["ROUTES", "authenticate", "multipart_files"]
+__all__ = ["ROUTES", "authenticate", "check_body", "multipart_files"]
 
 # `latest`, `legacy` or a 2.x release (`v2.4`, `v2.7.7`); anything else has no controller (vendor-notes
 # §4 "API Versioning", FACT). No segment at all is the implicit legacy form.
@@ -37,10 +37,14 @@ def authenticate(call: Call) -> str:
     key = _api_key(call)
     for account, creds in call.emulator.plugin.accounts.items():
         if key == creds["api_key"]:
-            if call.operation == UPLOAD:
-                _check_multipart(call)
             return account
     raise AuthError("API key not found", kind="unknown")
+
+
+def check_body(call: Call) -> None:
+    """Plugin.check_body: what must be refused before the spec validation sees the body."""
+    if call.operation == UPLOAD:
+        _check_multipart(call)
 
 
 def _check_multipart(call: Call) -> None:

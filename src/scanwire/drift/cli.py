@@ -170,7 +170,7 @@ def propose(
     for c in changes:
         table.add_row(c.kind, c.rule, c.where, c.message)
     console.print(table)
-    console.print(f"review it, `scanwire diff {vendor} --pending`, then `scanwire generate {vendor}`")
+    console.print(f"review it, `scanwire diff {vendor}`, then `scanwire generate {vendor}`")
 
 
 @drift_app.command()
