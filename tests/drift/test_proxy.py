@@ -242,7 +242,7 @@ def test_drift_control__bad_rules_get_a_400_naming_the_field(tmp_path: Path) -> 
         assert bad.status_code == 400 and "drift.kind" in bad.json()["error"]
         bad = c.post("/_emulator/drift", json={"kind": "status", "operation": "nope"})
         assert bad.status_code == 400 and "drift.operation" in bad.json()["error"]
-        bad = c.post("/_emulator/drift", content=b"[1]")
+        bad = c.post("/_emulator/drift", content=b"[1]", headers={"Content-Type": "application/json"})
         assert bad.status_code == 400
         ok = c.post("/_emulator/drift", json={"kind": "status", "operation": "getScanStatus", "status": 299})
         assert ok.status_code == 201 and ok.json()[0]["operation"] == "GET /api/v1/scans/{scanId}"
