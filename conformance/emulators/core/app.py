@@ -28,6 +28,7 @@ from starlette.responses import Response
 from starlette.routing import Mount, Route, compile_path
 
 from conformance.emulators.core.clock import Clock, SystemClock
+from conformance.emulators.core.drift import DriftRules
 from conformance.emulators.core.engine import Progression, Scan, ScanEngine
 from conformance.emulators.core.errors import AuthError, BadRequestError, EmulatorError
 from conformance.emulators.core.faults import Fault, FaultQueue
@@ -224,6 +225,7 @@ class Emulator:
         )
         self.faults = FaultQueue()
         self.operations = {f"{m} {p}": op for m, p, op in iter_operations(self.spec)}
+        self.drift = DriftRules(self.spec, self.operations)
         self.limiter = RateLimiter.from_spec(self.spec, self.operations)
         self.validator = _validator(self.vendor, spec_text, tuple(plugin.extra_prefixes))
         self.violations: list[Violation] = []
@@ -398,6 +400,8 @@ class Emulator:
             self.errors.append(f"{route.key}: {type(exc).__name__}: {exc}")
             response = self.plugin.error_response(call, 500, "internal error")
         response = self.plugin.decorate(call, response, verdict)
+        if self.drift.rules:
+            response = self.drift.apply(route.key, response)
         if fault is not None and fault.kind == "malformed":
             response = _corrupt(response, fault.variant)
         elif self.settings.validate_responses and response.status_code != 413:
@@ -453,6 +457,7 @@ class Emulator:
             setattr(self.settings, name, copy.deepcopy(getattr(self._start_settings, name)))
         self.store.clear()
         self.faults.clear()
+        self.drift.clear()
         self.limiter.reset()
         self.violations.clear()
         self.errors.clear()

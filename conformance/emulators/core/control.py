@@ -17,6 +17,7 @@ Endpoints (also served as an OpenAPI document at `/_emulator/control/openapi.jso
 - `GET  /_emulator/coverage`                    spec operations vs emulator routes
 - `GET  /_emulator/openapi.json`                the vendor spec, servers pointing at this emulator
 - `GET  /_emulator/docs`                        interactive docs (vendor API + control API)
+- `GET|POST|DELETE /_emulator/drift`            answer like a drifting server {kind, operation, ...}
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from conformance.emulators.core.clock import ManualClock
+from conformance.emulators.core.drift import DRIFT_CONTROL_OPENAPI, drift_route
 from conformance.emulators.core.engine import Progression
 from conformance.emulators.core.errors import BadRequestError, EmulatorError, NotFoundError
 from conformance.emulators.core.limits import (
@@ -236,6 +238,7 @@ def control_routes(emu: Emulator) -> list[Route]:
         route("/openapi.json", openapi, ["GET"]),
         route("/control/openapi.json", control_openapi, ["GET"]),
         route("/docs", docs, ["GET"]),
+        drift_route(emu),
     ]
 
 
@@ -369,5 +372,6 @@ CONTROL_OPENAPI: dict[str, Any] = {
         "/_emulator/coverage": {"get": _op("Spec operations vs emulator routes")},
         "/_emulator/openapi.json": {"get": _op("The emulated vendor API's spec")},
         "/_emulator/docs": {"get": _op("Interactive docs")},
+        "/_emulator/drift": DRIFT_CONTROL_OPENAPI,
     },
 }
