@@ -10,9 +10,9 @@ from starlette.responses import Response
 from conformance.emulators.core import Call, json_response
 from conformance.emulators.core.app import Emulator, EmulatorSettings
 from conformance.emulators.soda import Plugin
-from conformance.emulators.soda.routes import ROUTES
 from conformance.suites.runner import ConformanceOptions, VendorRun, redact, run_vendor
 
+ROUTES = Plugin.routes
 FAST = {"max_examples": 5, "phases": ("examples", "fuzzing", "stateful")}
 
 

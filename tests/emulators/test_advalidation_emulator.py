@@ -554,8 +554,8 @@ def test_scenario__one_finished_scan_with_checks_returns_tests(http: httpx.Clien
     assert poll(http, scan_id, include_checks=True)["tests"] == CHECKS_BY_FORMAT["video"]
 
 
-def test_scenario__workers_offline_keeps_new_scans_queued(http: httpx.Client) -> None:
-    control(http, "POST", "/scenario", {"name": "workers_offline"})
+def test_scenario__queue_stalled_keeps_new_scans_queued(http: httpx.Client) -> None:
+    control(http, "POST", "/scenario", {"name": "queue_stalled"})
     scan_id = rescan(http)["id"]
     assert [poll(http, scan_id)["processingStatus"] for _ in range(3)] == ["queued"] * 3
 

@@ -19,7 +19,7 @@ from appspider_client.api.scan_management import get_scan_status, run_scan
 from appspider_client.models import LoginRequest, RunScanRequest
 
 from conformance.emulators.appspider.models import ACCOUNTS, CONFIGS
-from conformance.emulators.appspider.scenarios import SCENARIOS
+from conformance.emulators.appspider import Plugin
 from conformance.emulators.core import Emulator, EmulatorSettings, ManualClock, build_emulator
 from conformance.emulators.core.transport import SyncASGITransport
 
@@ -41,7 +41,7 @@ def ok(**fields: Any) -> dict[str, Any]:
 
 
 def creds(account: str) -> dict[str, str]:
-    return {"name": ACCOUNTS[account]["name"], "password": ACCOUNTS[account]["password"]}
+    return {"name": ACCOUNTS[account]["username"], "password": ACCOUNTS[account]["password"]}
 
 
 @pytest.fixture
@@ -65,7 +65,7 @@ def control(http: httpx.Client, method: str, path: str, body: Any = None) -> Any
 def login(http: httpx.Client, account: str = "webshop") -> dict[str, str]:
     body: dict[str, Any] = creds(account)
     if account.startswith("acme"):
-        body["clientId"] = ACCOUNTS[account]["clientId"]
+        body["clientId"] = ACCOUNTS[account]["client_id"]
     response = http.post("Authentication/Login", json=body)
     assert response.status_code == 200, response.text
     return {"Authorization": f"Basic {response.json()['Token']}"}
@@ -165,11 +165,11 @@ def test_login__multi_client_user_with_client_id_is_scoped_to_that_client(http: 
 
 
 def test_login__client_id_of_another_users_client_is_invalid_client_id(http: httpx.Client) -> None:
-    body = {**creds("webshop"), "clientId": ACCOUNTS["acme-web"]["clientId"]}
+    body = {**creds("webshop"), "clientId": ACCOUNTS["acme-web"]["client_id"]}
     response = http.post("Authentication/Login", json=body)
     assert response.status_code == 401
     assert response.json()["Reason"] == "Invalid clientId"
-    assert response.json()["Clients"] == {"Webshop": ACCOUNTS["webshop"]["clientId"]}
+    assert response.json()["Clients"] == {"Webshop": ACCOUNTS["webshop"]["client_id"]}
 
 
 @pytest.mark.parametrize(
@@ -939,17 +939,17 @@ def test_run_scan__bad_input_with_request_validation_off_is_never_a_500(
 # -- scenarios, control, persistence ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", sorted(SCENARIOS))
+@pytest.mark.parametrize("name", sorted(Plugin.scenarios))
 def test_scenarios__each_runs_over_the_control_api(http: httpx.Client, name: str) -> None:
     assert control(http, "POST", "/scenario", {"name": name})["scenario"] == name
 
 
 def test_multi_client_login__scenario_clients_each_see_their_own_scan(http: httpx.Client) -> None:
     setup = control(http, "POST", "/scenario", {"name": "multi_client_login"})["result"]
-    refused = http.post("Authentication/Login", json={"name": setup["name"], "password": setup["password"]})
+    refused = http.post("Authentication/Login", json={"name": setup["username"], "password": setup["password"]})
     assert refused.json()["Clients"] == setup["clients"]
     for account, client_id in zip(("acme-web", "acme-mobile"), setup["clients"].values(), strict=True):
-        body = {"name": setup["name"], "password": setup["password"], "clientId": client_id}
+        body = {"name": setup["username"], "password": setup["password"], "clientId": client_id}
         auth = {"Authorization": "Basic " + http.post("Authentication/Login", json=body).json()["Token"]}
         assert [s["Id"] for s in http.get("Scan/GetScans", headers=auth).json()["Scans"]] == [
             setup["scanIds"][account]
@@ -963,8 +963,8 @@ def test_running_scan__scenario_is_running_until_moved(http: httpx.Client) -> No
     assert get(http, "IsScanActive", auth, scan_id).json() == ok(Result=True)
 
 
-def test_engines_offline__scenario_keeps_new_scans_starting(http: httpx.Client) -> None:
-    control(http, "POST", "/scenario", {"name": "engines_offline"})
+def test_queue_stalled__scenario_keeps_new_scans_starting(http: httpx.Client) -> None:
+    control(http, "POST", "/scenario", {"name": "queue_stalled"})
     auth = login(http)
     scan_id = run(http, auth)
     assert [status(http, auth, scan_id) for _ in range(3)] == ["Starting"] * 3

@@ -33,7 +33,6 @@ from conformance.emulators.core.faults import Fault, FaultQueue
 from conformance.emulators.core.ratelimit import RateLimiter, Verdict
 from conformance.emulators.core.transport import SyncASGITransport
 from conformance.emulators.soda import Plugin as SodaPlugin
-from conformance.emulators.soda.routes import ROUTES as SODA_ROUTES
 from scanwire.paths import layout
 
 ACME = (SodaPlugin.accounts["acme"]["key_id"], SodaPlugin.accounts["acme"]["secret"])
@@ -433,7 +432,7 @@ def _boom(call: Call) -> Response:
 
 
 # Plugins whose routing table differs from Soda's in one entry (copies: Soda's own table stays intact).
-_BROKEN_ROUTES = dict(SODA_ROUTES)
+_BROKEN_ROUTES = dict(SodaPlugin.routes)
 _BROKEN_ROUTES["GET /api/v1/test-login"] = _boom
 
 
@@ -441,7 +440,7 @@ class _BrokenLoginPlugin(SodaPlugin):
     routes = _BROKEN_ROUTES
 
 
-_SHORT_ROUTES = dict(SODA_ROUTES)
+_SHORT_ROUTES = dict(SodaPlugin.routes)
 del _SHORT_ROUTES["DELETE /api/v1/scans/{scanId}"]
 
 

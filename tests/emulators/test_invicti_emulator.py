@@ -671,7 +671,7 @@ def test_scenarios__listed_and_observable(emu: Emulator, http: httpx.Client) -> 
         "scanning_scan",
         "paused_scan",
         "many_scans",
-        "agent_offline",
+        "queue_stalled",
     }
     assert set(http.get("/_emulator/scenarios").json()) == names
     queued = scenario(http, "queued_scans")["scanIds"]
@@ -679,7 +679,7 @@ def test_scenarios__listed_and_observable(emu: Emulator, http: httpx.Client) -> 
         {"CompletedSteps": 0, "EstimatedLaunchTime": m, "EstimatedSteps": 0, "State": "Queued"}
         for m in (3, 6, 9)
     ]
-    scenario(http, "agent_offline")
+    scenario(http, "queue_stalled")
     scan_id = seed(http)
     assert [status(http, scan_id)["State"] for _ in range(3)] == ["Queued"] * 3
     assert http.get("/_emulator/coverage").json()["missing"] == []

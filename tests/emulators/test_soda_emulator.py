@@ -861,7 +861,7 @@ def test_cancel_scan__fault_targets_one_operation(http: httpx.Client) -> None:
 
 def test_scenario__listed(http: httpx.Client) -> None:
     assert control(http, "GET", "/scenarios") == sorted(Plugin.scenarios)
-    assert set(Plugin.scenarios) == {"one_completed_scan", "one_running_scan", "long_log", "agent_offline"}
+    assert set(Plugin.scenarios) == {"one_completed_scan", "one_running_scan", "long_log", "queue_stalled"}
 
 
 def test_scenario__one_running_scan_waits_for_the_control_api(http: httpx.Client) -> None:
@@ -871,8 +871,8 @@ def test_scenario__one_running_scan_waits_for_the_control_api(http: httpx.Client
     assert status(http, scan_id)["state"] == "completed"
 
 
-def test_scenario__agent_offline_keeps_new_scans_queuing(http: httpx.Client) -> None:
-    control(http, "POST", "/scenario", {"name": "agent_offline"}, status=201)
+def test_scenario__queue_stalled_keeps_new_scans_queuing(http: httpx.Client) -> None:
+    control(http, "POST", "/scenario", {"name": "queue_stalled"}, status=201)
     scan_id = trigger(http)
     views = [status(http, scan_id) for _ in range(4)]
     assert {v["state"] for v in views} == {"queuing"}

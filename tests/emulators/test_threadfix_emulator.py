@@ -20,7 +20,7 @@ from conformance.emulators.core import (
     build_emulator,
 )
 from conformance.emulators.core.transport import SyncASGITransport
-from conformance.emulators.threadfix import ACCOUNTS, ThreadfixBackend
+from conformance.emulators.threadfix.models import ACCOUNTS, ThreadfixBackend
 
 ACME = {"Authorization": f"APIKEY {ACCOUNTS['acme']['api_key']}"}
 GLOBEX = {"Authorization": f"APIKEY {ACCOUNTS['globex']['api_key']}"}

@@ -27,14 +27,9 @@ def credentials(emu: Emulator, account: str | None = None) -> tuple[str, ...]:
     """The credentials of one of the emulator's accounts, in the order of the vendor's x-scanwire-auth."""
     accounts = emu.plugin.accounts
     acct = accounts[account or next(iter(accounts))]
-    keys = {
-        "soda": ("key_id", "secret"),
-        "advalidation": ("api_key",),
-        "invicti": ("user_id", "token"),
-        "appspider": ("name", "password"),
-        "threadfix": ("api_key",),
-    }[emu.vendor]
-    return tuple(str(acct[k]) for k in keys)
+    auth = emu.spec["x-scanwire-auth"]
+    optional = set(auth.get("optional") or [])
+    return tuple(str(acct[k]) for k in auth["credentials"] if k not in optional)
 
 
 @pytest.fixture

@@ -154,7 +154,7 @@ def _dummy_params(vendor: str) -> dict[str, Any]:
 
 
 def test_credentials_are_checked_against_the_vendor_names() -> None:
-    with pytest.raises(TypeError, match=r"soda needs the credentials key_id, key_secret; missing key_secret"):
+    with pytest.raises(TypeError, match=r"soda needs the credentials key_id, secret; missing secret"):
         package("soda").auth("only-id")
     with pytest.raises(TypeError, match="advalidation takes 1 credentials"):
         package("advalidation").auth("a", "b")

@@ -292,7 +292,7 @@ def test_wait__timeout_against_an_emulator_that_never_finishes(
     emulator: Any, connect_emulator: Any, control: Control
 ) -> None:
     emu = emulator("soda")
-    control(emu).post("/_emulator/scenario", json={"name": "agent_offline"})
+    control(emu).post("/_emulator/scenario", json={"name": "queue_stalled"})
     client = connect_emulator(emu)
     scan = client.start_scan(scanDefinition="nightly")
     with pytest.raises(package("soda").ScanTimeoutError) as caught:

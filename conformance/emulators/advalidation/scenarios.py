@@ -5,9 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from conformance.emulators.advalidation.models import AdvalidationBackend
-from conformance.emulators.core import Progression, Scan
-
-__all__ = ["SCENARIOS"]
+from conformance.emulators.core import Scan
 
 _MANUAL = {"mode": "manual"}
 
@@ -44,23 +42,3 @@ def inconclusive_scan(backend: AdvalidationBackend) -> dict[str, Any]:
     """Finished without a verdict (the SDK's isInconclusive / inconclusiveReason fields)."""
     data = {"isInconclusive": True, "inconclusiveReason": "The creative could not be rendered"}
     return _ids(backend.seed_scan("acme", "finished", data, None))
-
-
-def workers_offline(backend: AdvalidationBackend) -> dict[str, Any]:
-    """No worker picks scans up: every new scan stays queued until advanced."""
-    backend.engine.set_default_progression(Progression(mode="manual"))
-    return {"progression": "manual"}
-
-
-SCENARIOS = {
-    f.__name__: f
-    for f in (
-        one_finished_scan_with_checks,
-        queued_scan,
-        processing_scan,
-        failed_scan,
-        cancelled_scan,
-        inconclusive_scan,
-        workers_offline,
-    )
-}

@@ -3,11 +3,11 @@
 
 from typing import Any
 
-SPEC: dict[str, Any] = {'extensions': {'x-scanwire-auth': {'credentials': ['name', 'password', 'client_id'],
+SPEC: dict[str, Any] = {'extensions': {'x-scanwire-auth': {'credentials': ['username', 'password', 'client_id'],
                                     'header': {'name': 'Authorization', 'value': 'Basic {token}'},
                                     'kind': 'login-token',
                                     'login': {'body': {'clientId': '{client_id}',
-                                                       'name': '{name}',
+                                                       'name': '{username}',
                                                        'password': '{password}'},
                                               'operation': 'POST /Authentication/Login',
                                               'token': {'in': 'body', 'pointer': '/Token'}},

@@ -3,7 +3,7 @@
 
 from typing import Any
 
-SPEC: dict[str, Any] = {'extensions': {'x-scanwire-auth': {'credentials': ['key_id', 'key_secret'], 'kind': 'basic'},
+SPEC: dict[str, Any] = {'extensions': {'x-scanwire-auth': {'credentials': ['key_id', 'secret'], 'kind': 'basic'},
                 'x-scanwire-errors': {'code': '/code', 'message': '/message'}},
  'lifecycle': {'aliases': {},
                'codes': {},

@@ -8,7 +8,7 @@ authenticate, what a failure looks like and how lists page; `x-rate-limit` sets 
 interval. Requests are built from the spec's parameter locations and answers are parsed by the generated
 endpoint modules, so `Scan.model` is the generated model of the answer.
 
-    client = soda_client.connect("https://cloud.soda.io", auth=(key_id, key_secret))
+    client = soda_client.connect("https://cloud.soda.io", auth=(key_id, secret))
     scan = client.start_scan(scanDefinition="nightly")
     final = client.wait_for_scan(scan, timeout=600, poll_interval=5)
     final.status.normalized, final.status.raw
