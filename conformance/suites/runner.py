@@ -50,6 +50,7 @@ BUILTIN_CHECKS = (
 ALL_CHECKS = (*BUILTIN_CHECKS, *_checks.SCANWIRE_CHECKS)
 READ_METHODS = ("GET", "HEAD", "OPTIONS")
 
+
 class CredentialsError(ValueError):
     """Credentials for a real-server run are missing; the message names the variables to set."""
 
@@ -174,7 +175,9 @@ def _emulator_credentials(spec: dict[str, Any], plugin: Any) -> dict[str, str]:
     return {name: str(account[name]) for name in names if name in account}
 
 
-def _register_auth(schema: Any, vendor: str, spec: dict[str, Any], creds: dict[str, str], http: httpx.Client) -> None:
+def _register_auth(
+    schema: Any, vendor: str, spec: dict[str, Any], creds: dict[str, str], http: httpx.Client
+) -> None:
     """Every case authenticates as the generated clients do: the runtime's httpx.Auth built from the spec's
     `x-scanwire-auth` (Basic, key headers, AppSpider's login), its headers copied onto the case.
 
@@ -185,7 +188,9 @@ def _register_auth(schema: Any, vendor: str, spec: dict[str, Any], creds: dict[s
     """
     auth_spec = spec.get("x-scanwire-auth") or {}
     values = credentials_for(auth_spec, vendor, (), creds)
-    auth = make_auth(auth_spec, values, vendor=vendor, errors=ErrorSpec.from_extensions(spec.get("x-scanwire-errors")))
+    auth = make_auth(
+        auth_spec, values, vendor=vendor, errors=ErrorSpec.from_extensions(spec.get("x-scanwire-errors"))
+    )
     bind = getattr(auth, "bind", None)
     if bind is not None:
         bind(str(http.base_url).rstrip("/"))

@@ -18,8 +18,8 @@ from appspider_client.api.authentication import login as login_op
 from appspider_client.api.scan_management import get_scan_status, run_scan
 from appspider_client.models import LoginRequest, RunScanRequest
 
-from conformance.emulators.appspider.models import ACCOUNTS, CONFIGS
 from conformance.emulators.appspider import Plugin
+from conformance.emulators.appspider.models import ACCOUNTS, CONFIGS
 from conformance.emulators.core import Emulator, EmulatorSettings, ManualClock, build_emulator
 from conformance.emulators.core.transport import SyncASGITransport
 
@@ -946,7 +946,9 @@ def test_scenarios__each_runs_over_the_control_api(http: httpx.Client, name: str
 
 def test_multi_client_login__scenario_clients_each_see_their_own_scan(http: httpx.Client) -> None:
     setup = control(http, "POST", "/scenario", {"name": "multi_client_login"})["result"]
-    refused = http.post("Authentication/Login", json={"name": setup["username"], "password": setup["password"]})
+    refused = http.post(
+        "Authentication/Login", json={"name": setup["username"], "password": setup["password"]}
+    )
     assert refused.json()["Clients"] == setup["clients"]
     for account, client_id in zip(("acme-web", "acme-mobile"), setup["clients"].values(), strict=True):
         body = {"name": setup["username"], "password": setup["password"], "clientId": client_id}

@@ -1,4 +1,4 @@
-"""Advalidation's error table: `{"error": {"responseCode", "issues": [...]}}` with the status of the failure."""
+"""Advalidation's error table: `{"error": {"responseCode", "issues": [...]}}`, the failure's status."""
 
 from __future__ import annotations
 

@@ -7,13 +7,19 @@ from datetime import UTC, datetime
 from typing import Any
 
 from conformance.emulators.core import BadRequestError, ForbiddenError, NotFoundError, Scan
-from conformance.emulators.core.plugin import Backend
 from conformance.emulators.core.ids import sequential
+from conformance.emulators.core.plugin import Backend
 from scanwire.runtime.lifecycle import NormalizedStatus
 
 __all__ = [
     "ACCOUNTS",
-    "CHECKS_BY_FORMAT", "CREATIVES", "USERS", "AdvalidationBackend", "CreativeNotFoundError", "iso_z"]
+    "CHECKS_BY_FORMAT",
+    "CREATIVES",
+    "USERS",
+    "AdvalidationBackend",
+    "CreativeNotFoundError",
+    "iso_z",
+]
 
 # Two accounts so isolation can be tested; the keys are opaque strings like the vendor's.
 ACCOUNTS = {

@@ -15,7 +15,9 @@ Advalidation = Call[AdvalidationBackend]
 def get_scan(call: Advalidation) -> Response:
     scan_id = int_param(call, "scanId")
     assert scan_id is not None  # a path parameter
-    return json_response({"data": call.backend.get_scan(call.account, scan_id, boolean_param(call, "include_checks"))})
+    return json_response(
+        {"data": call.backend.get_scan(call.account, scan_id, boolean_param(call, "include_checks"))}
+    )
 
 
 def get_current_user(call: Advalidation) -> Response:

@@ -16,8 +16,8 @@ from conformance.emulators.core import (
     Scan,
     ScanNotFoundError,
 )
-from conformance.emulators.core.plugin import Backend
 from conformance.emulators.core.ids import guid, iso_ms_z
+from conformance.emulators.core.plugin import Backend
 
 __all__ = [
     "ACCOUNTS",
@@ -156,7 +156,7 @@ class AppSpiderBackend(Backend):
         return token
 
     def account_for_token(self, token: str, call: Any) -> str:
-        """`login-token` auth (core.auth): the client account of a live token; the call keeps the user name."""
+        """`login-token` auth (core.auth): the client of a live token; the call keeps the user name."""
         account, call.extras["user"] = self.resolve_token(token)
         return account
 

@@ -142,7 +142,10 @@ class Emulator:
         response = self.plugin.errors.render(
             None,
             HttpError(
-                405, f"method {request.method} not allowed; use {allowed}", method=request.method, allowed=allowed
+                405,
+                f"method {request.method} not allowed; use {allowed}",
+                method=request.method,
+                allowed=allowed,
             ),
         )
         response.headers["Allow"] = allowed
@@ -217,7 +220,7 @@ class Emulator:
                 self.violations.append(Violation(route.key, response.status_code, problems))
         return response
 
-    def _parse(self, call: Call, request: Request, body: bytes) -> None:
+    def _parse(self, call: Call[Any], request: Request, body: bytes) -> None:
         if self.settings.validate_requests:
             check = self.validator.check_request(request, body)
             if check.problems:
@@ -230,13 +233,15 @@ class Emulator:
             try:
                 call.body = json.loads(body)
             except ValueError as exc:
-                raise BadRequestError(f"body is not valid JSON: {exc}", location="body", rule="decode") from None
+                raise BadRequestError(
+                    f"body is not valid JSON: {exc}", location="body", rule="decode"
+                ) from None
         elif call.content_type == "application/x-www-form-urlencoded":
             call.body = {
                 k: v[0] if len(v) == 1 else v for k, v in parse_qs(body.decode(errors="replace")).items()
             }
 
-    async def _apply_fault(self, call: Call, fault: Fault) -> Response | None:
+    async def _apply_fault(self, call: Call[Any], fault: Fault) -> Response | None:
         if fault.kind == "status":
             assert fault.status is not None
             return self.plugin.errors.render(

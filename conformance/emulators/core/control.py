@@ -97,7 +97,6 @@ _FAULT = {
 }
 
 
-
 _SEED = {
     "type": "object",
     "properties": {
@@ -256,7 +255,9 @@ def patch_settings(emu: Target, request: Request, body: dict[str, Any]) -> Respo
 
 def clock(emu: Target, request: Request, body: dict[str, Any]) -> Response:
     if not isinstance(emu.clock, ManualClock):
-        raise BadRequestError("this emulator runs on the system clock; start it with a manual clock to move time")
+        raise BadRequestError(
+            "this emulator runs on the system clock; start it with a manual clock to move time"
+        )
     return JSONResponse({"now": emu.clock.advance(float(body["advance"]))})
 
 
@@ -267,7 +268,9 @@ def list_scenarios(emu: Target, request: Request, body: dict[str, Any]) -> Respo
 def run_scenario(emu: Target, request: Request, body: dict[str, Any]) -> Response:
     name = body["name"]
     if name not in emu.scenarios:
-        raise BadRequestError(f"unknown scenario {name!r}; known: {', '.join(sorted(emu.scenarios))}", field="name")
+        raise BadRequestError(
+            f"unknown scenario {name!r}; known: {', '.join(sorted(emu.scenarios))}", field="name"
+        )
     return JSONResponse({"scenario": name, "result": emu.scenarios[name](emu.backend)}, status_code=201)
 
 
@@ -283,7 +286,8 @@ def vendor_openapi(emu: Target, request: Request, body: dict[str, Any]) -> Respo
     spec = dict(emu.spec)
     base = str(request.base_url).rstrip("/")
     spec["servers"] = [
-        {"url": base + prefix, "description": f"scanwire {emu.vendor} emulator"} for prefix in emu.prefixes[:1]
+        {"url": base + prefix, "description": f"scanwire {emu.vendor} emulator"}
+        for prefix in emu.prefixes[:1]
     ]
     return JSONResponse(spec)
 
@@ -309,7 +313,9 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint("GET", "/progression", "Default progression", get_progression),
     Endpoint("PUT", "/progression", "Set the default progression", put_progression, _PROGRESSION, True),
     Endpoint("GET", "/faults", "Pending faults", list_faults),
-    Endpoint("POST", "/faults", "Inject a fault for the next N matching requests", add_fault, _FAULT, True, 201),
+    Endpoint(
+        "POST", "/faults", "Inject a fault for the next N matching requests", add_fault, _FAULT, True, 201
+    ),
     Endpoint("DELETE", "/faults", "Clear faults", clear_faults),
     Endpoint("GET", "/settings", "Settings", get_settings),
     Endpoint("PATCH", "/settings", "Change settings", patch_settings, _SETTINGS, True),
@@ -341,7 +347,9 @@ def _read_body(raw: bytes, endpoint: Endpoint, validator: Draft202012Validator |
     error = next(iter(sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))), None)
     if error is not None:
         where = ".".join(str(p) for p in error.absolute_path)
-        raise BadRequestError(f"{where or 'body'}: {error.message}", field=where, location="body", rule=str(error.validator))
+        raise BadRequestError(
+            f"{where or 'body'}: {error.message}", field=where, location="body", rule=str(error.validator)
+        )
     return data
 
 
@@ -373,7 +381,9 @@ def _openapi() -> dict[str, Any]:
     for endpoint in ENDPOINTS:
         item = paths.setdefault("/_emulator" + endpoint.path, {})
         if "{scan_id}" in endpoint.path:
-            item["parameters"] = [{"name": "scan_id", "in": "path", "required": True, "schema": {"type": "string"}}]
+            item["parameters"] = [
+                {"name": "scan_id", "in": "path", "required": True, "schema": {"type": "string"}}
+            ]
         op: dict[str, Any] = {
             "summary": endpoint.summary,
             "responses": {
@@ -387,7 +397,11 @@ def _openapi() -> dict[str, Any]:
                 "content": {"application/json": {"schema": endpoint.body}},
             }
         item[endpoint.method.lower()] = op
-    return {"openapi": "3.1.0", "info": {"title": "scanwire emulator control API", "version": "1"}, "paths": paths}
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "scanwire emulator control API", "version": "1"},
+        "paths": paths,
+    }
 
 
 _DOCS_PAGE = """<!doctype html>

@@ -123,7 +123,9 @@ class HttpError(EmulatorError):
 
     reason = "http"
 
-    def __init__(self, status: int, message: str, *, retry_after: float | None = None, **details: Any) -> None:
+    def __init__(
+        self, status: int, message: str, *, retry_after: float | None = None, **details: Any
+    ) -> None:
         super().__init__(message, **details)
         self.status = status
         self.retry_after = retry_after

@@ -16,7 +16,7 @@ from starlette.responses import Response
 
 from conformance.emulators.core.errors import BadRequestError
 
-__all__ = ["corrupt", "KINDS", "Fault", "FaultQueue"]
+__all__ = ["KINDS", "Fault", "FaultQueue", "corrupt"]
 
 KINDS = ("status", "delay", "timeout", "malformed", "expired_auth")
 MALFORMED = ("truncated", "html", "empty")

@@ -22,11 +22,21 @@ B = TypeVar("B")
 class Site(Protocol):
     """What a handler may read of the emulator serving it (the app itself sits above this module)."""
 
-    spec: dict[str, Any]
-    operations: dict[str, dict[str, Any]]
-    prefixes: list[str]
-    lifecycle: Lifecycle
-    paging: Mapping[str, Any]  # operation -> core.paging.PageRule
+    @property
+    def spec(self) -> dict[str, Any]: ...
+
+    @property
+    def operations(self) -> dict[str, dict[str, Any]]: ...
+
+    @property
+    def prefixes(self) -> list[str]: ...
+
+    @property
+    def lifecycle(self) -> Lifecycle: ...
+
+    @property
+    def paging(self) -> Mapping[str, Any]: ...  # operation -> core.paging.PageRule
+
 
 _COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # built once, not per answer
 
@@ -72,7 +82,7 @@ def param(call: Call[Any], name: str) -> Any:
 
 def int_param(call: Call[Any], name: str, default: int | None = None) -> int | None:
     """A path or query parameter as an int: openapi-core has typed it already, unless request validation
-    is switched off (then it is still the string sent). BadRequestError names the parameter if it is not one."""
+    is switched off (then it is still the string sent). BadRequestError names the parameter otherwise."""
     location = "path" if name in call.path_params else "query"
     value = call.path_params.get(name, call.query.get(name, default))
     if value is None or (isinstance(value, int) and not isinstance(value, bool)):

@@ -65,7 +65,11 @@ class _Bounds:
             span = f"between {low} and {high}" if high is not None else f"at least {low}"
             rule = "minimum" if low is not None and value < low else "maximum"
             raise BadRequestError(
-                f"{name} must be an integer {span}, not {value}", field=name, location="query", rule=rule, value=value
+                f"{name} must be an integer {span}, not {value}",
+                field=name,
+                location="query",
+                rule=rule,
+                value=value,
             )
         return value
 
@@ -91,7 +95,9 @@ class PageRule:
         size = int_param(call, size_name, self.paging.default_size or self.size.default)
         assert number is not None
         if size is None:
-            raise BadRequestError(f"{size_name} is required", field=size_name, location="query", rule="required")
+            raise BadRequestError(
+                f"{size_name} is required", field=size_name, location="query", rule="required"
+            )
         return self.page.check(name, number), self.size.check(size_name, size)
 
     def cut(self, items: Sequence[T], number: int, size: int) -> Page[T]:

@@ -134,7 +134,9 @@ def snake(operation_id: str) -> str:
 def plugin_for(package: str) -> type[VendorPlugin]:
     """The plugin class of `conformance.emulators.<vendor>`, assembled from its modules by name."""
     slug = package.rsplit(".", 1)[1]
-    models, routes, errors = (importlib.import_module(f"{package}.{name}") for name in ("models", "routes", "errors"))
+    models, routes, errors = (
+        importlib.import_module(f"{package}.{name}") for name in ("models", "routes", "errors")
+    )
     scenarios = _optional(f"{package}.scenarios")
     backends = [
         value

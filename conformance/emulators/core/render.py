@@ -1,4 +1,4 @@
-"""One error renderer: a vendor's answer to each failure is a row of its table (condition -> status + envelope).
+"""One error renderer: a vendor's answer to a failure is a row of its table (condition -> status + body).
 
     ERRORS = ErrorTable(envelope, [
         (AuthError, Rule(401, "Unauthorized")),       # a domain error class (or a tuple of them)
@@ -51,7 +51,9 @@ class Rule:
 
 
 class ErrorTable:
-    def __init__(self, envelope: Callable[[Failure], Response], rows: Sequence[tuple[Condition, Rule]]) -> None:
+    def __init__(
+        self, envelope: Callable[[Failure], Response], rows: Sequence[tuple[Condition, Rule]]
+    ) -> None:
         self.envelope = envelope
         self.rows = list(rows)
 

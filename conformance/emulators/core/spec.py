@@ -1,4 +1,4 @@
-"""The resolved spec an emulator serves (`generated/<vendor>/openapi.resolved.yaml`), read once per version."""
+"""The resolved spec an emulator serves (`generated/<vendor>/openapi.resolved.yaml`), read once."""
 
 from __future__ import annotations
 

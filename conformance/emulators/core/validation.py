@@ -149,9 +149,7 @@ _CHECKED_BODY_LIMIT = 64 * 1024
 
 def _fresh_check(check: RequestCheck) -> RequestCheck:
     """A copy handlers may change freely (typed values are JSON-like: dicts, lists, scalars, bytes)."""
-    return RequestCheck(
-        _fresh(check.path), _fresh(check.query), _fresh(check.body), list(check.problems)
-    )
+    return RequestCheck(_fresh(check.path), _fresh(check.query), _fresh(check.body), list(check.problems))
 
 
 def _fresh(value: Any) -> Any:

@@ -64,6 +64,10 @@ def action_of(call: Call[Any]) -> str | None:
     return None
 
 
+def _is_action(call: Call[Any]) -> bool:
+    return action_of(call) is not None
+
+
 def _refusal(call: Call[Any], exc: IllegalTransitionError) -> str:
     """The result code for an action the lifecycle refused, worded from the scan's state."""
     terminal = {"Complete": "ScanCompleted", "Cancelled": "ScanCancelled", "Failed": "ScanFailed"}
@@ -101,8 +105,8 @@ ERRORS = ErrorTable(
     _envelope,
     [
         (AuthError, Rule(401, _MESSAGES[401])),
-        (ScanNotFoundError, Rule(200, "ScanNotFound", when=action_of, envelope=_bare)),
-        (IllegalTransitionError, Rule(200, _refusal, when=action_of, envelope=_bare)),
+        (ScanNotFoundError, Rule(200, "ScanNotFound", when=_is_action, envelope=_bare)),
+        (IllegalTransitionError, Rule(200, _refusal, when=_is_action, envelope=_bare)),
         (ScanNotFoundError, Rule(404, SCAN_NOT_FOUND)),
         (NotFoundError, Rule(404)),
         (BadRequestError, Rule(415, _media_message, when=_unsupported_media)),

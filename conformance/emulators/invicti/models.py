@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from conformance.emulators.core import BadRequestError, Scan
-from conformance.emulators.core.plugin import Backend
 from conformance.emulators.core.ids import guid, iso_dotnet
+from conformance.emulators.core.plugin import Backend
 
 __all__ = ["ACCOUNTS", "PROFILES", "InvictiBackend", "timespan"]
 

@@ -33,13 +33,18 @@ _CODES = {
 
 def _envelope(failure: Failure) -> Response:
     # Soda documents no Retry-After header (vendor-notes §5); the body carries the message only.
-    return json_response({"code": _CODES.get(failure.status, "error"), "message": failure.message}, failure.status)
+    return json_response(
+        {"code": _CODES.get(failure.status, "error"), "message": failure.message}, failure.status
+    )
 
 
 ERRORS = ErrorTable(
     _envelope,
     [
-        (AuthError, Rule(401, "Unauthorized: provide a valid API key id and secret with HTTP Basic authentication")),
+        (
+            AuthError,
+            Rule(401, "Unauthorized: provide a valid API key id and secret with HTTP Basic authentication"),
+        ),
         (NotFoundError, Rule(404)),
         (
             IllegalTransitionError,

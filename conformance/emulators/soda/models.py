@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from conformance.emulators.core.errors import BadRequestError
 from conformance.emulators.core.engine import Scan
+from conformance.emulators.core.errors import BadRequestError
 from conformance.emulators.core.ids import guid, iso_ms_z, stable_guid
 from conformance.emulators.core.plugin import Backend
 

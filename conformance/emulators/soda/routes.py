@@ -18,7 +18,9 @@ def trigger_scan(call: Soda) -> Response:
         raise BadRequestError(
             "a form body (application/x-www-form-urlencoded) with scanDefinition is required", location="body"
         )
-    scan = call.backend.trigger_scan(call.account, call.body.get("scanDefinition"), call.body.get("dataTimestamp"))
+    scan = call.backend.trigger_scan(
+        call.account, call.body.get("scanDefinition"), call.body.get("dataTimestamp")
+    )
     location = f"{call.base_url}/api/v1/scans/{scan.id}"
     return Response(status_code=201, headers={"Location": location, "X-Soda-Scan-Id": scan.id})
 

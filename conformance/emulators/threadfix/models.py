@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from conformance.emulators.core import BadRequestError, ForbiddenError, NotFoundError, Scan, ScanNotFoundError
-from conformance.emulators.core.plugin import Backend
 from conformance.emulators.core.ids import epoch_ms, sequential
+from conformance.emulators.core.plugin import Backend
 
 __all__ = [
     "ACCOUNTS",

@@ -8,7 +8,6 @@ import re
 from email.message import EmailMessage
 from email.parser import BytesParser
 from email.policy import HTTP
-from typing import Any
 
 from starlette.responses import Response
 
