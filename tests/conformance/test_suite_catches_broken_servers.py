@@ -31,7 +31,7 @@ class RenamedField(Plugin):
     """`state` is sent as `status`: the body no longer matches PublicApiScanStatusResponse."""
 
     def __init__(self) -> None:
-        def get_scan_status(call: Call) -> Response:
+        def get_scan_status(call: Call[Any]) -> Response:
             body = call.backend.status(call.account, call.path_params["scanId"])
             body["status"] = body.pop("state")
             return json_response(body)
@@ -43,7 +43,7 @@ class ServerErrorOnBadId(Plugin):
     """An unknown scan id crashes the handler instead of answering 404."""
 
     def __init__(self) -> None:
-        def get_scan_status(call: Call) -> Response:
+        def get_scan_status(call: Call[Any]) -> Response:
             scan = call.backend.engine.find(call.path_params["scanId"])
             return json_response(call.backend.view(scan))  # AttributeError on None -> 500
 
@@ -51,15 +51,30 @@ class ServerErrorOnBadId(Plugin):
 
 
 class GoesBackwards(Plugin):
-    """Every poll after the first reports `queuing` again: started -> queuing is no legal road."""
+    """A scan is `started` on its first poll and `queuing` on every later one: no road leads back, and
+    neither state is terminal, so the one failure is an illegal transition."""
 
     def __init__(self) -> None:
         seen: set[str] = set()
 
-        def get_scan_status(call: Call) -> Response:
+        def get_scan_status(call: Call[Any]) -> Response:
             body = call.backend.status(call.account, call.path_params["scanId"])
-            if body["id"] in seen and body["state"] not in ("queuing",):
-                body["state"] = "queuing"
+            body["state"] = "queuing" if body["id"] in seen else "started"
+            seen.add(body["id"])
+            return json_response(body)
+
+        self.routes = {**ROUTES, "GET /api/v1/scans/{scanId}": get_scan_status}
+
+
+class LeavesTerminalState(Plugin):
+    """A scan is `completed` on its first poll and `started` on every later one: it left a terminal state."""
+
+    def __init__(self) -> None:
+        seen: set[str] = set()
+
+        def get_scan_status(call: Call[Any]) -> Response:
+            body = call.backend.status(call.account, call.path_params["scanId"])
+            body["state"] = "started" if body["id"] in seen else "completed"
             seen.add(body["id"])
             return json_response(body)
 
@@ -70,7 +85,7 @@ class InventsState(Plugin):
     """A state the spec's enum knows nothing about (a vendor adding `archived` without notice)."""
 
     def __init__(self) -> None:
-        def get_scan_status(call: Call) -> Response:
+        def get_scan_status(call: Call[Any]) -> Response:
             body = call.backend.status(call.account, call.path_params["scanId"])
             body["state"] = "archived"
             return json_response(body)
@@ -115,10 +130,12 @@ def test_not_a_server_error__500_on_unknown_id_is_caught() -> None:
 
 def test_lifecycle_conformance__backwards_transition_is_caught() -> None:
     failing = _failing(_run_with(GoesBackwards()))
-    assert failing[("GET /api/v1/scans/{scanId}", "lifecycle_conformance")] in (
-        "Illegal lifecycle transition",
-        "Scan left a terminal state",
-    )
+    assert failing[("GET /api/v1/scans/{scanId}", "lifecycle_conformance")] == "Illegal lifecycle transition"
+
+
+def test_lifecycle_conformance__leaving_a_terminal_state_is_caught() -> None:
+    failing = _failing(_run_with(LeavesTerminalState()))
+    assert failing[("GET /api/v1/scans/{scanId}", "lifecycle_conformance")] == "Scan left a terminal state"
 
 
 def test_lifecycle_conformance__unknown_state_is_caught() -> None:
