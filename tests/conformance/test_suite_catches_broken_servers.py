@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -27,16 +28,40 @@ def _failing(run: VendorRun) -> dict[tuple[str, str], str]:
     return run.failing_checks()
 
 
-class RenamedField(Plugin):
+def _rewrites_status(rewrite: Callable[[dict[str, Any], bool], None]) -> Plugin:
+    """Soda whose status answers go through `rewrite(body, polled_before)` on the way out."""
+    seen: set[str] = set()
+
+    def get_scan_status(call: Call[Any]) -> Response:
+        body = call.backend.status(call.account, call.path_params["scanId"])
+        rewrite(body, body["id"] in seen)
+        seen.add(body["id"])
+        return json_response(body)
+
+    plugin = Plugin()
+    plugin.routes = {**ROUTES, "GET /api/v1/scans/{scanId}": get_scan_status}
+    return plugin
+
+
+def renamed_field(body: dict[str, Any], again: bool) -> None:
     """`state` is sent as `status`: the body no longer matches PublicApiScanStatusResponse."""
+    body["status"] = body.pop("state")
 
-    def __init__(self) -> None:
-        def get_scan_status(call: Call[Any]) -> Response:
-            body = call.backend.status(call.account, call.path_params["scanId"])
-            body["status"] = body.pop("state")
-            return json_response(body)
 
-        self.routes = {**ROUTES, "GET /api/v1/scans/{scanId}": get_scan_status}
+def goes_backwards(body: dict[str, Any], again: bool) -> None:
+    """`started` on the first poll, `queuing` on every later one: no road leads back, and neither state is
+    terminal, so the one failure is an illegal transition."""
+    body["state"] = "queuing" if again else "started"
+
+
+def leaves_terminal_state(body: dict[str, Any], again: bool) -> None:
+    """`completed` on the first poll, `started` on every later one: it left a terminal state."""
+    body["state"] = "started" if again else "completed"
+
+
+def invents_state(body: dict[str, Any], again: bool) -> None:
+    """A state the spec's enum knows nothing about (a vendor adding `archived` without notice)."""
+    body["state"] = "archived"
 
 
 class ServerErrorOnBadId(Plugin):
@@ -46,49 +71,6 @@ class ServerErrorOnBadId(Plugin):
         def get_scan_status(call: Call[Any]) -> Response:
             scan = call.backend.engine.find(call.path_params["scanId"])
             return json_response(call.backend.view(scan))  # AttributeError on None -> 500
-
-        self.routes = {**ROUTES, "GET /api/v1/scans/{scanId}": get_scan_status}
-
-
-class GoesBackwards(Plugin):
-    """A scan is `started` on its first poll and `queuing` on every later one: no road leads back, and
-    neither state is terminal, so the one failure is an illegal transition."""
-
-    def __init__(self) -> None:
-        seen: set[str] = set()
-
-        def get_scan_status(call: Call[Any]) -> Response:
-            body = call.backend.status(call.account, call.path_params["scanId"])
-            body["state"] = "queuing" if body["id"] in seen else "started"
-            seen.add(body["id"])
-            return json_response(body)
-
-        self.routes = {**ROUTES, "GET /api/v1/scans/{scanId}": get_scan_status}
-
-
-class LeavesTerminalState(Plugin):
-    """A scan is `completed` on its first poll and `started` on every later one: it left a terminal state."""
-
-    def __init__(self) -> None:
-        seen: set[str] = set()
-
-        def get_scan_status(call: Call[Any]) -> Response:
-            body = call.backend.status(call.account, call.path_params["scanId"])
-            body["state"] = "started" if body["id"] in seen else "completed"
-            seen.add(body["id"])
-            return json_response(body)
-
-        self.routes = {**ROUTES, "GET /api/v1/scans/{scanId}": get_scan_status}
-
-
-class InventsState(Plugin):
-    """A state the spec's enum knows nothing about (a vendor adding `archived` without notice)."""
-
-    def __init__(self) -> None:
-        def get_scan_status(call: Call[Any]) -> Response:
-            body = call.backend.status(call.account, call.path_params["scanId"])
-            body["state"] = "archived"
-            return json_response(body)
 
         self.routes = {**ROUTES, "GET /api/v1/scans/{scanId}": get_scan_status}
 
@@ -117,7 +99,7 @@ def test_conformance__healthy_soda_emulator_passes() -> None:
 
 
 def test_response_schema_conformance__renamed_field_is_caught() -> None:
-    failing = _failing(_run_with(RenamedField()))
+    failing = _failing(_run_with(_rewrites_status(renamed_field)))
     assert ("GET /api/v1/scans/{scanId}", "response_schema_conformance") in failing
 
 
@@ -129,17 +111,17 @@ def test_not_a_server_error__500_on_unknown_id_is_caught() -> None:
 
 
 def test_lifecycle_conformance__backwards_transition_is_caught() -> None:
-    failing = _failing(_run_with(GoesBackwards()))
+    failing = _failing(_run_with(_rewrites_status(goes_backwards)))
     assert failing[("GET /api/v1/scans/{scanId}", "lifecycle_conformance")] == "Illegal lifecycle transition"
 
 
 def test_lifecycle_conformance__leaving_a_terminal_state_is_caught() -> None:
-    failing = _failing(_run_with(LeavesTerminalState()))
+    failing = _failing(_run_with(_rewrites_status(leaves_terminal_state)))
     assert failing[("GET /api/v1/scans/{scanId}", "lifecycle_conformance")] == "Scan left a terminal state"
 
 
 def test_lifecycle_conformance__unknown_state_is_caught() -> None:
-    failing = _failing(_run_with(InventsState()))
+    failing = _failing(_run_with(_rewrites_status(invents_state)))
     assert failing[("GET /api/v1/scans/{scanId}", "lifecycle_conformance")] == "Unknown scan state"
 
 

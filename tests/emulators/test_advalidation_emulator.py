@@ -16,6 +16,8 @@ from conformance.emulators.advalidation.models import CHECKS_BY_FORMAT
 from conformance.emulators.core import Emulator, EmulatorSettings, ManualClock, build_emulator
 from conformance.emulators.core.transport import SyncASGITransport
 
+from .conftest import control
+
 ACME = {"X-API-Key": Plugin.accounts["acme"]["api_key"]}
 GLOBEX = {"X-API-Key": Plugin.accounts["globex"]["api_key"]}
 T0 = "2024-03-22T19:56:21Z"  # ManualClock's start
@@ -37,19 +39,6 @@ def field_issue(field: str, message: str) -> dict[str, Any]:
 @pytest.fixture
 def emu(advalidation_emulator: Emulator) -> Emulator:
     return advalidation_emulator
-
-
-@pytest.fixture
-def http(emu: Emulator, emu_client: Callable[..., httpx.Client]) -> httpx.Client:
-    return emu_client(emu)
-
-
-def control(http: httpx.Client, method: str, path: str, body: Any = None, status: int | None = None) -> Any:
-    response = http.request(method, f"/_emulator{path}", json=body)
-    assert response.status_code == (status or (201 if method == "POST" and path != "/reset" else 200)), (
-        response.text
-    )
-    return response.json()
 
 
 def rescan(http: httpx.Client, creative: int = ACME_VIDEO, headers: dict[str, str] = ACME) -> dict[str, Any]:

@@ -23,6 +23,8 @@ from conformance.emulators.appspider.models import ACCOUNTS, CONFIGS
 from conformance.emulators.core import Emulator, EmulatorSettings, ManualClock, build_emulator
 from conformance.emulators.core.transport import SyncASGITransport
 
+from .conftest import control
+
 BASE = "/AppSpiderEnterprise/rest/v1"
 WEEKLY, NIGHTLY = "shop.example.com weekly", "shop.example.com nightly"
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -54,12 +56,6 @@ def http(emu: Emulator, emu_client: Callable[..., httpx.Client]) -> httpx.Client
     client = emu_client(emu)
     client.base_url = httpx.URL(f"http://127.0.0.1{BASE}/")
     return client
-
-
-def control(http: httpx.Client, method: str, path: str, body: Any = None) -> Any:
-    response = http.request(method, f"http://127.0.0.1/_emulator{path}", json=body)
-    assert response.status_code in (200, 201), response.text
-    return response.json()
 
 
 def login(http: httpx.Client, account: str = "webshop") -> dict[str, str]:

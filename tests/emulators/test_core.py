@@ -35,21 +35,10 @@ from conformance.emulators.core.transport import SyncASGITransport
 from conformance.emulators.soda import Plugin as SodaPlugin
 from scanwire.paths import layout
 
+from .conftest import control, control_error
+from .test_soda_emulator import STATES as SODA_STATES
+
 ACME = (SodaPlugin.accounts["acme"]["key_id"], SodaPlugin.accounts["acme"]["secret"])
-SODA_STATES = (
-    "queuing",
-    "executing",
-    "started",
-    "cancelationRequested",
-    "timeOutRequested",
-    "canceled",
-    "timedOut",
-    "failed",
-    "completedWithErrors",
-    "completedWithFailures",
-    "completedWithWarnings",
-    "completed",
-)
 T0 = 1_711_137_381.0  # ManualClock's start
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 
@@ -57,25 +46,6 @@ HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "tra
 @pytest.fixture
 def emu(soda_emulator: Emulator) -> Emulator:
     return soda_emulator
-
-
-@pytest.fixture
-def http(emu: Emulator, emu_client: Callable[..., httpx.Client]) -> httpx.Client:
-    return emu_client(emu, auth=ACME)
-
-
-def control(http: httpx.Client, method: str, path: str, body: Any = None, status: int = 200) -> Any:
-    response = http.request(method, f"/_emulator{path}", json=body)
-    assert response.status_code == status, response.text
-    return response.json()
-
-
-def control_error(response: httpx.Response, status: int = 400) -> str:
-    """A refused control request: `{"error": message}` with a 4xx status."""
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert set(body) == {"error"} and isinstance(body["error"], str) and body["error"]
-    return str(body["error"])
 
 
 def trigger(http: httpx.Client) -> str:

@@ -15,6 +15,8 @@ import pytest
 from conformance.emulators.core import Emulator, EmulatorSettings, ManualClock, build_emulator
 from conformance.emulators.core.transport import SyncASGITransport
 
+from .conftest import clock, seed
+
 ACME = ("7d85ab71-641d-4fed-096f-b11404a17c3d", "acme-invicti-api-token")
 GLOBEX = ("2c4e6a80-1b3d-4f5e-a7c9-b1140a2c9f10", "globex-invicti-api-token")
 SEED_ID = "87be9df1-9f81-46e9-e860-b13b04474ccc"
@@ -40,23 +42,6 @@ UNAUTHORIZED = {"Message": "Authorization has been denied for this request."}
 @pytest.fixture
 def emu(invicti_emulator: Emulator) -> Emulator:
     return invicti_emulator
-
-
-@pytest.fixture
-def http(emu: Emulator, emu_client: Callable[..., httpx.Client]) -> httpx.Client:
-    return emu_client(emu, auth=ACME)
-
-
-def clock(emu: Emulator) -> ManualClock:
-    assert isinstance(emu.clock, ManualClock)
-    return emu.clock
-
-
-def seed(http: httpx.Client, state: str | None = None, account: str = "acme", **extra: Any) -> str:
-    body = {"account": account, **({"state": state} if state else {}), **extra}
-    response = http.post("/_emulator/scans", json=body)
-    assert response.status_code == 201, response.text
-    return str(response.json()["id"])
 
 
 def scenario(http: httpx.Client, name: str) -> Any:

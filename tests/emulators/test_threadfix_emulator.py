@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import itertools
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,8 @@ from conformance.emulators.core import (
 )
 from conformance.emulators.core.transport import SyncASGITransport
 from conformance.emulators.threadfix.models import ACCOUNTS, ThreadfixBackend
+
+from .conftest import control
 
 ACME = {"Authorization": f"APIKEY {ACCOUNTS['acme']['api_key']}"}
 GLOBEX = {"Authorization": f"APIKEY {ACCOUNTS['globex']['api_key']}"}
@@ -50,17 +51,6 @@ NO_FILES = fail("No files selected.")
 @pytest.fixture
 def emu(threadfix_emulator: Emulator) -> Emulator:
     return threadfix_emulator
-
-
-@pytest.fixture
-def http(emu: Emulator, emu_client: Callable[..., httpx.Client]) -> httpx.Client:
-    return emu_client(emu)
-
-
-def control(http: httpx.Client, method: str, path: str, body: Any = None, status: int = 200) -> Any:
-    response = http.request(method, f"/_emulator{path}", json=body)
-    assert response.status_code == status, response.text
-    return response.json()
 
 
 def upload(
