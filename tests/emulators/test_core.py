@@ -5,6 +5,7 @@ emulator (the smallest vendor)."""
 from __future__ import annotations
 
 import itertools
+import re
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
@@ -28,6 +29,7 @@ from conformance.emulators.core import (
     Store,
     build_emulator,
 )
+from conformance.emulators.core.auth import Authenticator
 from conformance.emulators.core.control import CONTROL_OPENAPI, control_routes
 from conformance.emulators.core.faults import Fault, FaultQueue
 from conformance.emulators.core.ratelimit import RateLimiter, Verdict
@@ -840,3 +842,28 @@ def test_coverage__compares_spec_operations_with_routes(emu: Emulator, http: htt
         ),
         "missing": [],
     }
+
+
+# -- the spec-driven authenticator -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("spec", "accounts", "fragment"),
+    [
+        ({"kind": "oauth2"}, {}, "x-scanwire-auth.kind must be one of basic, api-key-header"),
+        ({"kind": "basic", "credentials": ["key_id", "secret"]}, {"acme": {"key_id": "k"}}, "'acme' lacks"),
+        (
+            {
+                "kind": "prefixed-header",
+                "credentials": ["api_key"],
+                "header": {"name": "X", "value": "{api_key} x"},
+            },
+            {},
+            "must end with one {credential}",
+        ),
+    ],
+    ids=["unknown-kind", "account-lacks-credential", "template-without-placeholder-at-end"],
+)
+def test_authenticator__bad_configuration_named(spec: dict[str, Any], accounts: Any, fragment: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(fragment)):
+        Authenticator(spec, accounts)

@@ -406,6 +406,17 @@ def test_operation__bad_credentials_unauthorized(
     assert {k: response.headers[k] for k in CACHE_HEADERS} == CACHE_HEADERS
 
 
+def test_get_scan_status__user_id_compared_case_blind_token_not(
+    emu: Emulator, emu_client: Callable[..., httpx.Client], http: httpx.Client
+) -> None:
+    """The user id is a GUID, which .NET compares case-blind (x-scanwire-auth `case-insensitive`)."""
+    scenario(http, "one_completed_scan")
+    anon = emu_client(emu)
+    url = f"/api/1.0/scans/status/{SEED_ID}"
+    assert anon.get(url, auth=(ACME[0].upper(), ACME[1])).status_code == 200
+    assert anon.get(url, auth=(ACME[0], ACME[1].upper())).status_code == 401
+
+
 @pytest.mark.parametrize("header", ["Bearer acme-invicti-api-token", "Basic !!!notbase64", "Basic YWNtZQ=="])
 def test_get_scan_status__malformed_authorization_unauthorized(
     emu: Emulator, emu_client: Callable[..., httpx.Client], header: str
