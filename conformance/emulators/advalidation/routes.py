@@ -6,18 +6,17 @@ from __future__ import annotations
 from starlette.responses import Response
 
 from conformance.emulators.advalidation.models import AdvalidationBackend
-from conformance.emulators.core.http import Call, boolean_param, int_param, json_response
+from conformance.emulators.core.http import Call, boolean_param, json_response, path_int
 from conformance.emulators.core.ratelimit import Verdict
 
 Advalidation = Call[AdvalidationBackend]
 
 
 def get_scan(call: Advalidation) -> Response:
-    scan_id = int_param(call, "scanId")
-    assert scan_id is not None  # a path parameter
-    return json_response(
-        {"data": call.backend.get_scan(call.account, scan_id, boolean_param(call, "include_checks"))}
+    scan = call.backend.get_scan(
+        call.account, path_int(call, "scanId"), boolean_param(call, "include_checks")
     )
+    return json_response({"data": scan})
 
 
 def get_current_user(call: Advalidation) -> Response:
@@ -25,9 +24,7 @@ def get_current_user(call: Advalidation) -> Response:
 
 
 def rescan_creative(call: Advalidation) -> Response:
-    creative_id = int_param(call, "creativeId")
-    assert creative_id is not None  # a path parameter
-    return json_response({"data": call.backend.rescan(call.account, creative_id)})
+    return json_response({"data": call.backend.rescan(call.account, path_int(call, "creativeId"))})
 
 
 def decorate(call: Advalidation, response: Response, verdict: Verdict | None) -> Response:

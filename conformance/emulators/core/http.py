@@ -14,7 +14,17 @@ from starlette.responses import Response
 from conformance.emulators.core.errors import BadRequestError
 from scanwire.runtime.lifecycle import Lifecycle
 
-__all__ = ["Call", "Site", "boolean_param", "header_of", "int_param", "json_response", "param", "set_headers"]
+__all__ = [
+    "Call",
+    "Site",
+    "boolean_param",
+    "header_of",
+    "int_param",
+    "json_response",
+    "param",
+    "path_int",
+    "set_headers",
+]
 
 B = TypeVar("B")
 
@@ -93,6 +103,14 @@ def int_param(call: Call[Any], name: str, default: int | None = None) -> int | N
     raise BadRequestError(
         f"{name} must be an integer, not {value!r}", field=name, location=location, rule="type", value=value
     )
+
+
+def path_int(call: Call[Any], name: str) -> int:
+    """A path parameter as an int (`int_param` for a parameter that is always there)."""
+    value = int_param(call, name)
+    if value is None:
+        raise BadRequestError(f"{name} is required", field=name, location="path", rule="required")
+    return value
 
 
 def boolean_param(call: Call[Any], name: str, default: bool = False) -> bool:

@@ -11,7 +11,7 @@ from email.policy import HTTP
 
 from starlette.responses import Response
 
-from conformance.emulators.core.http import Call, int_param
+from conformance.emulators.core.http import Call, path_int
 from conformance.emulators.threadfix.errors import UnrecognizedPathError, envelope
 from conformance.emulators.threadfix.models import NoFilesError, ThreadfixBackend
 
@@ -67,12 +67,6 @@ def _accepts_json(accept: str | None) -> bool:
     return any(r in _JSON_RANGES or r.endswith("+json") for r in ranges)
 
 
-def _int(call: Threadfix, name: str) -> int:
-    value = int_param(call, name)
-    assert value is not None  # a path parameter
-    return value
-
-
 def multipart_files(call: Threadfix) -> list[tuple[str, bytes]]:
     """(original file name, content) of every file part, whatever its field name.
 
@@ -103,7 +97,7 @@ def _parse_multipart(content_type: str, body: bytes) -> EmailMessage:
 
 
 def upload_scan(call: Threadfix) -> Response:
-    app_id = _int(call, "appId")
+    app_id = path_int(call, "appId")
     scan = call.backend.upload_scan(call.account, app_id, multipart_files(call))
     # The link is versioned since 2.8.8 (FACT); it repeats the prefix the client called (INFERENCE), so
     # an implicit-legacy client gets an unversioned link it can follow.
@@ -114,6 +108,8 @@ def upload_scan(call: Threadfix) -> Response:
 
 
 def get_pending_scan_status(call: Threadfix) -> Response:
-    pending = call.backend.pending_scan(call.account, _int(call, "appId"), _int(call, "pendingScanId"))
+    pending = call.backend.pending_scan(
+        call.account, path_int(call, "appId"), path_int(call, "pendingScanId")
+    )
     # The top-level message repeats scanMessage (seed 003 sample output).
     return envelope(pending, pending["scanMessage"])
