@@ -510,13 +510,13 @@ def test_get_current_user__rate_limits_switch_off(http: httpx.Client) -> None:
     ("name", "expected"),
     [
         (
-            "one_finished_scan_with_checks",
+            "one_completed_scan",
             {"processingStatus": "finished", "nbIssues": 2, "isInconclusive": False},
         ),
-        ("queued_scan", {"processingStatus": "queued", "finishedAt": None, "nbIssues": None}),
-        ("processing_scan", {"processingStatus": "processing", "finishedAt": None, "updatedAt": T0}),
-        ("failed_scan", {"processingStatus": "failed", "finishedAt": T0, "nbIssues": None}),
-        ("cancelled_scan", {"processingStatus": "cancelled", "finishedAt": T0, "tests": None}),
+        ("one_queued_scan", {"processingStatus": "queued", "finishedAt": None, "nbIssues": None}),
+        ("one_running_scan", {"processingStatus": "processing", "finishedAt": None, "updatedAt": T0}),
+        ("one_failed_scan", {"processingStatus": "failed", "finishedAt": T0, "nbIssues": None}),
+        ("one_canceled_scan", {"processingStatus": "cancelled", "finishedAt": T0, "tests": None}),
         (
             "inconclusive_scan",
             {
@@ -537,9 +537,7 @@ def test_scenario__sets_up_a_scan_seen_through_the_api(http: httpx.Client, name:
 
 
 def test_scenario__one_finished_scan_with_checks_returns_tests(http: httpx.Client) -> None:
-    scan_id = control(http, "POST", "/scenario", {"name": "one_finished_scan_with_checks"})["result"][
-        "scanId"
-    ]
+    scan_id = control(http, "POST", "/scenario", {"name": "one_completed_scan"})["result"]["scanId"]
     assert poll(http, scan_id, include_checks=True)["tests"] == CHECKS_BY_FORMAT["video"]
 
 

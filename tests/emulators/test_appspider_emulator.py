@@ -404,7 +404,7 @@ def test_get_scan_status__post_terminal_roads_after_completed(http: httpx.Client
     auth = login(http)
     seen = []
     for road in (["Completed", "VulnLoadFailed"], ["Completed", "ReportRegenerating", "ReportError"]):
-        scan_id = control(http, "POST", "/scenario", {"name": "running_scan"})["result"]["scanId"]
+        scan_id = control(http, "POST", "/scenario", {"name": "one_running_scan"})["result"]["scanId"]
         seen = ["Running"]
         for state in road:
             control(http, "PATCH", f"/scans/{scan_id}", {"state": state})
@@ -655,7 +655,7 @@ def test_pause_all_scans__acts_on_every_legal_scan_of_the_client_only(
 def test_get_scans__lists_the_clients_scans_with_integer_codes(http: httpx.Client) -> None:
     auth = login(http)
     completed = control(http, "POST", "/scenario", {"name": "one_completed_scan"})["result"]["scanId"]
-    running = control(http, "POST", "/scenario", {"name": "running_scan"})["result"]["scanId"]
+    running = control(http, "POST", "/scenario", {"name": "one_running_scan"})["result"]["scanId"]
     seed(http, "Running", account="acme-web")
     response = http.get("Scan/GetScans", headers={**auth, **FORM})
     assert response.status_code == 200
@@ -824,7 +824,7 @@ def test_has_scan_imported__becomes_true_some_reads_after_completed(http: httpx.
 
 def test_get_scan_errors__one_event_per_failure(http: httpx.Client) -> None:
     auth = login(http)
-    failed = control(http, "POST", "/scenario", {"name": "failed_scan"})["result"]["scanId"]
+    failed = control(http, "POST", "/scenario", {"name": "one_failed_scan"})["result"]["scanId"]
     assert get(http, "GetScanErrors", auth, failed).json() == ok(
         Events=[
             {
@@ -955,7 +955,7 @@ def test_multi_client_login__scenario_clients_each_see_their_own_scan(http: http
 
 
 def test_running_scan__scenario_is_running_until_moved(http: httpx.Client) -> None:
-    scan_id = control(http, "POST", "/scenario", {"name": "running_scan"})["result"]["scanId"]
+    scan_id = control(http, "POST", "/scenario", {"name": "one_running_scan"})["result"]["scanId"]
     auth = login(http)
     assert [status(http, auth, scan_id) for _ in range(3)] == ["Running"] * 3
     assert get(http, "IsScanActive", auth, scan_id).json() == ok(Result=True)

@@ -867,3 +867,28 @@ def test_coverage__compares_spec_operations_with_routes(emu: Emulator, http: htt
 def test_authenticator__bad_configuration_named(spec: dict[str, Any], accounts: Any, fragment: str) -> None:
     with pytest.raises(ValueError, match=re.escape(fragment)):
         Authenticator(spec, accounts)
+
+
+# -- scenarios shared by name across vendors ----------------------------------------------------------
+
+COMMON_SCENARIOS = {
+    "one_completed_scan": "succeeded",
+    "one_running_scan": "running",
+    "one_queued_scan": "queued",
+    "one_failed_scan": "failed",
+    "one_paused_scan": "paused",
+}
+
+
+@pytest.mark.parametrize("vendor", ["advalidation", "invicti", "appspider", "threadfix", "soda"])
+def test_scenarios__one_name_per_setup_across_vendors(
+    vendor: str, emulator: Callable[..., Emulator], emu_client: Callable[..., httpx.Client]
+) -> None:
+    http = emu_client(emulator(vendor))
+    names = set(control(http, "GET", "/scenarios"))
+    assert {"one_completed_scan", "queue_stalled"} <= names
+    for name in sorted(names & set(COMMON_SCENARIOS)):
+        before = {s["id"] for s in control(http, "GET", "/scans")}
+        control(http, "POST", "/scenario", {"name": name})
+        made = [s for s in control(http, "GET", "/scans") if s["id"] not in before]
+        assert [s["normalized"] for s in made] == [COMMON_SCENARIOS[name]], name

@@ -132,7 +132,7 @@ def test_cancel_scan__queued_scan_is_cancelled(http: httpx.Client) -> None:
 
 
 def test_pause_scan__pause_and_resume_follow_the_road(http: httpx.Client) -> None:
-    scan_id = scenario(http, "scanning_scan")["scanId"]
+    scan_id = scenario(http, "one_running_scan")["scanId"]
     assert status(http, scan_id) == {
         "CompletedSteps": 10655, "EstimatedLaunchTime": None, "EstimatedSteps": 21310, "State": "Scanning"
     }  # fmt: skip
@@ -152,7 +152,7 @@ def test_pause_scan__pause_and_resume_follow_the_road(http: httpx.Client) -> Non
 
 
 def test_resume_scan__paused_scenario_resumes(http: httpx.Client) -> None:
-    scan_id = scenario(http, "paused_scan")["scanId"]
+    scan_id = scenario(http, "one_paused_scan")["scanId"]
     assert (detail(http, scan_id)["State"], detail(http, scan_id)["Percentage"]) == ("Paused", 50)
     assert act(http, "resume", scan_id).json() == "Ok"
     assert detail(http, scan_id)["State"] == "Resuming"
@@ -664,8 +664,8 @@ def test_scenarios__listed_and_observable(emu: Emulator, http: httpx.Client) -> 
     names = {
         "one_completed_scan",
         "queued_scans",
-        "scanning_scan",
-        "paused_scan",
+        "one_running_scan",
+        "one_paused_scan",
         "many_scans",
         "queue_stalled",
     }

@@ -156,7 +156,7 @@ def test_upload_scan__every_file_part_is_listed(http: httpx.Client) -> None:
 
 
 def test_get_pending_scan_status__done_matches_the_seed_sample(http: httpx.Client) -> None:
-    ids = control(http, "POST", "/scenario", {"name": "one_done_scan"}, 201)["result"]
+    ids = control(http, "POST", "/scenario", {"name": "one_completed_scan"}, 201)["result"]
     assert ids == {"appId": 6, "pendingScanId": 1, "scanId": 1}
     response = status(http)
     assert response.json() == {
@@ -518,7 +518,7 @@ def test_rate_limits__none_declared_so_none_enforced(emu: Emulator, http: httpx.
 @pytest.mark.parametrize(
     ("name", "state", "error"),
     [
-        ("one_done_scan", "DONE", False),
+        ("one_completed_scan", "DONE", False),
         ("one_queued_scan", "QUEUED", False),
         ("interrupted_scan", "SCAN_INTERRUPTED", True),
         ("remote_import_finished", "FINISHED_FINDING_PULLING", False),
@@ -533,7 +533,13 @@ def test_scenario__visible_through_the_api(http: httpx.Client, name: str, state:
 
 def test_scenario__queue_stalled_keeps_uploads_queued(http: httpx.Client) -> None:
     names = control(http, "GET", "/scenarios")
-    assert set(names) >= {"one_done_scan", "interrupted_scan", "deleted_scan", "queue_stalled", "two_teams"}
+    assert set(names) >= {
+        "one_completed_scan",
+        "interrupted_scan",
+        "deleted_scan",
+        "queue_stalled",
+        "two_teams",
+    }
     control(http, "POST", "/scenario", {"name": "queue_stalled"}, 201)
     upload(http)
     assert [poll(http)["status"] for _ in range(3)] == ["QUEUED"] * 3

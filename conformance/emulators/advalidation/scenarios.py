@@ -14,26 +14,26 @@ def _ids(scan: Scan) -> dict[str, Any]:
     return {"scanId": int(scan.id), "creativeId": scan.data["creativeId"], "state": scan.state}
 
 
-def one_finished_scan_with_checks(backend: AdvalidationBackend) -> dict[str, Any]:
+def one_completed_scan(backend: AdvalidationBackend) -> dict[str, Any]:
     """A finished manual scan of acme's video creative: one fail, one warn, one pass."""
     video = next(c for c in backend.creatives("acme") if c["format"] == "video")
     return _ids(backend.seed_scan("acme", "finished", {"creativeId": video["id"]}, None))
 
 
-def queued_scan(backend: AdvalidationBackend) -> dict[str, Any]:
+def one_queued_scan(backend: AdvalidationBackend) -> dict[str, Any]:
     """A queued scan that stays queued until advanced through the control API."""
     return _ids(backend.seed_scan("acme", None, {}, _MANUAL))
 
 
-def processing_scan(backend: AdvalidationBackend) -> dict[str, Any]:
+def one_running_scan(backend: AdvalidationBackend) -> dict[str, Any]:
     return _ids(backend.seed_scan("acme", "processing", {}, _MANUAL))
 
 
-def failed_scan(backend: AdvalidationBackend) -> dict[str, Any]:
+def one_failed_scan(backend: AdvalidationBackend) -> dict[str, Any]:
     return _ids(backend.seed_scan("acme", "failed", {}, None))
 
 
-def cancelled_scan(backend: AdvalidationBackend) -> dict[str, Any]:
+def one_canceled_scan(backend: AdvalidationBackend) -> dict[str, Any]:
     """Cancelled server-side (web UI or staff): the API itself has no cancel operation."""
     return _ids(backend.seed_scan("acme", "cancelled", {}, None))
 

@@ -21,11 +21,11 @@ def one_completed_scan(backend: AppSpiderBackend) -> dict[str, Any]:
     return _walk(backend, "webshop", ["Running", "Completed"])
 
 
-def running_scan(backend: AppSpiderBackend) -> dict[str, Any]:
+def one_running_scan(backend: AppSpiderBackend) -> dict[str, Any]:
     return _walk(backend, "webshop", ["Running"])
 
 
-def paused_scan(backend: AppSpiderBackend) -> dict[str, Any]:
+def one_paused_scan(backend: AppSpiderBackend) -> dict[str, Any]:
     return _walk(backend, "webshop", ["Running", "Pausing", "Paused"])
 
 
@@ -34,7 +34,7 @@ def waiting_for_cloud(backend: AppSpiderBackend) -> dict[str, Any]:
     return _walk(backend, "webshop", ["StartingCloud"])
 
 
-def failed_scan(backend: AppSpiderBackend) -> dict[str, Any]:
+def one_failed_scan(backend: AppSpiderBackend) -> dict[str, Any]:
     """A failed scan with one event in its error log."""
     return _walk(backend, "webshop", ["Running", "Failed"])
 

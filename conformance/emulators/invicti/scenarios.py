@@ -22,14 +22,14 @@ def queued_scans(backend: InvictiBackend) -> dict[str, Any]:
     return {"scanIds": ids}
 
 
-def scanning_scan(backend: InvictiBackend) -> dict[str, Any]:
+def one_running_scan(backend: InvictiBackend) -> dict[str, Any]:
     """One acme scan half way through (the spec's notes-scanning example), moved only by the control API."""
     scan = backend.seed_scan("acme", "Scanning", {}, MANUAL)
     backend.set_progress(scan.id, 0.5)
     return {"scanId": scan.id}
 
 
-def paused_scan(backend: InvictiBackend) -> dict[str, Any]:
+def one_paused_scan(backend: InvictiBackend) -> dict[str, Any]:
     """One acme scan paused half way (manual progression)."""
     scan = backend.seed_scan("acme", "Scanning", {}, MANUAL)
     backend.set_progress(scan.id, 0.5)

@@ -12,7 +12,7 @@ def _ids(scan: Scan) -> dict[str, Any]:
     return {"appId": scan.data["appId"], "pendingScanId": int(scan.id), "scanId": scan.data.get("scanId")}
 
 
-def one_done_scan(backend: ThreadfixBackend) -> dict[str, Any]:
+def one_completed_scan(backend: ThreadfixBackend) -> dict[str, Any]:
     """The seed 003 sample: contoso.fpr on application 6, processed (DONE, scanId set)."""
     return _ids(backend.seed_scan("acme", "DONE", {"appId": 6}, None))
 
