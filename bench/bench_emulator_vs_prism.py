@@ -38,7 +38,9 @@ from _common import BIN, ROOT, machine, print_ratio, print_table
 
 SPEC = ROOT / "generated" / "invicti" / "openapi.resolved.yaml"
 PRISM_DIR = ROOT / ".scanwire" / "bench" / "prism"
-PRISM_PACKAGE = "@stoplight/prism-cli@5"
+# Pinned exactly: 5.16.0 crashes at start under NODE_ENV=production ("reading 'isPrimary'"), and an
+# unpinned peer makes the ratio move between runs for reasons of its own.
+PRISM_PACKAGE = "@stoplight/prism-cli@5.14.2"
 TARGET = 2.0
 
 
