@@ -1,71 +1,24 @@
 """The control API under `/_emulator/` (moto's `/moto-api/` idea): one table of endpoints.
 
 Each row of `ENDPOINTS` gives method, path, summary, the JSON schema of its body and its handler; the
-Starlette routes, the request validation (jsonschema, before the handler runs: a refused body changes
-nothing) and the OpenAPI document at `/_emulator/control/openapi.json` are all made from it. Add an
-endpoint by adding a row.
+Starlette routes, the request validation and the OpenAPI document at `/_emulator/control/openapi.json`
+are all made from it (`core/control_table.py`). Add an endpoint by adding a row.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
-from jsonschema import Draft202012Validator
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from conformance.emulators.core.clock import Clock, ManualClock
-from conformance.emulators.core.engine import Progression, Scan, ScanEngine
-from conformance.emulators.core.errors import BadRequestError, EmulatorError, NotFoundError
-from conformance.emulators.core.faults import Fault, FaultQueue
-from conformance.emulators.core.settings import EmulatorSettings
-from conformance.emulators.core.store import Store
-from scanwire.runtime.lifecycle import Lifecycle
+from conformance.emulators.core.clock import ManualClock
+from conformance.emulators.core.control_table import Endpoint, Target, openapi_document, routes
+from conformance.emulators.core.engine import Progression, Scan
+from conformance.emulators.core.errors import BadRequestError
 
 __all__ = ["CONTROL_OPENAPI", "ENDPOINTS", "Endpoint", "Target", "control_routes"]
-
-
-class Target(Protocol):
-    """What the control API drives (the Emulator, which sits above this module)."""
-
-    vendor: str
-    spec: dict[str, Any]
-    prefixes: list[str]
-    lifecycle: Lifecycle
-    engine: ScanEngine
-    store: Store
-    settings: EmulatorSettings
-    faults: FaultQueue
-    clock: Clock
-    violations: list[Any]
-    errors: list[str]
-    accounts: Mapping[str, Mapping[str, Any]]
-    scenarios: Mapping[str, Callable[[Any], Any]]
-    backend: Any
-
-    def reset(self) -> None: ...
-
-    def inject(self, raw: dict[str, Any]) -> Fault: ...
-
-    def coverage(self) -> dict[str, list[str]]: ...
-
-
-Handler = Callable[[Target, Request, dict[str, Any]], Response]
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    method: str
-    path: str  # under /_emulator
-    summary: str
-    handler: Handler
-    body: dict[str, Any] | None = None  # JSON schema of the body; None: the endpoint reads no body
-    body_required: bool = False
-    status: int = 200  # the success status, for the document
 
 
 _PROGRESSION = {
@@ -330,80 +283,6 @@ ENDPOINTS: list[Endpoint] = [
 ]
 
 
-def _read_body(raw: bytes, endpoint: Endpoint, validator: Draft202012Validator | None) -> dict[str, Any]:
-    if validator is None:
-        return {}
-    if not raw:
-        if endpoint.body_required:
-            raise BadRequestError("a JSON object body is required")
-        data: Any = {}
-    else:
-        try:
-            data = json.loads(raw)
-        except ValueError as exc:
-            raise BadRequestError(f"body is not valid JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise BadRequestError("body must be a JSON object")
-    error = next(iter(sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))), None)
-    if error is not None:
-        where = ".".join(str(p) for p in error.absolute_path)
-        raise BadRequestError(
-            f"{where or 'body'}: {error.message}", field=where, location="body", rule=str(error.validator)
-        )
-    return data
-
-
-def control_routes(emu: Target) -> list[Route]:
-    """Starlette routes for ENDPOINTS, one per path; failures are `{"error": message}` with 400 or 404."""
-    by_path: dict[str, dict[str, tuple[Endpoint, Draft202012Validator | None]]] = {}
-    for endpoint in ENDPOINTS:
-        validator = Draft202012Validator(endpoint.body) if endpoint.body is not None else None
-        by_path.setdefault(endpoint.path, {})[endpoint.method] = (endpoint, validator)
-
-    def serve(methods: dict[str, tuple[Endpoint, Draft202012Validator | None]]) -> Any:
-        async def handle(request: Request) -> Response:
-            endpoint, validator = methods[request.method]
-            try:
-                body = _read_body(await request.body(), endpoint, validator)
-                return endpoint.handler(emu, request, body)
-            except NotFoundError as exc:
-                return JSONResponse({"error": exc.message}, status_code=404)
-            except EmulatorError as exc:
-                return JSONResponse({"error": exc.message}, status_code=400)
-
-        return handle
-
-    return [Route(path, serve(methods), methods=list(methods)) for path, methods in by_path.items()]
-
-
-def _openapi() -> dict[str, Any]:
-    paths: dict[str, Any] = {}
-    for endpoint in ENDPOINTS:
-        item = paths.setdefault("/_emulator" + endpoint.path, {})
-        if "{scan_id}" in endpoint.path:
-            item["parameters"] = [
-                {"name": "scan_id", "in": "path", "required": True, "schema": {"type": "string"}}
-            ]
-        op: dict[str, Any] = {
-            "summary": endpoint.summary,
-            "responses": {
-                str(endpoint.status): {"description": "OK"},
-                "400": {"description": "bad control request"},
-            },
-        }
-        if endpoint.body is not None:
-            op["requestBody"] = {
-                "required": endpoint.body_required,
-                "content": {"application/json": {"schema": endpoint.body}},
-            }
-        item[endpoint.method.lower()] = op
-    return {
-        "openapi": "3.1.0",
-        "info": {"title": "scanwire emulator control API", "version": "1"},
-        "paths": paths,
-    }
-
-
 _DOCS_PAGE = """<!doctype html>
 <html><head><meta charset="utf-8"><title>scanwire {vendor} emulator</title>
 <link rel="stylesheet" href="https://unpkg.com/swagger-ui-dist@5/swagger-ui.css"></head>
@@ -421,4 +300,8 @@ SwaggerUIBundle({dom_id: "#ui", layout: "StandaloneLayout",
 """
 
 
-CONTROL_OPENAPI: dict[str, Any] = _openapi()
+CONTROL_OPENAPI: dict[str, Any] = openapi_document(ENDPOINTS, "scanwire emulator control API")
+
+
+def control_routes(emu: Target) -> list[Route]:
+    return routes(emu, ENDPOINTS)
