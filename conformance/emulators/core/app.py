@@ -189,8 +189,6 @@ class Emulator:
                     for check in self.plugin.route_checks:
                         check(call)
                     call.account = self.authenticator.authenticate(call, self.backend)
-                    for check in self.plugin.request_checks:
-                        check(call)
                 if self.settings.rate_limits:
                     verdict = (
                         self.limiter.check(
@@ -203,6 +201,8 @@ class Emulator:
                     call, HttpError(429, "rate limit exceeded", retry_after=verdict.retry_after)
                 )
                 return self.plugin.decorate(call, response, verdict)
+            for check in self.plugin.body_checks:
+                check(call)
             self._parse(call, request, body)
             response = route.handler(call)
         except EmulatorError as exc:

@@ -7,7 +7,7 @@
 - `routes.py`: one handler per spec operation, named after its operationId in snake_case
   (`getScanStatus` -> `get_scan_status`); optionally `PREFIXES` (path prefixes besides the servers'),
   `route_check(call)` (runs before authentication: ThreadFix's version and Accept),
-  `request_check(call)` (after authentication, before validation) and `decorate(call, response, verdict)`
+  `check_body(call)` (refuses a body request validation must not see) and `decorate(call, response, verdict)`
   (vendor headers on every answer);
 - `errors.py`: `ERRORS`, the vendor's error table (`core.render.ErrorTable`);
 - `scenarios.py` (optional): every public function `name(backend) -> dict` is a named scenario, beside
@@ -118,7 +118,7 @@ class VendorPlugin:
     errors: ClassVar[ErrorTable]
     # Tuples: a function kept in a tuple stays a plain function (no method binding).
     route_checks: ClassVar[tuple[Check, ...]] = ()
-    request_checks: ClassVar[tuple[Check, ...]] = ()
+    body_checks: ClassVar[tuple[Check, ...]] = ()
     decorators: ClassVar[tuple[Decorate, ...]] = ()
 
     def decorate(self, call: Call[Any], response: Response, verdict: Verdict | None) -> Response:
@@ -168,7 +168,7 @@ def plugin_for(package: str) -> type[VendorPlugin]:
         "scenarios": {**SHARED_SCENARIOS, **found},
         "errors": errors.ERRORS,
         "route_checks": _hooks(routes, "route_check"),
-        "request_checks": _hooks(routes, "request_check"),
+        "body_checks": _hooks(routes, "check_body"),
         "decorators": _hooks(routes, "decorate"),
         "__doc__": importlib.import_module(package).__doc__,
     }
