@@ -6,15 +6,7 @@ from typing import Any
 
 from starlette.responses import Response
 
-from conformance.emulators.core.errors import (
-    AuthError,
-    BadRequestError,
-    EmulatorError,
-    ForbiddenError,
-    HttpError,
-    IllegalTransitionError,
-    NotFoundError,
-)
+from conformance.emulators.core import errors as core
 from conformance.emulators.core.http import Call, json_response
 from conformance.emulators.core.render import ErrorTable, Failure, Rule
 
@@ -28,14 +20,14 @@ def _envelope(failure: Failure) -> Response:
     vendor-notes §1 FACT). No Retry-After, even on 429: the vendor sends none and its SDK reads none
     (vendor-notes §1 FACT)."""
     issues: list[dict[str, Any]] = []
-    if isinstance(failure.error, BadRequestError) and failure.call is not None:
+    if isinstance(failure.error, core.BadRequestError) and failure.call is not None:
         issues = _issues(failure.call, failure.error)
     elif failure.code is not None:
         issues = [{"type": failure.code, "message": failure.message, "relatedField": None}]
     return json_response({"error": {"responseCode": failure.status, "issues": issues}}, failure.status)
 
 
-def _issues(call: Call[Any], exc: BadRequestError) -> list[dict[str, Any]]:
+def _issues(call: Call[Any], exc: core.BadRequestError) -> list[dict[str, Any]]:
     """One issue per problem, naming the offending parameter in `relatedField` (one issue per field)."""
     issues: list[dict[str, Any]] = []
     seen: set[str] = set()
@@ -62,13 +54,13 @@ def _message(call: Call[Any], field: str) -> str | None:
 ERRORS = ErrorTable(
     _envelope,
     [
-        (AuthError, Rule(401)),
-        (ForbiddenError, Rule(403)),
-        (NotFoundError, Rule(404)),
-        (BadRequestError, Rule(422)),
+        (core.AuthError, Rule(401)),
+        (core.ForbiddenError, Rule(403)),
+        (core.NotFoundError, Rule(404)),
+        (core.BadRequestError, Rule(422)),
         # Unreachable through the API (it has no action operations); kept so no domain error is a 500.
-        (IllegalTransitionError, Rule(422, code="invalid_state")),
-        (HttpError, Rule()),
-        (EmulatorError, Rule(422, code="invalid_request")),
+        (core.IllegalTransitionError, Rule(422, code="invalid_state")),
+        (core.HttpError, Rule()),
+        (core.EmulatorError, Rule(422, code="invalid_request")),
     ],
 )

@@ -15,15 +15,7 @@ from conformance.emulators.appspider.models import (
     ScanNotAllowedError,
     ScanStartFailedError,
 )
-from conformance.emulators.core.errors import (
-    AuthError,
-    BadRequestError,
-    EmulatorError,
-    HttpError,
-    IllegalTransitionError,
-    NotFoundError,
-    ScanNotFoundError,
-)
+from conformance.emulators.core import errors as core
 from conformance.emulators.core.http import Call, json_response
 from conformance.emulators.core.render import ErrorTable, Failure, Rule
 
@@ -42,11 +34,11 @@ def _envelope(failure: Failure) -> Response:
     return json_response(body, failure.status)
 
 
-def _auth_message(call: Call[Any] | None, exc: AuthError) -> str:
+def _auth_message(call: Call[Any] | None, exc: core.AuthError) -> str:
     return "Authorization token is invalid or expired" if exc.kind in ("expired", "unknown") else exc.message
 
 
-def _describe(call: Call[Any] | None, exc: BadRequestError) -> str:
+def _describe(call: Call[Any] | None, exc: core.BadRequestError) -> str:
     """A short ErrorMessage: the documented one when something required is missing, else each finding."""
     if any(p.rule == "required" for p in exc.problems):
         return _REQUIRED
@@ -57,19 +49,19 @@ ERRORS = ErrorTable(
     _envelope,
     [
         (InvalidClientIdError, Rule(401, "Invalid clientId", code="Invalid clientId")),
-        (AuthError, Rule(401, _auth_message, code="InvalidCredentials")),
-        (ScanNotFoundError, Rule(400, "Scan not found", code="ScanNotFound")),
+        (core.AuthError, Rule(401, _auth_message, code="InvalidCredentials")),
+        (core.ScanNotFoundError, Rule(400, "Scan not found", code="ScanNotFound")),
         (ScanNotAllowedError, Rule(400, code="ScanIsNotAllowed")),
         # The document gives this GetScans error no Reason code (seed "Config Id does not exist in client").
         (ConfigNotFoundError, Rule(400)),
         (ScanStartFailedError, Rule(400, code="ScanStartFailed")),
         # The document lists no Reason for an action the scan's status forbids: 400, Reason null (INFERENCE).
-        (IllegalTransitionError, Rule(400, lambda call, e: call.backend.action_refusal(e))),
-        (BadRequestError, Rule(400, _describe, code="InvalidJsonSchema")),
-        (NotFoundError, Rule(400)),
+        (core.IllegalTransitionError, Rule(400, lambda call, e: call.backend.action_refusal(e))),
+        (core.BadRequestError, Rule(400, _describe, code="InvalidJsonSchema")),
+        (core.NotFoundError, Rule(400)),
         (400, Rule(code="InvalidJsonSchema")),
         (401, Rule(code="InvalidCredentials")),
-        (HttpError, Rule()),
-        (EmulatorError, Rule(400)),
+        (core.HttpError, Rule()),
+        (core.EmulatorError, Rule(400)),
     ],
 )

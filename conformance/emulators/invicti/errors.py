@@ -6,15 +6,7 @@ from typing import Any
 
 from starlette.responses import Response
 
-from conformance.emulators.core import (
-    AuthError,
-    BadRequestError,
-    EmulatorError,
-    HttpError,
-    IllegalTransitionError,
-    NotFoundError,
-    ScanNotFoundError,
-)
+from conformance.emulators.core import errors as core
 from conformance.emulators.core.http import Call, json_response
 from conformance.emulators.core.render import ErrorTable, Failure, Rule
 
@@ -68,7 +60,7 @@ def _is_action(call: Call[Any]) -> bool:
     return action_of(call) is not None
 
 
-def _refusal(call: Call[Any], exc: IllegalTransitionError) -> str:
+def _refusal(call: Call[Any], exc: core.IllegalTransitionError) -> str:
     """The result code for an action the lifecycle refused, worded from the scan's state."""
     terminal = {"Complete": "ScanCompleted", "Cancelled": "ScanCancelled", "Failed": "ScanFailed"}
     if exc.state in terminal:
@@ -83,17 +75,17 @@ def _unsupported_media(call: Call[Any]) -> bool:
     return call.method == "POST" and bool(call.raw_body) and call.content_type != "application/json"
 
 
-def _media_message(call: Call[Any], exc: EmulatorError) -> str:
+def _media_message(call: Call[Any], exc: core.EmulatorError) -> str:
     if not call.content_type:
         return _NO_CONTENT_TYPE
     return f"The request entity's media type '{call.content_type}' is not supported for this resource."
 
 
-def _invalid(call: Call[Any], exc: BadRequestError) -> str:
+def _invalid(call: Call[Any], exc: core.BadRequestError) -> str:
     return f"{_MESSAGES[400]} " + "; ".join(p.short for p in exc.problems)[:500]
 
 
-def _http_text(call: Call[Any] | None, exc: HttpError) -> str:
+def _http_text(call: Call[Any] | None, exc: core.HttpError) -> str:
     if exc.status == 405 and "method" in exc.details:
         return f"The requested resource does not support http method '{exc.details['method']}'."
     if exc.status == 404 and "path" in exc.details:
@@ -104,14 +96,14 @@ def _http_text(call: Call[Any] | None, exc: HttpError) -> str:
 ERRORS = ErrorTable(
     _envelope,
     [
-        (AuthError, Rule(401, _MESSAGES[401])),
-        (ScanNotFoundError, Rule(200, "ScanNotFound", when=_is_action, envelope=_bare)),
-        (IllegalTransitionError, Rule(200, _refusal, when=_is_action, envelope=_bare)),
-        (ScanNotFoundError, Rule(404, SCAN_NOT_FOUND)),
-        (NotFoundError, Rule(404)),
-        (BadRequestError, Rule(415, _media_message, when=_unsupported_media)),
-        (BadRequestError, Rule(400, _invalid)),
-        (HttpError, Rule(message=_http_text)),
-        (EmulatorError, Rule(400)),
+        (core.AuthError, Rule(401, _MESSAGES[401])),
+        (core.ScanNotFoundError, Rule(200, "ScanNotFound", when=_is_action, envelope=_bare)),
+        (core.IllegalTransitionError, Rule(200, _refusal, when=_is_action, envelope=_bare)),
+        (core.ScanNotFoundError, Rule(404, SCAN_NOT_FOUND)),
+        (core.NotFoundError, Rule(404)),
+        (core.BadRequestError, Rule(415, _media_message, when=_unsupported_media)),
+        (core.BadRequestError, Rule(400, _invalid)),
+        (core.HttpError, Rule(message=_http_text)),
+        (core.EmulatorError, Rule(400)),
     ],
 )

@@ -4,14 +4,7 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
-from conformance.emulators.core.errors import (
-    AuthError,
-    BadRequestError,
-    EmulatorError,
-    HttpError,
-    IllegalTransitionError,
-    NotFoundError,
-)
+from conformance.emulators.core import errors as core
 from conformance.emulators.core.http import json_response
 from conformance.emulators.core.render import ErrorTable, Failure, Rule
 
@@ -42,16 +35,16 @@ ERRORS = ErrorTable(
     _envelope,
     [
         (
-            AuthError,
+            core.AuthError,
             Rule(401, "Unauthorized: provide a valid API key id and secret with HTTP Basic authentication"),
         ),
-        (NotFoundError, Rule(404)),
+        (core.NotFoundError, Rule(404)),
         (
-            IllegalTransitionError,
+            core.IllegalTransitionError,
             Rule(400, lambda call, e: f"Scan '{e.scan_id}' in state '{e.state}' cannot be canceled"),
         ),
-        (BadRequestError, Rule(400, lambda call, e: "; ".join(p.message for p in e.problems))),
-        (HttpError, Rule()),
-        (EmulatorError, Rule(400)),
+        (core.BadRequestError, Rule(400, lambda call, e: "; ".join(p.message for p in e.problems))),
+        (core.HttpError, Rule()),
+        (core.EmulatorError, Rule(400)),
     ],
 )

@@ -11,15 +11,7 @@ from typing import Any
 
 from starlette.responses import Response
 
-from conformance.emulators.core import (
-    AuthError,
-    BadRequestError,
-    EmulatorError,
-    ForbiddenError,
-    HttpError,
-    NotFoundError,
-    ScanNotFoundError,
-)
+from conformance.emulators.core import errors as core
 from conformance.emulators.core.http import Call, json_response
 from conformance.emulators.core.render import ErrorTable, Failure, Rule
 from conformance.emulators.threadfix.models import ApplicationNotFoundError, NoFilesError, ScanTypeError
@@ -46,7 +38,7 @@ APPLICATION_LOOKUP_FAILED = "Application lookup failed. Check your ID."  # Appli
 PENDING_SCAN_LOOKUP_FAILED = "Pending scan lookup failed. Check your ID."
 
 
-class UnrecognizedPathError(NotFoundError):
+class UnrecognizedPathError(core.NotFoundError):
     """A request no 2.x controller maps (unknown version segment, non-JSON Accept): the catch-all's 404."""
 
 
@@ -61,13 +53,13 @@ def _envelope(failure: Failure) -> Response:
     return json_response(body, failure.status, media_type=MEDIA_TYPE)
 
 
-def _auth_message(call: Call[Any] | None, exc: AuthError) -> str:
+def _auth_message(call: Call[Any] | None, exc: core.AuthError) -> str:
     # A missing, blank or malformed key fails authentication; a well-formed key that matches no account
     # (or a revoked one: `expired_auth`) is not in the database (vendor-notes §4 FACT).
     return AUTH_FAILED if exc.kind in ("missing", "invalid") else API_KEY_NOT_FOUND
 
 
-def _validation_message(call: Call[Any] | None, exc: BadRequestError) -> str:
+def _validation_message(call: Call[Any] | None, exc: core.BadRequestError) -> str:
     if call is not None and call.method == "POST" and any(p.location == "body" for p in exc.problems):
         # No `file` part, or no multipart body at all: the controller sees an empty file map and
         # UploadScanServiceImpl answers "No files selected." (TF-SRC).
@@ -83,16 +75,16 @@ ERRORS = ErrorTable(
     [
         (404, Rule(404, UNRECOGNIZED_PATH)),
         (405, Rule(404, UNRECOGNIZED_PATH)),
-        (HttpError, Rule()),
-        (AuthError, Rule(200, _auth_message)),
+        (core.HttpError, Rule()),
+        (core.AuthError, Rule(200, _auth_message)),
         (UnrecognizedPathError, Rule(404, UNRECOGNIZED_PATH)),
-        (ForbiddenError, Rule(200, RESTRICTED)),
+        (core.ForbiddenError, Rule(200, RESTRICTED)),
         (ApplicationNotFoundError, Rule(200, APPLICATION_LOOKUP_FAILED)),
-        (ScanNotFoundError, Rule(200, PENDING_SCAN_LOOKUP_FAILED)),
+        (core.ScanNotFoundError, Rule(200, PENDING_SCAN_LOOKUP_FAILED)),
         ((NoFilesError, ScanTypeError), Rule(200)),
         # Request validation (openapi-core) or a handler's parsing: Spring's binding errors would be
         # Tomcat 400 pages, which the spec cannot express, so the envelope carries them (INFERENCE).
-        (BadRequestError, Rule(200, _validation_message)),
-        (EmulatorError, Rule(200)),
+        (core.BadRequestError, Rule(200, _validation_message)),
+        (core.EmulatorError, Rule(200)),
     ],
 )
