@@ -32,6 +32,7 @@ from conformance.emulators.core import (
 from conformance.emulators.core.auth import Authenticator
 from conformance.emulators.core.control import CONTROL_OPENAPI, control_routes
 from conformance.emulators.core.faults import Fault, FaultQueue
+from conformance.emulators.core.plugin import plugin_for
 from conformance.emulators.core.ratelimit import RateLimiter, Verdict
 from conformance.emulators.core.transport import SyncASGITransport
 from conformance.emulators.soda import Plugin as SodaPlugin
@@ -892,3 +893,21 @@ def test_scenarios__one_name_per_setup_across_vendors(
         control(http, "POST", "/scenario", {"name": name})
         made = [s for s in control(http, "GET", "/scans") if s["id"] not in before]
         assert [s["normalized"] for s in made] == [COMMON_SCENARIOS[name]], name
+
+
+def test_plugin_for__a_vendor_package_missing_a_piece_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    package = tmp_path / "fakevendor"
+    package.mkdir()
+    (package / "__init__.py").write_text('"""A vendor without an error table."""\n')
+    (package / "models.py").write_text(
+        "from conformance.emulators.core.plugin import Backend\n"
+        "ACCOUNTS = {}\n"
+        "class FakeBackend(Backend):\n    pass\n"
+    )
+    (package / "routes.py").write_text("")
+    (package / "errors.py").write_text("")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(RuntimeError, match=r"fakevendor\.errors must define ERRORS"):
+        plugin_for("fakevendor")

@@ -133,7 +133,7 @@ def snake(operation_id: str) -> str:
 
 def plugin_for(package: str) -> type[VendorPlugin]:
     """The plugin class of `conformance.emulators.<vendor>`, assembled from its modules by name."""
-    slug = package.rsplit(".", 1)[1]
+    slug = package.rsplit(".", 1)[-1]
     models, routes, errors = (
         importlib.import_module(f"{package}.{name}") for name in ("models", "routes", "errors")
     )
@@ -145,6 +145,11 @@ def plugin_for(package: str) -> type[VendorPlugin]:
     ]
     if len(backends) != 1:
         raise RuntimeError(f"{models.__name__} must define exactly one Backend subclass, not {len(backends)}")
+    for module, name in ((models, "ACCOUNTS"), (errors, "ERRORS")):
+        if not hasattr(module, name):
+            raise RuntimeError(
+                f"{module.__name__} must define {name} (see conformance.emulators.core.plugin)"
+            )
     spec, _ = resolved_spec(slug)
     table: dict[str, Handler] = {}
     for method, path, op in iter_operations(spec):
