@@ -14,10 +14,9 @@ import pytest
 
 from conformance.emulators.core import Emulator, Store
 from conformance.emulators.core.engine import DATA_KIND, KIND
+from conformance.emulators.invicti.models import ACCOUNTS
 
 from .conftest import seed
-
-ACME = ("7d85ab71-641d-4fed-096f-b11404a17c3d", "acme-invicti-api-token")
 
 
 def rows(db: Path, kind: str) -> dict[str, str]:
@@ -128,7 +127,7 @@ def test_engine_find__decodes_the_document_only_when_used(invicti_emulator: Emul
 
     assert found is not None and not found.data_touched
     assert "<not loaded>" in repr(found)  # looking at it does not load it either
-    assert found.data["fields"]["UserId"] == ACME[0]
+    assert found.data["fields"]["UserId"] == ACCOUNTS["acme"]["user_id"]
     assert found.data_touched
 
 

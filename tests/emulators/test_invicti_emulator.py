@@ -14,11 +14,12 @@ import pytest
 
 from conformance.emulators.core import Emulator, EmulatorSettings, ManualClock, build_emulator
 from conformance.emulators.core.transport import SyncASGITransport
+from conformance.emulators.invicti.models import ACCOUNTS
 
 from .conftest import clock, seed
 
-ACME = ("7d85ab71-641d-4fed-096f-b11404a17c3d", "acme-invicti-api-token")
-GLOBEX = ("2c4e6a80-1b3d-4f5e-a7c9-b1140a2c9f10", "globex-invicti-api-token")
+ACME = (ACCOUNTS["acme"]["user_id"], ACCOUNTS["acme"]["token"])
+GLOBEX = (ACCOUNTS["globex"]["user_id"], ACCOUNTS["globex"]["token"])
 SEED_ID = "87be9df1-9f81-46e9-e860-b13b04474ccc"
 UNKNOWN_ID = "00000000-1111-2222-3333-444444444444"
 CACHE_HEADERS = {"cache-control": "no-cache", "pragma": "no-cache", "expires": "-1"}
