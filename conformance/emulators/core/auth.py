@@ -21,7 +21,6 @@ formed, matches no account) or `expired` (the backend's verdict on a token).
 from __future__ import annotations
 
 import base64
-import binascii
 import functools
 import re
 from collections.abc import Mapping
@@ -144,7 +143,7 @@ def _fold(value: str, blind: bool) -> str:
 def _decode_basic(token: str) -> tuple[str, str]:
     try:
         user, sep, password = base64.b64decode(token, validate=True).decode("utf-8").partition(":")
-    except (binascii.Error, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError):  # ValueError: non-ASCII characters (binascii.Error is one)
         raise AuthError("Authorization Basic value is not base64(user:password)", kind="invalid") from None
     if not sep:
         raise AuthError("Authorization Basic value has no ':' between user and password", kind="invalid")
