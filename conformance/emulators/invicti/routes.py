@@ -20,10 +20,18 @@ def _json(body: object) -> Response:
     return json_response(body, media_type=CONTENT_TYPE)
 
 
+def _int32(value: int) -> int:
+    """`value` as a 32-bit two's-complement int holds it (what C# unchecked int arithmetic gives)."""
+    return (value + 2**31) % 2**32 - 2**31
+
+
 def _paged(call: Invicti, items: list[dict[str, Any]]) -> Response:
     """A ScanTaskListApiResult: PagedList's fields (an empty list has PageCount 0 and LastItemOnPage 0)."""
     page = page_of(call, items)
-    first = page.offset + 1
+    # The vendor computes these in a .NET int (unchecked): beyond 2**31 - 1 they wrap, as here, and never
+    # leave the spec's int32 (INFERENCE: PagedList arithmetic in C#'s default unchecked context).
+    first = _int32(page.offset + 1)
+    last = _int32(first + page.size - 1)
     return _json(
         {
             "FirstItemOnPage": first,
@@ -31,7 +39,7 @@ def _paged(call: Invicti, items: list[dict[str, Any]]) -> Response:
             "HasPreviousPage": page.index > 0,
             "IsFirstPage": page.index == 0,
             "IsLastPage": page.index >= page.pages - 1,
-            "LastItemOnPage": min(first + page.size - 1, page.total),
+            "LastItemOnPage": page.total if last > page.total else last,
             "List": page.items,
             "PageCount": page.pages,
             "PageNumber": page.number,
