@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+import sqlite3
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -157,7 +159,7 @@ def diff(
         str | None, typer.Option(help="git ref to compare with (default: last release tag, else HEAD)")
     ] = None,
 ) -> None:
-    """Classify the changes of a vendor's resolved spec since a git ref (breaking / feature / fix)."""
+    """Classify the changes of a vendor's spec + overlays (working tree) since a git ref."""
     from scanwire.diff import DiffError, bump
     from scanwire.release import current_version, diff_vendor, version_at_ref
 
@@ -189,7 +191,11 @@ def diff(
 def release_check_cmd(
     vendors: VendorArgs = None,
     base: Annotated[
-        str | None, typer.Option(help="git ref of the last release (default: last tag, else HEAD)")
+        str | None,
+        typer.Option(
+            help="git ref of the last release (default: last tag, else the commit before the last change "
+            "of the vendor's resolved spec)"
+        ),
     ] = None,
 ) -> None:
     """Fail when a package's version does not carry the bump its spec changes need (major for breaking)."""
@@ -246,8 +252,10 @@ def coverage(
 @app.command()
 def emulate(
     vendor: Annotated[str, typer.Argument(help="vendor slug to emulate")],
-    port: Annotated[int, typer.Option(help="TCP port")] = 8080,
-    host: Annotated[str, typer.Option(help="address to bind; loopback by default")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port (1-65535)", min=1, max=65535)] = 8080,
+    host: Annotated[
+        str, typer.Option(help="address to bind; loopback by default (another needs --allow-remote)")
+    ] = "127.0.0.1",
     db: Annotated[
         str, typer.Option(help="SQLite file keeping the state across restarts; ':memory:' for none")
     ] = (".scanwire/{vendor}.sqlite3"),
@@ -255,27 +263,87 @@ def emulate(
     progression: Annotated[
         str, typer.Option(help="default progression: immediate | reads:N | seconds:T | manual")
     ] = "reads:1",
+    max_body: Annotated[
+        int | None,
+        typer.Option(
+            help="largest request body in bytes, 413 in the vendor's envelope beyond (default 4 MiB)", min=1
+        ),
+    ] = None,
+    allow_remote: Annotated[
+        bool, typer.Option(help="allow a non-loopback --host (needs a control token)")
+    ] = False,
+    control_token: Annotated[
+        str | None,
+        typer.Option(
+            help="token the control API (/_emulator/) requires as 'Authorization: Bearer <token>'",
+            envvar="SCANWIRE_CONTROL_TOKEN",
+            show_envvar=True,
+        ),
+    ] = None,
 ) -> None:
     """Serve a stateful emulator of one vendor API on a real socket (control API under /_emulator/)."""
     from conformance.emulators.core.app import EmulatorSettings, build_emulator
+    from conformance.emulators.core.guard import RemoteBindError, check_bind
+    from conformance.emulators.core.limits import DEFAULT_MAX_BODY
     from conformance.emulators.core.server import serve, server_options
+    from conformance.emulators.core.validation import spec_default
 
     (vendor,) = check_vendors([vendor])
-    mode, _, every = progression.partition(":")
-    settings = EmulatorSettings(
-        rate_limits=rate_limits, progression={"mode": mode, **({"every": float(every)} if every else {})}
-    )
+    try:
+        warning = check_bind(host, allow_remote=allow_remote, token=control_token)
+    except RemoteBindError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--host") from None
+    settings = EmulatorSettings(rate_limits=rate_limits, progression=_parse_progression(progression))
     db_path = db.format(vendor=vendor)
-    emulator = build_emulator(vendor, db=db_path, settings=settings)
+    try:
+        emulator = build_emulator(
+            vendor,
+            db=db_path,
+            settings=settings,
+            max_body=max_body or DEFAULT_MAX_BODY,
+            control_token=control_token,
+        )
+    except (OSError, sqlite3.Error) as exc:  # a folder or file that cannot be created or written
+        raise typer.BadParameter(
+            f"cannot use {db_path} as the state file: {exc}", param_hint="--db"
+        ) from None
+    emulator.guard.check_host = True  # DNS rebinding: see conformance/emulators/core/guard.py
     prefix = emulator.prefixes[0] if emulator.prefixes else ""
-    console.print(f"{vendor} emulator on http://{host}:{port}{prefix}  (state: {db_path})")
+    # Server URL variables (ThreadFix's /threadfix/rest/{version}) shown with the value the emulator takes.
+    prefix = re.sub(r"{(\w+)}", lambda m: spec_default(emulator.spec, m.group(1)) or m.group(0), prefix)
+    if warning:
+        err_console.print(warning, style="yellow", markup=False, highlight=False)
+    console.print(f"{vendor} emulator on http://{host}:{port}{prefix}  (state: {db_path})", markup=False)
     console.print(
-        f"  docs: http://{host}:{port}/_emulator/docs   control: http://{host}:{port}/_emulator/state"
+        f"  docs: http://{host}:{port}/_emulator/docs   control: http://{host}:{port}/_emulator/state",
+        markup=False,
     )
-    console.print(f"  accounts: {emulator.plugin.accounts}")
+    console.print(f"  accounts: {emulator.plugin.accounts}", markup=False)
     options = server_options()
     console.print(f"  server: uvicorn, loop {options['loop']}, http {options['http']}")
-    serve(emulator, host=host, port=port)
+    # The last connection closing checkpoints the WAL and removes -wal/-shm.
+    serve(emulator, host=host, port=port, error_page=emulator.error_page, on_shutdown=emulator.store.close)
+
+
+def _parse_progression(text: str) -> dict[str, Any]:
+    """`--progression MODE[:N]` as the settings' progression; BadParameter naming the problem."""
+    from conformance.emulators.core.engine import Progression
+    from conformance.emulators.core.errors import EmulatorError
+
+    mode, sep, every = text.partition(":")
+    raw: dict[str, Any] = {"mode": mode}
+    if sep:
+        try:
+            raw["every"] = float(every)
+        except ValueError:
+            raise typer.BadParameter(
+                f"{text!r}: the part after ':' must be a number, e.g. reads:3", param_hint="--progression"
+            ) from None
+    try:
+        Progression.parse(raw)
+    except EmulatorError as exc:
+        raise typer.BadParameter(f"{text!r}: {exc.message}", param_hint="--progression") from None
+    return raw
 
 
 def _parse_auth(pairs: list[str]) -> dict[str, str]:
@@ -472,12 +540,20 @@ def run(
 
 
 def main() -> None:
-    """Console entry point: domain errors become one clear message and exit code 2, never a traceback."""
+    """Console entry point: domain and usage errors become one clear line and exit code 2, never a
+    traceback."""
     try:
-        app()
+        code = app(standalone_mode=False)
     except (SourceError, UnknownVendorError) as exc:
         err_console.print(f"error: {exc}", style="red", markup=False, highlight=False)
         sys.exit(2)
+    except typer.Abort:
+        sys.exit(1)
+    except typer.TyperException as exc:  # bad options and arguments: one line, not a boxed panel
+        message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+        err_console.print(f"error: {message}", style="red", markup=False, highlight=False)
+        sys.exit(getattr(exc, "exit_code", 2))
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

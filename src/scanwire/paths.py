@@ -54,16 +54,20 @@ class Layout:
 
 
 def _find_root() -> Path:
+    """The checkout to work on: $SCANWIRE_ROOT; else the checkout holding the working directory (found
+    upwards, as git finds its repository); else the one this package was installed from; else the cwd.
+    A venv's `scanwire` run inside another checkout works on that checkout, not on its own."""
     env = os.environ.get("SCANWIRE_ROOT")
     if env:
         return Path(env).resolve()
+    cwd = Path.cwd().resolve()
+    for candidate in (cwd, *cwd.parents):
+        if (candidate / "specs").is_dir() and (candidate / "overlays").is_dir():
+            return candidate
     here = Path(__file__).resolve().parents[2]
     if (here / "specs").is_dir():
         return here
-    for candidate in (Path.cwd(), *Path.cwd().parents):
-        if (candidate / "specs").is_dir() and (candidate / "overlays").is_dir():
-            return candidate
-    return Path.cwd()
+    return cwd
 
 
 def layout() -> Layout:

@@ -9,8 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from scanwire.diff import (
+    RESOLVED_PATH,
     Change,
     DiffError,
+    _git,
     bump,
     classify,
     default_base_ref,
@@ -20,7 +22,15 @@ from scanwire.diff import (
 from scanwire.paths import Layout
 from scanwire.yamlio import loads_yaml
 
-__all__ = ["ReleaseCheck", "ReleasePlan", "diff_vendor", "plan_release", "release_check", "version_at_ref"]
+__all__ = [
+    "ReleaseCheck",
+    "ReleasePlan",
+    "diff_vendor",
+    "plan_release",
+    "release_base_ref",
+    "release_check",
+    "version_at_ref",
+]
 
 
 def _version_tuple(version: str) -> tuple[int, ...]:
@@ -100,16 +110,56 @@ def current_version(lay: Layout, vendor: str) -> str:
     return str(tomllib.loads(path.read_text(encoding="utf-8")).get("package", {}).get("version", "0.1.0"))
 
 
-def diff_vendor(lay: Layout, vendor: str, base: str | None) -> tuple[str, list[Change] | None]:
-    """(base ref used, changes from the resolved spec at base to the working tree's); None: new vendor."""
+def diff_vendor(
+    lay: Layout, vendor: str, base: str | None, *, source: str = "tree"
+) -> tuple[str, list[Change] | None]:
+    """(base ref used, changes from the resolved spec at base to the current one); None: new vendor.
+
+    `source="tree"` (`scanwire diff`): the current spec is the working tree's spec + overlays, resolved
+    now, so an edit shows before `generate` runs. `source="generated"` (`release-check`): the committed
+    generation's resolved spec, the one its version belongs to.
+    """
     ref = base or default_base_ref(lay.root, vendor)
     old = load_resolved_at_ref(lay.root, ref, vendor)
-    current = lay.resolved(vendor)
-    if not current.exists():
-        raise DiffError(f"{current} is missing: run `scanwire generate {vendor}`")
+    now: dict[str, Any]
+    if source == "tree":
+        from scanwire.resolve import resolve_vendor
+        from scanwire.yamlio import SourceError
+
+        try:
+            resolved = resolve_vendor(lay, vendor, check=False).resolved
+        except SourceError as exc:
+            raise DiffError(f"cannot resolve {vendor}'s spec + overlays: {exc}") from None
+        if resolved is None:
+            raise DiffError(f"{vendor}: spec + overlays did not resolve")
+        now = resolved
+    else:
+        current = lay.resolved(vendor)
+        if not current.exists():
+            raise DiffError(f"{current} is missing: run `scanwire generate {vendor}`")
+        now = loads_yaml(current.read_text(encoding="utf-8"))
     if old is None:
         return ref, None
-    return ref, classify(old, loads_yaml(current.read_text(encoding="utf-8")))
+    return ref, classify(old, now)
+
+
+def release_base_ref(root: Path, vendor: str) -> str | None:
+    """What release-check compares with: the last release tag; without tags, the state before the last
+    change of the vendor's resolved spec (the parent of the newest first-parent commit that changed it,
+    or HEAD when the working tree changes it). None: no earlier state (a new vendor, a shallow clone).
+    """
+    tag = default_base_ref(root, vendor)
+    if tag != "HEAD":
+        return tag
+    path = RESOLVED_PATH.format(vendor=vendor)
+    if _git(root, "diff", "--quiet", "HEAD", "--", path).returncode == 1:
+        return "HEAD"
+    last = _git(root, "log", "--first-parent", "-n", "1", "--format=%H", "HEAD", "--", path)
+    commit = last.stdout.decode().strip()
+    if last.returncode != 0 or not commit:
+        return None
+    parent = _git(root, "rev-parse", "--verify", "--quiet", f"{commit}^")
+    return parent.stdout.decode().strip() or None if parent.returncode == 0 else None
 
 
 @dataclass
@@ -127,7 +177,11 @@ class ReleaseCheck:
 
 
 def release_check(lay: Layout, vendor: str, base: str | None) -> ReleaseCheck:
-    ref, changes = diff_vendor(lay, vendor, base)
+    if base is None:
+        base = release_base_ref(lay.root, vendor)
+        if base is None:  # nothing to compare with: the vendor's first generation
+            return ReleaseCheck(vendor, "-", None, current_version(lay, vendor), None, [])
+    ref, changes = diff_vendor(lay, vendor, base, source="generated")
     new_version = current_version(lay, vendor)
     old_version = version_at_ref(lay.root, ref, vendor)
     if changes is None or old_version is None:

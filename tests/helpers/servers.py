@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -27,11 +28,21 @@ def emulator_server(vendor: str, db: Path, log: Path, *options: str) -> Iterator
     """`scanwire emulate VENDOR` on a free 127.0.0.1 port with state in `db`; yields its base URL once it
     answers, and stops it afterwards. The server's stderr goes to `log` (a file, not a pipe: a chatty
     server must never block on a full pipe) and is shown when it fails to start."""
+    with emulator_process(vendor, db, log, *options) as (base, _):
+        yield base
+
+
+@contextmanager
+def emulator_process(
+    vendor: str, db: Path, log: Path, *options: str, stdout: Path | None = None
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """emulator_server, also yielding the process (its pid for memory readings, signals); its stdout
+    (the start-up banner) goes to `stdout` when given."""
     port = free_port()
-    with log.open("a") as err:
+    with log.open("a") as err, stdout.open("a") if stdout else open(os.devnull, "w") as out:
         proc = subprocess.Popen(
             [*SCANWIRE, "emulate", vendor, "--port", str(port), "--db", str(db), *options],
-            stdout=subprocess.DEVNULL,
+            stdout=out,
             stderr=err,
         )
     base = f"http://127.0.0.1:{port}"
@@ -46,7 +57,8 @@ def emulator_server(vendor: str, db: Path, log: Path, *options: str) -> Iterator
             if proc.poll() is not None or time.monotonic() > deadline:
                 pytest.fail(f"{vendor} emulator did not start:\n{log.read_text()}")
             time.sleep(0.1)
-        yield base
+        yield base, proc
     finally:
-        proc.terminate()
+        if proc.poll() is None:
+            proc.terminate()
         proc.wait(timeout=10)

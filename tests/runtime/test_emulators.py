@@ -304,3 +304,21 @@ def test_wait__timeout_against_an_emulator_that_never_finishes(
     err = caught.value
     assert err.last is not None and err.last.status.raw == "queuing" and err.elapsed == 120
     assert client.timer.sleeps == [10, 20, 40, 50]
+
+
+@pytest.mark.parametrize("variant", ["truncated", "html", "empty"])
+def test_soda__malformed_start_scan_answer_is_an_error_not_a_scan(
+    variant: str, emulator: Any, connect_emulator: Any, control: Control
+) -> None:
+    # Issue 15 #11: the corrupted start answer (200 instead of the documented body-less 201, with HTML or
+    # nothing) still carried X-Soda-Scan-Id, and start_scan returned it as a started scan.
+    emu = emulator("soda")
+    pkg = package("soda")
+    client = connect_emulator(emu)
+    start_op, _ = client.vendor.action("start")
+    control(emu).post(
+        "/_emulator/faults", json={"kind": "malformed", "variant": variant, "operation": start_op.id}
+    )
+    with pytest.raises(pkg.MalformedResponseError) as caught:
+        client.start_scan(scanDefinition="nightly")
+    assert caught.value.status == 200 and "undocumented success status" in str(caught.value)

@@ -14,7 +14,6 @@ import asyncio
 import copy
 import dataclasses
 import importlib
-import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -34,7 +33,16 @@ from conformance.emulators.core.control import control_routes
 from conformance.emulators.core.engine import Progression, ScanEngine
 from conformance.emulators.core.errors import AuthError, BadRequestError, EmulatorError, HttpError, Problem
 from conformance.emulators.core.faults import Fault, FaultQueue, corrupt
-from conformance.emulators.core.http import Call
+from conformance.emulators.core.guard import ControlGuard
+from conformance.emulators.core.http import Call, header_of
+from conformance.emulators.core.limits import (
+    DEFAULT_MAX_BODY,
+    BodyTooLargeError,
+    cap,
+    check_json,
+    loads_json,
+    read_body,
+)
 from conformance.emulators.core.paging import paging_rules
 from conformance.emulators.core.plugin import Backend, VendorPlugin, plugin_for
 from conformance.emulators.core.ratelimit import RateLimiter, Verdict
@@ -68,8 +76,11 @@ class Emulator:
         db: str | Path = ":memory:",
         clock: Clock | None = None,
         settings: EmulatorSettings | None = None,
+        max_body: int = DEFAULT_MAX_BODY,
+        control_token: str | None = None,
     ) -> None:
         self.plugin = plugin
+        self.max_body = max_body
         self.vendor = plugin.slug
         self.spec, spec_text = resolved_spec(self.vendor)
         self.lifecycle = Lifecycle.from_spec(self.spec)
@@ -98,21 +109,27 @@ class Emulator:
         self.backend = plugin.backend_cls(self)
         self.prefixes = [*server_prefixes(self.spec), *plugin.extra_prefixes]
         self.router = Router(self.vendor, self.spec, self.operations, plugin.routes, self.prefixes)
-        self.app = Starlette(
-            routes=[
-                Mount("/_emulator", routes=control_routes(self)),
-                StarletteRoute("/{rest:path}", self._dispatch, methods=_ALL),
-            ]
+        self.guard = ControlGuard(
+            Starlette(
+                routes=[
+                    Mount("/_emulator", routes=control_routes(self)),
+                    StarletteRoute("/{rest:path}", self._dispatch, methods=_ALL),
+                ]
+            ),
+            token=control_token,
         )
+        self.app = self.guard
         self.backend.reset()
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http" and not scope["path"].startswith("/_emulator/"):
             # Vendor requests skip Starlette's router: its catch-all `{rest:path}` does not match a
             # path holding a newline (%0A) and answered those with a text/plain 404 of its own.
-            body = await _receive_body(receive)
-            request = Request(scope, _replay(body, receive), send)
-            response = await self._dispatch(request, body)
+            # The body is read later, after authentication and within the size limit (limits.py).
+            try:
+                response = await self._dispatch(Request(scope, receive, send))
+            except ClientDisconnect:  # gone while its body was read: nobody to answer
+                return
             await response(scope, receive, send)
             return
         await self.app(scope, receive, send)
@@ -131,12 +148,12 @@ class Emulator:
         path, matched = where.path, where.matched
         if not matched:
             return self.plugin.errors.render(
-                None, HttpError(404, f"no such endpoint: {request.method} {path}", path=path)
+                # The path is capped: an echo of a 32 KiB URL is no help (echo.cap).
+                None,
+                HttpError(404, f"no such endpoint: {request.method} {cap(path)}", path=cap(path)),
             )
         for route, path_params in matched:
             if route.method == request.method:
-                if body is None:
-                    body = await request.body()
                 return await self._handle(request, body, route, path_params, where)
         allowed = ", ".join(sorted({r.method for r, _ in matched}))
         response = self.plugin.errors.render(
@@ -152,7 +169,7 @@ class Emulator:
         return response
 
     async def _handle(
-        self, request: Request, body: bytes, route: Route, path_params: dict[str, str], where: Where
+        self, request: Request, body: bytes | None, route: Route, path_params: dict[str, str], where: Where
     ) -> Response:
         query, base_url = where.query, where.base_url
         raw_query = {
@@ -168,7 +185,7 @@ class Emulator:
             query=dict(raw_query),
             headers={k.lower(): v for k, v in request.headers.items()},
             body=None,
-            raw_body=body,
+            raw_body=b"",
             raw_query=raw_query,
             content_type=request.headers.get("content-type", "").split(";")[0].strip().lower(),
             client_ip=request.client.host if request.client else "127.0.0.1",
@@ -201,10 +218,15 @@ class Emulator:
                     call, HttpError(429, "rate limit exceeded", retry_after=verdict.retry_after)
                 )
                 return self.plugin.decorate(call, response, verdict)
+            if body is None:
+                body = await read_body(request, self.max_body)
+            call.raw_body = body
             for check in self.plugin.body_checks:
                 check(call)
             self._parse(call, request, body)
             response = route.handler(call)
+        except BodyTooLargeError as exc:
+            response = self.plugin.errors.render(call, HttpError(413, str(exc)))
         except EmulatorError as exc:
             response = self.plugin.errors.render(call, exc)
         except Exception as exc:  # the emulator's own bug: answer like the vendor's 500, keep the cause
@@ -214,13 +236,15 @@ class Emulator:
         response = self.plugin.decorate(call, response, verdict)
         if fault is not None and fault.kind == "malformed":
             response = corrupt(response, fault.variant)
-        elif self.settings.validate_responses:
-            problems = self.validator.check_response(request, body, response)
+        elif self.settings.validate_responses and response.status_code != 413:
+            problems = self.validator.check_response(request, call.raw_body, response)
             if problems:
                 self.violations.append(Violation(route.key, response.status_code, problems))
         return response
 
     def _parse(self, call: Call[Any], request: Request, body: bytes) -> None:
+        if "json" in call.content_type:
+            check_json(body)  # depth and non-finite numbers, before any parser recurses (limits.py)
         if self.settings.validate_requests:
             check = self.validator.check_request(request, body)
             if check.problems:
@@ -230,12 +254,7 @@ class Emulator:
             call.body = check.body
             return
         if call.content_type == "application/json" and body:
-            try:
-                call.body = json.loads(body)
-            except ValueError as exc:
-                raise BadRequestError(
-                    f"body is not valid JSON: {exc}", location="body", rule="decode"
-                ) from None
+            call.body = loads_json(body)
         elif call.content_type == "application/x-www-form-urlencoded":
             call.body = {
                 k: v[0] if len(v) == 1 else v for k, v in parse_qs(body.decode(errors="replace")).items()
@@ -255,6 +274,12 @@ class Emulator:
         elif fault.kind == "expired_auth":
             raise AuthError("credentials expired", kind="expired")
         return None
+
+    def error_page(self, status: int, message: str) -> tuple[str, bytes]:
+        """(content type, body) of the vendor's error envelope, for refusals made before the app runs
+        (server.py: malformed requests, URLs and headers too large, slow clients)."""
+        response = self.plugin.errors.render(None, HttpError(status, message))
+        return header_of(response, "content-type") or "application/json", bytes(response.body)
 
     # -- control ----------------------------------------------------------------------------------
 
@@ -310,35 +335,14 @@ def _typed_path_params(raw: Mapping[str, str], typed: Mapping[str, Any]) -> dict
     return out
 
 
-async def _receive_body(receive: Any) -> bytes:
-    """The request body from ASGI messages (what `Request.body()` does, without its async generator)."""
-    chunks = []
-    while True:
-        message = await receive()
-        if message["type"] == "http.request":
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body", False):
-                return b"".join(chunks)
-        elif message["type"] == "http.disconnect":
-            raise ClientDisconnect()
-
-
-def _replay(body: bytes, receive: Any) -> Any:
-    """An ASGI `receive` giving `body` first (the Request's own reads), then the connection's messages."""
-    pending = [{"type": "http.request", "body": body, "more_body": False}]
-
-    async def replay() -> Any:
-        return pending.pop() if pending else await receive()
-
-    return replay
-
-
 def build_emulator(
     vendor: str | VendorPlugin,
     *,
     db: str | Path = ":memory:",
     clock: Clock | None = None,
     settings: EmulatorSettings | None = None,
+    max_body: int = DEFAULT_MAX_BODY,
+    control_token: str | None = None,
 ) -> Emulator:
     """A fresh emulator (its own store) for a vendor slug or plugin instance."""
     if isinstance(vendor, str):
@@ -346,4 +350,6 @@ def build_emulator(
         plugin: VendorPlugin = (getattr(module, "Plugin", None) or plugin_for(module.__name__))()
     else:
         plugin = vendor
-    return Emulator(plugin, db=db, clock=clock, settings=settings)
+    return Emulator(
+        plugin, db=db, clock=clock, settings=settings, max_body=max_body, control_token=control_token
+    )

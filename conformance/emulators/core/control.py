@@ -38,8 +38,9 @@ _FAULT = {
         "kind": {"enum": ["status", "delay", "timeout", "malformed", "expired_auth"]},
         "count": {"type": "integer", "minimum": 1, "default": 1},
         "status": {"type": "integer", "minimum": 400, "maximum": 599},
-        "seconds": {"type": "number", "minimum": 0},
-        "retry_after": {"type": "number"},
+        # Upper bounds are Fault.parse's (faults.py), which names them in its message.
+        "seconds": {"type": "number", "minimum": 0, "description": "at most 60"},
+        "retry_after": {"type": "number", "minimum": 0, "description": "at most 86400"},
         "variant": {"enum": ["truncated", "html", "empty"]},
         "operation": {
             "type": "string",

@@ -3,12 +3,11 @@
 The rows themselves (what each endpoint does) are in `core/control.py`; this module knows nothing of them.
 A body is read as a JSON object and checked against the row's JSON schema (jsonschema) before the handler
 runs, so a refused body changes nothing; failures are `{"error": message}` with 400 (404 for an unknown
-scan), the message naming the field.
+scan, 413 for a body over the limit, 422 for non-finite numbers), the message naming the field.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -22,6 +21,13 @@ from conformance.emulators.core.clock import Clock
 from conformance.emulators.core.engine import ScanEngine
 from conformance.emulators.core.errors import BadRequestError, EmulatorError, NotFoundError
 from conformance.emulators.core.faults import Fault, FaultQueue
+from conformance.emulators.core.limits import (
+    DEFAULT_MAX_BODY,
+    BodyTooLargeError,
+    NonFiniteNumberError,
+    loads_json,
+    read_body,
+)
 from conformance.emulators.core.settings import EmulatorSettings
 from conformance.emulators.core.store import Store
 from scanwire.runtime.lifecycle import Lifecycle
@@ -76,10 +82,7 @@ def _read_body(raw: bytes, endpoint: Endpoint, validator: Draft202012Validator |
             raise BadRequestError("a JSON object body is required")
         data: Any = {}
     else:
-        try:
-            data = json.loads(raw)
-        except ValueError as exc:
-            raise BadRequestError(f"body is not valid JSON: {exc}") from None
+        data = loads_json(raw)  # bounded depth, finite numbers only (limits.py)
     if not isinstance(data, dict):
         raise BadRequestError("body must be a JSON object")
     error = next(iter(sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))), None)
@@ -102,10 +105,14 @@ def routes(emu: Target, endpoints: Sequence[Endpoint]) -> list[Route]:
         async def handle(request: Request) -> Response:
             endpoint, validator = methods[request.method]
             try:
-                body = _read_body(await request.body(), endpoint, validator)
+                body = _read_body(await read_body(request, DEFAULT_MAX_BODY), endpoint, validator)
                 return endpoint.handler(emu, request, body)
             except NotFoundError as exc:
                 return JSONResponse({"error": exc.message}, status_code=404)
+            except NonFiniteNumberError as exc:
+                return JSONResponse({"error": exc.message}, status_code=422)
+            except BodyTooLargeError as exc:
+                return JSONResponse({"error": str(exc)}, status_code=413)
             except EmulatorError as exc:
                 return JSONResponse({"error": exc.message}, status_code=400)
 

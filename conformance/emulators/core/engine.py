@@ -55,8 +55,12 @@ class Progression:
         if mode not in MODES:
             raise BadRequestError(f"progression.mode must be one of {', '.join(MODES)}, not {mode!r}")
         every = raw.get("every", 1)
-        if not isinstance(every, int | float) or isinstance(every, bool) or every <= 0:
-            raise BadRequestError("progression.every must be a positive number")
+        if (
+            not isinstance(every, int | float)
+            or isinstance(every, bool)
+            or not 0 < every < math.inf  # NaN fails both comparisons
+        ):
+            raise BadRequestError("progression.every must be a positive (finite) number")
         outcome = raw.get("outcome", "success")
         if outcome not in OUTCOMES:
             raise BadRequestError(

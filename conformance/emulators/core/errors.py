@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
+
+from conformance.emulators.core.echo import PROBLEMS_LIMIT, cap
 
 __all__ = [
     "AuthError",
@@ -50,6 +53,7 @@ class EmulatorError(Exception):
     reason = "error"
 
     def __init__(self, message: str, **details: Any) -> None:
+        message = cap(message)  # messages quote client input: never echo it whole (echo.py)
         super().__init__(message)
         self.message = message
         self.details = details
@@ -112,7 +116,11 @@ class BadRequestError(EmulatorError):
         **details: Any,
     ) -> None:
         super().__init__(message, **details)
-        self.problems = problems or [Problem(location, field, rule, message, value)]
+        # Messages quote client input: each is capped, and so is the number of findings (echo.py).
+        self.problems = [
+            dataclasses.replace(p, message=cap(p.message), summary=cap(p.summary))
+            for p in (problems or [Problem(location, field, rule, self.message, value)])[:PROBLEMS_LIMIT]
+        ]
 
 
 class HttpError(EmulatorError):

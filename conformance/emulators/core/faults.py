@@ -20,6 +20,8 @@ __all__ = ["KINDS", "Fault", "FaultQueue", "corrupt"]
 
 KINDS = ("status", "delay", "timeout", "malformed", "expired_auth")
 MALFORMED = ("truncated", "html", "empty")
+# A delay or timeout holds a request (and a server's shutdown, up to its graceful timeout) this long at most.
+MAX_SECONDS = 60.0
 
 
 @dataclass
@@ -49,15 +51,26 @@ class Fault:
         if kind == "status" and (not isinstance(status, int) or not 400 <= status <= 599):
             raise BadRequestError("fault.status must be an HTTP error status (400-599) for kind=status")
         seconds = raw.get("seconds")
-        if seconds is not None and (not isinstance(seconds, int | float) or seconds < 0):
-            raise BadRequestError("fault.seconds must be a non-negative number")
+        if seconds is not None and (
+            not isinstance(seconds, int | float)
+            or isinstance(seconds, bool)
+            or not 0 <= seconds <= MAX_SECONDS
+        ):
+            raise BadRequestError(f"fault.seconds must be a number from 0 to {MAX_SECONDS}")
+        retry_after = raw.get("retry_after")
+        if retry_after is not None and (
+            not isinstance(retry_after, int | float)
+            or isinstance(retry_after, bool)
+            or not 0 <= retry_after <= 86_400
+        ):
+            raise BadRequestError("fault.retry_after must be a number of seconds from 0 to 86400")
         variant = raw.get("variant", "truncated")
         if variant not in MALFORMED:
             raise BadRequestError(f"fault.variant must be one of {', '.join(MALFORMED)}")
         operation = raw.get("operation")
         if operation is not None and not isinstance(operation, str):
             raise BadRequestError("fault.operation must be an operationId or 'METHOD /path' string")
-        return cls(kind, count, status, seconds, raw.get("retry_after"), variant, operation)
+        return cls(kind, count, status, seconds, retry_after, variant, operation)
 
     def to_dict(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v is not None}

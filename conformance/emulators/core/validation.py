@@ -12,6 +12,7 @@ import copy
 import functools
 import re
 import threading
+import warnings
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -24,9 +25,13 @@ from openapi_core.contrib.starlette.responses import StarletteOpenAPIResponse
 from starlette.requests import Request
 from starlette.responses import Response
 
+from conformance.emulators.core.echo import cap
 from conformance.emulators.core.errors import Problem
 
 __all__ = ["RequestCheck", "SpecValidator", "server_prefixes"]
+
+# _allow_empty_query_values uses the keyword on purpose; openapi-core warns on every request reading it.
+warnings.filterwarnings("ignore", "Use of allowEmptyValue property is deprecated", DeprecationWarning)
 
 _F = TypeVar("_F")
 _KEEP_AS_SENT = ("uuid", "date-time", "date", "uri", "byte", "binary", "email", "time")
@@ -59,15 +64,23 @@ def _text(error: BaseException) -> str:
         return f"{type(error).__name__}: the body is not valid UTF-8"
 
 
-def _describe(error: BaseException) -> str:
+# Bodies above this size get brief findings: openapi-core's own wording repeats the whole value (and
+# jsonschema's repr of each finding), tens of milliseconds and megabytes for a value that limits.cap
+# cuts to 200 characters anyway.
+_BRIEF_ABOVE = 64 * 1024
+
+
+def _describe(error: BaseException, *, brief: bool = False) -> str:
     parts = [_text(error)]
     cause = error.__cause__
     while cause is not None:
-        text = _text(cause)
         schema_errors = getattr(cause, "schema_errors", None)
+        text = "value not valid for its schema" if brief and schema_errors else _text(cause)
         if schema_errors:
             text += ": " + "; ".join(
-                f"{'/'.join(str(p) for p in e.absolute_path) or '(root)'}: {e.message}" for e in schema_errors
+                f"{'/'.join(str(p) for p in e.absolute_path) or '(root)'}: "
+                + (cap(e.message) if brief else e.message)
+                for e in schema_errors
             )
         if text and text not in parts:
             parts.append(text)
@@ -96,6 +109,7 @@ class SpecValidator:
                     # are ignored (ThreadFix documents a required Accept: clients sending */* are fine).
                     op["parameters"] = [p for p in op.get("parameters") or [] if not _ignored_header(p)]
         _untype_binary(local)
+        _allow_empty_query_values(local)
         keep: dict[str, Any] = dict.fromkeys(_KEEP_AS_SENT, lambda value: value)
         # A resolved-path cache (off by default in jsonschema-path): requests walk the same few spec
         # paths, each walk otherwise re-resolving every `$ref` on the way.
@@ -133,7 +147,8 @@ class SpecValidator:
             message = f"request body cannot be decoded: {exc or type(exc).__name__}"
             return RequestCheck({}, {}, None, [Problem("body", "", "decode", message, summary=message)])
         params = result.parameters
-        problems = [_problem(e) for e in result.errors]
+        brief = len(body) > _BRIEF_ABOVE
+        problems = [_problem(e, brief=brief) for e in result.errors]
         return RequestCheck(dict(params.path or {}), dict(params.query or {}), result.body, problems)
 
     def check_response(self, request: Request, body: bytes, response: Response) -> list[str]:
@@ -189,6 +204,25 @@ def _ignored_header(param: Any) -> bool:
     )
 
 
+def _allow_empty_query_values(spec: dict[str, Any]) -> None:
+    """`?name=` is checked against the parameter's schema, as the spec says it (validation copy only).
+
+    openapi-core refuses an empty query value unless the parameter says `allowEmptyValue: true` (an OAS
+    3.0 keyword that 3.1 deprecates), so a `type: string` parameter without `minLength` was refused an
+    empty value the spec allows. The spec's schema decides once: "" passes a plain string, fails an
+    integer, a pattern or a `minLength: 1`.
+    """
+    candidates: list[Any] = list((spec.get("components") or {}).get("parameters", {}).values())
+    for item in (spec.get("paths") or {}).values():
+        if isinstance(item, dict):
+            candidates += item.get("parameters") or []
+            for op in item.values():
+                candidates += op.get("parameters") or [] if isinstance(op, dict) else []
+    for param in candidates:
+        if isinstance(param, dict) and param.get("in") == "query":
+            param.setdefault("allowEmptyValue", True)
+
+
 def _untype_binary(node: Any) -> None:
     """openapi-core hands file parts over as bytes, which `type: string` rejects under 3.1 rules;
     OAS 3.1.1 leaves `type` out for raw binary, so do that here (validation copy only)."""
@@ -202,7 +236,7 @@ def _untype_binary(node: Any) -> None:
             _untype_binary(value)
 
 
-def _problem(error: BaseException) -> Problem:
+def _problem(error: BaseException, *, brief: bool = False) -> Problem:
     """openapi-core's finding as a Problem: its parameter (name, location), the schema rule it broke and the
     value, read from the exception chain and jsonschema's errors rather than from the message text."""
     location, field = _field_of(error)
@@ -216,11 +250,13 @@ def _problem(error: BaseException) -> Problem:
                 rule, value = str(schema_error.validator), schema_error.instance
                 if location == "body" and not field:
                     field = "/".join(str(p) for p in schema_error.absolute_path)
-            details.append(schema_error.message)
+            details.append(cap(schema_error.message) if brief else schema_error.message)
         cause = cause.__cause__
     head = re.sub(r":? Value .*$", "", _text(error), flags=re.DOTALL)
     summary = f"{head}: {'; '.join(details)}" if details else head
-    return Problem(location, field, rule, _describe(error), value, summary)
+    if brief and not isinstance(value, int | float | bool | type(None)):
+        value = None  # a large body's offending value is not kept (it may be megabytes)
+    return Problem(location, field, rule, _describe(error, brief=brief), value, summary)
 
 
 def _field_of(error: BaseException) -> tuple[str, str]:

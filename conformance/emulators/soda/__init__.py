@@ -1,8 +1,8 @@
 """Soda Cloud API v1 emulator.
 
 Not emulated: scan definitions are not validated against an organisation's real definitions (any
-non-empty name starts a scan); `contractDatasetCloudUrl` is never set; post-processing stages stay
-`ongoing`; the Reporting API and cookie auth are out of scope.
+name the spec allows, even an empty one, starts a scan); `contractDatasetCloudUrl` is never set;
+post-processing stages stay `ongoing`; the Reporting API and cookie auth are out of scope.
 """
 
 from __future__ import annotations

@@ -40,8 +40,9 @@ class SodaBackend(Backend):
     def trigger_scan(self, account: str, definition: Any, data_timestamp: Any) -> Scan:
         if definition is None:
             raise BadRequestError("scanDefinition is required", field="scanDefinition", location="body")
-        if not isinstance(definition, str) or not definition.strip():
-            raise BadRequestError("scanDefinition must not be empty", field="scanDefinition", location="body")
+        if not isinstance(definition, str):
+            # An empty name is a string the spec allows (no minLength): the spec decides, not the emulator.
+            raise BadRequestError("scanDefinition must be a string", field="scanDefinition", location="body")
         if data_timestamp is not None and not isinstance(data_timestamp, str):
             raise BadRequestError(
                 "dataTimestamp must be an ISO 8601 date-time", field="dataTimestamp", location="body"

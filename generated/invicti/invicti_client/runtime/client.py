@@ -514,6 +514,19 @@ class _Core:
         return f"{type(self).__name__}({self.vendor.slug!r}, {self.base_url!r})"
 
     def _answer(self, op: Operation, response: httpx.Response) -> Answer:
+        status = response.status_code
+        if 200 <= status < 300 and op.responses and op.expects_json(status) is None:
+            # A success the spec does not document (Soda's start documents 201 without a body; a 200
+            # with an HTML page is a proxy's or a broken server's answer, not a started scan).
+            raise MalformedResponseError(
+                f"undocumented success status; the spec documents {', '.join(sorted(op.responses))}",
+                vendor=self.vendor.slug,
+                operation=op.id,
+                method=response.request.method,
+                url=str(response.request.url),
+                status=status,
+                excerpt=body_excerpt(response),
+            )
         body = raise_for_response(
             response,
             op.errors,
