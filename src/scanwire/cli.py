@@ -167,6 +167,10 @@ def diff(
     lay = layout()
     try:
         ref, changes = diff_vendor(lay, vendor, base)
+    except SourceError as exc:
+        for p in exc.problems:
+            err_console.print(str(p), style="red", markup=False, highlight=False)
+        raise typer.Exit(1) from None
     except DiffError as exc:
         err_console.print(f"error: {exc}", style="red", markup=False)
         raise typer.Exit(2) from None
@@ -263,6 +267,9 @@ def emulate(
     progression: Annotated[
         str, typer.Option(help="default progression: immediate | reads:N | seconds:T | manual")
     ] = "reads:1",
+    replay: Annotated[
+        Path | None, typer.Option(help="answer requests recorded in these VCR.py cassettes first")
+    ] = None,
     max_body: Annotated[
         int | None,
         typer.Option(
@@ -321,8 +328,18 @@ def emulate(
     console.print(f"  accounts: {emulator.plugin.accounts}", markup=False)
     options = server_options()
     console.print(f"  server: uvicorn, loop {options['loop']}, http {options['http']}")
+    app: Any = emulator
+    if replay is not None:
+        from scanwire.drift.replay import ReplayApp
+
+        try:
+            app = ReplayApp(emulator, replay)
+        except (FileNotFoundError, ValueError) as exc:
+            err_console.print(f"error: {exc}", style="red", markup=False)
+            raise typer.Exit(2) from None
+        console.print(f"  replay: {sum(map(len, app.recorded.values()))} recorded answers from {replay}/")
     # The last connection closing checkpoints the WAL and removes -wal/-shm.
-    serve(emulator, host=host, port=port, error_page=emulator.error_page, on_shutdown=emulator.store.close)
+    serve(app, host=host, port=port, error_page=emulator.error_page, on_shutdown=emulator.store.close)
 
 
 def _parse_progression(text: str) -> dict[str, Any]:
@@ -537,6 +554,12 @@ def run(
     )
     if not ok:
         raise typer.Exit(1)
+
+
+from scanwire.drift.cli import drift_app, proxy  # noqa: E402 - the drift commands join this app here
+
+app.command()(proxy)
+app.add_typer(drift_app, name="drift")
 
 
 def main() -> None:

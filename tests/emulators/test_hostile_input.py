@@ -5,7 +5,7 @@ encodings, header and URL floods, malformed requests and slow clients, while a w
 Asserted: every hostile request gets the vendor's envelope or a documented control-API error; the
 process is still up; its peak memory (VmHWM) grows by at most RSS_GROWTH_BOUND over its resident
 memory before the attacks; the polling client's p99 latency during the attacks stays within
-P99_FACTOR of its p99 before them (a ratio in the same run, bounded loops, no absolute timings).
+P99_FACTOR of its p99 before them (a ratio in the same run, the baseline floored at 10 ms; bounded loops).
 Invicti is served because it takes JSON bodies and HTTP Basic credentials (both attacked here).
 """
 
@@ -38,6 +38,9 @@ RSS_GROWTH_BOUND = 256 * 1024 * 1024
 # Measured x3.5-x28 (5 ms -> 130-150 ms: the longest request, validating 3 MB, holds the loop); generous on
 # 2 shared cores with the attacking threads in the measuring process. Before the limits: 14 s waits.
 P99_FACTOR = 100.0
+# A loopback poll's p99 can be 0.6 ms on a quiet box, and a ratio over that is timer noise: the baseline
+# counts as at least this much, so the bound is never under 1 s (still far below the 14 s of before).
+P99_BASELINE_FLOOR = 0.010
 POLLS = 200
 SLOW_CLIENTS = 20
 
@@ -298,4 +301,5 @@ def test_under_attack__process_up_memory_bounded_and_other_clients_p99_within_fa
     )
     assert not errors, f"{len(errors)} hostile request(s) answered wrongly, first: {errors[0]!r}"
     assert peak_growth <= RSS_GROWTH_BOUND, f"peak RSS grew {peak_growth >> 20} MiB"
-    assert under_attack <= P99_FACTOR * baseline, f"p99 {under_attack:.4f}s vs {baseline:.4f}s before"
+    bound = P99_FACTOR * max(baseline, P99_BASELINE_FLOOR)
+    assert under_attack <= bound, f"p99 {under_attack:.4f}s vs {baseline:.4f}s before (bound {bound:.2f}s)"

@@ -30,6 +30,7 @@ from starlette.routing import Route as StarletteRoute
 from conformance.emulators.core.auth import Authenticator
 from conformance.emulators.core.clock import Clock, SystemClock
 from conformance.emulators.core.control import control_routes
+from conformance.emulators.core.drift import DriftRules
 from conformance.emulators.core.engine import Progression, ScanEngine
 from conformance.emulators.core.errors import AuthError, BadRequestError, EmulatorError, HttpError, Problem
 from conformance.emulators.core.faults import Fault, FaultQueue, corrupt
@@ -100,6 +101,7 @@ class Emulator:
         self.operations = {f"{m} {p}": op for m, p, op in iter_operations(self.spec)}
         self.limiter = RateLimiter.from_spec(self.spec, self.operations)
         self.paging = paging_rules(self.operations)
+        self.drift = DriftRules(self.spec, self.operations)
         self.validator = spec_validator(self.vendor, spec_text, tuple(plugin.extra_prefixes))
         self.accounts = plugin.accounts
         self.scenarios = plugin.scenarios
@@ -234,6 +236,8 @@ class Emulator:
             self.errors.append(f"{route.key}: {type(exc).__name__}: {exc}")
             response = self.plugin.errors.render(call, HttpError(500, "internal error"))
         response = self.plugin.decorate(call, response, verdict)
+        if self.drift.rules:
+            response = self.drift.apply(route.key, response)
         if fault is not None and fault.kind == "malformed":
             response = corrupt(response, fault.variant)
         elif self.settings.validate_responses and response.status_code != 413:
@@ -290,6 +294,7 @@ class Emulator:
         self.store.clear()
         self.faults.clear()
         self.limiter.reset()
+        self.drift.clear()
         self.violations.clear()
         self.errors.clear()
         self.backend.reset()

@@ -15,6 +15,7 @@ from starlette.routing import Route
 
 from conformance.emulators.core.clock import ManualClock
 from conformance.emulators.core.control_table import Endpoint, Target, openapi_document, routes
+from conformance.emulators.core.drift import DRIFT_CONTROL_OPENAPI
 from conformance.emulators.core.engine import Progression, Scan
 from conformance.emulators.core.errors import BadRequestError
 
@@ -88,6 +89,8 @@ _CLOCK = {
     "properties": {"advance": {"type": "number", "minimum": 0, "description": "seconds"}},
     "additionalProperties": False,
 }
+# The rule's schema is drift.py's own.
+_DRIFT: dict[str, Any] = DRIFT_CONTROL_OPENAPI["post"]["requestBody"]["content"]["application/json"]["schema"]
 _SCENARIO = {
     "type": "object",
     "required": ["name"],
@@ -250,6 +253,20 @@ def control_openapi(emu: Target, request: Request, body: dict[str, Any]) -> Resp
     return JSONResponse(CONTROL_OPENAPI)
 
 
+def list_drift(emu: Target, request: Request, body: dict[str, Any]) -> Response:
+    return JSONResponse([r.to_dict() for r in emu.drift.rules])
+
+
+def add_drift(emu: Target, request: Request, body: dict[str, Any]) -> Response:
+    emu.drift.add(body)
+    return JSONResponse([r.to_dict() for r in emu.drift.rules], status_code=201)
+
+
+def clear_drift(emu: Target, request: Request, body: dict[str, Any]) -> Response:
+    emu.drift.clear()
+    return JSONResponse([])
+
+
 def docs(emu: Target, request: Request, body: dict[str, Any]) -> Response:
     return HTMLResponse(_DOCS_PAGE.replace("{vendor}", emu.vendor))
 
@@ -281,6 +298,10 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint("GET", "/openapi.json", "The emulated vendor API's spec", vendor_openapi),
     Endpoint("GET", "/control/openapi.json", "This document", control_openapi),
     Endpoint("GET", "/docs", "Interactive docs", docs),
+    # Answer like a drifting server (core/drift.py): {kind, operation, field?, value?, status?}.
+    Endpoint("GET", "/drift", "Drift rules in force", list_drift),
+    Endpoint("POST", "/drift", "Add a drift rule", add_drift, _DRIFT, True, 201, name="drift"),
+    Endpoint("DELETE", "/drift", "Remove every drift rule", clear_drift),
 ]
 
 

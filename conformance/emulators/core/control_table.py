@@ -18,6 +18,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from conformance.emulators.core.clock import Clock
+from conformance.emulators.core.drift import DriftRules
 from conformance.emulators.core.engine import ScanEngine
 from conformance.emulators.core.errors import BadRequestError, EmulatorError, NotFoundError
 from conformance.emulators.core.faults import Fault, FaultQueue
@@ -52,6 +53,7 @@ class Target(Protocol):
     accounts: Mapping[str, Mapping[str, Any]]
     scenarios: Mapping[str, Callable[[Any], Any]]
     backend: Any
+    drift: DriftRules
 
     def reset(self) -> None: ...
 
@@ -72,6 +74,7 @@ class Endpoint:
     body: dict[str, Any] | None = None  # JSON schema of the body; None: the endpoint reads no body
     body_required: bool = False
     status: int = 200  # the success status, for the document
+    name: str = ""  # what refusals call the body (`drift.kind: ...`); none: the field alone
 
 
 def _read_body(raw: bytes, endpoint: Endpoint, validator: Draft202012Validator | None) -> dict[str, Any]:
@@ -87,7 +90,7 @@ def _read_body(raw: bytes, endpoint: Endpoint, validator: Draft202012Validator |
         raise BadRequestError("body must be a JSON object")
     error = next(iter(sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))), None)
     if error is not None:
-        where = ".".join(str(p) for p in error.absolute_path)
+        where = ".".join([endpoint.name] * bool(endpoint.name) + [str(p) for p in error.absolute_path])
         raise BadRequestError(
             f"{where or 'body'}: {error.message}", field=where, location="body", rule=str(error.validator)
         )
