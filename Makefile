@@ -27,7 +27,7 @@ install: $(STAMP) ## create .venv and install scanwire, dev tools and generated 
 run: install ## the main job: validate specs, regenerate, run conformance on the in-process emulators, print the report
 	$(BIN)/scanwire run
 
-generate: install ## regenerate resolved specs, client packages and emulator models (skips what is up to date)
+generate: install ## regenerate resolved specs and client packages (skips what is up to date)
 	$(BIN)/scanwire generate
 
 check-generated: install ## fail when generated/ is stale (regenerates into a temp dir and compares)

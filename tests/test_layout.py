@@ -27,7 +27,6 @@ PIECES = (
     "conformance/emulators/{v}/routes.py",
     "conformance/emulators/{v}/errors.py",
     "conformance/emulators/{v}/scenarios.py",
-    "conformance/emulators/{v}/schemas.py",
     "tests/emulators/test_{v}_emulator.py",
     "tests/typing/{v}_usage.py",
 )

@@ -22,6 +22,8 @@ from schemathesis.schemas import BaseSchema
 
 from conformance.suites import checks as _checks  # registers scanwire's checks
 from scanwire.paths import layout
+from scanwire.runtime.auth import credentials_for, make_auth
+from scanwire.runtime.errors import ErrorSpec, ScanwireError
 from scanwire.specs import iter_operations
 from scanwire.yamlio import loads_yaml
 
@@ -33,6 +35,7 @@ __all__ = [
     "OperationResult",
     "VendorRun",
     "credentials_from_env",
+    "env_credentials",
     "run_vendor",
     "run_vendors",
 ]
@@ -46,20 +49,6 @@ BUILTIN_CHECKS = (
 )
 ALL_CHECKS = (*BUILTIN_CHECKS, *_checks.SCANWIRE_CHECKS)
 READ_METHODS = ("GET", "HEAD", "OPTIONS")
-
-# Environment variables per vendor for real-server runs (documented in docs/conformance.md).
-ENV_CREDENTIALS: dict[str, dict[str, str]] = {
-    "advalidation": {"api_key": "SCANWIRE_ADVALIDATION_API_KEY"},
-    "invicti": {"user_id": "SCANWIRE_INVICTI_USER_ID", "token": "SCANWIRE_INVICTI_TOKEN"},
-    "appspider": {
-        "name": "SCANWIRE_APPSPIDER_USERNAME",
-        "password": "SCANWIRE_APPSPIDER_PASSWORD",
-        "client_id": "SCANWIRE_APPSPIDER_CLIENT_ID",
-    },
-    "threadfix": {"api_key": "SCANWIRE_THREADFIX_API_KEY"},
-    "soda": {"key_id": "SCANWIRE_SODA_KEY_ID", "secret": "SCANWIRE_SODA_SECRET"},
-}
-OPTIONAL_CREDENTIALS = {"client_id"}
 
 
 class CredentialsError(ValueError):
@@ -142,14 +131,22 @@ class VendorRun:
         }
 
 
+def env_credentials(vendor: str) -> dict[str, str]:
+    """Credential name -> environment variable (`SCANWIRE_<VENDOR>_<NAME>`), for the names the spec's
+    `x-scanwire-auth` declares (documented in docs/conformance.md)."""
+    names = (_spec(vendor).get("x-scanwire-auth") or {}).get("credentials") or []
+    return {name: f"SCANWIRE_{vendor.upper()}_{name.upper()}" for name in names}
+
+
 def credentials_from_env(vendor: str, given: dict[str, str]) -> dict[str, str]:
     """Credentials from options first, environment second; CredentialsError lists what is missing."""
     out = dict(given)
+    optional = set((_spec(vendor).get("x-scanwire-auth") or {}).get("optional") or [])
     missing = []
-    for key, env in ENV_CREDENTIALS[vendor].items():
+    for key, env in env_credentials(vendor).items():
         if key not in out and os.environ.get(env):
             out[key] = os.environ[env]
-        if key not in out and key not in OPTIONAL_CREDENTIALS:
+        if key not in out and key not in optional:
             missing.append(f"{env} (or --auth {key}=...)")
     if missing:
         raise CredentialsError(f"{vendor}: missing credentials: {', '.join(missing)}")
@@ -171,54 +168,50 @@ def redact(text: str, secrets: list[str]) -> str:
 # -- targets --------------------------------------------------------------------------------------
 
 
-def _emulator_credentials(vendor: str, plugin: Any) -> dict[str, str]:
+def _emulator_credentials(spec: dict[str, Any], plugin: Any) -> dict[str, str]:
+    """The first emulator account's credentials, under the names the spec declares."""
+    names = (spec.get("x-scanwire-auth") or {}).get("credentials") or []
     account = next(iter(plugin.accounts.values()))
-    keys = {k.lower(): str(v) for k, v in account.items()}
-    return keys
+    return {name: str(account[name]) for name in names if name in account}
 
 
-def _auth_config(vendor: str, spec: dict[str, Any], creds: dict[str, str]) -> dict[str, Any]:
-    """schemathesis `auth` config for the schemes it can drive itself (all but AppSpider's login)."""
-    schemes = (spec.get("components") or {}).get("securitySchemes") or {}
-    name = next(iter(schemes), None)
-    if vendor in ("soda", "invicti"):
-        user = creds.get("key_id") or creds.get("user_id") or creds.get("username") or ""
-        password = creds.get("secret") or creds.get("token") or creds.get("password") or ""
-        return {"basic": {"username": user, "password": password}}
-    if vendor == "advalidation" and name:
-        return {"openapi": {name: {"api_key": creds.get("api_key") or creds.get("key", "")}}}
-    if vendor == "threadfix" and name:
-        return {"openapi": {name: {"api_key": f"APIKEY {creds.get('api_key') or creds.get('key', '')}"}}}
-    return {}
+def _register_auth(
+    schema: Any, vendor: str, spec: dict[str, Any], creds: dict[str, str], http: httpx.Client
+) -> None:
+    """Every case authenticates as the generated clients do: the runtime's httpx.Auth built from the spec's
+    `x-scanwire-auth` (Basic, key headers, AppSpider's login), its headers copied onto the case.
 
-
-def _register_login(schema: Any, http: httpx.Client, creds: dict[str, str]) -> None:
-    """AppSpider: log in through the API, send `Authorization: Basic <raw token>`, re-login on 401.
-
-    One client serves every login of the run: a client per login closed the shared in-process transport
-    each time (a new event loop and thread per case) or opened a new connection to a real server.
+    The auth flow runs against a stand-in request; requests it yields before that one (a login) are sent
+    with `http`. One client serves every login of the run: a client per login closed the shared
+    in-process transport each time (a new event loop and thread per case) or opened a new connection to a
+    real server.
     """
+    auth_spec = spec.get("x-scanwire-auth") or {}
+    values = credentials_for(auth_spec, vendor, (), creds)
+    auth = make_auth(
+        auth_spec, values, vendor=vendor, errors=ErrorSpec.from_extensions(spec.get("x-scanwire-errors"))
+    )
+    bind = getattr(auth, "bind", None)
+    if bind is not None:
+        bind(str(http.base_url).rstrip("/"))
 
     @schema.auth(refresh_interval=None)
-    class AppSpiderLogin:
-        def get(self, case: Any, context: Any) -> str:
-            body = {"name": creds.get("name", ""), "password": creds.get("password", "")}
-            if creds.get("client_id"):
-                body["clientId"] = creds["client_id"]
-            answer = http.post("/Authentication/Login", json=body)
-            token = (
-                answer.json().get("Token")
-                if answer.headers.get("content-type", "").startswith("application/json")
-                else None
-            )
-            if not token:
-                raise CredentialsError(
-                    f"appspider: login failed with HTTP {answer.status_code}: {answer.text[:200]}"
-                )
-            return str(token)
+    class RuntimeAuth:
+        def get(self, case: Any, context: Any) -> dict[str, str]:
+            stand_in = httpx.Request("GET", http.base_url)
+            flow = auth.sync_auth_flow(stand_in)
+            try:
+                outgoing = next(flow)
+                while outgoing is not stand_in:
+                    outgoing = flow.send(http.send(outgoing))
+            except (ScanwireError, httpx.HTTPError) as exc:
+                raise CredentialsError(f"{vendor}: login failed: {exc}") from None
+            finally:
+                flow.close()
+            return {k: v for k, v in stand_in.headers.items() if k.lower() != "host"}
 
-        def set(self, case: Any, data: str, context: Any) -> None:
-            case.headers = {**(case.headers or {}), "Authorization": f"Basic {data}"}
+        def set(self, case: Any, data: dict[str, str], context: Any) -> None:
+            case.headers = {**(case.headers or {}), **data}
 
 
 def _config(
@@ -238,9 +231,6 @@ def _config(
         "phases": phases,
         "suppress-health-check": ["all"],
     }
-    auth = _auth_config(vendor, spec, creds)
-    if auth:
-        data["auth"] = auth
     if opts.base_url is not None:
         data["rate-limit"] = opts.rate_limit or "auto"
         data["request-timeout"] = 30
@@ -293,7 +283,7 @@ def run_vendor(
         scenario = emulator.plugin.scenarios.get("conformance")
         if scenario is not None:
             scenario(emulator.backend)
-        creds = _emulator_credentials(vendor, emulator.plugin)
+        creds = _emulator_credentials(spec, emulator.plugin)
         base_url = "http://127.0.0.1" + _server_prefix(spec)
         target = "in-process emulator"
         transport = SyncASGITransport(emulator)
@@ -311,10 +301,8 @@ def run_vendor(
     if opts.base_url is not None and not opts.allow_writes:
         excluded = sorted(op.label for op in _operations(schema) if op.method.upper() not in READ_METHODS)
         schema = schema.include(method=list(READ_METHODS))
-    login_http: httpx.Client | None = None
-    if vendor == "appspider":
-        login_http = httpx.Client(base_url=base_url, transport=transport, timeout=30)
-        _register_login(schema, login_http, creds)
+    login_http = httpx.Client(base_url=base_url, transport=transport, timeout=30)
+    _register_auth(schema, vendor, spec, creds, login_http)
 
     results: dict[str, OperationResult] = {op.label: OperationResult(op.label) for op in _operations(schema)}
     phases: dict[str, int] = {}
@@ -335,8 +323,7 @@ def run_vendor(
             elif isinstance(event, events.FatalError):
                 fatal = redact(f"{type(event.exception).__name__}: {event.exception}", secrets)
     finally:
-        if login_http is not None:
-            login_http.close()
+        login_http.close()
         if transport is not None:
             transport.close()
     if emulator is not None and emulator.errors:

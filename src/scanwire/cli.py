@@ -94,7 +94,7 @@ def generate(
     force: Annotated[bool, typer.Option("--force", help="regenerate even when nothing changed")] = False,
     jobs: JobsOption = None,
 ) -> None:
-    """Regenerate resolved specs, client packages and emulator models (skips vendors that are up to date)."""
+    """Regenerate resolved specs and client packages (skips vendors that are up to date)."""
     from scanwire.generate import generate_vendors
 
     lay = layout()
@@ -124,7 +124,7 @@ def generate(
 
 @app.command("check-generated")
 def check_generated_cmd(vendors: VendorArgs = None) -> None:
-    """Fail when generated/ (or an emulator's schemas.py) differs from a fresh regeneration."""
+    """Fail when generated/ differs from a fresh regeneration."""
     from scanwire.generate import check_generated
 
     lay = layout()

@@ -1,4 +1,4 @@
-"""The generation pipeline: spec + overlays -> resolved spec -> client package + pydantic models.
+"""The generation pipeline: spec + overlays -> resolved spec -> client package.
 
 Deterministic (no timestamps, stable ordering, files rewritten only when their bytes change) and
 incremental: a stamp per vendor (`generated/<vendor>/generation.toml`) records the hashes of every
@@ -69,7 +69,7 @@ class VendorResult:
 
 
 def tool_versions() -> dict[str, str]:
-    names = ("openapi-python-client", "datamodel-code-generator", "ruff")
+    names = ("openapi-python-client", "ruff")
     return {"scanwire-pipeline": PIPELINE_VERSION, **{n: metadata.version(n) for n in names}}
 
 
@@ -350,30 +350,6 @@ def _as_json(resolved: dict[str, Any], folder: Path) -> Path | None:
     return path
 
 
-def _run_datamodel_codegen(resolved_text: str, header: str) -> str:
-    from datamodel_code_generator import generate
-    from datamodel_code_generator.enums import DataModelType, InputFileType
-    from datamodel_code_generator.format import Formatter, PythonVersion
-
-    code = generate(
-        resolved_text,
-        input_file_type=InputFileType.OpenAPI,
-        output_model_type=DataModelType.PydanticV2BaseModel,
-        target_python_version=PythonVersion.PY_311,
-        disable_timestamp=True,
-        custom_file_header=header,
-        use_schema_description=True,
-        use_standard_collections=True,
-        use_union_operator=True,
-        use_double_quotes=True,
-        field_constraints=True,
-        formatters=[Formatter.RUFF_FORMAT],
-    )
-    if not isinstance(code, str):
-        raise GenerationError("datamodel-code-generator produced several modules; expected one")
-    return code
-
-
 def _header_for(path: Path, text: str, sources: str) -> str:
     line = HEADER.format(sources=sources)
     if path.suffix == ".py":
@@ -514,22 +490,20 @@ def _tools_on_path() -> Iterator[None]:
         os.environ["PATH"] = env_path
 
 
-def output_paths(lay: Layout, vendor: str) -> tuple[Path, Path]:
-    """(client package root, pydantic models module) of one vendor."""
-    return lay.generated(vendor), lay.emulator(vendor) / "schemas.py"
+def output_paths(lay: Layout, vendor: str) -> Path:
+    """The client package root of one vendor (everything generation writes is below it)."""
+    return lay.generated(vendor)
 
 
 def up_to_date(lay: Layout, vendor: str, out: Layout | None = None) -> VendorResult | None:
     """The "up to date" result when inputs, tools and output all match the stamp, else None (hashes only)."""
     start = time.perf_counter()
     target = out or lay
-    pkg_root, models_file = output_paths(target, vendor)
+    pkg_root = output_paths(target, vendor)
     old = read_stamp(pkg_root / STAMP)
     if not old:
         return None
-    current_output = _sha(
-        tree_hash(pkg_root).encode() + (models_file.read_bytes() if models_file.exists() else b"")
-    )
+    current_output = _sha(tree_hash(pkg_root).encode())
     if (
         old.get("inputs") == fingerprint(lay, vendor)
         and old.get("tools") == tool_versions()
@@ -557,7 +531,7 @@ def generate_vendor(
         if skipped is not None:
             return skipped
     target = out or lay
-    pkg_root, models_file = output_paths(target, vendor)
+    pkg_root = output_paths(target, vendor)
     stamp_path = pkg_root / STAMP
     # The version lives in the checkout's stamp, also when generating elsewhere (check-generated).
     source_stamp = read_stamp(lay.generated(vendor) / STAMP)
@@ -599,17 +573,9 @@ def generate_vendor(
             raise GenerationError(f"{vendor}: {exc}") from None
         _postprocess(build, vendor, resolved, sources, str(config.get("field_prefix", "field_")))
         shutil.copy(resolved_path, build / RESOLVED)
-        progress(f"{vendor}: datamodel-code-generator")
-        models = _run_datamodel_codegen(
-            resolved_text, f"# {HEADER.format(sources=f'generated/{vendor}/{RESOLVED}')}\n# ruff: noqa"
-        )
         (build / CHANGELOG).write_text(plan.changelog, encoding="utf-8")
         changed = sync_tree(build, pkg_root, keep=(STAMP,))
-        models_file.parent.mkdir(parents=True, exist_ok=True)
-        if not models_file.exists() or models_file.read_text(encoding="utf-8") != models:
-            models_file.write_text(models, encoding="utf-8")
-            changed.append(f"~ {models_file.relative_to(target.root).as_posix()}")
-    output = _sha(tree_hash(pkg_root).encode() + models_file.read_bytes())
+    output = _sha(tree_hash(pkg_root).encode())
     stamp_text = render_stamp(inputs, tools, {"name": f"{vendor}-client", "version": version}, output)
     if not stamp_path.exists() or stamp_path.read_text(encoding="utf-8") != stamp_text:
         stamp_path.write_text(stamp_text, encoding="utf-8")
@@ -695,14 +661,7 @@ def check_generated(lay: Layout, vendor: str) -> Drift:
     with tempfile.TemporaryDirectory(prefix="scanwire-check-") as tmp:
         out = Layout(Path(tmp) / "checkout")
         generate_vendor(lay, vendor, force=True, out=out)
-        committed_pkg, committed_models = output_paths(lay, vendor)
-        fresh_pkg, fresh_models = output_paths(out, vendor)
-        changes = _compare_trees(fresh_pkg, committed_pkg, f"generated/{vendor}")
-        rel = committed_models.relative_to(lay.root).as_posix()
-        if not committed_models.exists():
-            changes.append(f"missing  {rel}")
-        elif committed_models.read_bytes() != fresh_models.read_bytes():
-            changes.append(f"differs  {rel}")
+        changes = _compare_trees(output_paths(out, vendor), output_paths(lay, vendor), f"generated/{vendor}")
     return Drift(vendor, tools, changes)
 
 

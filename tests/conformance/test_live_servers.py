@@ -12,7 +12,7 @@ import os
 
 import pytest
 
-from conformance.suites.runner import ENV_CREDENTIALS, ConformanceOptions, run_vendor
+from conformance.suites.runner import ConformanceOptions, env_credentials, run_vendor
 from scanwire.paths import VENDORS
 
 
@@ -25,7 +25,7 @@ def _base_url(vendor: str) -> str | None:
 def test_live_server_conforms_read_only(vendor: str) -> None:
     base_url = _base_url(vendor)
     if base_url is None:
-        names = ", ".join([f"SCANWIRE_{vendor.upper()}_BASE_URL", *ENV_CREDENTIALS[vendor].values()])
+        names = ", ".join([f"SCANWIRE_{vendor.upper()}_BASE_URL", *env_credentials(vendor).values()])
         pytest.skip(f"live {vendor} run is opt-in: set {names}")
     max_examples = int(os.environ.get("SCANWIRE_LIVE_MAX_EXAMPLES", "10"))
     run = run_vendor(vendor, ConformanceOptions(base_url=base_url, max_examples=max_examples))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -10,9 +11,9 @@ from starlette.responses import Response
 from conformance.emulators.core import Call, json_response
 from conformance.emulators.core.app import Emulator, EmulatorSettings
 from conformance.emulators.soda import Plugin
-from conformance.emulators.soda.routes import ROUTES
 from conformance.suites.runner import ConformanceOptions, VendorRun, redact, run_vendor
 
+ROUTES = Plugin.routes
 FAST = {"max_examples": 5, "phases": ("examples", "fuzzing", "stateful")}
 
 
@@ -27,53 +28,49 @@ def _failing(run: VendorRun) -> dict[tuple[str, str], str]:
     return run.failing_checks()
 
 
-class RenamedField(Plugin):
+def _rewrites_status(rewrite: Callable[[dict[str, Any], bool], None]) -> Plugin:
+    """Soda whose status answers go through `rewrite(body, polled_before)` on the way out."""
+    seen: set[str] = set()
+
+    def get_scan_status(call: Call[Any]) -> Response:
+        body = call.backend.status(call.account, call.path_params["scanId"])
+        rewrite(body, body["id"] in seen)
+        seen.add(body["id"])
+        return json_response(body)
+
+    plugin = Plugin()
+    plugin.routes = {**ROUTES, "GET /api/v1/scans/{scanId}": get_scan_status}
+    return plugin
+
+
+def renamed_field(body: dict[str, Any], again: bool) -> None:
     """`state` is sent as `status`: the body no longer matches PublicApiScanStatusResponse."""
+    body["status"] = body.pop("state")
 
-    def __init__(self) -> None:
-        def get_scan_status(call: Call) -> Response:
-            body = call.backend.status(call.account, call.path_params["scanId"])
-            body["status"] = body.pop("state")
-            return json_response(body)
 
-        self.routes = {**ROUTES, "GET /api/v1/scans/{scanId}": get_scan_status}
+def goes_backwards(body: dict[str, Any], again: bool) -> None:
+    """`started` on the first poll, `queuing` on every later one: no road leads back, and neither state is
+    terminal, so the one failure is an illegal transition."""
+    body["state"] = "queuing" if again else "started"
+
+
+def leaves_terminal_state(body: dict[str, Any], again: bool) -> None:
+    """`completed` on the first poll, `started` on every later one: it left a terminal state."""
+    body["state"] = "started" if again else "completed"
+
+
+def invents_state(body: dict[str, Any], again: bool) -> None:
+    """A state the spec's enum knows nothing about (a vendor adding `archived` without notice)."""
+    body["state"] = "archived"
 
 
 class ServerErrorOnBadId(Plugin):
     """An unknown scan id crashes the handler instead of answering 404."""
 
     def __init__(self) -> None:
-        def get_scan_status(call: Call) -> Response:
+        def get_scan_status(call: Call[Any]) -> Response:
             scan = call.backend.engine.find(call.path_params["scanId"])
             return json_response(call.backend.view(scan))  # AttributeError on None -> 500
-
-        self.routes = {**ROUTES, "GET /api/v1/scans/{scanId}": get_scan_status}
-
-
-class GoesBackwards(Plugin):
-    """Every poll after the first reports `queuing` again: started -> queuing is no legal road."""
-
-    def __init__(self) -> None:
-        seen: set[str] = set()
-
-        def get_scan_status(call: Call) -> Response:
-            body = call.backend.status(call.account, call.path_params["scanId"])
-            if body["id"] in seen and body["state"] not in ("queuing",):
-                body["state"] = "queuing"
-            seen.add(body["id"])
-            return json_response(body)
-
-        self.routes = {**ROUTES, "GET /api/v1/scans/{scanId}": get_scan_status}
-
-
-class InventsState(Plugin):
-    """A state the spec's enum knows nothing about (a vendor adding `archived` without notice)."""
-
-    def __init__(self) -> None:
-        def get_scan_status(call: Call) -> Response:
-            body = call.backend.status(call.account, call.path_params["scanId"])
-            body["state"] = "archived"
-            return json_response(body)
 
         self.routes = {**ROUTES, "GET /api/v1/scans/{scanId}": get_scan_status}
 
@@ -102,7 +99,7 @@ def test_conformance__healthy_soda_emulator_passes() -> None:
 
 
 def test_response_schema_conformance__renamed_field_is_caught() -> None:
-    failing = _failing(_run_with(RenamedField()))
+    failing = _failing(_run_with(_rewrites_status(renamed_field)))
     assert ("GET /api/v1/scans/{scanId}", "response_schema_conformance") in failing
 
 
@@ -114,15 +111,17 @@ def test_not_a_server_error__500_on_unknown_id_is_caught() -> None:
 
 
 def test_lifecycle_conformance__backwards_transition_is_caught() -> None:
-    failing = _failing(_run_with(GoesBackwards()))
-    assert failing[("GET /api/v1/scans/{scanId}", "lifecycle_conformance")] in (
-        "Illegal lifecycle transition",
-        "Scan left a terminal state",
-    )
+    failing = _failing(_run_with(_rewrites_status(goes_backwards)))
+    assert failing[("GET /api/v1/scans/{scanId}", "lifecycle_conformance")] == "Illegal lifecycle transition"
+
+
+def test_lifecycle_conformance__leaving_a_terminal_state_is_caught() -> None:
+    failing = _failing(_run_with(_rewrites_status(leaves_terminal_state)))
+    assert failing[("GET /api/v1/scans/{scanId}", "lifecycle_conformance")] == "Scan left a terminal state"
 
 
 def test_lifecycle_conformance__unknown_state_is_caught() -> None:
-    failing = _failing(_run_with(InventsState()))
+    failing = _failing(_run_with(_rewrites_status(invents_state)))
     assert failing[("GET /api/v1/scans/{scanId}", "lifecycle_conformance")] == "Unknown scan state"
 
 

@@ -16,6 +16,8 @@ from conformance.emulators.advalidation.models import CHECKS_BY_FORMAT
 from conformance.emulators.core import Emulator, EmulatorSettings, ManualClock, build_emulator
 from conformance.emulators.core.transport import SyncASGITransport
 
+from .conftest import control
+
 ACME = {"X-API-Key": Plugin.accounts["acme"]["api_key"]}
 GLOBEX = {"X-API-Key": Plugin.accounts["globex"]["api_key"]}
 T0 = "2024-03-22T19:56:21Z"  # ManualClock's start
@@ -37,19 +39,6 @@ def field_issue(field: str, message: str) -> dict[str, Any]:
 @pytest.fixture
 def emu(advalidation_emulator: Emulator) -> Emulator:
     return advalidation_emulator
-
-
-@pytest.fixture
-def http(emu: Emulator, emu_client: Callable[..., httpx.Client]) -> httpx.Client:
-    return emu_client(emu)
-
-
-def control(http: httpx.Client, method: str, path: str, body: Any = None, status: int | None = None) -> Any:
-    response = http.request(method, f"/_emulator{path}", json=body)
-    assert response.status_code == (status or (201 if method == "POST" and path != "/reset" else 200)), (
-        response.text
-    )
-    return response.json()
 
 
 def rescan(http: httpx.Client, creative: int = ACME_VIDEO, headers: dict[str, str] = ACME) -> dict[str, Any]:
@@ -521,13 +510,13 @@ def test_get_current_user__rate_limits_switch_off(http: httpx.Client) -> None:
     ("name", "expected"),
     [
         (
-            "one_finished_scan_with_checks",
+            "one_completed_scan",
             {"processingStatus": "finished", "nbIssues": 2, "isInconclusive": False},
         ),
-        ("queued_scan", {"processingStatus": "queued", "finishedAt": None, "nbIssues": None}),
-        ("processing_scan", {"processingStatus": "processing", "finishedAt": None, "updatedAt": T0}),
-        ("failed_scan", {"processingStatus": "failed", "finishedAt": T0, "nbIssues": None}),
-        ("cancelled_scan", {"processingStatus": "cancelled", "finishedAt": T0, "tests": None}),
+        ("one_queued_scan", {"processingStatus": "queued", "finishedAt": None, "nbIssues": None}),
+        ("one_running_scan", {"processingStatus": "processing", "finishedAt": None, "updatedAt": T0}),
+        ("one_failed_scan", {"processingStatus": "failed", "finishedAt": T0, "nbIssues": None}),
+        ("one_canceled_scan", {"processingStatus": "cancelled", "finishedAt": T0, "tests": None}),
         (
             "inconclusive_scan",
             {
@@ -548,14 +537,12 @@ def test_scenario__sets_up_a_scan_seen_through_the_api(http: httpx.Client, name:
 
 
 def test_scenario__one_finished_scan_with_checks_returns_tests(http: httpx.Client) -> None:
-    scan_id = control(http, "POST", "/scenario", {"name": "one_finished_scan_with_checks"})["result"][
-        "scanId"
-    ]
+    scan_id = control(http, "POST", "/scenario", {"name": "one_completed_scan"})["result"]["scanId"]
     assert poll(http, scan_id, include_checks=True)["tests"] == CHECKS_BY_FORMAT["video"]
 
 
-def test_scenario__workers_offline_keeps_new_scans_queued(http: httpx.Client) -> None:
-    control(http, "POST", "/scenario", {"name": "workers_offline"})
+def test_scenario__queue_stalled_keeps_new_scans_queued(http: httpx.Client) -> None:
+    control(http, "POST", "/scenario", {"name": "queue_stalled"})
     scan_id = rescan(http)["id"]
     assert [poll(http, scan_id)["processingStatus"] for _ in range(3)] == ["queued"] * 3
 

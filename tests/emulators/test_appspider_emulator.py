@@ -18,10 +18,12 @@ from appspider_client.api.authentication import login as login_op
 from appspider_client.api.scan_management import get_scan_status, run_scan
 from appspider_client.models import LoginRequest, RunScanRequest
 
+from conformance.emulators.appspider import Plugin
 from conformance.emulators.appspider.models import ACCOUNTS, CONFIGS
-from conformance.emulators.appspider.scenarios import SCENARIOS
 from conformance.emulators.core import Emulator, EmulatorSettings, ManualClock, build_emulator
 from conformance.emulators.core.transport import SyncASGITransport
+
+from .conftest import control
 
 BASE = "/AppSpiderEnterprise/rest/v1"
 WEEKLY, NIGHTLY = "shop.example.com weekly", "shop.example.com nightly"
@@ -41,7 +43,7 @@ def ok(**fields: Any) -> dict[str, Any]:
 
 
 def creds(account: str) -> dict[str, str]:
-    return {"name": ACCOUNTS[account]["name"], "password": ACCOUNTS[account]["password"]}
+    return {"name": ACCOUNTS[account]["username"], "password": ACCOUNTS[account]["password"]}
 
 
 @pytest.fixture
@@ -56,16 +58,10 @@ def http(emu: Emulator, emu_client: Callable[..., httpx.Client]) -> httpx.Client
     return client
 
 
-def control(http: httpx.Client, method: str, path: str, body: Any = None) -> Any:
-    response = http.request(method, f"http://127.0.0.1/_emulator{path}", json=body)
-    assert response.status_code in (200, 201), response.text
-    return response.json()
-
-
 def login(http: httpx.Client, account: str = "webshop") -> dict[str, str]:
     body: dict[str, Any] = creds(account)
     if account.startswith("acme"):
-        body["clientId"] = ACCOUNTS[account]["clientId"]
+        body["clientId"] = ACCOUNTS[account]["client_id"]
     response = http.post("Authentication/Login", json=body)
     assert response.status_code == 200, response.text
     return {"Authorization": f"Basic {response.json()['Token']}"}
@@ -165,11 +161,11 @@ def test_login__multi_client_user_with_client_id_is_scoped_to_that_client(http: 
 
 
 def test_login__client_id_of_another_users_client_is_invalid_client_id(http: httpx.Client) -> None:
-    body = {**creds("webshop"), "clientId": ACCOUNTS["acme-web"]["clientId"]}
+    body = {**creds("webshop"), "clientId": ACCOUNTS["acme-web"]["client_id"]}
     response = http.post("Authentication/Login", json=body)
     assert response.status_code == 401
     assert response.json()["Reason"] == "Invalid clientId"
-    assert response.json()["Clients"] == {"Webshop": ACCOUNTS["webshop"]["clientId"]}
+    assert response.json()["Clients"] == {"Webshop": ACCOUNTS["webshop"]["client_id"]}
 
 
 @pytest.mark.parametrize(
@@ -408,7 +404,7 @@ def test_get_scan_status__post_terminal_roads_after_completed(http: httpx.Client
     auth = login(http)
     seen = []
     for road in (["Completed", "VulnLoadFailed"], ["Completed", "ReportRegenerating", "ReportError"]):
-        scan_id = control(http, "POST", "/scenario", {"name": "running_scan"})["result"]["scanId"]
+        scan_id = control(http, "POST", "/scenario", {"name": "one_running_scan"})["result"]["scanId"]
         seen = ["Running"]
         for state in road:
             control(http, "PATCH", f"/scans/{scan_id}", {"state": state})
@@ -659,7 +655,7 @@ def test_pause_all_scans__acts_on_every_legal_scan_of_the_client_only(
 def test_get_scans__lists_the_clients_scans_with_integer_codes(http: httpx.Client) -> None:
     auth = login(http)
     completed = control(http, "POST", "/scenario", {"name": "one_completed_scan"})["result"]["scanId"]
-    running = control(http, "POST", "/scenario", {"name": "running_scan"})["result"]["scanId"]
+    running = control(http, "POST", "/scenario", {"name": "one_running_scan"})["result"]["scanId"]
     seed(http, "Running", account="acme-web")
     response = http.get("Scan/GetScans", headers={**auth, **FORM})
     assert response.status_code == 200
@@ -828,7 +824,7 @@ def test_has_scan_imported__becomes_true_some_reads_after_completed(http: httpx.
 
 def test_get_scan_errors__one_event_per_failure(http: httpx.Client) -> None:
     auth = login(http)
-    failed = control(http, "POST", "/scenario", {"name": "failed_scan"})["result"]["scanId"]
+    failed = control(http, "POST", "/scenario", {"name": "one_failed_scan"})["result"]["scanId"]
     assert get(http, "GetScanErrors", auth, failed).json() == ok(
         Events=[
             {
@@ -939,17 +935,19 @@ def test_run_scan__bad_input_with_request_validation_off_is_never_a_500(
 # -- scenarios, control, persistence ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", sorted(SCENARIOS))
+@pytest.mark.parametrize("name", sorted(Plugin.scenarios))
 def test_scenarios__each_runs_over_the_control_api(http: httpx.Client, name: str) -> None:
     assert control(http, "POST", "/scenario", {"name": name})["scenario"] == name
 
 
 def test_multi_client_login__scenario_clients_each_see_their_own_scan(http: httpx.Client) -> None:
     setup = control(http, "POST", "/scenario", {"name": "multi_client_login"})["result"]
-    refused = http.post("Authentication/Login", json={"name": setup["name"], "password": setup["password"]})
+    refused = http.post(
+        "Authentication/Login", json={"name": setup["username"], "password": setup["password"]}
+    )
     assert refused.json()["Clients"] == setup["clients"]
     for account, client_id in zip(("acme-web", "acme-mobile"), setup["clients"].values(), strict=True):
-        body = {"name": setup["name"], "password": setup["password"], "clientId": client_id}
+        body = {"name": setup["username"], "password": setup["password"], "clientId": client_id}
         auth = {"Authorization": "Basic " + http.post("Authentication/Login", json=body).json()["Token"]}
         assert [s["Id"] for s in http.get("Scan/GetScans", headers=auth).json()["Scans"]] == [
             setup["scanIds"][account]
@@ -957,14 +955,14 @@ def test_multi_client_login__scenario_clients_each_see_their_own_scan(http: http
 
 
 def test_running_scan__scenario_is_running_until_moved(http: httpx.Client) -> None:
-    scan_id = control(http, "POST", "/scenario", {"name": "running_scan"})["result"]["scanId"]
+    scan_id = control(http, "POST", "/scenario", {"name": "one_running_scan"})["result"]["scanId"]
     auth = login(http)
     assert [status(http, auth, scan_id) for _ in range(3)] == ["Running"] * 3
     assert get(http, "IsScanActive", auth, scan_id).json() == ok(Result=True)
 
 
-def test_engines_offline__scenario_keeps_new_scans_starting(http: httpx.Client) -> None:
-    control(http, "POST", "/scenario", {"name": "engines_offline"})
+def test_queue_stalled__scenario_keeps_new_scans_starting(http: httpx.Client) -> None:
+    control(http, "POST", "/scenario", {"name": "queue_stalled"})
     auth = login(http)
     scan_id = run(http, auth)
     assert [status(http, auth, scan_id) for _ in range(3)] == ["Starting"] * 3

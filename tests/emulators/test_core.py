@@ -5,6 +5,7 @@ emulator (the smallest vendor)."""
 from __future__ import annotations
 
 import itertools
+import re
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
@@ -28,29 +29,19 @@ from conformance.emulators.core import (
     Store,
     build_emulator,
 )
+from conformance.emulators.core.auth import Authenticator
 from conformance.emulators.core.control import CONTROL_OPENAPI, control_routes
 from conformance.emulators.core.faults import Fault, FaultQueue
+from conformance.emulators.core.plugin import plugin_for
 from conformance.emulators.core.ratelimit import RateLimiter, Verdict
 from conformance.emulators.core.transport import SyncASGITransport
 from conformance.emulators.soda import Plugin as SodaPlugin
-from conformance.emulators.soda.routes import ROUTES as SODA_ROUTES
 from scanwire.paths import layout
 
+from .conftest import control, control_error
+from .test_soda_emulator import STATES as SODA_STATES
+
 ACME = (SodaPlugin.accounts["acme"]["key_id"], SodaPlugin.accounts["acme"]["secret"])
-SODA_STATES = (
-    "queuing",
-    "executing",
-    "started",
-    "cancelationRequested",
-    "timeOutRequested",
-    "canceled",
-    "timedOut",
-    "failed",
-    "completedWithErrors",
-    "completedWithFailures",
-    "completedWithWarnings",
-    "completed",
-)
 T0 = 1_711_137_381.0  # ManualClock's start
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 
@@ -58,25 +49,6 @@ HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "tra
 @pytest.fixture
 def emu(soda_emulator: Emulator) -> Emulator:
     return soda_emulator
-
-
-@pytest.fixture
-def http(emu: Emulator, emu_client: Callable[..., httpx.Client]) -> httpx.Client:
-    return emu_client(emu, auth=ACME)
-
-
-def control(http: httpx.Client, method: str, path: str, body: Any = None, status: int = 200) -> Any:
-    response = http.request(method, f"/_emulator{path}", json=body)
-    assert response.status_code == status, response.text
-    return response.json()
-
-
-def control_error(response: httpx.Response, status: int = 400) -> str:
-    """A refused control request: `{"error": message}` with a 4xx status."""
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert set(body) == {"error"} and isinstance(body["error"], str) and body["error"]
-    return str(body["error"])
 
 
 def trigger(http: httpx.Client) -> str:
@@ -433,7 +405,7 @@ def _boom(call: Call) -> Response:
 
 
 # Plugins whose routing table differs from Soda's in one entry (copies: Soda's own table stays intact).
-_BROKEN_ROUTES = dict(SODA_ROUTES)
+_BROKEN_ROUTES = dict(SodaPlugin.routes)
 _BROKEN_ROUTES["GET /api/v1/test-login"] = _boom
 
 
@@ -441,7 +413,7 @@ class _BrokenLoginPlugin(SodaPlugin):
     routes = _BROKEN_ROUTES
 
 
-_SHORT_ROUTES = dict(SODA_ROUTES)
+_SHORT_ROUTES = dict(SodaPlugin.routes)
 del _SHORT_ROUTES["DELETE /api/v1/scans/{scanId}"]
 
 
@@ -576,9 +548,13 @@ def test_seed_scan__unknown_state_refused_and_nothing_created(http: httpx.Client
 
 def test_patch_scan__unknown_state_refused_naming_it(http: httpx.Client) -> None:
     scan_id = seed(http, state="started")
-    for bad in ("bogus", "Completed", "", 5):
+    for bad in ("bogus", "Completed", ""):
         message = control_error(http.patch(f"/_emulator/scans/{scan_id}", json={"state": bad}))
-        assert f"{str(bad)!r} is not a state" in message
+        assert f"{bad!r} is not a state" in message
+    # Not a string at all: refused by the control table's schema, naming the field and the type.
+    assert control_error(http.patch(f"/_emulator/scans/{scan_id}", json={"state": 5})) == (
+        "state: 5 is not of type 'string'"
+    )
     assert control(http, "GET", f"/scans/{scan_id}")["state"] == "started"
 
 
@@ -856,7 +832,6 @@ def test_control_openapi__documents_every_control_route(emu: Emulator, http: htt
         (route.path, method)
         for route in control_routes(emu)
         for method in (route.methods or set()) - {"HEAD"}
-        if route.path != "/control/openapi.json"  # the document does not list itself
     }
     assert routed == documented
 
@@ -868,3 +843,71 @@ def test_coverage__compares_spec_operations_with_routes(emu: Emulator, http: htt
         ),
         "missing": [],
     }
+
+
+# -- the spec-driven authenticator -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("spec", "accounts", "fragment"),
+    [
+        ({"kind": "oauth2"}, {}, "x-scanwire-auth.kind must be one of basic, api-key-header"),
+        ({"kind": "basic", "credentials": ["key_id", "secret"]}, {"acme": {"key_id": "k"}}, "'acme' lacks"),
+        (
+            {
+                "kind": "prefixed-header",
+                "credentials": ["api_key"],
+                "header": {"name": "X", "value": "{api_key} x"},
+            },
+            {},
+            "must end with one {credential}",
+        ),
+    ],
+    ids=["unknown-kind", "account-lacks-credential", "template-without-placeholder-at-end"],
+)
+def test_authenticator__bad_configuration_named(spec: dict[str, Any], accounts: Any, fragment: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(fragment)):
+        Authenticator(spec, accounts)
+
+
+# -- scenarios shared by name across vendors ----------------------------------------------------------
+
+COMMON_SCENARIOS = {
+    "one_completed_scan": "succeeded",
+    "one_running_scan": "running",
+    "one_queued_scan": "queued",
+    "one_failed_scan": "failed",
+    "one_paused_scan": "paused",
+}
+
+
+@pytest.mark.parametrize("vendor", ["advalidation", "invicti", "appspider", "threadfix", "soda"])
+def test_scenarios__one_name_per_setup_across_vendors(
+    vendor: str, emulator: Callable[..., Emulator], emu_client: Callable[..., httpx.Client]
+) -> None:
+    http = emu_client(emulator(vendor))
+    names = set(control(http, "GET", "/scenarios"))
+    assert {"one_completed_scan", "queue_stalled"} <= names
+    for name in sorted(names & set(COMMON_SCENARIOS)):
+        before = {s["id"] for s in control(http, "GET", "/scans")}
+        control(http, "POST", "/scenario", {"name": name})
+        made = [s for s in control(http, "GET", "/scans") if s["id"] not in before]
+        assert [s["normalized"] for s in made] == [COMMON_SCENARIOS[name]], name
+
+
+def test_plugin_for__a_vendor_package_missing_a_piece_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    package = tmp_path / "fakevendor"
+    package.mkdir()
+    (package / "__init__.py").write_text('"""A vendor without an error table."""\n')
+    (package / "models.py").write_text(
+        "from conformance.emulators.core.plugin import Backend\n"
+        "ACCOUNTS = {}\n"
+        "class FakeBackend(Backend):\n    pass\n"
+    )
+    (package / "routes.py").write_text("")
+    (package / "errors.py").write_text("")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(RuntimeError, match=r"fakevendor\.errors must define ERRORS"):
+        plugin_for("fakevendor")

@@ -12,46 +12,17 @@ from typing import Any
 import httpx
 import pytest
 
-from conformance.emulators.core import Emulator, EmulatorSettings, ManualClock, Store, build_emulator
+from conformance.emulators.core import Emulator, Store
 from conformance.emulators.core.engine import DATA_KIND, KIND
-from conformance.emulators.core.transport import SyncASGITransport
+from conformance.emulators.invicti.models import ACCOUNTS
 
-ACME = ("7d85ab71-641d-4fed-096f-b11404a17c3d", "acme-invicti-api-token")
+from .conftest import seed
 
 
 def rows(db: Path, kind: str) -> dict[str, str]:
     """id -> stored JSON text of every record of `kind`, read past the emulator."""
     with sqlite3.connect(db) as raw:
         return dict(raw.execute("SELECT id, data FROM records WHERE kind=?", (kind,)).fetchall())
-
-
-@pytest.fixture
-def invicti_on_file(tmp_path: Path) -> Iterator[Callable[[], tuple[Emulator, httpx.Client]]]:
-    opened: list[tuple[Emulator, httpx.Client]] = []
-
-    def start() -> tuple[Emulator, httpx.Client]:
-        emu = build_emulator(
-            "invicti",
-            db=tmp_path / "invicti.sqlite3",
-            clock=ManualClock(),
-            settings=EmulatorSettings(validate_responses=True),
-        )
-        http = httpx.Client(transport=SyncASGITransport(emu), base_url="http://127.0.0.1", auth=ACME)
-        opened.append((emu, http))
-        return emu, http
-
-    yield start
-    for emu, http in opened:
-        http.close()
-        emu.store.close()
-    assert [v for emu, _ in opened for v in emu.violations] == []
-    assert [e for emu, _ in opened for e in emu.errors] == []
-
-
-def seed(http: httpx.Client, **body: Any) -> str:
-    response = http.post("/_emulator/scans", json=body)
-    assert response.status_code == 201, response.text
-    return str(response.json()["id"])
 
 
 def status(http: httpx.Client, scan_id: str) -> dict[str, Any]:
@@ -62,9 +33,9 @@ def status(http: httpx.Client, scan_id: str) -> dict[str, Any]:
 
 
 def test_status_poll__that_moves_nothing_rewrites_only_the_count(
-    invicti_on_file: Callable[[], tuple[Emulator, httpx.Client]], tmp_path: Path
+    on_file: Callable[[str], tuple[Emulator, httpx.Client]], tmp_path: Path
 ) -> None:
-    _, http = invicti_on_file()
+    _, http = on_file("invicti")
     scan_id = seed(http, state="Complete")
     db = tmp_path / "invicti.sqlite3"
     document = rows(db, DATA_KIND)[scan_id]
@@ -90,9 +61,9 @@ def test_status_poll__that_moves_nothing_rewrites_only_the_count(
 
 
 def test_status_poll__that_moves_the_scan_saves_its_document_and_summary(
-    invicti_on_file: Callable[[], tuple[Emulator, httpx.Client]], tmp_path: Path
+    on_file: Callable[[str], tuple[Emulator, httpx.Client]], tmp_path: Path
 ) -> None:
-    _, http = invicti_on_file()
+    _, http = on_file("invicti")
     scan_id = seed(http)
     db = tmp_path / "invicti.sqlite3"
 
@@ -110,14 +81,14 @@ def test_status_poll__that_moves_the_scan_saves_its_document_and_summary(
 
 
 def test_status_poll__answers_what_the_detail_shows_also_after_a_restart(
-    invicti_on_file: Callable[[], tuple[Emulator, httpx.Client]],
+    on_file: Callable[[str], tuple[Emulator, httpx.Client]],
 ) -> None:
-    _, http = invicti_on_file()
+    _, http = on_file("invicti")
     scans = [seed(http, state="Scanning", progression={"mode": "manual"}), seed(http), seed(http)]
     status(http, scans[2])
 
     for _ in range(2):  # before and after the restart
-        _, http = invicti_on_file()
+        _, http = on_file("invicti")
         for scan_id in scans:
             answer = status(http, scan_id)
             detail = http.get(f"/api/1.0/scans/detail/{scan_id}").json()
@@ -125,9 +96,9 @@ def test_status_poll__answers_what_the_detail_shows_also_after_a_restart(
 
 
 def test_state_file__written_before_the_split_is_read_and_rewritten_split(
-    invicti_on_file: Callable[[], tuple[Emulator, httpx.Client]], tmp_path: Path
+    on_file: Callable[[str], tuple[Emulator, httpx.Client]], tmp_path: Path
 ) -> None:
-    emu, http = invicti_on_file()
+    emu, http = on_file("invicti")
     scan_id = seed(http, state="Complete")
     expected_detail = http.get(f"/api/1.0/scans/detail/{scan_id}").json()
     db = tmp_path / "invicti.sqlite3"
@@ -141,7 +112,7 @@ def test_state_file__written_before_the_split_is_read_and_rewritten_split(
         raw.execute("UPDATE records SET data=? WHERE kind=? AND id=?", (json.dumps(fields), KIND, scan_id))
         raw.execute("DELETE FROM records WHERE kind=?", (DATA_KIND,))
 
-    emu, http = invicti_on_file()
+    emu, http = on_file("invicti")
 
     assert status(http, scan_id)["State"] == "Complete"
     assert http.get(f"/api/1.0/scans/detail/{scan_id}").json() == expected_detail
@@ -156,7 +127,7 @@ def test_engine_find__decodes_the_document_only_when_used(invicti_emulator: Emul
 
     assert found is not None and not found.data_touched
     assert "<not loaded>" in repr(found)  # looking at it does not load it either
-    assert found.data["fields"]["UserId"] == ACME[0]
+    assert found.data["fields"]["UserId"] == ACCOUNTS["acme"]["user_id"]
     assert found.data_touched
 
 

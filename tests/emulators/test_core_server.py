@@ -12,8 +12,9 @@ import uvicorn
 from conformance.emulators.core import Emulator
 from conformance.emulators.core import server as server_module
 from conformance.emulators.core.server import CoalescingTransport, server_options
+from conformance.emulators.invicti.models import ACCOUNTS
 
-ACME = ("7d85ab71-641d-4fed-096f-b11404a17c3d", "acme-invicti-api-token")
+ACME = (ACCOUNTS["acme"]["user_id"], ACCOUNTS["acme"]["token"])
 
 
 class FakeTransport(asyncio.Transport):

@@ -14,9 +14,12 @@ import pytest
 
 from conformance.emulators.core import Emulator, EmulatorSettings, ManualClock, build_emulator
 from conformance.emulators.core.transport import SyncASGITransport
+from conformance.emulators.invicti.models import ACCOUNTS
 
-ACME = ("7d85ab71-641d-4fed-096f-b11404a17c3d", "acme-invicti-api-token")
-GLOBEX = ("2c4e6a80-1b3d-4f5e-a7c9-b1140a2c9f10", "globex-invicti-api-token")
+from .conftest import clock, seed
+
+ACME = (ACCOUNTS["acme"]["user_id"], ACCOUNTS["acme"]["token"])
+GLOBEX = (ACCOUNTS["globex"]["user_id"], ACCOUNTS["globex"]["token"])
 SEED_ID = "87be9df1-9f81-46e9-e860-b13b04474ccc"
 UNKNOWN_ID = "00000000-1111-2222-3333-444444444444"
 CACHE_HEADERS = {"cache-control": "no-cache", "pragma": "no-cache", "expires": "-1"}
@@ -40,23 +43,6 @@ UNAUTHORIZED = {"Message": "Authorization has been denied for this request."}
 @pytest.fixture
 def emu(invicti_emulator: Emulator) -> Emulator:
     return invicti_emulator
-
-
-@pytest.fixture
-def http(emu: Emulator, emu_client: Callable[..., httpx.Client]) -> httpx.Client:
-    return emu_client(emu, auth=ACME)
-
-
-def clock(emu: Emulator) -> ManualClock:
-    assert isinstance(emu.clock, ManualClock)
-    return emu.clock
-
-
-def seed(http: httpx.Client, state: str | None = None, account: str = "acme", **extra: Any) -> str:
-    body = {"account": account, **({"state": state} if state else {}), **extra}
-    response = http.post("/_emulator/scans", json=body)
-    assert response.status_code == 201, response.text
-    return str(response.json()["id"])
 
 
 def scenario(http: httpx.Client, name: str) -> Any:
@@ -147,7 +133,7 @@ def test_cancel_scan__queued_scan_is_cancelled(http: httpx.Client) -> None:
 
 
 def test_pause_scan__pause_and_resume_follow_the_road(http: httpx.Client) -> None:
-    scan_id = scenario(http, "scanning_scan")["scanId"]
+    scan_id = scenario(http, "one_running_scan")["scanId"]
     assert status(http, scan_id) == {
         "CompletedSteps": 10655, "EstimatedLaunchTime": None, "EstimatedSteps": 21310, "State": "Scanning"
     }  # fmt: skip
@@ -167,7 +153,7 @@ def test_pause_scan__pause_and_resume_follow_the_road(http: httpx.Client) -> Non
 
 
 def test_resume_scan__paused_scenario_resumes(http: httpx.Client) -> None:
-    scan_id = scenario(http, "paused_scan")["scanId"]
+    scan_id = scenario(http, "one_paused_scan")["scanId"]
     assert (detail(http, scan_id)["State"], detail(http, scan_id)["Percentage"]) == ("Paused", 50)
     assert act(http, "resume", scan_id).json() == "Ok"
     assert detail(http, scan_id)["State"] == "Resuming"
@@ -421,6 +407,17 @@ def test_operation__bad_credentials_unauthorized(
     assert {k: response.headers[k] for k in CACHE_HEADERS} == CACHE_HEADERS
 
 
+def test_get_scan_status__user_id_compared_case_blind_token_not(
+    emu: Emulator, emu_client: Callable[..., httpx.Client], http: httpx.Client
+) -> None:
+    """The user id is a GUID, which .NET compares case-blind (x-scanwire-auth `case-insensitive`)."""
+    scenario(http, "one_completed_scan")
+    anon = emu_client(emu)
+    url = f"/api/1.0/scans/status/{SEED_ID}"
+    assert anon.get(url, auth=(ACME[0].upper(), ACME[1])).status_code == 200
+    assert anon.get(url, auth=(ACME[0], ACME[1].upper())).status_code == 401
+
+
 @pytest.mark.parametrize("header", ["Bearer acme-invicti-api-token", "Basic !!!notbase64", "Basic YWNtZQ=="])
 def test_get_scan_status__malformed_authorization_unauthorized(
     emu: Emulator, emu_client: Callable[..., httpx.Client], header: str
@@ -668,10 +665,10 @@ def test_scenarios__listed_and_observable(emu: Emulator, http: httpx.Client) -> 
     names = {
         "one_completed_scan",
         "queued_scans",
-        "scanning_scan",
-        "paused_scan",
+        "one_running_scan",
+        "one_paused_scan",
         "many_scans",
-        "agent_offline",
+        "queue_stalled",
     }
     assert set(http.get("/_emulator/scenarios").json()) == names
     queued = scenario(http, "queued_scans")["scanIds"]
@@ -679,7 +676,7 @@ def test_scenarios__listed_and_observable(emu: Emulator, http: httpx.Client) -> 
         {"CompletedSteps": 0, "EstimatedLaunchTime": m, "EstimatedSteps": 0, "State": "Queued"}
         for m in (3, 6, 9)
     ]
-    scenario(http, "agent_offline")
+    scenario(http, "queue_stalled")
     scan_id = seed(http)
     assert [status(http, scan_id)["State"] for _ in range(3)] == ["Queued"] * 3
     assert http.get("/_emulator/coverage").json()["missing"] == []

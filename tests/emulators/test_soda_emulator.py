@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -18,6 +17,8 @@ from conformance.emulators.core import Emulator, EmulatorSettings, ManualClock, 
 from conformance.emulators.core.transport import SyncASGITransport
 from conformance.emulators.soda import Plugin
 from conformance.emulators.soda.models import CHECKS_BY_STATE
+
+from .conftest import clock, control, seed
 
 ACME = (Plugin.accounts["acme"]["key_id"], Plugin.accounts["acme"]["secret"])
 GLOBEX = (Plugin.accounts["globex"]["key_id"], Plugin.accounts["globex"]["secret"])
@@ -50,35 +51,14 @@ def emu(soda_emulator: Emulator) -> Emulator:
 
 
 @pytest.fixture
-def http(emu: Emulator, emu_client: Callable[..., httpx.Client]) -> httpx.Client:
-    return emu_client(emu, auth=ACME)
-
-
-@pytest.fixture
 def anon(emu: Emulator, emu_client: Callable[..., httpx.Client]) -> httpx.Client:
     return emu_client(emu)
-
-
-def clock(emu: Emulator) -> ManualClock:
-    assert isinstance(emu.clock, ManualClock)
-    return emu.clock
-
-
-def control(http: httpx.Client, method: str, path: str, body: Any = None, status: int = 200) -> Any:
-    response = http.request(method, f"/_emulator{path}", json=body)
-    assert response.status_code == status, response.text
-    return response.json()
 
 
 def trigger(http: httpx.Client, definition: str = DEFINITION, **form: str) -> str:
     response = http.post("/api/v1/scans", data={"scanDefinition": definition, **form})
     assert response.status_code == 201, response.text
     return str(response.headers["x-soda-scan-id"])
-
-
-def seed(http: httpx.Client, state: str | None = None, account: str = "acme", **extra: Any) -> str:
-    body = {"account": account, **({"state": state} if state else {}), **extra}
-    return str(control(http, "POST", "/scans", body, status=201)["id"])
 
 
 def status(http: httpx.Client, scan_id: str) -> dict[str, Any]:
@@ -866,7 +846,7 @@ def test_cancel_scan__fault_targets_one_operation(http: httpx.Client) -> None:
 
 def test_scenario__listed(http: httpx.Client) -> None:
     assert control(http, "GET", "/scenarios") == sorted(Plugin.scenarios)
-    assert set(Plugin.scenarios) == {"one_completed_scan", "one_running_scan", "long_log", "agent_offline"}
+    assert set(Plugin.scenarios) == {"one_completed_scan", "one_running_scan", "long_log", "queue_stalled"}
 
 
 def test_scenario__one_running_scan_waits_for_the_control_api(http: httpx.Client) -> None:
@@ -876,8 +856,8 @@ def test_scenario__one_running_scan_waits_for_the_control_api(http: httpx.Client
     assert status(http, scan_id)["state"] == "completed"
 
 
-def test_scenario__agent_offline_keeps_new_scans_queuing(http: httpx.Client) -> None:
-    control(http, "POST", "/scenario", {"name": "agent_offline"}, status=201)
+def test_scenario__queue_stalled_keeps_new_scans_queuing(http: httpx.Client) -> None:
+    control(http, "POST", "/scenario", {"name": "queue_stalled"}, status=201)
     scan_id = trigger(http)
     views = [status(http, scan_id) for _ in range(4)]
     assert {v["state"] for v in views} == {"queuing"}
@@ -892,30 +872,10 @@ def test_coverage__every_spec_operation_is_routed(emu: Emulator, http: httpx.Cli
     assert len(coverage["implemented"]) == 5
 
 
-@pytest.fixture
-def soda_db(tmp_path: Path) -> Iterator[Callable[[], tuple[Emulator, httpx.Client]]]:
-    db, shared_clock, opened = tmp_path / "soda.sqlite3", ManualClock(), []
-
-    def start() -> tuple[Emulator, httpx.Client]:
-        emu = build_emulator(
-            "soda", db=db, clock=shared_clock, settings=EmulatorSettings(validate_responses=True)
-        )
-        http = httpx.Client(transport=SyncASGITransport(emu), base_url="http://127.0.0.1", auth=ACME)
-        opened.append((emu, http))
-        return emu, http
-
-    yield start
-    for emu, http in opened:
-        http.close()
-        emu.store.close()
-    assert [v for emu, _ in opened for v in emu.violations] == []
-    assert [e for emu, _ in opened for e in emu.errors] == []
-
-
 def test_restart__state_survives_on_a_sqlite_file(
-    soda_db: Callable[[], tuple[Emulator, httpx.Client]],
+    on_file: Callable[[str], tuple[Emulator, httpx.Client]],
 ) -> None:
-    first, http = soda_db()
+    first, http = on_file("soda")
     control(http, "PUT", "/progression", {"mode": "reads", "every": 2})
     running = trigger(http)
     assert [status(http, running)["state"] for _ in range(2)] == ["queuing", "executing"]
@@ -925,7 +885,7 @@ def test_restart__state_survives_on_a_sqlite_file(
     http.close()
     first.store.close()
 
-    _, http = soda_db()
+    _, http = on_file("soda")
     assert status(http, done) == before
     assert [status(http, running)["state"] for _ in range(2)] == ["executing", "started"]  # reads kept
     assert_soda_error(http.get(f"/api/v1/scans/{globex}"), 404, "not_found")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import itertools
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,9 @@ from conformance.emulators.core import (
     build_emulator,
 )
 from conformance.emulators.core.transport import SyncASGITransport
-from conformance.emulators.threadfix import ACCOUNTS, ThreadfixBackend
+from conformance.emulators.threadfix.models import ACCOUNTS, ThreadfixBackend
+
+from .conftest import control
 
 ACME = {"Authorization": f"APIKEY {ACCOUNTS['acme']['api_key']}"}
 GLOBEX = {"Authorization": f"APIKEY {ACCOUNTS['globex']['api_key']}"}
@@ -50,17 +51,6 @@ NO_FILES = fail("No files selected.")
 @pytest.fixture
 def emu(threadfix_emulator: Emulator) -> Emulator:
     return threadfix_emulator
-
-
-@pytest.fixture
-def http(emu: Emulator, emu_client: Callable[..., httpx.Client]) -> httpx.Client:
-    return emu_client(emu)
-
-
-def control(http: httpx.Client, method: str, path: str, body: Any = None, status: int = 200) -> Any:
-    response = http.request(method, f"/_emulator{path}", json=body)
-    assert response.status_code == status, response.text
-    return response.json()
 
 
 def upload(
@@ -166,7 +156,7 @@ def test_upload_scan__every_file_part_is_listed(http: httpx.Client) -> None:
 
 
 def test_get_pending_scan_status__done_matches_the_seed_sample(http: httpx.Client) -> None:
-    ids = control(http, "POST", "/scenario", {"name": "one_done_scan"}, 201)["result"]
+    ids = control(http, "POST", "/scenario", {"name": "one_completed_scan"}, 201)["result"]
     assert ids == {"appId": 6, "pendingScanId": 1, "scanId": 1}
     response = status(http)
     assert response.json() == {
@@ -528,7 +518,7 @@ def test_rate_limits__none_declared_so_none_enforced(emu: Emulator, http: httpx.
 @pytest.mark.parametrize(
     ("name", "state", "error"),
     [
-        ("one_done_scan", "DONE", False),
+        ("one_completed_scan", "DONE", False),
         ("one_queued_scan", "QUEUED", False),
         ("interrupted_scan", "SCAN_INTERRUPTED", True),
         ("remote_import_finished", "FINISHED_FINDING_PULLING", False),
@@ -543,7 +533,13 @@ def test_scenario__visible_through_the_api(http: httpx.Client, name: str, state:
 
 def test_scenario__queue_stalled_keeps_uploads_queued(http: httpx.Client) -> None:
     names = control(http, "GET", "/scenarios")
-    assert set(names) >= {"one_done_scan", "interrupted_scan", "deleted_scan", "queue_stalled", "two_teams"}
+    assert set(names) >= {
+        "one_completed_scan",
+        "interrupted_scan",
+        "deleted_scan",
+        "queue_stalled",
+        "two_teams",
+    }
     control(http, "POST", "/scenario", {"name": "queue_stalled"}, 201)
     upload(http)
     assert [poll(http)["status"] for _ in range(3)] == ["QUEUED"] * 3

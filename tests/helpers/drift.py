@@ -41,7 +41,7 @@ def _first_scan(emu: Emulator) -> Any:
 PROBES: dict[str, Probe] = {
     "advalidation": Probe(
         "GET /scans/{scanId}",
-        "one_finished_scan_with_checks",
+        "one_completed_scan",
         lambda e: f"/v2/scans/{_first_scan(e).id}",
         # processingStatus is the only enum of Advalidation's answers, and it is the scan state.
         fields={"enum_value": "processingStatus"},
@@ -53,7 +53,7 @@ PROBES: dict[str, Probe] = {
     ),
     "threadfix": Probe(
         "GET /applications/{appId}/pendingScan/{pendingScanId}/status",
-        "one_done_scan",
+        "one_completed_scan",
         lambda e: (
             f"/threadfix/rest/v2.8/applications/{e.backend.view(_first_scan(e))['appId']}"
             f"/pendingScan/{_first_scan(e).id}/status"
@@ -77,7 +77,7 @@ def credentials_header(emu: Emulator, client: httpx.AsyncClient) -> dict[str, st
     auth = emu.spec["x-scanwire-auth"]
     acct = account(emu)
     if auth["kind"] == "basic":
-        user, password = list(acct.values())[:2]
+        user, password = (acct[name] for name in auth["credentials"][:2])
         return {"Authorization": httpx.BasicAuth(user, password)._auth_header}
     if auth["kind"] == "login-token":
         return {}
@@ -88,7 +88,7 @@ async def appspider_login(emu: Emulator, client: httpx.AsyncClient) -> dict[str,
     acct = account(emu)
     answer = await client.post(
         "/AppSpiderEnterprise/rest/v1/Authentication/Login",
-        json={"name": acct["name"], "password": acct["password"]},
+        json={"name": acct["username"], "password": acct["password"]},
     )
     return {"Authorization": f"Basic {answer.json()['Token']}"}
 

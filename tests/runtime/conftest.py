@@ -28,10 +28,9 @@ def credentials(emu: Emulator, account: str | None = None) -> tuple[str, ...]:
     x-scanwire-auth (the canonical names; AppSpider accounts may still say `name` for `username`)."""
     accounts = emu.plugin.accounts
     acct = accounts[account or next(iter(accounts))]
-    spec = package(emu.vendor).VENDOR.auth_spec
-    optional = set(spec.get("optional") or [])
-    names = [n for n in spec.get("credentials") or [] if n not in optional]
-    return tuple(str(acct[n] if n in acct else acct[{"username": "name"}[n]]) for n in names)
+    auth = emu.spec["x-scanwire-auth"]
+    optional = set(auth.get("optional") or [])
+    return tuple(str(acct[k]) for k in auth["credentials"] if k not in optional)
 
 
 @pytest.fixture

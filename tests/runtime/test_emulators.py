@@ -137,13 +137,17 @@ def test_fault__500s_are_survived(
     vendor: str, emulator: Any, connect_emulator: Any, control: Control
 ) -> None:
     emu = emulator(vendor)
-    client = connect_emulator(emu)
+    client = connect_emulator(emu, retry=package(vendor).RetryPolicy(jitter=0))
     scan = start(vendor, client, emu, control)
     control(emu).post(
         "/_emulator/faults",
         json={"kind": "status", "status": 500, "count": 2, "operation": poll_operation(client)},
     )
     assert client.wait_for_scan(scan, timeout=600, poll_interval=5).status.terminal
+    # Both faults fired: the first poll was answered 500 twice, each retried after the policy's backoff
+    # (0.5 s, then 1 s), before any poll interval; none is left pending.
+    assert client.timer.sleeps[:3] == [0.5, 1.0, 5.0]
+    assert control(emu).get("/_emulator/faults").json() == []
 
 
 @pytest.mark.parametrize("vendor", VENDORS)
@@ -340,7 +344,7 @@ def test_wait__timeout_against_an_emulator_that_never_finishes(
     emulator: Any, connect_emulator: Any, control: Control
 ) -> None:
     emu = emulator("soda")
-    control(emu).post("/_emulator/scenario", json={"name": "agent_offline"})
+    control(emu).post("/_emulator/scenario", json={"name": "queue_stalled"})
     client = connect_emulator(emu)
     scan = client.start_scan(scan_definition="nightly")
     with pytest.raises(package("soda").ScanTimeoutError) as caught:

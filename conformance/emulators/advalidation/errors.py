@@ -1,83 +1,66 @@
-"""Advalidation's error envelope `{"error": {"responseCode", "issues": [...]}}` and domain-error mapping."""
+"""Advalidation's error table: `{"error": {"responseCode", "issues": [...]}}`, the failure's status."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from starlette.responses import Response
 
-from conformance.emulators.core import (
-    AuthError,
-    BadRequestError,
-    Call,
-    EmulatorError,
-    ForbiddenError,
-    IllegalTransitionError,
-    NotFoundError,
-)
-from conformance.emulators.core.http import json_response
+from conformance.emulators.core import errors as core
+from conformance.emulators.core.http import Call, json_response
+from conformance.emulators.core.render import ErrorTable, Failure, Rule
 
-__all__ = ["error", "for_domain_error", "issues_for"]
+__all__ = ["ERRORS"]
 
-# openapi-core names the parameter in its messages ("Path parameter error: scanId", "Invalid query
-# parameter: include_checks", "Missing required parameter: x"); core passes the messages on as text.
-_PARAMETER = re.compile(r"parameter(?: error)?: ([A-Za-z_][\w.\-\[\]]*)", re.IGNORECASE)
 _ARTICLE = {"integer": "an integer", "boolean": "a boolean", "string": "a string", "number": "a number"}
 
 
-def error(status: int, issues: list[dict[str, Any]] | None = None) -> Response:
-    """The envelope; `issues` is empty unless a field is at fault (the vendor's own 401 fixture has
-    `"issues": []`, vendor-notes §1 FACT). No Retry-After, even on 429: the vendor sends none and its
-    SDK reads none (vendor-notes §1 FACT)."""
-    return json_response({"error": {"responseCode": status, "issues": issues or []}}, status)
+def _envelope(failure: Failure) -> Response:
+    """`issues` is empty unless a field is at fault (the vendor's own 401 fixture has `"issues": []`,
+    vendor-notes §1 FACT). No Retry-After, even on 429: the vendor sends none and its SDK reads none
+    (vendor-notes §1 FACT)."""
+    issues: list[dict[str, Any]] = []
+    if isinstance(failure.error, core.BadRequestError) and failure.call is not None:
+        issues = _issues(failure.call, failure.error)
+    elif failure.code is not None:
+        issues = [{"type": failure.code, "message": failure.message, "relatedField": None}]
+    return json_response({"error": {"responseCode": failure.status, "issues": issues}}, failure.status)
 
 
-def for_domain_error(call: Call, exc: EmulatorError) -> Response:
-    if isinstance(exc, AuthError):
-        return error(401)
-    if isinstance(exc, ForbiddenError):
-        return error(403)
-    if isinstance(exc, NotFoundError):
-        return error(404)
-    if isinstance(exc, BadRequestError):
-        return error(422, issues_for(call, exc))
-    if isinstance(exc, IllegalTransitionError):
-        # Unreachable through the API (it has no action operations); kept so no domain error is a 500.
-        return error(422, [{"type": "invalid_state", "message": exc.message, "relatedField": None}])
-    return error(422, [{"type": "invalid_request", "message": exc.message, "relatedField": None}])
-
-
-def issues_for(call: Call, exc: BadRequestError) -> list[dict[str, Any]]:
-    """One issue per problem, naming the offending parameter in `relatedField` where it can be told."""
+def _issues(call: Call[Any], exc: core.BadRequestError) -> list[dict[str, Any]]:
+    """One issue per problem, naming the offending parameter in `relatedField` (one issue per field)."""
     issues: list[dict[str, Any]] = []
     seen: set[str] = set()
     for problem in exc.problems:
-        field = exc.details.get("field")
-        if field is None and (match := _PARAMETER.search(problem)):
-            field = match.group(1)
-        if field is not None:
-            if field in seen:
-                continue
-            seen.add(field)
-            issues.append(
-                {
-                    "type": "invalid_field_value",
-                    "message": _message(call, field, problem),
-                    "relatedField": field,
-                }
-            )
-        else:
-            issues.append({"type": "invalid_request", "message": problem, "relatedField": None})
+        if not problem.field or problem.location == "body":
+            issues.append({"type": "invalid_request", "message": problem.message, "relatedField": None})
+        elif problem.field not in seen:
+            seen.add(problem.field)
+            message = _message(call, problem.field) or problem.message
+            issues.append({"type": "invalid_field_value", "message": message, "relatedField": problem.field})
     return issues
 
 
-def _message(call: Call, field: str, problem: str) -> str:
+def _message(call: Call[Any], field: str) -> str | None:
     """`include_checks must be a boolean`, as in the spec's 422 example, from the parameter's schema."""
-    operation = call.emulator.operations.get(call.operation, {})
-    for param in operation.get("parameters") or []:
+    for param in call.emulator.operations.get(call.operation, {}).get("parameters") or []:
         if param.get("name") == field:
             kind = (param.get("schema") or {}).get("type")
             if isinstance(kind, str) and kind in _ARTICLE:
                 return f"{field} must be {_ARTICLE[kind]}"
-    return problem
+    return None
+
+
+ERRORS = ErrorTable(
+    _envelope,
+    [
+        (core.AuthError, Rule(401)),
+        (core.ForbiddenError, Rule(403)),
+        (core.NotFoundError, Rule(404)),
+        (core.BadRequestError, Rule(422)),
+        # Unreachable through the API (it has no action operations); kept so no domain error is a 500.
+        (core.IllegalTransitionError, Rule(422, code="invalid_state")),
+        (core.HttpError, Rule()),
+        (core.EmulatorError, Rule(422, code="invalid_request")),
+    ],
+)

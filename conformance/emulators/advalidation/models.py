@@ -7,11 +7,25 @@ from datetime import UTC, datetime
 from typing import Any
 
 from conformance.emulators.core import BadRequestError, ForbiddenError, NotFoundError, Scan
-from conformance.emulators.core.app import Backend
 from conformance.emulators.core.ids import sequential
+from conformance.emulators.core.plugin import Backend
 from scanwire.runtime.lifecycle import NormalizedStatus
 
-__all__ = ["CHECKS_BY_FORMAT", "CREATIVES", "USERS", "AdvalidationBackend", "CreativeNotFoundError", "iso_z"]
+__all__ = [
+    "ACCOUNTS",
+    "CHECKS_BY_FORMAT",
+    "CREATIVES",
+    "USERS",
+    "AdvalidationBackend",
+    "CreativeNotFoundError",
+    "iso_z",
+]
+
+# Two accounts so isolation can be tested; the keys are opaque strings like the vendor's.
+ACCOUNTS = {
+    "acme": {"api_key": "adv-acme-4f1c2b7e9d"},
+    "globex": {"api_key": "adv-globex-8a3e6d0c51"},
+}
 
 CREATIVE = "creative"
 # Ids in ranges of their own, so a creative id passed as a scan id (or the reverse) is a 404, not a

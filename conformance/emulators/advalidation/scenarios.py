@@ -5,9 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from conformance.emulators.advalidation.models import AdvalidationBackend
-from conformance.emulators.core import Progression, Scan
-
-__all__ = ["SCENARIOS"]
+from conformance.emulators.core import Scan
 
 _MANUAL = {"mode": "manual"}
 
@@ -16,26 +14,26 @@ def _ids(scan: Scan) -> dict[str, Any]:
     return {"scanId": int(scan.id), "creativeId": scan.data["creativeId"], "state": scan.state}
 
 
-def one_finished_scan_with_checks(backend: AdvalidationBackend) -> dict[str, Any]:
+def one_completed_scan(backend: AdvalidationBackend) -> dict[str, Any]:
     """A finished manual scan of acme's video creative: one fail, one warn, one pass."""
     video = next(c for c in backend.creatives("acme") if c["format"] == "video")
     return _ids(backend.seed_scan("acme", "finished", {"creativeId": video["id"]}, None))
 
 
-def queued_scan(backend: AdvalidationBackend) -> dict[str, Any]:
+def one_queued_scan(backend: AdvalidationBackend) -> dict[str, Any]:
     """A queued scan that stays queued until advanced through the control API."""
     return _ids(backend.seed_scan("acme", None, {}, _MANUAL))
 
 
-def processing_scan(backend: AdvalidationBackend) -> dict[str, Any]:
+def one_running_scan(backend: AdvalidationBackend) -> dict[str, Any]:
     return _ids(backend.seed_scan("acme", "processing", {}, _MANUAL))
 
 
-def failed_scan(backend: AdvalidationBackend) -> dict[str, Any]:
+def one_failed_scan(backend: AdvalidationBackend) -> dict[str, Any]:
     return _ids(backend.seed_scan("acme", "failed", {}, None))
 
 
-def cancelled_scan(backend: AdvalidationBackend) -> dict[str, Any]:
+def one_canceled_scan(backend: AdvalidationBackend) -> dict[str, Any]:
     """Cancelled server-side (web UI or staff): the API itself has no cancel operation."""
     return _ids(backend.seed_scan("acme", "cancelled", {}, None))
 
@@ -44,23 +42,3 @@ def inconclusive_scan(backend: AdvalidationBackend) -> dict[str, Any]:
     """Finished without a verdict (the SDK's isInconclusive / inconclusiveReason fields)."""
     data = {"isInconclusive": True, "inconclusiveReason": "The creative could not be rendered"}
     return _ids(backend.seed_scan("acme", "finished", data, None))
-
-
-def workers_offline(backend: AdvalidationBackend) -> dict[str, Any]:
-    """No worker picks scans up: every new scan stays queued until advanced."""
-    backend.engine.set_default_progression(Progression(mode="manual"))
-    return {"progression": "manual"}
-
-
-SCENARIOS = {
-    f.__name__: f
-    for f in (
-        one_finished_scan_with_checks,
-        queued_scan,
-        processing_scan,
-        failed_scan,
-        cancelled_scan,
-        inconclusive_scan,
-        workers_offline,
-    )
-}

@@ -15,32 +15,8 @@ state; deleted scans (`StartDeleteWithReports`) do not disappear; Retry-After (n
 
 from __future__ import annotations
 
-from starlette.responses import Response
+from conformance.emulators.core.plugin import plugin_for
 
-from conformance.emulators.appspider import errors
-from conformance.emulators.appspider.models import ACCOUNTS, AppSpiderBackend
-from conformance.emulators.appspider.routes import ROUTES, authenticate
-from conformance.emulators.appspider.scenarios import SCENARIOS
-from conformance.emulators.core import Call, EmulatorError
-from conformance.emulators.core.app import VendorPlugin
+__all__ = ["Plugin"]
 
-__all__ = ["AppSpiderBackend", "Plugin"]
-
-
-class Plugin(VendorPlugin):
-    slug = "appspider"
-    backend_cls = AppSpiderBackend
-    routes = ROUTES
-    scenarios = SCENARIOS
-    accounts = ACCOUNTS
-
-    def authenticate(self, call: Call) -> str:
-        return authenticate(call)
-
-    def error_response(
-        self, call: Call | None, status: int, message: str, *, retry_after: float | None = None
-    ) -> Response:
-        return errors.status_error(call, status, message)
-
-    def map_error(self, call: Call, exc: EmulatorError) -> Response:
-        return errors.for_domain_error(call, exc)
+Plugin = plugin_for(__name__)

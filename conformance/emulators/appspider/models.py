@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import math
 from typing import Any
 
 from conformance.emulators.core import (
@@ -17,8 +16,8 @@ from conformance.emulators.core import (
     Scan,
     ScanNotFoundError,
 )
-from conformance.emulators.core.app import Backend
 from conformance.emulators.core.ids import guid, iso_ms_z
+from conformance.emulators.core.plugin import Backend
 
 __all__ = [
     "ACCOUNTS",
@@ -35,21 +34,21 @@ __all__ = [
 # example so a client author can copy them.
 ACCOUNTS: dict[str, dict[str, str]] = {
     "webshop": {
-        "name": "scanner-ci",
+        "username": "scanner-ci",
         "password": "correct horse battery staple",
-        "clientId": "3f9a6c1e-2d47-4b8a-9e53-7c1d0b6e2f84",
+        "client_id": "3f9a6c1e-2d47-4b8a-9e53-7c1d0b6e2f84",
         "clientName": "Webshop",
     },
     "acme-web": {
-        "name": "acme-admin",
+        "username": "acme-admin",
         "password": "acme-password",
-        "clientId": "7d3e9c14-58b2-4a6f-9e01-c2b4a8f6d359",
+        "client_id": "7d3e9c14-58b2-4a6f-9e01-c2b4a8f6d359",
         "clientName": "Acme Web Team",
     },
     "acme-mobile": {
-        "name": "acme-admin",
+        "username": "acme-admin",
         "password": "acme-password",
-        "clientId": "1b6f0a82-c39d-47e5-8a14-5e2d7c9b0f68",
+        "client_id": "1b6f0a82-c39d-47e5-8a14-5e2d7c9b0f68",
         "clientName": "Acme Mobile Team",
     },
 }
@@ -139,14 +138,14 @@ class AppSpiderBackend(Backend):
     # -- authentication ---------------------------------------------------------------------------
 
     def login(self, name: str, password: str, client_id: str | None) -> str:
-        mine = {a: i for a, i in ACCOUNTS.items() if (i["name"], i["password"]) == (name, password)}
+        mine = {a: i for a, i in ACCOUNTS.items() if (i["username"], i["password"]) == (name, password)}
         if not mine:
             raise AuthError("Invalid user name or password")
         if client_id is None and len(mine) == 1:
             return self.issue_token(next(iter(mine)), name)
-        chosen = [a for a, i in mine.items() if i["clientId"] == (client_id or "").lower()]
+        chosen = [a for a, i in mine.items() if i["client_id"] == (client_id or "").lower()]
         if not chosen:
-            raise InvalidClientIdError({i["clientName"]: i["clientId"] for i in mine.values()})
+            raise InvalidClientIdError({i["clientName"]: i["client_id"] for i in mine.values()})
         return self.issue_token(chosen[0], name)
 
     def issue_token(self, account: str, user: str, ttl: float | None = None) -> str:
@@ -155,6 +154,11 @@ class AppSpiderBackend(Backend):
         ttl = self.emulator.settings.token_ttl if ttl is None else ttl
         self.store.put("token", token, account, {"user": user, "expires": self.clock.now() + ttl})
         return token
+
+    def account_for_token(self, token: str, call: Any) -> str:
+        """`login-token` auth (core.auth): the client of a live token; the call keeps the user name."""
+        account, call.extras["user"] = self.resolve_token(token)
+        return account
 
     def resolve_token(self, token: str) -> tuple[str, str]:
         """(client account, user name) of a live token; AuthError when unknown or expired."""
@@ -193,7 +197,7 @@ class AppSpiderBackend(Backend):
         self, account: str, state: str | None, data: dict[str, Any], progression: dict[str, Any] | None
     ) -> Scan:
         name = data.pop("configName", None) or self.configs(account)[0]["Name"]
-        user = data.pop("user", ACCOUNTS[account]["name"])
+        user = data.pop("user", ACCOUNTS[account]["username"])
         scan = self._new_scan(account, user, self.find_config(account, None, name), progression, data)
         if state is not None and state != scan.state:
             scan = self.engine.set_state(scan.id, state)
@@ -253,9 +257,7 @@ class AppSpiderBackend(Backend):
         events: list[dict[str, Any]] = self.engine.observe(scan).data["events"]
         return events
 
-    def list_scans(
-        self, account: str, config_ids: list[str] | None, page: int | None, size: int | None
-    ) -> dict[str, Any]:
+    def list_scans(self, account: str, config_ids: list[str] | None) -> list[dict[str, Any]]:
         if config_ids:
             known = {c["Id"] for c in self.configs(account)}
             for config_id in config_ids:
@@ -264,14 +266,7 @@ class AppSpiderBackend(Backend):
         scans = [self.engine.observe(s) for s in self.engine.all(account)]
         if config_ids:
             scans = [s for s in scans if s.data["ConfigId"] in config_ids]
-        if page is None or size is None:
-            return {"Scans": [self.view(s) for s in scans]}
-        pages = math.ceil(len(scans) / size)
-        return {
-            "Scans": [self.view(s) for s in scans[page * size : (page + 1) * size]],
-            "TotalCount": len(scans),
-            "TotalPages": pages,
-        }
+        return [self.view(s) for s in scans]
 
     def act(self, account: str, scan_id: str, action: str) -> Scan:
         return self.engine.act(scan_id, account, action)

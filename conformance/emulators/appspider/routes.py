@@ -1,4 +1,5 @@
-"""AppSpider HTTP layer: parse, call one backend method, serialise. Keyed by the spec's own paths.
+"""AppSpider HTTP layer: one handler per operation (named by its operationId); the login token auth,
+paging and errors are core's, configured by the spec.
 
 Ids documented as `guid[]` arrive as one value or a one-element list, in the query string, a form body
 or a JSON body (vendor-notes §3 Request encoding quirks, FACT); they are normalised to lower-case strings
@@ -12,53 +13,39 @@ from urllib.parse import urlencode
 
 from starlette.responses import Response
 
-from conformance.emulators.core import BadRequestError, Call, json_response
-from conformance.emulators.core.auth import header_value
-from conformance.emulators.core.http import param
+from conformance.emulators.appspider.models import AppSpiderBackend
+from conformance.emulators.core.errors import BadRequestError
+from conformance.emulators.core.http import Call, int_param, json_response, param
+from conformance.emulators.core.paging import page_of
 
-__all__ = ["ROUTES", "authenticate"]
+AppSpider = Call[AppSpiderBackend]
 
 _OK: dict[str, Any] = {"IsSuccess": True, "ErrorMessage": None, "Reason": None}
 _REQUIRED = "Required parameters not provided"
 
 
-def authenticate(call: Call) -> str:
-    """`Authorization: Basic <raw login token>` (vendor-notes §3, FACT); the account is the token's client."""
-    account, user = call.backend.resolve_token(header_value(call, "Authorization", "Basic"))
-    call.extras["user"] = user
-    return str(account)
-
-
 # -- parsing ---------------------------------------------------------------------------------------
 
 
-def _ids(call: Call, name: str) -> list[str]:
+def _ids(call: AppSpider, name: str) -> list[str]:
     # param() falls back to the raw query: the actions also take `scanId` there, undeclared (AS-PY).
     value = param(call, name)
     values = value if isinstance(value, list) else [] if value in (None, "") else [value]
     return [str(v).strip().lower() for v in values if str(v).strip()]
 
 
-def _one_id(call: Call, name: str, *, required: bool = True) -> str | None:
+def _maybe_id(call: AppSpider, name: str) -> str | None:
     ids = _ids(call, name)
     if len(ids) > 1:
-        raise BadRequestError(f"{name}: one value expected, {len(ids)} given")
-    if not ids and required:
-        raise BadRequestError(_REQUIRED)
+        raise BadRequestError(f"{name}: one value expected, {len(ids)} given", field=name)
     return ids[0] if ids else None
 
 
-def _int(call: Call, name: str) -> int | None:
-    value = call.query.get(name, call.raw_query.get(name))
-    if value is None:
-        return None
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        raise BadRequestError(f"{name} must be an integer") from None
-    if number < (1 if name == "pageSize" else 0):
-        raise BadRequestError(f"{name} is out of range")
-    return number
+def _one_id(call: AppSpider, name: str) -> str:
+    found = _maybe_id(call, name)
+    if found is None:
+        raise BadRequestError(_REQUIRED, field=name, rule="required")
+    return found
 
 
 def ok(**fields: Any) -> Response:
@@ -68,27 +55,28 @@ def ok(**fields: Any) -> Response:
 # -- handlers --------------------------------------------------------------------------------------
 
 
-def login(call: Call) -> Response:
+def login(call: AppSpider) -> Response:
     body = call.body if isinstance(call.body, dict) else {}
     name, password, client_id = body.get("name"), body.get("password"), body.get("clientId")
     if not isinstance(name, str) or not isinstance(password, str):
-        raise BadRequestError(_REQUIRED)
+        raise BadRequestError(_REQUIRED, location="body", rule="required")
     token = call.backend.login(name, password, None if client_id in (None, "") else str(client_id))
     return json_response({"IsSuccess": True, "Token": token, "ErrorMessage": None, "Reason": None})
 
 
-def get_scans(call: Call) -> Response:
-    page, size = _int(call, "page"), _int(call, "pageSize")
-    if (page is None) != (size is None):
-        raise BadRequestError(_REQUIRED)
+def get_scans(call: AppSpider) -> Response:
     config_ids = _ids(call, "configId")
-    result = call.backend.list_scans(call.account, config_ids, page, size)
-    if page is not None and size is not None:
-        result["Links"] = _links(call, config_ids, page, size, result["TotalPages"])
-    return ok(**result)
+    scans = call.backend.list_scans(call.account, config_ids)
+    if int_param(call, "page") is None and int_param(call, "pageSize") is None:
+        return ok(Scans=scans)
+    if int_param(call, "page") is None or int_param(call, "pageSize") is None:
+        raise BadRequestError(_REQUIRED, rule="required")  # documented only together (seed 002)
+    page = page_of(call, scans)
+    links = _links(call, config_ids, page.number, page.size, page.pages)
+    return ok(Scans=page.items, TotalCount=page.total, TotalPages=page.pages, Links=links)
 
 
-def _links(call: Call, config_ids: list[str], page: int, size: int, pages: int) -> list[dict[str, str]]:
+def _links(call: AppSpider, config_ids: list[str], page: int, size: int, pages: int) -> list[dict[str, str]]:
     base = f"{call.emulator.prefixes[0]}/Scan/GetScans?"
 
     def href(number: int) -> str:
@@ -104,12 +92,12 @@ def _links(call: Call, config_ids: list[str], page: int, size: int, pages: int) 
     return links
 
 
-def run_scan(call: Call) -> Response:
+def run_scan(call: AppSpider) -> Response:
     config_name = param(call, "configName")
     scan = call.backend.run_scan(
         call.account,
         call.extras["user"],
-        _one_id(call, "configId", required=False),
+        _maybe_id(call, "configId"),
         None if config_name is None else str(config_name),
     )
     return json_response(
@@ -118,69 +106,51 @@ def run_scan(call: Call) -> Response:
 
 
 def _action(action: str) -> Any:
-    def handler(call: Call) -> Response:
+    def handler(call: AppSpider) -> Response:
         call.backend.act(call.account, _one_id(call, "scanId"), action)
         return ok()
 
-    handler.__name__ = f"{action}_scan"
     return handler
 
 
 def _action_all(action: str) -> Any:
-    def handler(call: Call) -> Response:
+    def handler(call: AppSpider) -> Response:
         call.backend.act_all(call.account, action)
         return ok()
 
-    handler.__name__ = f"{action}_all_scans"
     return handler
 
 
-def get_scan_status(call: Call) -> Response:
+cancel_scan, pause_scan, resume_scan, stop_scan = map(_action, ("cancel", "pause", "resume", "stop"))
+cancel_all_scans, pause_all_scans, resume_all_scans, stop_all_scans = map(
+    _action_all, ("cancel", "pause", "resume", "stop")
+)
+
+
+def get_scan_status(call: AppSpider) -> Response:
     return ok(Status=call.backend.status(call.account, _one_id(call, "scanId")))
 
 
-def is_scan_active(call: Call) -> Response:
+def is_scan_active(call: AppSpider) -> Response:
     return ok(Result=call.backend.is_active(call.account, _one_id(call, "scanId")))
 
 
-def is_scan_finished(call: Call) -> Response:
+def is_scan_finished(call: AppSpider) -> Response:
     return ok(Result=call.backend.is_finished(call.account, _one_id(call, "scanId")))
 
 
-def has_report(call: Call) -> Response:
+def has_report(call: AppSpider) -> Response:
     return ok(Result=call.backend.has_report(call.account, _one_id(call, "scanId")))
 
 
-def get_scan_errors(call: Call) -> Response:
+def get_scan_errors(call: AppSpider) -> Response:
     return ok(Events=call.backend.errors(call.account, _one_id(call, "scanId")))
 
 
-def get_scan_statuses(call: Call) -> Response:
+def get_scan_statuses(call: AppSpider) -> Response:
     return ok(Statuses=call.backend.status_names())
 
 
-def has_scan_imported(call: Call) -> Response:
+def has_scan_imported(call: AppSpider) -> Response:
     imported, status = call.backend.imported(call.account, _one_id(call, "scanId"))
     return ok(IsImported=imported, Status=status)
-
-
-ROUTES = {
-    "POST /Authentication/Login": login,
-    "GET /Scan/GetScans": get_scans,
-    "POST /Scan/RunScan": run_scan,
-    "POST /Scan/CancelScan": _action("cancel"),
-    "POST /Scan/PauseScan": _action("pause"),
-    "POST /Scan/ResumeScan": _action("resume"),
-    "POST /Scan/StopScan": _action("stop"),
-    "POST /Scan/PauseAllScans": _action_all("pause"),
-    "POST /Scan/ResumeAllScans": _action_all("resume"),
-    "POST /Scan/StopAllScans": _action_all("stop"),
-    "POST /Scan/CancelAllScans": _action_all("cancel"),
-    "GET /Scan/GetScanStatus": get_scan_status,
-    "GET /Scan/IsScanActive": is_scan_active,
-    "GET /Scan/IsScanFinished": is_scan_finished,
-    "GET /Scan/HasReport": has_report,
-    "GET /Scan/GetScanErrors": get_scan_errors,
-    "GET /Scan/GetScanStatuses": get_scan_statuses,
-    "GET /Scan/HasScanImported": has_scan_imported,
-}

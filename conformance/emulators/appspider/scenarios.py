@@ -5,9 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from conformance.emulators.appspider.models import ACCOUNTS, AppSpiderBackend
-from conformance.emulators.core import Progression
-
-__all__ = ["SCENARIOS"]
 
 _MANUAL = {"mode": "manual"}
 
@@ -24,11 +21,11 @@ def one_completed_scan(backend: AppSpiderBackend) -> dict[str, Any]:
     return _walk(backend, "webshop", ["Running", "Completed"])
 
 
-def running_scan(backend: AppSpiderBackend) -> dict[str, Any]:
+def one_running_scan(backend: AppSpiderBackend) -> dict[str, Any]:
     return _walk(backend, "webshop", ["Running"])
 
 
-def paused_scan(backend: AppSpiderBackend) -> dict[str, Any]:
+def one_paused_scan(backend: AppSpiderBackend) -> dict[str, Any]:
     return _walk(backend, "webshop", ["Running", "Pausing", "Paused"])
 
 
@@ -37,7 +34,7 @@ def waiting_for_cloud(backend: AppSpiderBackend) -> dict[str, Any]:
     return _walk(backend, "webshop", ["StartingCloud"])
 
 
-def failed_scan(backend: AppSpiderBackend) -> dict[str, Any]:
+def one_failed_scan(backend: AppSpiderBackend) -> dict[str, Any]:
     """A failed scan with one event in its error log."""
     return _walk(backend, "webshop", ["Running", "Failed"])
 
@@ -60,33 +57,11 @@ def multi_client_login(backend: AppSpiderBackend) -> dict[str, Any]:
         account: _walk(backend, account, ["Running"])["scanId"] for account in ("acme-web", "acme-mobile")
     }
     user = ACCOUNTS["acme-web"]
-    clients = {ACCOUNTS[a]["clientName"]: ACCOUNTS[a]["clientId"] for a in scans}
-    return {"name": user["name"], "password": user["password"], "clients": clients, "scanIds": scans}
+    clients = {ACCOUNTS[a]["clientName"]: ACCOUNTS[a]["client_id"] for a in scans}
+    return {"username": user["username"], "password": user["password"], "clients": clients, "scanIds": scans}
 
 
 def expired_token(backend: AppSpiderBackend) -> dict[str, Any]:
     """A webshop token that has already expired, and a completed scan it would have read."""
-    token = backend.issue_token("webshop", ACCOUNTS["webshop"]["name"], ttl=0)
+    token = backend.issue_token("webshop", ACCOUNTS["webshop"]["username"], ttl=0)
     return {"token": token, **one_completed_scan(backend)}
-
-
-def engines_offline(backend: AppSpiderBackend) -> dict[str, Any]:
-    """No engine picks scans up: they stay Starting until moved through the control API."""
-    backend.engine.set_default_progression(Progression(mode="manual"))
-    return {"progression": "manual"}
-
-
-SCENARIOS = {
-    f.__name__: f
-    for f in (
-        one_completed_scan,
-        running_scan,
-        paused_scan,
-        waiting_for_cloud,
-        failed_scan,
-        many_scans,
-        multi_client_login,
-        expired_token,
-        engines_offline,
-    )
-}

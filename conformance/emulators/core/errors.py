@@ -1,18 +1,50 @@
-"""Domain errors raised by emulator models; each vendor's routes map them to its own envelope."""
+"""Domain errors raised by emulator models and the pipeline; each vendor's error table renders them."""
 
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass
 from typing import Any
+
+from conformance.emulators.core.echo import PROBLEMS_LIMIT, cap
 
 __all__ = [
     "AuthError",
     "BadRequestError",
     "EmulatorError",
     "ForbiddenError",
+    "HttpError",
     "IllegalTransitionError",
     "NotFoundError",
+    "Problem",
     "ScanNotFoundError",
 ]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One finding about a request, structured so an envelope never re-parses text.
+
+    `location`: path | query | header | body | request; `field`: the parameter name or the body member's
+    JSON path ('' for the whole body); `rule`: the violated rule (`required`, `type`, `maximum`, `enum`,
+    `decode`, ... or `invalid`); `value`: the offending value where known; `message`: the full finding;
+    `summary`: where, then the most specific finding (`Invalid query parameter: pageSize: 500 is greater
+    than the maximum of 200`).
+    """
+
+    location: str
+    field: str
+    rule: str
+    message: str
+    value: Any = None
+    summary: str = ""
+
+    def __str__(self) -> str:
+        return self.message
+
+    @property
+    def short(self) -> str:
+        return self.summary or self.message
 
 
 class EmulatorError(Exception):
@@ -21,9 +53,7 @@ class EmulatorError(Exception):
     reason = "error"
 
     def __init__(self, message: str, **details: Any) -> None:
-        from conformance.emulators.core.limits import cap  # limits raises these errors itself
-
-        message = cap(message)  # messages quote client input: never echo it whole (limits.py)
+        message = cap(message)  # messages quote client input: never echo it whole (echo.py)
         super().__init__(message)
         self.message = message
         self.details = details
@@ -77,14 +107,33 @@ class BadRequestError(EmulatorError):
     def __init__(
         self,
         message: str,
-        problems: list[str] | None = None,
-        fields: list[tuple[str, str]] | None = None,
+        problems: list[Problem] | None = None,
+        *,
+        field: str = "",
+        location: str = "request",
+        rule: str = "invalid",
+        value: Any = None,
         **details: Any,
     ) -> None:
         super().__init__(message, **details)
-        from conformance.emulators.core.limits import PROBLEMS_LIMIT, cap
+        # Messages quote client input: each is capped, and so is the number of findings (echo.py).
+        self.problems = [
+            dataclasses.replace(p, message=cap(p.message), summary=cap(p.summary))
+            for p in (problems or [Problem(location, field, rule, self.message, value)])[:PROBLEMS_LIMIT]
+        ]
 
-        self.problems = [cap(p) for p in (problems or [self.message])[:PROBLEMS_LIMIT]]
-        # (location, name) per problem where known, e.g. ("query", "include_checks"); vendors that name
-        # the offending field in their envelope (Advalidation relatedField) read it from here.
-        self.fields = fields or []
+
+class HttpError(EmulatorError):
+    """A failure of the HTTP layer itself (no route, wrong method, rate limit, injected fault, crash).
+
+    `details` carry what an envelope may quote: `method` and `allowed` for 405, `path` for 404.
+    """
+
+    reason = "http"
+
+    def __init__(
+        self, status: int, message: str, *, retry_after: float | None = None, **details: Any
+    ) -> None:
+        super().__init__(message, **details)
+        self.status = status
+        self.retry_after = retry_after

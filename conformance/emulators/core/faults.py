@@ -12,9 +12,11 @@ import threading
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from starlette.responses import Response
+
 from conformance.emulators.core.errors import BadRequestError
 
-__all__ = ["KINDS", "Fault", "FaultQueue"]
+__all__ = ["KINDS", "Fault", "FaultQueue", "corrupt"]
 
 KINDS = ("status", "delay", "timeout", "malformed", "expired_auth")
 MALFORMED = ("truncated", "html", "empty")
@@ -103,3 +105,22 @@ class FaultQueue:
                         self._faults.remove(fault)
                     return fault
         return None
+
+
+def corrupt(response: Response, variant: str) -> Response:
+    body = bytes(response.body)
+    if variant == "html":
+        new, media = b"<html><body><h1>502 Bad Gateway</h1></body></html>", "text/html"
+    elif variant == "empty":
+        new, media = b"", response.media_type or "application/json"
+    else:
+        new, media = body[: max(1, len(body) // 2)], response.media_type or "application/json"
+    headers = {
+        k: v for k, v in response.headers.items() if k.lower() not in ("content-length", "content-type")
+    }
+    return Response(
+        new,
+        status_code=200 if response.status_code < 400 else response.status_code,
+        headers=headers,
+        media_type=media,
+    )

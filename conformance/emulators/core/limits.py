@@ -24,6 +24,7 @@ from typing import Any
 
 from starlette.requests import ClientDisconnect, Request
 
+from conformance.emulators.core.echo import ECHO_LIMIT, MESSAGE_LIMIT, PROBLEMS_LIMIT, cap
 from conformance.emulators.core.errors import BadRequestError
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "ECHO_LIMIT",
     "MAX_JSON_DEPTH",
     "MESSAGE_LIMIT",
+    "PROBLEMS_LIMIT",
     "BodyTooLargeError",
     "NonFiniteNumberError",
     "cap",
@@ -41,9 +43,6 @@ __all__ = [
 
 DEFAULT_MAX_BODY = 4 * 1024 * 1024  # bytes; the largest body the specs describe is a few KB of JSON
 MAX_JSON_DEPTH = 64  # the deepest vendor schema nests 6 levels
-ECHO_LIMIT = 200  # characters of one echoed value
-MESSAGE_LIMIT = 2000  # characters of one error message
-PROBLEMS_LIMIT = 20  # findings listed in one error answer
 
 
 class BodyTooLargeError(Exception):
@@ -114,13 +113,19 @@ def loads_json(raw: bytes) -> Any:
     """Parse a JSON body within the bounds above; BadRequestError (or NonFiniteNumberError) when not."""
     depth = json_depth(raw)
     if depth > MAX_JSON_DEPTH:
-        raise BadRequestError(f"body nests {depth} levels deep; at most {MAX_JSON_DEPTH} are accepted")
+        raise BadRequestError(
+            f"body nests {depth} levels deep; at most {MAX_JSON_DEPTH} are accepted",
+            location="body",
+            rule="depth",
+        )
     try:
         return json.loads(raw, parse_constant=_refuse_constant, parse_float=_finite_float)
     except (ValueError, RecursionError) as exc:
         if isinstance(exc, BadRequestError):
             raise
-        raise BadRequestError(f"body is not valid JSON: {cap(str(exc))}") from None
+        raise BadRequestError(
+            f"body is not valid JSON: {cap(str(exc))}", location="body", rule="decode"
+        ) from None
 
 
 def check_json(raw: bytes) -> None:
@@ -135,22 +140,3 @@ def check_json(raw: bytes) -> None:
     except BadRequestError as exc:
         if exc.message.startswith("body nests"):
             raise
-
-
-_REPR = re.compile(r"<\w+(?:Error|Exception): (.*?)>", re.DOTALL)
-# An unquoted run; the slack keeps a quoted value already cut (plus its quotes and brackets) whole.
-_LONG_RUN = re.compile(r"[^\s…]{" + str(ECHO_LIMIT + 20) + ",}")
-_QUOTED = re.compile(r"('|\")([^'\"]{" + str(ECHO_LIMIT + 1) + r",})\1")
-
-
-def cap(text: str, limit: int = MESSAGE_LIMIT) -> str:
-    """`text` with reprs unwrapped, each long quoted value or unbroken run cut to ECHO_LIMIT characters
-    with an ellipsis, and the whole cut to `limit`."""
-    if len(text) <= ECHO_LIMIT and "<" not in text:  # the usual short message
-        return text
-    if len(text) > 1_000_000:  # a huge echo: the regexes below stay linear, but need not read it all
-        text = text[:1_000_000]
-    text = _REPR.sub(r"\1", text)
-    text = _QUOTED.sub(lambda m: m.group(1) + m.group(2)[:ECHO_LIMIT] + "…" + m.group(1), text)
-    text = _LONG_RUN.sub(lambda m: m.group(0)[:ECHO_LIMIT] + "…", text)
-    return text if len(text) <= limit else text[:limit] + "…"

@@ -25,7 +25,8 @@ from openapi_core.contrib.starlette.responses import StarletteOpenAPIResponse
 from starlette.requests import Request
 from starlette.responses import Response
 
-from conformance.emulators.core.limits import cap
+from conformance.emulators.core.echo import cap
+from conformance.emulators.core.errors import Problem
 
 __all__ = ["RequestCheck", "SpecValidator", "server_prefixes"]
 
@@ -53,8 +54,7 @@ class RequestCheck:
     path: dict[str, Any]
     query: dict[str, Any]
     body: Any
-    problems: list[str]
-    fields: list[tuple[str, str]]  # (location, name) of each offending parameter; ("body", "") for the body
+    problems: list[Problem]
 
 
 def _text(error: BaseException) -> str:
@@ -144,14 +144,12 @@ class SpecValidator:
             result = self.api.unmarshal_request(StarletteOpenAPIRequest(request, body=body))
         except (AssertionError, ValueError, LookupError) as exc:
             # openapi-core's multipart decoder asserts on a body without boundary or parts.
-            return RequestCheck(
-                {}, {}, None, [f"request body cannot be decoded: {exc or type(exc).__name__}"], [("body", "")]
-            )
+            message = f"request body cannot be decoded: {exc or type(exc).__name__}"
+            return RequestCheck({}, {}, None, [Problem("body", "", "decode", message, summary=message)])
         params = result.parameters
         brief = len(body) > _BRIEF_ABOVE
-        problems = [_describe(e, brief=brief) for e in result.errors]
-        fields = [_field_of(e) for e in result.errors]
-        return RequestCheck(dict(params.path or {}), dict(params.query or {}), result.body, problems, fields)
+        problems = [_problem(e, brief=brief) for e in result.errors]
+        return RequestCheck(dict(params.path or {}), dict(params.query or {}), result.body, problems)
 
     def check_response(self, request: Request, body: bytes, response: Response) -> list[str]:
         result = self.api.unmarshal_response(
@@ -166,9 +164,7 @@ _CHECKED_BODY_LIMIT = 64 * 1024
 
 def _fresh_check(check: RequestCheck) -> RequestCheck:
     """A copy handlers may change freely (typed values are JSON-like: dicts, lists, scalars, bytes)."""
-    return RequestCheck(
-        _fresh(check.path), _fresh(check.query), _fresh(check.body), list(check.problems), list(check.fields)
-    )
+    return RequestCheck(_fresh(check.path), _fresh(check.query), _fresh(check.body), list(check.problems))
 
 
 def _fresh(value: Any) -> Any:
@@ -238,6 +234,29 @@ def _untype_binary(node: Any) -> None:
     elif isinstance(node, list):
         for value in node:
             _untype_binary(value)
+
+
+def _problem(error: BaseException, *, brief: bool = False) -> Problem:
+    """openapi-core's finding as a Problem: its parameter (name, location), the schema rule it broke and the
+    value, read from the exception chain and jsonschema's errors rather than from the message text."""
+    location, field = _field_of(error)
+    rule, value, details = "invalid", None, []
+    cause: BaseException | None = error
+    while cause is not None:
+        if "missing" in type(cause).__name__.lower():
+            rule = "required"
+        for schema_error in getattr(cause, "schema_errors", None) or ():
+            if rule == "invalid":
+                rule, value = str(schema_error.validator), schema_error.instance
+                if location == "body" and not field:
+                    field = "/".join(str(p) for p in schema_error.absolute_path)
+            details.append(cap(schema_error.message) if brief else schema_error.message)
+        cause = cause.__cause__
+    head = re.sub(r":? Value .*$", "", _text(error), flags=re.DOTALL)
+    summary = f"{head}: {'; '.join(details)}" if details else head
+    if brief and not isinstance(value, int | float | bool | type(None)):
+        value = None  # a large body's offending value is not kept (it may be megabytes)
+    return Problem(location, field, rule, _describe(error, brief=brief), value, summary)
 
 
 def _field_of(error: BaseException) -> tuple[str, str]:

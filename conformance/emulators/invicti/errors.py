@@ -1,24 +1,16 @@
-"""Invicti's answers to failures: `BaseResponseApiModel {Message}` envelopes and the action result codes."""
+"""Invicti's error table: `BaseResponseApiModel {Message}` envelopes, and the bare result codes of actions."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from starlette.responses import Response
 
-from conformance.emulators.core import (
-    AuthError,
-    BadRequestError,
-    Call,
-    EmulatorError,
-    IllegalTransitionError,
-    NotFoundError,
-    ScanNotFoundError,
-)
-from conformance.emulators.core.http import json_response
+from conformance.emulators.core import errors as core
+from conformance.emulators.core.http import Call, json_response
+from conformance.emulators.core.render import ErrorTable, Failure, Rule
 
-__all__ = ["CONTENT_TYPE", "HEADERS", "action_of", "envelope", "error", "for_domain_error", "refusal"]
+__all__ = ["CONTENT_TYPE", "ERRORS", "HEADERS", "action_of"]
 
 CONTENT_TYPE = "application/json; charset=utf-8"
 # Sent on every answer (seed response headers; vendor-notes §2 FACT).
@@ -44,24 +36,19 @@ _NO_CONTENT_TYPE = (
 )
 
 
-def envelope(status: int, message: str, retry_after: float | None = None) -> Response:
+def _envelope(failure: Failure) -> Response:
     headers = dict(HEADERS)
-    if retry_after is not None:
-        headers["Retry-After"] = str(max(1, round(retry_after)))
-    return json_response({"Message": message}, status, headers, media_type=CONTENT_TYPE)
+    if failure.retry_after is not None:
+        headers["Retry-After"] = str(max(1, round(failure.retry_after)))
+    return json_response({"Message": failure.message}, failure.status, headers, media_type=CONTENT_TYPE)
 
 
-def error(call: Call | None, status: int, message: str, retry_after: float | None = None) -> Response:
-    """HTTP-level failures (unknown route, 405, 429, injected faults, 500) in the vendor's envelope."""
-    text = _MESSAGES.get(status, "An error has occurred.")
-    if status == 405 and " not allowed" in message:
-        text = f"The requested resource does not support http method '{message.split()[1]}'."
-    elif status == 404 and message.startswith("no such endpoint: "):
-        text = f"No HTTP resource was found that matches the request URI '{message.split()[-1]}'."
-    return envelope(status, text, retry_after)
+def _bare(failure: Failure) -> Response:
+    """cancel/pause/resume answer HTTP 200 with a bare result code (vendor-notes §2 FACT)."""
+    return json_response(failure.message, 200, dict(HEADERS), media_type=CONTENT_TYPE)
 
 
-def action_of(call: Call) -> str | None:
+def action_of(call: Call[Any]) -> str | None:
     """cancel / pause / resume when the call is that action's operation in the spec's lifecycle."""
     for action, ref in call.emulator.lifecycle.operations.items():
         if ref is not None and ref.key == call.operation and action in ("cancel", "pause", "resume"):
@@ -69,54 +56,54 @@ def action_of(call: Call) -> str | None:
     return None
 
 
-def refusal(action: str, state: str) -> str:
+def _is_action(call: Call[Any]) -> bool:
+    return action_of(call) is not None
+
+
+def _refusal(call: Call[Any], exc: core.IllegalTransitionError) -> str:
     """The result code for an action the lifecycle refused, worded from the scan's state."""
     terminal = {"Complete": "ScanCompleted", "Cancelled": "ScanCancelled", "Failed": "ScanFailed"}
-    if state in terminal:
-        return terminal[state]
-    if state in ("Queued", "Delayed"):
+    if exc.state in terminal:
+        return terminal[exc.state]
+    if exc.state in ("Queued", "Delayed"):
         return "ScanQueued"
-    return "ScanNotRunning" if action == "pause" else "ScanNotPaused"
+    return "ScanNotRunning" if action_of(call) == "pause" else "ScanNotPaused"
 
 
-def _bare(code: str) -> Response:
-    return json_response(code, 200, dict(HEADERS), media_type=CONTENT_TYPE)
+def _unsupported_media(call: Call[Any]) -> bool:
+    # ASP.NET Web API has no formatter for the media type: 415 with its own wording (INFERENCE).
+    return call.method == "POST" and bool(call.raw_body) and call.content_type != "application/json"
 
 
-def for_domain_error(call: Call, exc: EmulatorError) -> Response:
-    if isinstance(exc, AuthError):
-        return envelope(401, _MESSAGES[401])
-    action = action_of(call)
-    # cancel/pause/resume answer HTTP 200 with a result code, even for an unknown scan (vendor-notes §2 FACT).
-    if action is not None and isinstance(exc, ScanNotFoundError):
-        return _bare("ScanNotFound")
-    if action is not None and isinstance(exc, IllegalTransitionError):
-        return _bare(refusal(action, exc.state))
-    if isinstance(exc, ScanNotFoundError):
-        return envelope(404, SCAN_NOT_FOUND)
-    if isinstance(exc, NotFoundError):
-        return envelope(404, exc.message)
-    if isinstance(exc, BadRequestError):
-        return _bad_request(call, exc)
-    return envelope(400, exc.message)
+def _media_message(call: Call[Any], exc: core.EmulatorError) -> str:
+    if not call.content_type:
+        return _NO_CONTENT_TYPE
+    return f"The request entity's media type '{call.content_type}' is not supported for this resource."
 
 
-def _bad_request(call: Call, exc: BadRequestError) -> Response:
-    if call.method == "POST" and call.raw_body and call.content_type != "application/json":
-        # ASP.NET Web API has no formatter for the media type: 415 with its own wording (INFERENCE).
-        if not call.content_type:
-            return envelope(415, _NO_CONTENT_TYPE)
-        media = call.content_type
-        return envelope(415, f"The request entity's media type '{media}' is not supported for this resource.")
-    return envelope(400, f"{_MESSAGES[400]} {_summary(exc.problems)}")
+def _invalid(call: Call[Any], exc: core.BadRequestError) -> str:
+    return f"{_MESSAGES[400]} " + "; ".join(p.short for p in exc.problems)[:500]
 
 
-def _summary(problems: list[Any]) -> str:
-    """openapi-core's findings without its reprs: `Invalid query parameter: pageSize: 500 is greater ...`."""
-    out = []
-    for problem in problems:
-        parts = str(problem).split(" — ")
-        detail = re.search(r"\): (?:\(root\)|[\w/]+): (.*)$", parts[-1]) if len(parts) > 1 else None
-        head = re.sub(r":? Value .*$", "", parts[0]) if detail else parts[0]
-        out.append(f"{head}: {detail.group(1)}" if detail else head)
-    return "; ".join(out)[:500]
+def _http_text(call: Call[Any] | None, exc: core.HttpError) -> str:
+    if exc.status == 405 and "method" in exc.details:
+        return f"The requested resource does not support http method '{exc.details['method']}'."
+    if exc.status == 404 and "path" in exc.details:
+        return f"No HTTP resource was found that matches the request URI '{exc.details['path']}'."
+    return _MESSAGES.get(exc.status, "An error has occurred.")
+
+
+ERRORS = ErrorTable(
+    _envelope,
+    [
+        (core.AuthError, Rule(401, _MESSAGES[401])),
+        (core.ScanNotFoundError, Rule(200, "ScanNotFound", when=_is_action, envelope=_bare)),
+        (core.IllegalTransitionError, Rule(200, _refusal, when=_is_action, envelope=_bare)),
+        (core.ScanNotFoundError, Rule(404, SCAN_NOT_FOUND)),
+        (core.NotFoundError, Rule(404)),
+        (core.BadRequestError, Rule(415, _media_message, when=_unsupported_media)),
+        (core.BadRequestError, Rule(400, _invalid)),
+        (core.HttpError, Rule(message=_http_text)),
+        (core.EmulatorError, Rule(400)),
+    ],
+)

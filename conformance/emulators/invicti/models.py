@@ -9,10 +9,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from conformance.emulators.core import BadRequestError, Scan
-from conformance.emulators.core.app import Backend
 from conformance.emulators.core.ids import guid, iso_dotnet
+from conformance.emulators.core.plugin import Backend
 
-__all__ = ["PROFILES", "InvictiBackend", "paged", "timespan"]
+__all__ = ["ACCOUNTS", "PROFILES", "InvictiBackend", "timespan"]
 
 DETAIL = "/api/1.0/scans/detail/{id}"
 QUEUED = frozenset({"Queued", "Delayed"})
@@ -30,6 +30,12 @@ _STATE_FIELDS = (
 )  # fmt: skip
 _STATUS_FIELDS = ("CompletedSteps", "EstimatedLaunchTime", "EstimatedSteps")  # ApiScanStatusModel, less State
 _DATE_FORMATS = ("%m/%d/%Y %H:%M:%S", "%m/%d/%Y")  # the documented MM/dd/yyyy HH:mm:ss, and its date part
+
+# Two accounts so isolation can be tested; acme's user id is the seed scan's UserId.
+ACCOUNTS = {
+    "acme": {"user_id": "7d85ab71-641d-4fed-096f-b11404a17c3d", "token": "acme-invicti-api-token"},
+    "globex": {"user_id": "2c4e6a80-1b3d-4f5e-a7c9-b1140a2c9f10", "token": "globex-invicti-api-token"},
+}
 
 # Per-account user data: the seed's user (acme, UTC-6 as its InitiatedTime shows) and a second one.
 PROFILES: dict[str, dict[str, Any]] = {
@@ -59,35 +65,6 @@ def timespan(seconds: float) -> str:
     secs, fraction = divmod(rest, 10_000_000)
     text = (f"{days}." if days else "") + f"{hours:02d}:{minutes:02d}:{secs:02d}"
     return text + (f".{fraction:07d}" if fraction else "")
-
-
-def _int32(value: int) -> int:
-    """`value` as a 32-bit two's-complement int holds it (what C# unchecked int arithmetic gives)."""
-    return (value + 2**31) % 2**32 - 2**31
-
-
-def paged(items: list[Any], page: int, size: int) -> dict[str, Any]:
-    """A ScanTaskListApiResult page, PagedList arithmetic (empty list: PageCount 0, LastItemOnPage 0)."""
-    total = len(items)
-    count = math.ceil(total / size) if total else 0
-    first = _int32((page - 1) * size + 1)
-    last = _int32(first + size - 1)
-    start = (page - 1) * size  # the list's own index, unwrapped (past the end: an empty page)
-    return {
-        # The vendor computes these in a .NET int (unchecked): beyond 2**31 - 1 they wrap, as here, and
-        # never leave the spec's int32 (INFERENCE: PagedList arithmetic in C#'s default unchecked context).
-        "FirstItemOnPage": first,
-        "HasNextPage": page < count,
-        "HasPreviousPage": page > 1,
-        "IsFirstPage": page == 1,
-        "IsLastPage": page >= count,
-        "LastItemOnPage": total if last > total else last,
-        "List": items[start : start + size],
-        "PageCount": count,
-        "PageNumber": page,
-        "PageSize": size,
-        "TotalItemCount": total,
-    }
 
 
 def _parse_date(name: str, raw: str | None) -> float | None:
@@ -184,13 +161,11 @@ class InvictiBackend(Backend):
     def list_scans(
         self,
         account: str,
-        page: int,
-        size: int,
         state: str | None = None,
         start: str | None = None,
         end: str | None = None,
         target: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> list[dict[str, Any]]:
         """Newest first (INFERENCE); filters: state, start/end (StateChanged; Initiated if Queued), target."""
         low, high = _parse_date("startDate", start), _parse_date("endDate", end)
         views = []
@@ -205,7 +180,7 @@ class InvictiBackend(Backend):
                 if target and target.lower() not in str(view.get("TargetUrl") or "").lower():
                     continue
                 views.append(view)
-        return paged(views, page, size)
+        return views
 
     def act(self, account: str, scan_id: str, action: str) -> str:
         """cancel / pause / resume; an illegal one raises IllegalTransitionError (errors.py words it)."""
@@ -317,7 +292,7 @@ class InvictiBackend(Backend):
     def _static_fields(self, account: str) -> dict[str, Any]:
         fields = {k: copy.deepcopy(v) for k, v in self.template.items() if k not in _STATE_FIELDS}
         fields.update(copy.deepcopy(PROFILES.get(account, PROFILES["acme"])["website"]))
-        fields["UserId"] = self.emulator.plugin.accounts[account]["user_id"]
+        fields["UserId"] = self.emulator.accounts[account]["user_id"]
         fields["UserName"] = PROFILES.get(account, PROFILES["acme"])["UserName"]
         fields["ScanTaskGroupId"] = guid(self.store, "invicti-scan-group")
         fields["AgentId"] = fields["AgentName"] = None

@@ -1,70 +1,91 @@
-"""Invicti HTTP layer: parse, call one backend method, serialise. Keyed by the spec's own paths."""
+"""Invicti HTTP layer: one handler per operation (named by its operationId); Basic auth, paging and errors
+are core's, configured by the spec."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.responses import Response
 
-from conformance.emulators.core import AuthError, Call, json_response
-from conformance.emulators.core.auth import basic_credentials
-from conformance.emulators.invicti.errors import CONTENT_TYPE, action_of
+from conformance.emulators.core.http import Call, header_of, json_response, set_headers
+from conformance.emulators.core.paging import page_of
+from conformance.emulators.core.ratelimit import Verdict
+from conformance.emulators.invicti.errors import CONTENT_TYPE, HEADERS, action_of
+from conformance.emulators.invicti.models import InvictiBackend
 
-__all__ = ["ROUTES", "authenticate"]
-
-
-def authenticate(call: Call) -> str:
-    """HTTP Basic `USERID:API-TOKEN` (vendor-notes §2 FACT); the user id is a GUID, compared case-blind."""
-    user, token = basic_credentials(call)
-    for account, creds in call.emulator.plugin.accounts.items():
-        if user.lower() == creds["user_id"].lower() and token == creds["token"]:
-            return account
-    raise AuthError("unknown user id or wrong API token")
+Invicti = Call[InvictiBackend]
 
 
 def _json(body: object) -> Response:
     return json_response(body, media_type=CONTENT_TYPE)
 
 
-def get_scan_detail(call: Call) -> Response:
-    return _json(call.backend.detail(call.account, call.path_params["id"]))
+def _int32(value: int) -> int:
+    """`value` as a 32-bit two's-complement int holds it (what C# unchecked int arithmetic gives)."""
+    return (value + 2**31) % 2**32 - 2**31
 
 
-def get_scan_status(call: Call) -> Response:
-    return _json(call.backend.status(call.account, call.path_params["id"]))
-
-
-def list_scans(call: Call) -> Response:
+def _paged(call: Invicti, items: list[dict[str, Any]]) -> Response:
+    """A ScanTaskListApiResult: PagedList's fields (an empty list has PageCount 0 and LastItemOnPage 0)."""
+    page = page_of(call, items)
+    # The vendor computes these in a .NET int (unchecked): beyond 2**31 - 1 they wrap, as here, and never
+    # leave the spec's int32 (INFERENCE: PagedList arithmetic in C#'s default unchecked context).
+    first = _int32(page.offset + 1)
+    last = _int32(first + page.size - 1)
     return _json(
-        call.backend.list_scans(call.account, call.query.get("page", 1), call.query.get("pageSize", 20))
+        {
+            "FirstItemOnPage": first,
+            "HasNextPage": page.has_next,
+            "HasPreviousPage": page.index > 0,
+            "IsFirstPage": page.index == 0,
+            "IsLastPage": page.index >= page.pages - 1,
+            "LastItemOnPage": page.total if last > page.total else last,
+            "List": page.items,
+            "PageCount": page.pages,
+            "PageNumber": page.number,
+            "PageSize": page.size,
+            "TotalItemCount": page.total,
+        }
     )
 
 
-def list_scans_by_state(call: Call) -> Response:
+def get_scan_detail(call: Invicti) -> Response:
+    return _json(call.backend.detail(call.account, call.path_params["id"]))
+
+
+def get_scan_status(call: Invicti) -> Response:
+    return _json(call.backend.status(call.account, call.path_params["id"]))
+
+
+def list_scans(call: Invicti) -> Response:
+    return _paged(call, call.backend.list_scans(call.account))
+
+
+def list_scans_by_state(call: Invicti) -> Response:
     q = call.query
-    page = call.backend.list_scans(
+    views = call.backend.list_scans(
         call.account,
-        q.get("page", 1),
-        q.get("pageSize", 20),
         state=q["scanTaskState"],
         start=q.get("startDate"),
         end=q.get("endDate"),
         target=q.get("targetUrlCriteria"),
     )
-    return _json(page)
+    return _paged(call, views)
 
 
-def scan_action(call: Call) -> Response:
+def cancel_scan(call: Invicti) -> Response:
     """cancel / pause / resume: the body is the bare scan id; the answer a bare result code."""
     action = action_of(call)
     assert action is not None  # routed only for the lifecycle's action operations
     return _json(call.backend.act(call.account, call.body, action))
 
 
-ROUTES = {
-    "GET /api/1.0/scans/detail/{id}": get_scan_detail,
-    "GET /api/1.0/scans/status/{id}": get_scan_status,
-    "GET /api/1.0/scans/list": list_scans,
-    "GET /api/1.0/scans/listbystate": list_scans_by_state,
-    "POST /api/1.0/scans/cancel": scan_action,
-    "POST /api/1.0/scans/pause": scan_action,
-    "POST /api/1.0/scans/resume": scan_action,
-}
+pause_scan = resume_scan = cancel_scan
+
+
+def decorate(call: Invicti, response: Response, verdict: Verdict | None) -> Response:
+    set_headers(response, HEADERS)
+    content_type = header_of(response, "content-type") or ""
+    if content_type.startswith("application/json") and content_type != CONTENT_TYPE:
+        response.headers["Content-Type"] = CONTENT_TYPE
+    return response

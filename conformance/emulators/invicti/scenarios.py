@@ -5,10 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from conformance.emulators.core import Progression
 from conformance.emulators.invicti.models import InvictiBackend
-
-__all__ = ["SCENARIOS"]
 
 MANUAL = {"mode": "manual"}
 
@@ -25,14 +22,14 @@ def queued_scans(backend: InvictiBackend) -> dict[str, Any]:
     return {"scanIds": ids}
 
 
-def scanning_scan(backend: InvictiBackend) -> dict[str, Any]:
+def one_running_scan(backend: InvictiBackend) -> dict[str, Any]:
     """One acme scan half way through (the spec's notes-scanning example), moved only by the control API."""
     scan = backend.seed_scan("acme", "Scanning", {}, MANUAL)
     backend.set_progress(scan.id, 0.5)
     return {"scanId": scan.id}
 
 
-def paused_scan(backend: InvictiBackend) -> dict[str, Any]:
+def one_paused_scan(backend: InvictiBackend) -> dict[str, Any]:
     """One acme scan paused half way (manual progression)."""
     scan = backend.seed_scan("acme", "Scanning", {}, MANUAL)
     backend.set_progress(scan.id, 0.5)
@@ -45,15 +42,3 @@ def many_scans(backend: InvictiBackend) -> dict[str, Any]:
     acme = [backend.seed_scan("acme", "Complete", {}, None).id for _ in range(25)]
     globex = [backend.seed_scan("globex", "Complete", {}, None).id for _ in range(2)]
     return {"acme": acme, "globex": globex}
-
-
-def agent_offline(backend: InvictiBackend) -> dict[str, Any]:
-    """No agent picks scans up: every scan without its own progression stays where it is."""
-    backend.engine.set_default_progression(Progression(mode="manual"))
-    return {"progression": "manual"}
-
-
-SCENARIOS = {
-    f.__name__: f
-    for f in (one_completed_scan, queued_scans, scanning_scan, paused_scan, many_scans, agent_offline)
-}

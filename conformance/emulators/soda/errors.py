@@ -1,19 +1,14 @@
-"""Soda's error envelope: `ErrorResponse {code, message}` with the documented status codes."""
+"""Soda's error table: `ErrorResponse {code, message}` with the documented status codes."""
 
 from __future__ import annotations
 
 from starlette.responses import Response
 
-from conformance.emulators.core import (
-    AuthError,
-    BadRequestError,
-    EmulatorError,
-    IllegalTransitionError,
-    NotFoundError,
-)
+from conformance.emulators.core import errors as core
 from conformance.emulators.core.http import json_response
+from conformance.emulators.core.render import ErrorTable, Failure, Rule
 
-__all__ = ["error", "for_domain_error"]
+__all__ = ["ERRORS"]
 
 _CODES = {
     400: "bad_request",
@@ -29,20 +24,27 @@ _CODES = {
 }
 
 
-def error(status: int, message: str, retry_after: float | None = None) -> Response:
+def _envelope(failure: Failure) -> Response:
     # Soda documents no Retry-After header (vendor-notes §5); the body carries the message only.
-    return json_response({"code": _CODES.get(status, "error"), "message": message}, status)
+    return json_response(
+        {"code": _CODES.get(failure.status, "error"), "message": failure.message}, failure.status
+    )
 
 
-def for_domain_error(exc: EmulatorError) -> Response:
-    if isinstance(exc, AuthError):
-        return error(
-            401, "Unauthorized: provide a valid API key id and secret with HTTP Basic authentication"
-        )
-    if isinstance(exc, NotFoundError):
-        return error(404, exc.message)
-    if isinstance(exc, IllegalTransitionError):
-        return error(400, f"Scan '{exc.scan_id}' in state '{exc.state}' cannot be canceled")
-    if isinstance(exc, BadRequestError):
-        return error(400, "; ".join(exc.problems))
-    return error(400, exc.message)
+ERRORS = ErrorTable(
+    _envelope,
+    [
+        (
+            core.AuthError,
+            Rule(401, "Unauthorized: provide a valid API key id and secret with HTTP Basic authentication"),
+        ),
+        (core.NotFoundError, Rule(404)),
+        (
+            core.IllegalTransitionError,
+            Rule(400, lambda call, e: f"Scan '{e.scan_id}' in state '{e.state}' cannot be canceled"),
+        ),
+        (core.BadRequestError, Rule(400, lambda call, e: "; ".join(p.message for p in e.problems))),
+        (core.HttpError, Rule()),
+        (core.EmulatorError, Rule(400)),
+    ],
+)

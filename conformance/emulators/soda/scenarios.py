@@ -6,8 +6,6 @@ from typing import Any
 
 from conformance.emulators.soda.models import SodaBackend
 
-__all__ = ["SCENARIOS"]
-
 
 def one_completed_scan(backend: SodaBackend) -> dict[str, Any]:
     scan = backend.seed_scan("acme", "completed", {"definition": "weekday_scan_schedule"}, None)
@@ -26,12 +24,3 @@ def long_log(backend: SodaBackend) -> dict[str, Any]:
     scan = backend.engine.set_state(scan.id, "started")
     scan = backend.engine.set_state(scan.id, "completed")
     return {"scanId": scan.id, "logLines": len(scan.data["logs"])}
-
-
-def agent_offline(backend: SodaBackend) -> dict[str, Any]:
-    """Scans stay queuing: no runner picks them up."""
-    backend.engine.set_default_progression(backend.engine.default_progression.__class__(mode="manual"))
-    return {"progression": "manual"}
-
-
-SCENARIOS = {f.__name__: f for f in (one_completed_scan, one_running_scan, long_log, agent_offline)}

@@ -15,46 +15,8 @@ no API operation here and is driven through the control API only.
 
 from __future__ import annotations
 
-from starlette.responses import Response
+from conformance.emulators.core.plugin import plugin_for
 
-from conformance.emulators.core import Call, EmulatorError
-from conformance.emulators.core.app import VendorPlugin
-from conformance.emulators.threadfix import errors
-from conformance.emulators.threadfix.models import ThreadfixBackend
-from conformance.emulators.threadfix.routes import ROUTES, authenticate, check_body
-from conformance.emulators.threadfix.scenarios import SCENARIOS
+__all__ = ["Plugin"]
 
-__all__ = ["ACCOUNTS", "Plugin", "ThreadfixBackend"]
-
-# One team per account, each with its own key; acme's is the documented example key (TF-DOC API
-# Authentication, vendor-notes §4).
-ACCOUNTS = {
-    "acme": {"api_key": "r31OPbW9LEAYnnAskBjYRACYmF2mGOmWgQAKmtPYE5YY", "team": "Acme"},
-    "globex": {"api_key": "Gx7kQ2mZt9VbLw4RfN8cYs1HdJp6UaE3oTi5XyKqWM0B", "team": "Globex"},
-}
-# A URL without the version segment is an implicit `legacy` call (vendor-notes §4 FACT).
-PREFIXES = ["/threadfix/rest"]
-
-
-class Plugin(VendorPlugin):
-    slug = "threadfix"
-    backend_cls = ThreadfixBackend
-    routes = ROUTES
-    extra_prefixes = PREFIXES
-    scenarios = SCENARIOS
-    accounts = ACCOUNTS
-
-    def authenticate(self, call: Call) -> str:
-        return authenticate(call)
-
-    def check_body(self, call: Call) -> None:
-        check_body(call)
-
-    def error_response(
-        self, call: Call | None, status: int, message: str, *, retry_after: float | None = None
-    ) -> Response:
-        # ThreadFix has no rate limits and documents no Retry-After header: none is sent.
-        return errors.error(status, message)
-
-    def map_error(self, call: Call, exc: EmulatorError) -> Response:
-        return errors.for_domain_error(call.operation, exc)
+Plugin = plugin_for(__name__)

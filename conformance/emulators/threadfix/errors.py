@@ -1,4 +1,4 @@
-"""ThreadFix's RestResponse envelope and the mapping of domain errors to it.
+"""ThreadFix's RestResponse envelope and its error table.
 
 Every failure is the envelope `{message, success: false, responseCode: -1, object: null}` with HTTP 200
 (controllers return `RestResponse.failure(...)` with Spring's default status, vendor-notes §4 FACT from
@@ -11,27 +11,20 @@ from typing import Any
 
 from starlette.responses import Response
 
-from conformance.emulators.core import (
-    AuthError,
-    BadRequestError,
-    EmulatorError,
-    ForbiddenError,
-    NotFoundError,
-    ScanNotFoundError,
-    json_response,
-)
+from conformance.emulators.core import errors as core
+from conformance.emulators.core.http import Call, json_response
+from conformance.emulators.core.render import ErrorTable, Failure, Rule
 from conformance.emulators.threadfix.models import ApplicationNotFoundError, NoFilesError, ScanTypeError
 
 __all__ = [
     "API_KEY_NOT_FOUND",
     "AUTH_FAILED",
+    "ERRORS",
     "MEDIA_TYPE",
     "RESTRICTED",
     "UNRECOGNIZED_PATH",
     "UnrecognizedPathError",
     "envelope",
-    "error",
-    "for_domain_error",
 ]
 
 # Spring's Jackson converter answers with the charset parameter (INFERENCE: Spring 4 default).
@@ -45,7 +38,7 @@ APPLICATION_LOOKUP_FAILED = "Application lookup failed. Check your ID."  # Appli
 PENDING_SCAN_LOOKUP_FAILED = "Pending scan lookup failed. Check your ID."
 
 
-class UnrecognizedPathError(NotFoundError):
+class UnrecognizedPathError(core.NotFoundError):
     """A request no 2.x controller maps (unknown version segment, non-JSON Accept): the catch-all's 404."""
 
 
@@ -55,44 +48,43 @@ def envelope(obj: Any, message: str = "", *, success: bool = True, **extra: Any)
     return json_response(body, media_type=MEDIA_TYPE)
 
 
-def error(status: int, message: str) -> Response:
-    """The failure envelope for an HTTP-level failure (route, faults, 500)."""
-    if status in (404, 405):
-        # `@RequestMapping("/rest/**")` has no method condition, so a known path with the wrong method
-        # lands on the catch-all too (TF-SRC UnknownRestController): 404, never 405.
-        status, message = 404, UNRECOGNIZED_PATH
-    body = {"message": message, "success": False, "responseCode": -1, "object": None}
-    return json_response(body, status, media_type=MEDIA_TYPE)
+def _envelope(failure: Failure) -> Response:
+    body = {"message": failure.message, "success": False, "responseCode": -1, "object": None}
+    return json_response(body, failure.status, media_type=MEDIA_TYPE)
 
 
-def failure(message: str) -> Response:
-    return error(200, message)
+def _auth_message(call: Call[Any] | None, exc: core.AuthError) -> str:
+    # A missing, blank or malformed key fails authentication; a well-formed key that matches no account
+    # (or a revoked one: `expired_auth`) is not in the database (vendor-notes §4 FACT).
+    return AUTH_FAILED if exc.kind in ("missing", "invalid") else API_KEY_NOT_FOUND
 
 
-def for_domain_error(operation: str, exc: EmulatorError) -> Response:
-    if isinstance(exc, AuthError):
-        # A missing, blank or malformed key fails authentication; a well-formed key that matches no
-        # account (or a revoked one: `expired_auth`) is not in the database (vendor-notes §4 FACT).
-        return failure(AUTH_FAILED if exc.kind in ("missing", "invalid") else API_KEY_NOT_FOUND)
-    if isinstance(exc, UnrecognizedPathError):
-        return error(404, UNRECOGNIZED_PATH)
-    if isinstance(exc, ForbiddenError):
-        return failure(RESTRICTED)
-    if isinstance(exc, ApplicationNotFoundError):
-        return failure(APPLICATION_LOOKUP_FAILED)
-    if isinstance(exc, ScanNotFoundError):
-        return failure(PENDING_SCAN_LOOKUP_FAILED)
-    if isinstance(exc, BadRequestError) and not isinstance(exc, NoFilesError | ScanTypeError):
-        # Request validation (openapi-core) or a handler's parsing: Spring's binding errors would be
-        # Tomcat 400 pages, which the spec cannot express, so the envelope carries them (INFERENCE).
-        return failure(_validation_message(operation, exc))
-    return failure(exc.message)
-
-
-def _validation_message(operation: str, exc: BadRequestError) -> str:
-    problems = exc.problems
-    if operation.startswith("POST ") and any("request body" in p.lower() for p in problems):
+def _validation_message(call: Call[Any] | None, exc: core.BadRequestError) -> str:
+    if call is not None and call.method == "POST" and any(p.location == "body" for p in exc.problems):
         # No `file` part, or no multipart body at all: the controller sees an empty file map and
         # UploadScanServiceImpl answers "No files selected." (TF-SRC).
         return "No files selected."
-    return "Invalid request: " + "; ".join(problems)
+    return "Invalid request: " + "; ".join(p.message for p in exc.problems)
+
+
+# Controllers return `RestResponse.failure(...)` with Spring's default status, HTTP 200; only the
+# catch-all answers 404, and `@RequestMapping("/rest/**")` has no method condition, so a known path with
+# the wrong method lands there too (TF-SRC UnknownRestController): 404, never 405.
+ERRORS = ErrorTable(
+    _envelope,
+    [
+        (404, Rule(404, UNRECOGNIZED_PATH)),
+        (405, Rule(404, UNRECOGNIZED_PATH)),
+        (core.HttpError, Rule()),
+        (core.AuthError, Rule(200, _auth_message)),
+        (UnrecognizedPathError, Rule(404, UNRECOGNIZED_PATH)),
+        (core.ForbiddenError, Rule(200, RESTRICTED)),
+        (ApplicationNotFoundError, Rule(200, APPLICATION_LOOKUP_FAILED)),
+        (core.ScanNotFoundError, Rule(200, PENDING_SCAN_LOOKUP_FAILED)),
+        ((NoFilesError, ScanTypeError), Rule(200)),
+        # Request validation (openapi-core) or a handler's parsing: Spring's binding errors would be
+        # Tomcat 400 pages, which the spec cannot express, so the envelope carries them (INFERENCE).
+        (core.BadRequestError, Rule(200, _validation_message)),
+        (core.EmulatorError, Rule(200)),
+    ],
+)

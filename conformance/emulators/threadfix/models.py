@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from conformance.emulators.core import BadRequestError, ForbiddenError, NotFoundError, Scan, ScanNotFoundError
-from conformance.emulators.core.app import Backend
 from conformance.emulators.core.ids import epoch_ms, sequential
+from conformance.emulators.core.plugin import Backend
 
 __all__ = [
+    "ACCOUNTS",
     "APPLICATIONS",
     "ApplicationNotFoundError",
     "NoFilesError",
@@ -27,6 +28,14 @@ APP_KIND = "application"
 # Set when processing is interrupted; vendor-notes §4 only says errorMessage is set (INFERENCE: wording).
 _IMPORTED = ("DONE", "SCAN_QUEUED_FOR_DELETE", "SCAN_DELETED")
 INTERRUPTED_MESSAGE = "Scan processing was interrupted: the scan file could not be parsed."
+
+
+# One team per account, each with its own key; acme's is the documented example key (TF-DOC API
+# Authentication, vendor-notes §4).
+ACCOUNTS = {
+    "acme": {"api_key": "r31OPbW9LEAYnnAskBjYRACYmF2mGOmWgQAKmtPYE5YY", "team": "Acme"},
+    "globex": {"api_key": "Gx7kQ2mZt9VbLw4RfN8cYs1HdJp6UaE3oTi5XyKqWM0B", "team": "Globex"},
+}
 
 
 class ApplicationNotFoundError(NotFoundError):

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from conformance.emulators.core import Progression, Scan
+from conformance.emulators.core import Scan
 from conformance.emulators.threadfix.models import ThreadfixBackend
-
-__all__ = ["SCENARIOS"]
 
 
 def _ids(scan: Scan) -> dict[str, Any]:
     return {"appId": scan.data["appId"], "pendingScanId": int(scan.id), "scanId": scan.data.get("scanId")}
 
 
-def one_done_scan(backend: ThreadfixBackend) -> dict[str, Any]:
+def one_completed_scan(backend: ThreadfixBackend) -> dict[str, Any]:
     """The seed 003 sample: contoso.fpr on application 6, processed (DONE, scanId set)."""
     return _ids(backend.seed_scan("acme", "DONE", {"appId": 6}, None))
 
@@ -43,29 +41,9 @@ def deleted_scan(backend: ThreadfixBackend) -> dict[str, Any]:
     return _ids(backend.delete_scan(scan.id))
 
 
-def queue_stalled(backend: ThreadfixBackend) -> dict[str, Any]:
-    """The processing queue is stuck: new uploads stay QUEUED until advanced by the control API."""
-    backend.engine.set_default_progression(Progression(mode="manual"))
-    return {"progression": "manual"}
-
-
 def two_teams(backend: ThreadfixBackend) -> dict[str, Any]:
     """One processed scan per team, for isolation tests."""
     return {
         "acme": _ids(backend.seed_scan("acme", "DONE", {"appId": 6}, None)),
         "globex": _ids(backend.seed_scan("globex", "DONE", {"appId": 42}, None)),
     }
-
-
-SCENARIOS = {
-    f.__name__: f
-    for f in (
-        one_done_scan,
-        one_queued_scan,
-        interrupted_scan,
-        remote_import_finished,
-        deleted_scan,
-        queue_stalled,
-        two_teams,
-    )
-}

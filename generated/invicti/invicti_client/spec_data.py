@@ -3,7 +3,9 @@
 
 from typing import Any
 
-SPEC: dict[str, Any] = {'extensions': {'x-scanwire-auth': {'credentials': ['user_id', 'token'], 'kind': 'basic'},
+SPEC: dict[str, Any] = {'extensions': {'x-scanwire-auth': {'case-insensitive': ['user_id'],
+                                    'credentials': ['user_id', 'token'],
+                                    'kind': 'basic'},
                 'x-scanwire-errors': {'categories': {'ScanCancelled': 'conflict',
                                                      'ScanCompleted': 'conflict',
                                                      'ScanFailed': 'conflict',

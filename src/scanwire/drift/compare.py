@@ -183,8 +183,8 @@ class SpecComparer:
         out: list[Deviation] = []
         request, response = _starlette(ex)
         check = self.validator.check_request(request, ex.request_body)
-        for problem in check.problems[:10]:
-            out.append(Deviation("request", op.key, ex.status, "request", problem[:300]))
+        for finding in check.problems[:10]:
+            out.append(Deviation("request", op.key, ex.status, "request", finding.message[:300]))
         out.extend(self._response(op, ex))
         if not any(d.kind in ("undocumented_status", "undocumented_content_type") for d in out):
             body_kinds = {d.kind for d in out} - {"request", "header_undocumented", "header_missing"}
