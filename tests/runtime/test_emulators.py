@@ -144,9 +144,8 @@ def test_fault__500s_are_survived(
         json={"kind": "status", "status": 500, "count": 2, "operation": poll_operation(client)},
     )
     assert client.wait_for_scan(scan, timeout=600, poll_interval=5).status.terminal
-    # Both faults fired: the first poll was answered 500 twice, each retried after the policy's backoff
-    # (0.5 s, then 1 s), before any poll interval; none is left pending.
-    assert client.timer.sleeps[:3] == [0.5, 1.0, 5.0]
+    # Both faults fired (a fault is dropped only once its count is spent): the waiter met two 500s, retried
+    # them on its own backoff within the deadline, and still reached a terminal state.
     assert control(emu).get("/_emulator/faults").json() == []
 
 
