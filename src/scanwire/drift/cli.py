@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from scanwire.paths import UnknownVendorError, check_vendors, layout
+
+if TYPE_CHECKING:
+    from scanwire.drift.report import DriftSummary
 
 __all__ = ["drift_app", "proxy"]
 
@@ -95,14 +98,10 @@ def report(
     reports: ReportsOption = _DEFAULT_REPORTS,
 ) -> None:
     """Aggregate the proxy's log into <vendor>.md / .json / .junit.xml (per operation, per deviation)."""
-    from scanwire.drift.report import aggregate, write_reports
+    from scanwire.drift.report import write_reports
 
     vendor = _vendor(vendor)
-    try:
-        summary = aggregate(vendor, reports / f"{vendor}.observations.jsonl")
-    except FileNotFoundError as exc:
-        err_console.print(f"error: {exc}", style="red", markup=False)
-        raise typer.Exit(2) from None
+    summary = _summary(vendor, reports)
     from scanwire.drift.redact import Redactor
 
     # The log was redacted when written; secrets known now (SCANWIRE_<VENDOR>_*) are masked once more.
@@ -131,15 +130,10 @@ def propose(
     """Write overlays/<vendor>/20-observed-<date>.yaml fixing each observed deviation, with evidence."""
     from scanwire.drift.propose import applicable, overlay_path, render_overlay
     from scanwire.drift.propose import propose as make_proposal
-    from scanwire.drift.report import aggregate
     from scanwire.yamlio import SourceError
 
     vendor = _vendor(vendor)
-    try:
-        summary = aggregate(vendor, reports / f"{vendor}.observations.jsonl")
-    except FileNotFoundError as exc:
-        err_console.print(f"error: {exc}", style="red", markup=False)
-        raise typer.Exit(2) from None
+    summary = _summary(vendor, reports)
     lay = layout()
     path = overlay_path(lay.overlays(vendor), day)
     try:
@@ -261,3 +255,14 @@ def write_checked(
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(drift_app())
+
+
+def _summary(vendor: str, reports: Path) -> DriftSummary:
+    """The proxy's log of one vendor, aggregated; a missing log is a one-line error (exit 2)."""
+    from scanwire.drift.report import aggregate
+
+    try:
+        return aggregate(vendor, reports / f"{vendor}.observations.jsonl")
+    except FileNotFoundError as exc:
+        err_console.print(f"error: {exc}", style="red", markup=False)
+        raise typer.Exit(2) from None
