@@ -193,6 +193,28 @@ class Answer:
 # -- the vendor ------------------------------------------------------------------------------------
 
 
+class _Cookies(httpx.Cookies):
+    """httpx.Cookies that skips the cookie jar for an answer that sets no cookie.
+
+    httpx hands every answer to `http.cookiejar` (two urllib adapter objects and a header scan, about a
+    twentieth of a request's cost in bench/bench_client_overhead.py); the jar reads only `Set-Cookie` and
+    `Set-Cookie2`, so without either there is nothing to extract and the jar is left as it is.
+    """
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        headers = response.headers
+        if "set-cookie" in headers or "set-cookie2" in headers:
+            super().extract_cookies(response)
+
+
+def _lean_cookies(http: httpx.Client | httpx.AsyncClient) -> None:
+    # httpx.Client keeps its jar in `_cookies` and wraps whatever the `cookies` setter is given in a plain
+    # Cookies, so the subclass is put there; with a future httpx that stores it elsewhere nothing changes.
+    current = getattr(http, "_cookies", None)
+    if type(current) is httpx.Cookies:
+        http._cookies = _Cookies(current.jar)
+
+
 class Vendor(Generic[C, AC]):
     """One generated package's spec data; the factory of its typed clients (`connect`, `connect_async`)."""
 
@@ -362,6 +384,7 @@ class Vendor(Generic[C, AC]):
             timeout=timeout,
             headers={"Accept": "application/json", "User-Agent": self.user_agent, **(headers or {})},
         )
+        _lean_cookies(http)
         raw = self._raw_client(url)
         raw.set_httpx_client(http)
         return self.client_class(self, http, raw, timer)
@@ -389,6 +412,7 @@ class Vendor(Generic[C, AC]):
             timeout=timeout,
             headers={"Accept": "application/json", "User-Agent": self.user_agent, **(headers or {})},
         )
+        _lean_cookies(http)
         raw = self._raw_client(url)
         raw.set_async_httpx_client(http)
         return self.async_client_class(self, http, raw, timer)
@@ -679,7 +703,8 @@ class _Core:
 
     def _answer(self, op: Operation, response: httpx.Response) -> Answer:
         status = response.status_code
-        if 200 <= status < 300 and op.responses and op.expects_json(status) is None:
+        expects_json = op.expects_json(status)
+        if 200 <= status < 300 and op.responses and expects_json is None:
             # A success the spec does not document (Soda's start documents 201 without a body; a 200
             # with an HTML page is a proxy's or a broken server's answer, not a started scan).
             raise MalformedResponseError(
@@ -698,7 +723,7 @@ class _Core:
             op.errors,
             vendor=self.vendor.slug,
             operation=op.id,
-            expects_json=op.expects_json(response.status_code),
+            expects_json=expects_json,
         )
         model = None
         if body is not None:
@@ -775,7 +800,17 @@ class _Core:
     def _build(
         self, http: httpx.Client | httpx.AsyncClient, op: Operation, params: Mapping[str, Any], body: Any
     ) -> httpx.Request:
-        return http.build_request(**request_args(op, params, body, self.vendor.slug))
+        return self._request(http, request_args(op, params, body, self.vendor.slug))
+
+    def _request(self, http: httpx.Client | httpx.AsyncClient, kwargs: dict[str, Any]) -> httpx.Request:
+        """`http.build_request(**kwargs)`, the operation's path joined to the base URL here: httpx joins a
+        relative URL by parsing and validating it twice (the relative part, then the joined URL), about a
+        tenth of a request's cost (bench/bench_client_overhead.py); an absolute URL is parsed once. The
+        result is the URL httpx builds (base path + the path, dot segments normalized the same way)."""
+        url = kwargs.get("url")
+        if isinstance(url, str) and url.startswith("/"):
+            kwargs = {**kwargs, "url": self.base_url + url}
+        return http.build_request(**kwargs)
 
     def _scan(self, scan_id: str, answer: Answer, context: Mapping[str, Any]) -> Scan[Any]:
         poll = self.lifecycle.operations.get("poll")
@@ -890,7 +925,7 @@ class ScanClient(_Core, Generic[PollT, ResultT]):
         return self._invoke_answer(operation, kwargs).model
 
     def _invoke_answer(self, operation: str, kwargs: dict[str, Any]) -> Answer:
-        return self._send_request(self.vendor.operation(operation), self.http.build_request(**kwargs))
+        return self._send_request(self.vendor.operation(operation), self._request(self.http, kwargs))
 
     def _invoke_raw(self, operation: str, kwargs: dict[str, Any]) -> RawResponse[Any]:
         answer = self._invoke_answer(operation, kwargs)
@@ -900,7 +935,7 @@ class ScanClient(_Core, Generic[PollT, ResultT]):
 
     def _start(self, kwargs: dict[str, Any], context: Mapping[str, Any]) -> Scan[Any]:
         op, ref_op = self.vendor.action("start")
-        answer = self._send_request(op, self.http.build_request(**kwargs))
+        answer = self._send_request(op, self._request(self.http, kwargs))
         return self._started(op, ref_op, context, answer)
 
     def _pages(
@@ -1012,7 +1047,7 @@ class AsyncScanClient(_Core, Generic[PollT, ResultT]):
         return (await self._invoke_answer(operation, kwargs)).model
 
     async def _invoke_answer(self, operation: str, kwargs: dict[str, Any]) -> Answer:
-        return await self._send_request(self.vendor.operation(operation), self.http.build_request(**kwargs))
+        return await self._send_request(self.vendor.operation(operation), self._request(self.http, kwargs))
 
     async def _invoke_raw(self, operation: str, kwargs: dict[str, Any]) -> RawResponse[Any]:
         answer = await self._invoke_answer(operation, kwargs)
@@ -1022,7 +1057,7 @@ class AsyncScanClient(_Core, Generic[PollT, ResultT]):
 
     async def _start(self, kwargs: dict[str, Any], context: Mapping[str, Any]) -> Scan[Any]:
         op, ref_op = self.vendor.action("start")
-        answer = await self._send_request(op, self.http.build_request(**kwargs))
+        answer = await self._send_request(op, self._request(self.http, kwargs))
         return self._started(op, ref_op, context, answer)
 
     async def _pages(
