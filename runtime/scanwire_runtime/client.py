@@ -27,6 +27,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Generic, NoReturn, Self, TypeVar, cast
 from urllib.parse import quote, urlsplit, urlunsplit
 
@@ -188,6 +189,30 @@ class Answer:
     @property
     def value(self) -> Any:
         return self.model if self.model is not None else self.body
+
+
+#: The most of an error answer to a report request that is read (the rest is dropped, never buffered).
+REPORT_ERROR_LIMIT = 1 << 20
+_REPORT_CHUNK = 1 << 16
+
+
+def _part_path(target: os.PathLike[str] | str) -> tuple[Path, Path]:
+    path = Path(target)
+    return path, path.with_name(path.name + ".part")
+
+
+def _head(chunks: Iterator[bytes]) -> bytes:
+    """The first REPORT_ERROR_LIMIT bytes of a streamed answer (an error's envelope), no more buffered."""
+    head = bytearray()
+    for chunk in chunks:
+        head += chunk[: REPORT_ERROR_LIMIT - len(head)]
+        if len(head) >= REPORT_ERROR_LIMIT:
+            break
+    return bytes(head)
+
+
+def _is_json(response: httpx.Response) -> bool:
+    return "json" in response.headers.get("content-type", "").split(";")[0].lower()
 
 
 # -- the vendor ------------------------------------------------------------------------------------
@@ -875,6 +900,42 @@ class _Core:
             raise TypeError(f"{self.vendor.slug} {op.id} takes no page size")
         return {paging.size: page_size}
 
+    def _findings_paging(self, op: Operation, ref_op: OperationRef) -> Paging:
+        """The findings operation's own `x-scanwire-paging`, else one answer whose items are where the
+        lifecycle's `findings.items` says (the whole body when it says nothing)."""
+        if op.paging is not None:
+            return op.paging
+        pointer = ref_op.items.pointer if ref_op.items is not None else ""
+        return Paging(style="none", items=pointer or "")
+
+    def _report_args(self, scan: ScanLike, format: str | None) -> tuple[Operation, dict[str, Any], Any]:
+        """(operation, parameters, body) of the lifecycle's `report` for `scan` in `format`."""
+        _, ref_op = self.vendor.action("report")
+        params: dict[str, Any] = dict(ref_op.params)
+        if format is not None:
+            if ref_op.format is None:
+                raise TypeError(
+                    f"{self.vendor.slug}: the report comes in one format (lifecycle operations.report has "
+                    f"no `format`); call download_report without format="
+                )
+            params[ref_op.format.name or "format"] = format
+        op, _, merged, body = self._scan_args("report", scan, params)
+        return op, merged, body
+
+    def _check_report(self, op: Operation, response: httpx.Response, content: bytes) -> None:
+        """Raise the typed error an answer to a report request stands for: any non-2xx status, and a
+        vendor error envelope sent with a 2xx (ThreadFix's `success: false`); a report passes."""
+        answer = httpx.Response(
+            response.status_code, headers=response.headers, content=content, request=response.request
+        )
+        raise_for_response(
+            answer,
+            op.errors,
+            vendor=self.vendor.slug,
+            operation=op.id,
+            expects_json=op.expects_json(response.status_code),
+        )
+
     def _results_action(self) -> str:
         return "results" if self.lifecycle.operations.get("results") is not None else "poll"
 
@@ -1003,6 +1064,45 @@ class ScanClient(_Core, Generic[PollT, ResultT]):
         op, _ = self.vendor.action("list")
         yield from self._pages(op, self._paging(op), self._size(op, page_size))
 
+    def _iter_findings(self, scan: ScanLike, page_size: int | None = None) -> Iterator[Any]:
+        op, ref_op = self.vendor.action("findings")
+        _, _, merged, body = self._scan_args("findings", scan, {})
+        size = self._size(op, page_size) if page_size is not None else {}
+        yield from self._pages(op, self._findings_paging(op, ref_op), {**merged, **size}, body)
+
+    def _download_report(
+        self, scan: ScanLike, path: os.PathLike[str] | str, format: str | None = None
+    ) -> Path:
+        """Stream the lifecycle's `report` for `scan` to `path` (through `path.part`, renamed when whole:
+        a failed download leaves no partial file); the typed error for an error answer."""
+        op, params, body = self._report_args(scan, format)
+        request = self._prepared(self._build(self.http, op, params, body))
+        target, part = _part_path(path)
+        try:
+            response = self.http.send(request, stream=True)
+        except httpx.TransportError as exc:
+            raise self._transport_error(op, request, exc) from exc
+        try:
+            if not 200 <= response.status_code < 300:
+                self._check_report(op, response, _head(response.iter_bytes(_REPORT_CHUNK)))
+            size = 0
+            with part.open("wb") as out:
+                for chunk in response.iter_bytes(_REPORT_CHUNK):
+                    out.write(chunk)
+                    size += len(chunk)
+            if size <= REPORT_ERROR_LIMIT and _is_json(response):
+                self._check_report(op, response, part.read_bytes())
+        except httpx.TransportError as exc:  # the connection broke off mid-file
+            part.unlink(missing_ok=True)
+            raise self._transport_error(op, request, exc) from exc
+        except BaseException:
+            part.unlink(missing_ok=True)
+            raise
+        finally:
+            response.close()
+        part.replace(target)
+        return target
+
 
 class AsyncScanClient(_Core, Generic[PollT, ResultT]):
     """Asynchronous twin of ScanClient (same methods, awaited)."""
@@ -1126,3 +1226,47 @@ class AsyncScanClient(_Core, Generic[PollT, ResultT]):
         op, _ = self.vendor.action("list")
         async for item in self._pages(op, self._paging(op), self._size(op, page_size)):
             yield item
+
+    async def _iter_findings(self, scan: ScanLike, page_size: int | None = None) -> AsyncIterator[Any]:
+        op, ref_op = self.vendor.action("findings")
+        _, _, merged, body = self._scan_args("findings", scan, {})
+        size = self._size(op, page_size) if page_size is not None else {}
+        async for item in self._pages(op, self._findings_paging(op, ref_op), {**merged, **size}, body):
+            yield item
+
+    async def _download_report(
+        self, scan: ScanLike, path: os.PathLike[str] | str, format: str | None = None
+    ) -> Path:
+        """Stream the lifecycle's `report` for `scan` to `path` (see ScanClient._download_report)."""
+        op, params, body = self._report_args(scan, format)
+        request = self._prepared(self._build(self.http, op, params, body))
+        target, part = _part_path(path)
+        try:
+            response = await self.http.send(request, stream=True)
+        except httpx.TransportError as exc:
+            raise self._transport_error(op, request, exc) from exc
+        try:
+            if not 200 <= response.status_code < 300:
+                head = bytearray()
+                async for chunk in response.aiter_bytes(_REPORT_CHUNK):
+                    head += chunk[: REPORT_ERROR_LIMIT - len(head)]
+                    if len(head) >= REPORT_ERROR_LIMIT:
+                        break
+                self._check_report(op, response, bytes(head))
+            size = 0
+            with part.open("wb") as out:  # local disk writes; the network reads are the awaited part
+                async for chunk in response.aiter_bytes(_REPORT_CHUNK):
+                    out.write(chunk)
+                    size += len(chunk)
+            if size <= REPORT_ERROR_LIMIT and _is_json(response):
+                self._check_report(op, response, part.read_bytes())
+        except httpx.TransportError as exc:
+            part.unlink(missing_ok=True)
+            raise self._transport_error(op, request, exc) from exc
+        except BaseException:
+            part.unlink(missing_ok=True)
+            raise
+        finally:
+            await response.aclose()
+        part.replace(target)
+        return target

@@ -88,12 +88,19 @@ class Location:
 
 @dataclass(frozen=True)
 class OperationRef:
-    """An API operation named as `METHOD /path` (the spec's own path template)."""
+    """An API operation named as `METHOD /path` (the spec's own path template), and where its values go:
+    `id` (the scan id), `state` (the raw state in the answer); for `findings` optionally `items` (where
+    the findings are in an answer the operation's own `x-scanwire-paging` does not describe); for
+    `report` optionally `format` (the parameter that picks the file format) and `params` (fixed values
+    sent every time, e.g. the report type)."""
 
     method: str
     path: str
     id: Location | None = None
     state: Location | None = None
+    items: Location | None = None
+    format: Location | None = None
+    params: tuple[tuple[str, Any], ...] = ()
 
     @property
     def key(self) -> str:
@@ -104,7 +111,15 @@ class OperationRef:
         if raw is None:
             return None
         method, _, path = str(raw["operation"]).partition(" ")
-        return cls(method.upper(), path, Location.parse(raw.get("id")), Location.parse(raw.get("state")))
+        return cls(
+            method.upper(),
+            path,
+            Location.parse(raw.get("id")),
+            Location.parse(raw.get("state")),
+            Location.parse(raw.get("items")),
+            Location.parse(raw.get("format")),
+            tuple((raw.get("params") or {}).items()),
+        )
 
 
 def resolve_pointer(doc: Any, pointer: str) -> Any:

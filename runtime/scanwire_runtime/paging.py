@@ -70,6 +70,8 @@ class Paging:
 
     def items_of(self, body: Any, model: Any = None) -> list[Any]:
         """The page's items: typed models when the parsed answer has them, else the JSON values."""
+        if isinstance(model, list) and self.items == "":
+            return model  # the answer is the array itself, parsed into models
         if model is not None and self.items_attribute:
             node = model
             for name in self.items_attribute:

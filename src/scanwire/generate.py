@@ -310,6 +310,16 @@ def _properties(resolved: dict[str, Any], node: Any) -> dict[str, Any]:
     return out
 
 
+def _findings_items(resolved: dict[str, Any], method: str, path: str) -> dict[str, Any] | None:
+    """`{items: <pointer>}` when this is the lifecycle's `findings` operation, declared without its own
+    `x-scanwire-paging` but with `items` (one answer holding the findings), so its items are typed too."""
+    role = ((resolved.get("x-scanwire-lifecycle") or {}).get("operations") or {}).get("findings")
+    if not isinstance(role, dict) or str(role.get("operation")) != f"{method.upper()} {path}":
+        return None
+    items = role.get("items") or {}
+    return {"items": items.get("pointer", "")} if isinstance(items, dict) else None
+
+
 def _paged_item_classes(resolved: dict[str, Any], field_prefix: str) -> dict[str, str]:
     """operationId -> the generated model class of one item of a paged list (`x-scanwire-paging.items`
     followed through the 2xx answer's schema to an array of a component schema), for typed iterators."""
@@ -318,8 +328,8 @@ def _paged_item_classes(resolved: dict[str, Any], field_prefix: str) -> dict[str
     from scanwire.specs import iter_operations
 
     out: dict[str, str] = {}
-    for _method, _path, op in iter_operations(resolved):
-        paging = op.get("x-scanwire-paging")
+    for method, path, op in iter_operations(resolved):
+        paging = op.get("x-scanwire-paging") or _findings_items(resolved, method, path)
         if (
             not isinstance(paging, dict)
             or not isinstance(paging.get("items"), str)
@@ -445,11 +455,11 @@ def _operation_index(resolved: dict[str, Any], field_prefix: str = "field_") -> 
             "responses": responses,
             **{k: v for k, v in op.items() if k.startswith("x-") and k != "x-source"},
         }
-        paging = op.get("x-scanwire-paging")
+        paging = op.get("x-scanwire-paging") or _findings_items(resolved, method, path)
         if isinstance(paging, dict) and isinstance(paging.get("items"), str):
             # The model attribute holding the items, named as the generator names properties.
             entry["items-attribute"] = [
-                str(PythonIdentifier(part, field_prefix)) for part in paging["items"].lstrip("/").split("/")
+                str(PythonIdentifier(part, field_prefix)) for part in paging["items"].split("/") if part
             ]
         out[key] = entry
     return out

@@ -67,3 +67,26 @@ def test_page_rule__out_of_bounds_names_the_parameter(query: dict[str, Any], fra
 def test_page_rule__operations_without_page_number_paging_have_none() -> None:
     assert PageRule.of({"x-scanwire-paging": {"style": "none", "items": "/Events"}}) is None
     assert PageRule.of({}) is None
+
+
+def test_page_query__asks_the_store_for_that_page_only() -> None:
+    from conformance.emulators.core.paging import page_query
+
+    rule = PageRule.of(OPERATION)
+    call = SimpleNamespace(
+        path_params={},
+        query={"page": "3", "pageSize": "5"},
+        operation="GET /x",
+        emulator=SimpleNamespace(paging={"GET /x": rule}),
+    )
+    asked: list[tuple[int, int]] = []
+
+    def fetch(offset: int, limit: int) -> list[int]:
+        asked.append((offset, limit))
+        return list(range(offset, min(offset + limit, 12)))
+
+    page = page_query(call, 12, fetch)  # type: ignore[arg-type]
+    assert asked == [(10, 5)]
+    assert (page.number, page.items, page.total, page.pages, page.has_next) == (3, [10, 11], 12, 3, False)
+    beyond = page_query(SimpleNamespace(**{**vars(call), "query": {"page": "9"}}), 12, fetch)  # type: ignore[arg-type]
+    assert beyond.items == [] and asked == [(10, 5)]  # past the end: the store is not asked

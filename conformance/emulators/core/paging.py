@@ -4,14 +4,16 @@ The extension names the page and size parameters and the first page number (Invi
 Soda 0); the parameters' own schemas give the bounds (`minimum`, `maximum`) and the default size, unless
 the extension's `default-size` says otherwise. `page_of(call, items)` reads both parameters (typed by
 openapi-core, or strings when request validation is off), refuses values out of bounds with a
-BadRequestError naming the parameter, and cuts the page. Each vendor then writes its own envelope
-around the `Page` (Soda's Spring page, Invicti's PagedList, AppSpider's TotalPages and Links).
+BadRequestError naming the parameter, and cuts the page; `page_query(call, total, fetch)` does the
+same but asks the store for that page only (stored records: O(page), not O(records)). Each vendor then
+writes its own envelope around the `Page` (Soda's Spring page, Invicti's PagedList, AppSpider's
+TotalPages and Links).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -19,7 +21,7 @@ from conformance.emulators.core.errors import BadRequestError
 from conformance.emulators.core.http import Call, int_param
 from scanwire.runtime.paging import Paging
 
-__all__ = ["Page", "PageRule", "page_of", "paging_rules"]
+__all__ = ["Page", "PageRule", "page_of", "page_query", "paging_rules"]
 
 T = TypeVar("T")
 
@@ -114,3 +116,14 @@ def page_of(call: Call[Any], items: Sequence[T]) -> Page[T]:
     """The page of `items` the call asks for, by its operation's `x-scanwire-paging`."""
     rule: PageRule = call.emulator.paging[call.operation]
     return rule.cut(items, *rule.read(call))
+
+
+def page_query(call: Call[Any], total: int, fetch: Callable[[int, int], list[T]]) -> Page[T]:
+    """The page the call asks for, read from the store: `fetch(offset, limit)` is asked for that page only
+    (`total` from an indexed count), so the cost grows with the page, not with what is stored."""
+    rule: PageRule = call.emulator.paging[call.operation]
+    number, size = rule.read(call)
+    index = number - rule.paging.first
+    offset = index * size
+    items = fetch(offset, size) if 0 <= offset < total else []
+    return Page(number, index, size, total, items)

@@ -13,11 +13,12 @@ import sqlite3
 import threading
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-__all__ = ["Record", "Store"]
+__all__ = ["Condition", "Record", "Store", "between", "contains", "one_of"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (
@@ -37,6 +38,76 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 # One encoder for every write (`json.dumps` with options builds a new one per call); keys sorted.
 _ENCODER = json.JSONEncoder(sort_keys=True)
 _KEY = re.compile(r"^\w+$")
+
+
+@dataclass(frozen=True)
+class Condition:
+    """A filter on one top-level key of a record's data, evaluated by SQLite (never by decoding records).
+
+    Built with `between`, `contains` and `one_of`; a plain value in `where` means equality."""
+
+    op: str  # "between" | "contains" | "in"
+    values: tuple[Any, ...]
+
+    def sql(self, column: str) -> tuple[str, list[Any]]:
+        if self.op == "between":
+            low, high = self.values
+            parts, args = [], []
+            if low is not None:
+                parts.append(f"{column} >= ?")
+                args.append(low)
+            if high is not None:
+                parts.append(f"{column} <= ?")
+                args.append(high)
+            return (" AND ".join(parts) or "1"), args
+        if self.op == "contains":
+            # instr on lower() rather than LIKE: no wildcard characters to escape in the user's text.
+            return f"instr(lower(COALESCE({column}, '')), ?) > 0", [str(self.values[0]).lower()]
+        if not self.values:
+            return "0", []
+        return f"{column} IN ({', '.join('?' * len(self.values))})", list(self.values)
+
+
+def between(low: Any = None, high: Any = None) -> Condition:
+    """low <= value <= high (either end None: open); compares as SQLite does (text, or numbers)."""
+    return Condition("between", (low, high))
+
+
+def contains(text: str) -> Condition:
+    """The value, as text, contains `text`, case-blind."""
+    return Condition("contains", (text,))
+
+
+def one_of(*values: Any) -> Condition:
+    """The value is one of `values` (none given: matches nothing)."""
+    return Condition("in", values)
+
+
+def _column(key: str) -> str:
+    """The SQL expression of a top-level data key (the same text in indexes and queries, so SQLite can use
+    an expression index)."""
+    if not _KEY.match(key):
+        raise ValueError(f"cannot filter on key {key!r}")
+    return f"json_extract(data, '$.\"{key}\"')"
+
+
+def _where(where: Mapping[str, Any] | None) -> tuple[str, list[Any]]:
+    if not where:
+        return "", []
+    parts, args = [], []
+    for key, value in where.items():
+        column = _column(key)
+        if isinstance(value, Condition):
+            text, more = value.sql(column)
+        elif value is None:
+            text, more = f"{column} IS NULL", []
+        else:
+            if isinstance(value, bool):
+                value = int(value)  # json_extract answers JSON true/false as 1/0
+            text, more = f"{column} = ?", [value]
+        parts.append(f"({text})")
+        args += more
+    return " AND " + " AND ".join(parts), args
 
 
 class Record:
@@ -153,14 +224,25 @@ class Store:
         return Record(row[0], row[1], row[2], row[3], text=row[4]) if row else None
 
     def list(
-        self, kind: str, account: str | None = None, *, limit: int | None = None, offset: int = 0
+        self,
+        kind: str,
+        account: str | None = None,
+        *,
+        where: Mapping[str, Any] | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+        newest_first: bool = False,
     ) -> list[Record]:
+        """Records of `kind` in insertion order (or newest first), filtered in SQLite; with `limit`, only
+        that page is read (and nothing is decoded until a record's `data` is used)."""
         sql = "SELECT kind, id, account, seq, data FROM records WHERE kind=?"
         args: list[Any] = [kind]
         if account is not None:
             sql += " AND account=?"
             args.append(account)
-        sql += " ORDER BY seq"
+        clause, more = _where(where)
+        sql += clause + (" ORDER BY seq DESC" if newest_first else " ORDER BY seq")
+        args += more
         if limit is not None:
             sql += " LIMIT ? OFFSET ?"
             args += [limit, offset]
@@ -168,12 +250,25 @@ class Store:
             rows = self._db.execute(sql, args).fetchall()
         return [Record(r[0], r[1], r[2], r[3], text=r[4]) for r in rows]
 
-    def count(self, kind: str, account: str | None = None) -> int:
-        sql = "SELECT COUNT(*) FROM records WHERE kind=?" + (" AND account=?" if account is not None else "")
+    def count(self, kind: str, account: str | None = None, *, where: Mapping[str, Any] | None = None) -> int:
+        sql = "SELECT COUNT(*) FROM records WHERE kind=?"
+        args: list[Any] = [kind]
+        if account is not None:
+            sql += " AND account=?"
+            args.append(account)
+        clause, more = _where(where)
         with self._lock:
-            return int(
-                self._db.execute(sql, (kind, account) if account is not None else (kind,)).fetchone()[0]
-            )
+            return int(self._db.execute(sql + clause, [*args, *more]).fetchone()[0])
+
+    def index(self, kind: str, *keys: str) -> None:
+        """An index on (account, the data keys..., seq) for records of `kind`, so lists that filter on those
+        keys read only the matching rows (call when the backend is built; idempotent)."""
+        if not _KEY.match(kind.replace(".", "_")) or not keys:
+            raise ValueError(f"cannot index kind {kind!r} on {keys!r}")
+        name = "ix_" + "_".join([kind.replace(".", "_"), *keys])
+        columns = ", ".join(["account", *(_column(k) for k in keys), "seq"])
+        with self.transaction():
+            self._db.execute(f"CREATE INDEX IF NOT EXISTS {name} ON records (kind, {columns})")
 
     def delete(self, kind: str, id: str | None = None) -> None:
         with self.transaction():
