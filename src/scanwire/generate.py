@@ -16,6 +16,7 @@ import io
 import json
 import os
 import pprint
+import re
 import shutil
 import sys
 import tempfile
@@ -221,9 +222,20 @@ def _run_openapi_python_client(
     cfg = Config.from_sources(
         ConfigFile(**config), MetaType.PDM, resolved, "utf-8", overwrite=True, output_path=out
     )
+    build_metadata = openapi_python_client.Project._build_metadata
+
+    def build_metadata_and_api_reference(project: Any) -> None:
+        # The generator renders a fixed set of files; the package's API reference (api.md, linked from its
+        # README) is rendered here with the same environment and endpoint objects, so its signatures and
+        # types are the ones the generated methods have.
+        build_metadata(project)
+        api_md = _tidy_code_blocks(project.env.get_template("api.md.jinja").render())
+        (project.project_dir / "api.md").write_text(api_md, encoding=project.config.file_encoding)
+
     with (
         contextlib.redirect_stdout(io.StringIO()),
         mock.patch.object(openapi_python_client, "Environment", _template_environment(extra_globals)),
+        mock.patch.object(openapi_python_client.Project, "_build_metadata", build_metadata_and_api_reference),
     ):
         errors = generate(config=cfg, custom_template_path=TEMPLATES_DIR)
     messages = []
@@ -237,6 +249,21 @@ def _run_openapi_python_client(
         # Warnings are errors here: whatever the generator mis-handles gets an overlay (30-codegen-*).
         raise GenerationError("openapi-python-client: " + " | ".join(fatal or messages))
     return messages
+
+
+def _tidy_code_blocks(markdown: str) -> str:
+    """Inner runs of spaces in the signatures of api.md collapsed (the generator's `arguments` macro pads
+    union bodies for ruff to format, and markdown gets no ruff)."""
+    out = []
+    in_code = False
+    for line in markdown.split("\n"):
+        if line.startswith("```"):
+            in_code = not in_code
+        elif in_code:
+            indent = len(line) - len(line.lstrip(" "))
+            line = " " * indent + re.sub(r" {2,}", " ", line.strip(" "))
+        out.append(line)
+    return "\n".join(out)
 
 
 def _template_globals(vendor: str, resolved: dict[str, Any], field_prefix: str) -> dict[str, Any]:
@@ -255,8 +282,53 @@ def _template_globals(vendor: str, resolved: dict[str, Any], field_prefix: str) 
         "scanwire_readme": extensions.get("x-scanwire-readme") or {},
         "scanwire_items": _paged_item_classes(resolved, field_prefix),
         "scanwire_datetimes": _date_fields(resolved, field_prefix),
+        "scanwire_errors": _operation_errors(resolved),
         **_endpoint_names(resolved, field_prefix),
     }
+
+
+def _operation_errors(resolved: dict[str, Any]) -> dict[str, Any]:
+    """For api.md: how the runtime classifies each operation's documented failures (the spec's
+    `x-scanwire-errors`, read by scanwire_runtime.errors exactly as at run time): operationId -> rows of
+    (status, exception class, description); `codes`: the vendor's error codes/messages -> class;
+    `envelope`: how a 2xx answer can still be a failure (ThreadFix `success: false`)."""
+    from scanwire_runtime.errors import CATEGORIES, ErrorSpec, _by_status
+
+    from scanwire.specs import iter_operations
+
+    doc_level = resolved.get("x-scanwire-errors")
+    out: dict[str, Any] = {"operations": {}}
+    document = ErrorSpec.from_extensions(doc_level)
+    out["codes"] = sorted((str(k), CATEGORIES[v].__name__) for k, v in document.categories.items())
+    envelope = []
+    if document.success_pointer is not None:
+        envelope.append(
+            f"a 2xx answer whose `{document.success_pointer}` is not `{json.dumps(document.success_value)}`"
+        )
+    if document.result_pointer is not None:
+        envelope.append(
+            f"a 2xx answer whose `{document.result_pointer}` is not one of "
+            + ", ".join(f"`{v}`" for v in sorted(document.result_success))
+        )
+    out["envelope"] = envelope
+    for method, path, op in iter_operations(resolved):
+        spec = ErrorSpec.from_extensions(doc_level, op.get("x-scanwire-errors"))
+        rows = []
+        for status, response in sorted((op.get("responses") or {}).items()):
+            status = str(status)
+            if status.startswith("2"):
+                continue
+            description = " ".join(str(_deref(resolved, response).get("description") or "").split())
+            category = spec.statuses.get(status)
+            if category:
+                kind = CATEGORIES[category].__name__
+            elif status.isdigit():
+                kind = _by_status(int(status)).__name__
+            else:
+                kind = "ApiError (by status)"
+            rows.append((status, kind, description.replace("|", "/")))
+        out["operations"][op.get("operationId") or f"{method} {path}"] = rows
+    return out
 
 
 def _endpoint_names(resolved: dict[str, Any], field_prefix: str) -> dict[str, dict[str, str]]:
