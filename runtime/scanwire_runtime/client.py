@@ -882,8 +882,29 @@ class _Core:
         )
 
     def _poll_options(self, plan: _WaitPlan) -> RequestOptions:
-        # The waiter retries transient failures itself, up to its deadline; a poll gets the time left.
-        return RequestOptions(timeout=plan.time_left(), retry=RetryPolicy.disabled())
+        # The waiter retries transient failures itself, up to its deadline. A poll's timeout is the
+        # request timeout in effect (with_options, else connect's), cut to the time left: the deadline
+        # is hard, and a 600 s wait does not make one poll wait 600 s for an answer.
+        left = plan.time_left()
+        configured = self._options.timeout if self._options.timeout is not None else self._timeout()
+        timeout = configured if isinstance(configured, httpx.Timeout) else httpx.Timeout(configured)
+
+        def cut(value: float | None) -> float:
+            return left if value is None else min(value, left)
+
+        return RequestOptions(
+            timeout=httpx.Timeout(
+                connect=cut(timeout.connect),
+                read=cut(timeout.read),
+                write=cut(timeout.write),
+                pool=cut(timeout.pool),
+            ),
+            retry=RetryPolicy.disabled(),
+        )
+
+    def _timeout(self) -> httpx.Timeout:
+        """The connection's request timeout (set by connect)."""
+        raise NotImplementedError
 
     def _paging(self, op: Operation) -> Paging:
         if op.paging is None:
@@ -952,6 +973,9 @@ class ScanClient(_Core, Generic[PollT, ResultT]):
     def close(self) -> None:
         """Close the connection pool (the `with` block does it)."""
         self.http.close()
+
+    def _timeout(self) -> httpx.Timeout:
+        return self.http.timeout
 
     def __enter__(self) -> Self:
         return self
@@ -1110,6 +1134,9 @@ class AsyncScanClient(_Core, Generic[PollT, ResultT]):
     def __init__(self, vendor: Vendor[Any, Any], http: httpx.AsyncClient, raw: Any, timer: Timer) -> None:
         self.http = http
         super().__init__(vendor, str(http.base_url).rstrip("/"), raw, timer)
+
+    def _timeout(self) -> httpx.Timeout:
+        return self.http.timeout
 
     async def aclose(self) -> None:
         """Close the connection pool (the `async with` block does it)."""
