@@ -356,7 +356,7 @@ def _operation_errors(resolved: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _endpoint_names(resolved: dict[str, Any], field_prefix: str) -> dict[str, dict[str, str]]:
+def _endpoint_names(resolved: dict[str, Any], field_prefix: str) -> dict[str, Any]:
     """How the templates find operations: `scanwire_operation_ids` (the generator's endpoint name ->
     operationId) and `scanwire_action_endpoints` (a lifecycle "METHOD /path" -> endpoint name); the
     generator rewrites path templates (`{scanId}` -> `{scan_id}`), so paths cannot be compared there."""
@@ -371,7 +371,20 @@ def _endpoint_names(resolved: dict[str, Any], field_prefix: str) -> dict[str, di
             name = str(PythonIdentifier(op["operationId"], field_prefix))
             ids[name] = op["operationId"]
             by_key[f"{method.upper()} {path}"] = name
-    return {"scanwire_operation_ids": ids, "scanwire_action_endpoints": by_key}
+    # Operations whose every 2xx answer has no body (Soda's 201 start and 200 cancel): their methods
+    # return None, not `object`.
+    bodiless = [
+        str(PythonIdentifier(op["operationId"], field_prefix))
+        for _method, _path, op in iter_operations(resolved)
+        if "operationId" in op
+        and (successes := [r for k, r in (op.get("responses") or {}).items() if str(k).startswith("2")])
+        and not any(_deref(resolved, r).get("content") for r in successes)
+    ]
+    return {
+        "scanwire_operation_ids": ids,
+        "scanwire_action_endpoints": by_key,
+        "scanwire_bodiless": sorted(bodiless),
+    }
 
 
 def _date_fields(resolved: dict[str, Any], field_prefix: str) -> dict[str, dict[str, str]]:
