@@ -30,7 +30,9 @@ import sys
 import tempfile
 import time
 import tomllib
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -48,11 +50,10 @@ SIDES = (
 )
 
 
-def openapi_python_client_alone(checkout: Path, out: Path) -> None:
+def openapi_python_client_alone(checkout: Path, out: Path, vendors: Sequence[str] = VENDORS) -> None:
     """The baseline, run in its own process: openapi-python-client's API on the five resolved specs."""
     import contextlib
     import io
-    from typing import Any
     from unittest import mock
 
     import jinja2
@@ -62,7 +63,7 @@ def openapi_python_client_alone(checkout: Path, out: Path) -> None:
     from openapi_python_client.config import Config, ConfigFile, MetaType
 
     os.environ["PATH"] = f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"  # the pinned ruff of the hooks
-    for vendor in VENDORS:
+    for vendor in vendors:
         config = yaml.safe_load((checkout / "overlays" / vendor / "codegen.yaml").read_bytes())
         stamp = tomllib.loads((checkout / "generated" / vendor / "generation.toml").read_text("utf-8"))
         config |= {
@@ -103,13 +104,13 @@ def globals_input(checkout: Path, vendor: str) -> Path:
     return checkout.parent / "inputs" / f"{vendor}.template-globals.json"
 
 
-def write_json_inputs(checkout: Path) -> None:
+def write_json_inputs(checkout: Path, vendors: Sequence[str] = VENDORS) -> None:
     """The resolved specs as JSON and the template globals scanwire's templates read (not timed): the
     generator's input on both sides."""
     from scanwire.generate import _template_globals
     from scanwire.yamlio import loads_yaml
 
-    for vendor in VENDORS:
+    for vendor in vendors:
         doc = loads_yaml(
             (checkout / "generated" / vendor / "openapi.resolved.yaml").read_text(encoding="utf-8")
         )
@@ -152,6 +153,101 @@ def _differences(a: Path, b: Path) -> list[str]:
     return out
 
 
+def enlarge(checkout: Path, vendor: str, factor: int) -> None:
+    """The vendor's spec made `factor` times larger in the copy: every path and every schema copied
+    factor-1 times under new names (`/copy2/...`, `ScanCopy2`, operationIds `...Copy2`), references
+    rewritten to the copies; overlays and the lifecycle still name the originals."""
+    import copy
+    import re
+
+    from scanwire.yamlio import dump_yaml, loads_yaml
+
+    path = checkout / "specs" / vendor / "openapi.yaml"
+    doc = loads_yaml(path.read_text(encoding="utf-8"))
+    schemas = (doc.get("components") or {}).get("schemas") or {}
+    paths = doc["paths"]
+    for k in range(2, factor + 1):
+        suffix = f"Copy{k}"
+
+        def renamed(node: Any, suffix: str = suffix) -> Any:
+            if isinstance(node, dict):
+                out = {key: renamed(value) for key, value in node.items()}
+                ref = out.get("$ref")
+                if isinstance(ref, str):
+                    out["$ref"] = re.sub(r"^(#/components/schemas/)(.+)$", rf"\1\2{suffix}", ref)
+                if isinstance(out.get("operationId"), str):
+                    out["operationId"] += suffix
+                return out
+            if isinstance(node, list):
+                return [renamed(value) for value in node]
+            return node
+
+        for name, schema in list(schemas.items()):
+            if not name.endswith(tuple(f"Copy{j}" for j in range(2, factor + 1))):
+                schemas[f"{name}{suffix}"] = renamed(copy.deepcopy(schema))
+        for route, item in list(paths.items()):
+            if not route.startswith("/copy"):
+                paths[f"/copy{k}{route}"] = renamed(copy.deepcopy(item))
+    path.write_text(dump_yaml(doc), encoding="utf-8")
+
+
+def scaling(args: argparse.Namespace) -> None:
+    """How one vendor's regeneration grows with its spec: 1x and `--scale`x, both sides, one process."""
+    vendor = args.scale_vendor
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="scanwire-bench-regen-scale-") as tmp:
+        for factor in (1, args.scale):
+            checkout = copy_checkout(Path(tmp) / f"checkout-{factor}")
+            if factor > 1:
+                enlarge(checkout, vendor, factor)
+            env = {**os.environ, "SCANWIRE_ROOT": str(checkout), "SCANWIRE_SHARED": str(SHARED)}
+            ours_cmd = [str(BIN / "scanwire"), "generate", "--force", "--jobs", "1", vendor]
+            cold = _timed(ours_cmd, env, checkout)  # also writes the resolved spec the baseline reads
+            write_json_inputs(checkout, (vendor,))
+            base_runs, ours_runs = [], []
+            for i in range(args.rounds):
+                out = Path(tmp) / f"baseline-{factor}-{i}"
+                base_cmd = [
+                    sys.executable,
+                    __file__,
+                    "--checkout",
+                    str(checkout),
+                    "--baseline-into",
+                    str(out),
+                    "--vendors",
+                    vendor,
+                ]
+                base_runs.append(_timed(base_cmd, env, checkout))
+                ours_runs.append(_timed(ours_cmd, env, checkout))
+            size = len((checkout / "specs" / vendor / "openapi.yaml").read_bytes())
+            rows.append((factor, size, cold, base_runs, ours_runs))
+    table = []
+    for factor, size, cold, base_runs, ours_runs in rows:
+        base = (median([w for w, _ in base_runs]), median([c for _, c in base_runs]))
+        ours = (median([w for w, _ in ours_runs]), median([c for _, c in ours_runs]))
+        table.append(
+            [
+                f"{factor}x ({size // 1000} kB)",
+                f"{base[0]:.2f} / {base[1]:.2f}",
+                f"{cold[0]:.2f} / {cold[1]:.2f}",
+                f"{ours[0]:.2f} / {ours[1]:.2f}",
+                f"{ours[0] / base[0]:.2f}x / {ours[1] / base[1]:.2f}x",
+            ]
+        )
+    print_table(
+        f"{vendor}: regeneration vs spec size (wall s / CPU s; median of {args.rounds}; one process each)",
+        ["spec", "openapi-python-client", "scanwire, cold caches", "scanwire", "scanwire/generator"],
+        table,
+    )
+    (_, _, c1, b1, o1), (fn, _, cn, bn, on) = rows
+    growth = median([w for w, _ in on]) / median([w for w, _ in o1])
+    base_growth = median([w for w, _ in bn]) / median([w for w, _ in b1])
+    print(
+        f"\n{fn}x the spec: scanwire {growth:.2f}x the time (cold caches {cn[0] / c1[0]:.2f}x), "
+        f"openapi-python-client {base_growth:.2f}x"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3, help="timed runs of each side (alternating)")
@@ -159,9 +255,18 @@ def main() -> None:
     # Internal: the baseline process runs this script again with these two.
     parser.add_argument("--baseline-into", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--checkout", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--vendors", nargs="+", default=list(VENDORS), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--scale", type=int, default=0, help="instead: one vendor at 1x and this many times its spec's size"
+    )
+    parser.add_argument("--scale-vendor", default="invicti", help="the vendor --scale enlarges")
     args = parser.parse_args()
     if args.baseline_into is not None:
-        openapi_python_client_alone(args.checkout, args.baseline_into)
+        openapi_python_client_alone(args.checkout, args.baseline_into, args.vendors)
+        return
+    if args.scale > 1:
+        print(f"machine: {machine()}")
+        scaling(args)
         return
 
     print(f"machine: {machine()}")
