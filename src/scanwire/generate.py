@@ -50,6 +50,8 @@ RUNTIME_PROJECT = Path(__file__).resolve().parents[2] / "runtime" / "pyproject.t
 TEMPLATES_DIR = Path(__file__).parent / "templates" / "openapi-python-client"
 # Compiled templates kept between runs (gitignored, like the rest of .scanwire/).
 TEMPLATE_CACHE = Path(".scanwire") / "cache" / "jinja"
+# Parsed specs/overlays and the dumped resolved spec, by content (scanwire.yamlio.use_cache).
+YAML_CACHE = Path(".scanwire") / "cache" / "yaml"
 STAMP = "generation.toml"
 CHANGELOG = "CHANGELOG.md"
 RESOLVED = "openapi.resolved.yaml"
@@ -659,6 +661,9 @@ def generate_vendor(
     tools = tool_versions()
     previous_version = str((source_stamp.get("package") or {}).get("version") or "0.1.0")
 
+    from scanwire.yamlio import use_cache
+
+    use_cache(lay.root / YAML_CACHE)
     progress(f"{vendor}: resolving spec + overlays")
     # Imported here: the validators behind it cost half a second, which a no-op run must not pay.
     from scanwire.resolve import resolve_vendor
