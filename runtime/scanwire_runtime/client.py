@@ -106,6 +106,8 @@ class Operation:
     errors: ErrorSpec
     paging: Paging | None = None
     min_interval: float = 0.0
+    # status -> expects_json(status), filled on first use (every answer asks; the spec does not change)
+    _json_by_status: dict[int, bool | None] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def key(self) -> str:
@@ -115,10 +117,16 @@ class Operation:
         return next((p for p in self.parameters if p.name == name), None)
 
     def expects_json(self, status: int) -> bool | None:
+        """True when the spec documents a JSON body for this status, False when a body of another kind
+        or none, None when it does not document the status."""
+        try:
+            return self._json_by_status[status]
+        except KeyError:
+            pass
         media = self.responses.get(str(status), self.responses.get(f"{status // 100}XX"))
-        if media is None:
-            return None
-        return any(m.split(";")[0].strip().endswith("json") for m in media)
+        found = None if media is None else any(m.split(";")[0].strip().endswith("json") for m in media)
+        self._json_by_status[status] = found
+        return found
 
 
 def _min_interval(*limits: Any) -> float:
