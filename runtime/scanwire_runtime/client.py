@@ -185,7 +185,7 @@ class Scan(ScanRef, Generic[M]):
 ScanLike = ScanRef | str | int
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: a frozen dataclass sets each field through object.__setattr__ (every call)
 class Answer:
     """A successful answer: decoded JSON `body`, generated `model` (None when there is none), `response`."""
 

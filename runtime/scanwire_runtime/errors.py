@@ -294,12 +294,12 @@ def body_excerpt(response: httpx.Response, limit: int = EXCERPT) -> str:
 
 def decode_json(response: httpx.Response) -> tuple[bool, Any]:
     """(True, value) when the body is JSON, (False, None) when it is empty or anything else."""
-    if not response.content.strip():
+    content = response.content
+    if not content or content.isspace():
         return False, None
     media = response.headers.get("content-type", "").partition(";")[0].strip().lower()
-    if media and not (media.endswith("json") or media.endswith("+json") or media == "text/plain"):
+    if media and not (media.endswith("json") or media == "text/plain"):
         return False, None
-    content = response.content
     try:
         # msgspec decodes to the same dict/list/str/int/float/bool/None as json.loads, 2-3x faster
         # (bench/bench_client_overhead.py); what it refuses and json.loads accepts (NaN, 1e400, a BOM,
