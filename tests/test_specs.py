@@ -349,7 +349,7 @@ def test_openapi_errors__cache_remembers_valid_documents_only(tmp_path: Any, mon
     valid = copy.deepcopy(shared_spec("soda").resolved)
     assert valid is not None
     invalid = copy.deepcopy(valid)
-    method, path, op = next(iter_operations(invalid))
+    _method, _path, op = next(iter_operations(invalid))
     op["responses"][next(iter(op["responses"]))] = {"content": {}}
     cache = tmp_path / "cache"
     assert list(openapi_errors(valid, cache)) == [] and len(list(cache.iterdir())) == 1

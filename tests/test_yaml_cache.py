@@ -10,7 +10,10 @@ import pytest
 
 from scanwire import yamlio
 
-TEXT = "openapi: 3.1.0\nresponses:\n  200: {description: ok}\n  '404': {description: gone}\nwhen: 2024-03-22\nratio: 1.50\n"
+TEXT = (
+    "openapi: 3.1.0\nresponses:\n  200: {description: ok}\n  '404': {description: gone}\n"
+    "when: 2024-03-22\nratio: 1.50\n"
+)
 
 
 @pytest.fixture

@@ -185,7 +185,8 @@ class Scan(ScanRef, Generic[M]):
 ScanLike = ScanRef | str | int
 
 
-@dataclass(slots=True)  # not frozen: a frozen dataclass sets each field through object.__setattr__ (every call)
+# Not frozen: a frozen dataclass sets each field through object.__setattr__, on every answer.
+@dataclass(slots=True)
 class Answer:
     """A successful answer: decoded JSON `body`, generated `model` (None when there is none), `response`."""
 

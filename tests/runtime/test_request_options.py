@@ -61,7 +61,7 @@ def test_every_method__an_option_keyword_is_a_type_error_before_any_request(
     ]
     assert len(methods) >= 2 * len(package(vendor).VENDOR.operations)
     methods += [(name, getattr(client, name)) for name in LIFECYCLE if hasattr(client, name)]
-    for label, method in methods:
+    for _label, method in methods:
         declared = set(inspect.signature(method).parameters)
         for option in OPTIONS:
             if option in declared:  # a real parameter of that name in the spec

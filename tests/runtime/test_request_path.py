@@ -9,7 +9,6 @@ from typing import Any
 
 import httpx
 import pytest
-
 from scanwire_runtime.errors import decode_json
 
 from .conftest import package
