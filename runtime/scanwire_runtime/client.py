@@ -36,6 +36,7 @@ import tenacity
 
 from .auth import LoginTokenAuth, credentials_for, credentials_from_env, env_var, make_auth
 from .errors import (
+    DECODED_BODY,
     APIConnectionError,
     APITimeoutError,
     ErrorSpec,
@@ -766,10 +767,10 @@ class _Core:
                 module = self._modules[op.module] = importlib.import_module(
                     f"{self.vendor.package}.{op.module}"
                 )
-            # The generated parser calls response.json(); the body is decoded already (raise_for_response),
-            # so it gets that object instead of parsing the bytes a second time. Its from_dict copies what it
-            # pops, so `body` stays as it was.
-            response.json = lambda **_kwargs: body  # type: ignore[method-assign]
+            # The generated parser reads the body through errors.response_json; it is decoded already
+            # (raise_for_response), so it gets that object instead of parsing the bytes a second time. Its
+            # from_dict copies what it pops, so `body` stays as it was.
+            response.extensions[DECODED_BODY] = body
             try:
                 model = module._parse_response(client=self.raw, response=response)
             except (KeyError, ValueError, TypeError, AttributeError) as exc:

@@ -313,6 +313,23 @@ def decode_json(response: httpx.Response) -> tuple[bool, Any]:
         return False, None
 
 
+#: Where the runtime leaves the body it decoded (`response.extensions`), for the generated parser.
+DECODED_BODY = "scanwire.decoded_body"
+
+
+def response_json(response: httpx.Response) -> Any:
+    """`response.json()` for the generated parsers: the body the runtime decoded already, else the body
+    decoded with msgspec, falling back to json.loads (whose errors it raises) for what msgspec refuses."""
+    extensions = response.extensions
+    if DECODED_BODY in extensions:
+        return extensions[DECODED_BODY]
+    content = response.content
+    try:
+        return _decode(content)
+    except msgspec.MsgspecError:
+        return json.loads(content)
+
+
 def parse_retry_after(value: str | None) -> float | None:
     """Seconds to wait from a `Retry-After` header: delta-seconds or an HTTP date (RFC 9110 §10.2.3)."""
     if value is None or not value.strip():

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from scanwire_runtime.errors import decode_json
 
-from .conftest import package
+from .conftest import example, package
 
 
 @pytest.mark.parametrize(
@@ -88,3 +88,24 @@ def test_request__cookies_set_by_an_answer_are_kept_and_sent(mocked: Any) -> Non
     assert "cookie" not in first.headers and "cookie" not in second.headers
     assert third.headers["cookie"] == "session=s1"
     assert dict(client.http.cookies) == {"session": "s1"}
+
+
+def test_generated_parser__decodes_like_response_json_and_reuses_the_runtime_body() -> None:
+    from invicti_client.api.scans import get_scan_status
+    from invicti_client.client import Client
+    from scanwire_runtime.errors import DECODED_BODY, response_json
+
+    raw = Client(base_url="https://vendor.test")
+    for content in (
+        b'{"State": "Queued", "x": NaN}',
+        b"\xef\xbb\xbf{}",
+        b'{"CompletedSteps": 12345678901234567890}',
+    ):
+        response = httpx.Response(200, content=content)
+        assert json.dumps(response_json(response)) == json.dumps(response.json())
+    broken = httpx.Response(200, content=b"{")
+    with pytest.raises(json.JSONDecodeError):
+        get_scan_status._parse_response(client=raw, response=broken)
+    decoded = httpx.Response(200, content=b"not even json")
+    decoded.extensions[DECODED_BODY] = example("invicti-getScanStatus-notes-queued")
+    assert str(get_scan_status._parse_response(client=raw, response=decoded).state) == "Queued"
