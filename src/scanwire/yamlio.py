@@ -92,7 +92,12 @@ if hasattr(yaml, "CSafeLoader"):
 # (exact types, 50x faster to read back than YAML); a dump is keyed by the sha-256 of the data's repr
 # (types and order included). Only successes are stored; anything unreadable is parsed/dumped again.
 _CACHE: Path | None = None
-_CACHE_SALT = f"scanwire-yamlio 1 pyyaml {yaml.__version__} {_FastLoader.__name__}\n"
+# Entries are only valid for these loading/dumping rules: the salt holds this module's own source, so any
+# change to them (and PyYAML's version, and the parser in use) makes every old entry a miss.
+_CACHE_SALT = (
+    f"pyyaml {yaml.__version__} {_FastLoader.__name__} "
+    f"{hashlib.sha256(Path(__file__).read_bytes()).hexdigest()}\n"
+)
 
 
 def use_cache(folder: Path | None) -> None:
