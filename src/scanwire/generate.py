@@ -148,7 +148,13 @@ def _toml_table(name: str, values: dict[str, str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_stamp(inputs: dict[str, str], tools: dict[str, str], package: dict[str, str], output: str) -> str:
+def render_stamp(
+    inputs: dict[str, str],
+    tools: dict[str, str],
+    package: dict[str, str],
+    output: str,
+    validated: dict[str, str] | None = None,
+) -> str:
     header = (
         "# "
         + HEADER.format(sources="the inputs below")
@@ -163,6 +169,7 @@ def render_stamp(inputs: dict[str, str], tools: dict[str, str], package: dict[st
         + _toml_table("inputs", inputs)
         + "\n"
         + _toml_table("output", {"tree": output})
+        + ("\n" + _toml_table("validated", validated) if validated else "")
     )
 
 
@@ -664,12 +671,24 @@ def generate_vendor(
     from scanwire.yamlio import use_cache
 
     use_cache(lay.root / YAML_CACHE)
+    from scanwire.specs import remember_valid, validation_key
+
+    # The documents the committed stamp says were valid OpenAPI (by content hash and validator version)
+    # are not validated again, also in a fresh clone without .scanwire/cache (CI).
+    remember_valid((source_stamp.get("validated") or {}).values())
     progress(f"{vendor}: resolving spec + overlays")
     # Imported here: the validators behind it cost half a second, which a no-op run must not pay.
     from scanwire.resolve import resolve_vendor
 
-    resolved = resolve_vendor(lay, vendor).resolved
+    checked = resolve_vendor(lay, vendor)
+    resolved = checked.resolved
     assert resolved is not None
+    # Both passed validation (resolve_vendor raises otherwise): their keys go into the stamp.
+    validated = {
+        name: key
+        for name, key in (("spec", validation_key(checked.doc)), ("resolved", validation_key(resolved)))
+        if key is not None
+    }
     from scanwire.release import plan_release
     from scanwire.yamlio import dump_yaml
 
@@ -702,7 +721,9 @@ def generate_vendor(
         (build / CHANGELOG).write_text(plan.changelog, encoding="utf-8")
         changed = sync_tree(build, pkg_root, keep=(STAMP,))
     output = _sha(tree_hash(pkg_root).encode())
-    stamp_text = render_stamp(inputs, tools, {"name": f"{vendor}-client", "version": version}, output)
+    stamp_text = render_stamp(
+        inputs, tools, {"name": f"{vendor}-client", "version": version}, output, validated
+    )
     if not stamp_path.exists() or stamp_path.read_text(encoding="utf-8") != stamp_text:
         stamp_path.write_text(stamp_text, encoding="utf-8")
     files = sum(1 for _ in _iter_files(pkg_root)) + 1

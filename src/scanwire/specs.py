@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from importlib import resources
@@ -132,6 +132,20 @@ Check = Callable[[Spec, Layout | None], Iterator[Problem]]
 VALIDATION_CACHE = Path(".scanwire") / "cache" / "openapi-valid"
 
 
+_KNOWN_VALID: set[str] = set()
+
+
+def remember_valid(keys: Iterable[str]) -> None:
+    """Validation keys (`validation_key`) of documents known to be valid, e.g. from a generation stamp."""
+    _KNOWN_VALID.update(k for k in keys if isinstance(k, str))
+
+
+def validation_key(doc: dict[str, Any]) -> str | None:
+    """The document's identity for validation: sha-256 of its canonical JSON and the validator's version
+    (None when it holds a value JSON cannot carry)."""
+    return _validation_key(doc)
+
+
 def _validation_key(doc: dict[str, Any]) -> str | None:
     from importlib.metadata import version
 
@@ -150,8 +164,8 @@ def openapi_errors(doc: dict[str, Any], cache: Path | None = None) -> Iterator[t
     if str(doc.get("openapi", "")).split(".")[:2] != ["3", "1"]:
         yield ["openapi"], f"expected openapi: 3.1.x, found {doc.get('openapi')!r}"
         return
-    key = _validation_key(doc) if cache is not None else None
-    if cache is not None and key is not None and (cache / key).is_file():
+    key = _validation_key(doc) if cache is not None or _KNOWN_VALID else None
+    if key is not None and (key in _KNOWN_VALID or (cache is not None and (cache / key).is_file())):
         return
     # Imported here: a run whose documents are all known valid never pays for the validator's import.
     from openapi_spec_validator import OpenAPIV31SpecValidator
