@@ -96,6 +96,7 @@ class Emulator:
             on_transition=lambda scan, old, new, cause: self.backend.on_transition(scan, old, new, cause),
             default=Progression.parse(self.settings.progression, self.lifecycle),
             summarize=lambda scan: self.backend.summary(scan),
+            list_keys=lambda scan: self.backend.list_keys(scan),
         )
         self.faults = FaultQueue()
         self.operations = {f"{m} {p}": op for m, p, op in iter_operations(self.spec)}

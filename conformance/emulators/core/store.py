@@ -18,7 +18,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-__all__ = ["Condition", "Record", "Store", "between", "contains", "one_of"]
+__all__ = ["Condition", "Plus", "Record", "Store", "between", "contains", "none_of", "one_of", "plus"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (
@@ -63,6 +63,12 @@ class Condition:
         if self.op == "contains":
             # instr on lower() rather than LIKE: no wildcard characters to escape in the user's text.
             return f"instr(lower(COALESCE({column}, '')), ?) > 0", [str(self.values[0]).lower()]
+        if self.op == "not in":
+            # A missing key (SQL NULL) is not one of the values either.
+            if not self.values:
+                return "1", []
+            marks = ", ".join("?" * len(self.values))
+            return f"({column} IS NULL OR {column} NOT IN ({marks}))", list(self.values)
         if not self.values:
             return "0", []
         return f"{column} IN ({', '.join('?' * len(self.values))})", list(self.values)
@@ -83,12 +89,34 @@ def one_of(*values: Any) -> Condition:
     return Condition("in", values)
 
 
+def none_of(*values: Any) -> Condition:
+    """The value is none of `values` (a missing or null value counts as none of them)."""
+    return Condition("not in", values)
+
+
+@dataclass(frozen=True)
+class Plus:
+    """For `Store.patch_where`: the record's own value of `key` plus `delta` (computed by SQLite)."""
+
+    key: str
+    delta: float
+
+
+def plus(key: str, delta: float) -> Plus:
+    return Plus(key, delta)
+
+
 def _column(key: str) -> str:
     """The SQL expression of a top-level data key (the same text in indexes and queries, so SQLite can use
     an expression index)."""
     if not _KEY.match(key):
         raise ValueError(f"cannot filter on key {key!r}")
     return f"json_extract(data, '$.\"{key}\"')"
+
+
+def _column_key(key: str) -> str:
+    _column(key)  # checks the key
+    return key
 
 
 def _where(where: Mapping[str, Any] | None) -> tuple[str, list[Any]]:
@@ -216,6 +244,43 @@ class Store:
             )
             return cursor.rowcount > 0
 
+    def patch_where(
+        self, kind: str, changes: Mapping[str, Any], *, where: Mapping[str, Any] | None = None
+    ) -> int:
+        """`patch` for every record of `kind` matching `where`, in one UPDATE; a value may be `plus(key,
+        delta)` (that record's own value of `key` plus delta). Returns how many records changed."""
+        if not changes:
+            return 0
+        sets: list[str] = []
+        args: list[Any] = []
+        for key, value in changes.items():
+            if not _KEY.match(key):
+                raise ValueError(f"cannot patch key {key!r}")
+            if isinstance(value, Plus):
+                sets.append(f"'$.\"{key}\"', {_column(value.key)} + ?")
+                args.append(value.delta)
+            else:
+                sets.append(f"'$.\"{key}\"', json(?)")
+                args.append(_ENCODER.encode(value))
+        clause, more = _where(where)
+        with self.transaction():
+            cursor = self._db.execute(
+                f"UPDATE records SET data = json_set(data, {', '.join(sets)}) WHERE kind=?{clause}",
+                (*args, kind, *more),
+            )
+            return cursor.rowcount
+
+    def missing(self, kind: str, key: str, *, limit: int | None = None) -> list[str]:
+        """Ids of records of `kind` whose data has no `key` at all (null counts as present): records
+        written before that key was kept, for a one-time upgrade."""
+        sql = f"SELECT id FROM records WHERE kind=? AND json_type(data, '$.\"{_column_key(key)}\"') IS NULL"
+        args: list[Any] = [kind]
+        if limit is not None:
+            sql += " LIMIT ?"
+            args.append(limit)
+        with self._lock:
+            return [row[0] for row in self._db.execute(sql, args)]
+
     def get(self, kind: str, id: str) -> Record | None:
         with self._lock:
             row = self._db.execute(
@@ -260,13 +325,14 @@ class Store:
         with self._lock:
             return int(self._db.execute(sql + clause, [*args, *more]).fetchone()[0])
 
-    def index(self, kind: str, *keys: str) -> None:
+    def index(self, kind: str, *keys: str, by_account: bool = True) -> None:
         """An index on (account, the data keys..., seq) for records of `kind`, so lists that filter on those
-        keys read only the matching rows (call when the backend is built; idempotent)."""
+        keys read only the matching rows (call when the backend is built; idempotent). `by_account=False`
+        leaves the account out, for queries across accounts (the engine's due scans)."""
         if not _KEY.match(kind.replace(".", "_")) or not keys:
             raise ValueError(f"cannot index kind {kind!r} on {keys!r}")
-        name = "ix_" + "_".join([kind.replace(".", "_"), *keys])
-        columns = ", ".join(["account", *(_column(k) for k in keys), "seq"])
+        name = "ix_" + "_".join([kind.replace(".", "_"), *keys]) + ("" if by_account else "_all")
+        columns = ", ".join([*(["account"] if by_account else []), *(_column(k) for k in keys), "seq"])
         with self.transaction():
             self._db.execute(f"CREATE INDEX IF NOT EXISTS {name} ON records (kind, {columns})")
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 import copy
 import math
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from conformance.emulators.core import BadRequestError, Scan
 from conformance.emulators.core.ids import guid, iso_dotnet
 from conformance.emulators.core.plugin import Backend
+from conformance.emulators.core.store import between, contains
 
 __all__ = ["ACCOUNTS", "PROFILES", "InvictiBackend", "timespan"]
 
@@ -82,18 +84,20 @@ def _parse_date(name: str, raw: str | None) -> float | None:
     return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp()
 
 
-def _within(value: Any, low: float | None, high: float | None) -> bool:
-    if low is None and high is None:
-        return True
+def _stamp(value: Any) -> float | None:
+    """The POSIX time of a stored date (the list's date window compares these); None for a seeded value
+    that is not a date, which never falls inside a window."""
     try:
-        stamp = datetime.fromisoformat(str(value)).timestamp()
-    except ValueError:  # a seeded non-date value never falls inside a window
-        return False
-    return (low is None or stamp >= low) and (high is None or stamp <= high)
+        return datetime.fromisoformat(str(value)).timestamp()
+    except ValueError:
+        return None
 
 
 class InvictiBackend(Backend):
     """Scan tasks of two accounts. `scan.data`: `fields` (ScanTaskModel values), `progress` (0..1)."""
+
+    # listbystate filters on the state (indexed by the engine) and then on the date window and target.
+    LIST_INDEXES = (("state", "when"),)
 
     def reset(self) -> None:
         op = self.emulator.spec["paths"][DETAIL]["get"]
@@ -165,22 +169,36 @@ class InvictiBackend(Backend):
         start: str | None = None,
         end: str | None = None,
         target: str | None = None,
-    ) -> list[dict[str, Any]]:
-        """Newest first (INFERENCE); filters: state, start/end (StateChanged; Initiated if Queued), target."""
+    ) -> tuple[int, Callable[[int, int], list[dict[str, Any]]]]:
+        """Newest first (INFERENCE); filters: state, start/end (StateChanged; Initiated if Queued), target.
+
+        (how many match, how to fetch a page of views): filtered and counted in SQLite on the scan
+        record's `state`, `when` and `target` keys (`list_keys`), after the due time-based steps."""
         low, high = _parse_date("startDate", start), _parse_date("endDate", end)
-        views = []
-        with self.store.transaction():
-            for scan in reversed(self.engine.all(account)):
-                scan = self.engine.observe(scan)
-                if state is not None and scan.state != state:
-                    continue
-                view = self._seen(scan)
-                if not _within(view["Initiated" if scan.state == "Queued" else "StateChanged"], low, high):
-                    continue
-                if target and target.lower() not in str(view.get("TargetUrl") or "").lower():
-                    continue
-                views.append(view)
-        return views
+        where: dict[str, Any] = {}
+        if state is not None:
+            where["state"] = state
+        if low is not None or high is not None:
+            where["when"] = between(low, high)
+        if target:
+            where["target"] = contains(target)
+        self.engine.catch_up()
+        total = self.engine.count(account, where=where)
+
+        def fetch(offset: int, limit: int) -> list[dict[str, Any]]:
+            with self.store.transaction():
+                page = self.engine.page(account, where=where, offset=offset, limit=limit, newest_first=True)
+                return [self._seen(scan) for scan in page]
+
+        return total, fetch
+
+    def list_keys(self, scan: Scan) -> dict[str, Any]:
+        f = scan.data["fields"]
+        target = f.get("TargetUrl")
+        return {
+            "when": _stamp(f.get("Initiated" if scan.state == "Queued" else "StateChanged")),
+            "target": None if target is None else str(target),
+        }
 
     def act(self, account: str, scan_id: str, action: str) -> str:
         """cancel / pause / resume; an illegal one raises IllegalTransitionError (errors.py words it)."""
@@ -217,7 +235,11 @@ class InvictiBackend(Backend):
             return 30  # postponed launch (INFERENCE: outside the time window or no free agent)
         if state != "Queued":
             return None
-        ahead = sum(1 for s in self.engine.all(scan.account) if s.state == "Queued" and s.id != scan.id)
+        # Counted by the state index; the scan itself is not ahead of itself (it may be stored as Queued).
+        ahead = self.engine.count(scan.account, where={"state": "Queued"})
+        stored = self.engine.find(scan.id)
+        if stored is not None and stored.state == "Queued":
+            ahead -= 1
         return 3 * (ahead + 1)  # three minutes per scan in the queue (the spec's notes-queued example)
 
     def _busy_seconds(self, scan: Scan) -> float:
