@@ -57,7 +57,7 @@ def _fill(http: httpx.Client, n: int, **body: Any) -> list[str]:
 def test_invicti_lists__decode_only_the_page(
     emulator: Callable[..., Emulator], emu_client: Callable[..., httpx.Client], decodes: Callable[[], int]
 ) -> None:
-    emu, http = _invicti(emulator, emu_client)
+    _emu, http = _invicti(emulator, emu_client)
     ids = _fill(http, STORED)
     decodes()
     listed = http.get("/api/1.0/scans/list", params={"page": 2, "pageSize": PAGE}).json()
@@ -91,7 +91,7 @@ def test_invicti_list__sql_reads_one_page_of_rows(
             if sql.lstrip().upper().startswith("SELECT"):
                 fetched = cursor.fetchall()
                 rows[0] += len(fetched)
-                return iter_cursor(fetched)
+                return _Fetched(fetched)
             return cursor
 
         def __getattr__(self, name: str) -> Any:
@@ -106,7 +106,7 @@ def test_invicti_list__sql_reads_one_page_of_rows(
     assert rows[0] <= 4 * PAGE, rows[0]
 
 
-class iter_cursor:  # noqa: N801  # stands in for a sqlite3 cursor already fetched
+class _Fetched:  # stands in for a sqlite3 cursor already fetched
     def __init__(self, rows: list[Any]) -> None:
         self.rows = rows
 
@@ -123,7 +123,7 @@ class iter_cursor:  # noqa: N801  # stands in for a sqlite3 cursor already fetch
 def test_invicti_create__does_not_reload_stored_scans(
     emulator: Callable[..., Emulator], emu_client: Callable[..., httpx.Client], decodes: Callable[[], int]
 ) -> None:
-    emu, http = _invicti(emulator, emu_client)
+    _emu, http = _invicti(emulator, emu_client)
     _fill(http, STORED, progression={"mode": "manual"})
     decodes()
     first = seed(http, "Queued", progression={"mode": "manual"})
@@ -172,7 +172,7 @@ def test_invicti_lists__default_progression_change_reaches_listed_states(
 def test_control_listing__pages_and_filters(
     emulator: Callable[..., Emulator], emu_client: Callable[..., httpx.Client], decodes: Callable[[], int]
 ) -> None:
-    emu, http = _invicti(emulator, emu_client)
+    _emu, http = _invicti(emulator, emu_client)
     ids = _fill(http, 30)
     paused = seed(http, "Paused")
     decodes()
