@@ -80,25 +80,29 @@ def seed_template(db: Path, log: Path) -> list[str]:
     return states
 
 
-def _template_rows(db: Path) -> tuple[list[list[tuple[str, str, str, str]]], dict[str, int], list[str]]:
-    """Per template scan its records (kind, id, account, data); counters; kinds per scan."""
+def _template_rows(
+    db: Path,
+) -> tuple[list[list[tuple[str, str, str, str]]], dict[str, int], list[str], list[tuple[str, str]]]:
+    """Per template scan its records (kind, id, account, data); counters; kinds per scan; settings (meta:
+    which list keys the records keep, so the emulator does not probe every scan for them)."""
     with sqlite3.connect(db) as con:
         rows = con.execute("SELECT kind, id, account, data FROM records ORDER BY seq, kind").fetchall()
         counters = dict(con.execute("SELECT name, value FROM counters").fetchall())
+        meta = con.execute("SELECT key, value FROM meta").fetchall()
     scans = [r[1] for r in rows if r[0] == "scan"]
     kinds = sorted({r[0] for r in rows})
     by_scan = [[r for r in rows if r[1] == scan_id] for scan_id in scans]
     stray = len(rows) - sum(len(group) for group in by_scan)
     if stray:
         raise SystemExit(f"template has {stray} record(s) not keyed by a scan id; the store changed shape")
-    return by_scan, counters, kinds
+    return by_scan, counters, kinds, meta
 
 
 def seed_clones(template: Path, out: Path, size: int) -> float:
     """A fresh store with `size` scans cloned from the template; returns the seconds it took."""
     start = time.perf_counter()
     Store(out).close()  # the store's own schema (tables, index, WAL mode)
-    by_scan, counters, kinds = _template_rows(template)
+    by_scan, counters, kinds, meta = _template_rows(template)
     group_key = '"ScanTaskGroupId": "'
 
     def rows() -> Iterator[tuple[str, str, str, int, str]]:
@@ -120,6 +124,7 @@ def seed_clones(template: Path, out: Path, size: int) -> float:
         con.execute("BEGIN")
         con.executemany("INSERT INTO records (kind, id, account, seq, data) VALUES (?, ?, ?, ?, ?)", rows())
         con.executemany("INSERT OR REPLACE INTO counters (name, value) VALUES (?, ?)", counters.items())
+        con.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", meta)
         con.execute("COMMIT")
         con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     return time.perf_counter() - start

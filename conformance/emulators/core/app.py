@@ -123,6 +123,7 @@ class Emulator:
         )
         self.app = self.guard
         self.backend.reset()
+        self.engine.upgrade()  # scans of an older state file get the keys lists filter on (once)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http" and not scope["path"].startswith("/_emulator/"):

@@ -41,6 +41,7 @@ DATA_KIND = "scan.data"  # the vendor's document of each scan, stored apart from
 # A `seconds` step falls due at entered + every; the float division in `_progress` may see it a hair
 # later or sooner than the stored sum, so catch-up looks this far ahead (a scan not yet due is left as is).
 _SLACK = 1e-6
+_KEYS_META = "scan-keys"
 
 
 @dataclass(frozen=True)
@@ -233,7 +234,7 @@ class ScanEngine:
         self._default = default or Progression()
         self._at: float | None = None  # the time of the transition being applied (TransitionClock)
         self.transition_clock = TransitionClock(self)
-        self._upgraded = False
+        self._keyed = {"due"}  # top-level keys every stored scan record must have (see `_upgrade`)
         # Lists filter on the state, and catch-up finds due scans across accounts, by index.
         store.index(KIND, "state")
         store.index(KIND, "due", by_account=False)
@@ -241,6 +242,7 @@ class ScanEngine:
     def index(self, *keys: str) -> None:
         """Declare list keys (backend's `list_keys`) that lists filter on: an index on (account, keys)."""
         self.store.index(KIND, *keys)
+        self._keyed.update(keys)
 
     # -- settings ---------------------------------------------------------------------------------
 
@@ -339,7 +341,7 @@ class ScanEngine:
         """Apply the `seconds` steps that fell due, to the scans they fell due for (indexed on `due`):
         what `observe` does to one scan, done before a list filters or counts by state. Returns how many
         scans were looked at."""
-        self._upgrade()
+        self.upgrade()
         now = self.clock.now()
         with self.store.transaction():
             due = self.store.list(KIND, where={"due": between(None, now + _SLACK)})
@@ -355,19 +357,20 @@ class ScanEngine:
     def _loader(self, scan_id: str) -> Callable[[], dict[str, Any]]:
         return lambda: self._document(scan_id)
 
-    def _upgrade(self) -> None:
-        """Scans stored before records kept `due` and list keys (older state files) are saved again
-        once, so filters and catch-up see them; a store written by this code has none (one probe)."""
-        if self._upgraded:
-            return
+    def upgrade(self) -> None:
+        """Scans stored before their records kept `due` and the declared list keys (an older state file)
+        are saved again, once, so filters and catch-up see them. The store remembers which keys its
+        records have (meta `scan-keys`), so a current store costs one lookup, not a probe of every scan."""
+        keys = sorted(self._keyed)
         with self.store.transaction():
-            stale = self.store.missing(KIND, "due")
-            for scan_id in stale:
-                scan = self.find(scan_id)
-                if scan is not None:
-                    scan.data  # noqa: B018  # loaded, so save() recomputes the list keys
-                    self.save(scan)
-        self._upgraded = True
+            if self.store.meta_get(_KEYS_META) != keys:
+                stale = {scan_id for key in keys for scan_id in self.store.missing(KIND, key)}
+                for scan_id in sorted(stale):
+                    scan = self.find(scan_id)
+                    if scan is not None:
+                        scan.data  # noqa: B018  # loaded, so save() works the list keys out again
+                        self.save(scan)
+                self.store.meta_set(_KEYS_META, keys)
 
     # -- lifecycle --------------------------------------------------------------------------------
 

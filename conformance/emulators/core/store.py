@@ -34,6 +34,27 @@ CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NU
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
+# How many records of each kind an account holds, kept by triggers (so a bulk insert straight into
+# `records` keeps it too): an unfiltered count is one row, not a walk over every index entry (issue 18).
+_TALLIES = """
+CREATE TABLE IF NOT EXISTS tallies (
+    kind TEXT NOT NULL, account TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (kind, account)
+);
+CREATE TRIGGER IF NOT EXISTS tally_insert AFTER INSERT ON records BEGIN
+    INSERT INTO tallies (kind, account, n) VALUES (new.kind, new.account, 1)
+    ON CONFLICT(kind, account) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS tally_delete AFTER DELETE ON records BEGIN
+    UPDATE tallies SET n = n - 1 WHERE kind = old.kind AND account = old.account;
+END;
+CREATE TRIGGER IF NOT EXISTS tally_move AFTER UPDATE OF kind, account ON records
+WHEN old.kind != new.kind OR old.account != new.account BEGIN
+    UPDATE tallies SET n = n - 1 WHERE kind = old.kind AND account = old.account;
+    INSERT INTO tallies (kind, account, n) VALUES (new.kind, new.account, 1)
+    ON CONFLICT(kind, account) DO UPDATE SET n = n + 1;
+END;
+"""
+
 
 # One encoder for every write (`json.dumps` with options builds a new one per call); keys sorted.
 _ENCODER = json.JSONEncoder(sort_keys=True)
@@ -195,6 +216,14 @@ class Store:
             # loss may drop the last ones; without it every request that counts a poll waits on fsync.
             self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        with self._lock:
+            fresh = not self._db.execute("SELECT 1 FROM sqlite_master WHERE name = 'tallies'").fetchone()
+            self._db.executescript(_TALLIES)
+            if fresh:  # a store written before the tallies were kept: count once
+                self._db.execute(
+                    "INSERT INTO tallies (kind, account, n) "
+                    "SELECT kind, account, COUNT(*) FROM records GROUP BY kind, account"
+                )
         self._depth = 0
         self._transaction = _Transaction(self)
 
@@ -300,22 +329,37 @@ class Store:
     ) -> list[Record]:
         """Records of `kind` in insertion order (or newest first), filtered in SQLite; with `limit`, only
         that page is read (and nothing is decoded until a record's `data` is used)."""
-        sql = "SELECT kind, id, account, seq, data FROM records WHERE kind=?"
+        filters = "FROM records WHERE kind=?"
         args: list[Any] = [kind]
         if account is not None:
-            sql += " AND account=?"
+            filters += " AND account=?"
             args.append(account)
         clause, more = _where(where)
-        sql += clause + (" ORDER BY seq DESC" if newest_first else " ORDER BY seq")
+        filters += clause
         args += more
-        if limit is not None:
-            sql += " LIMIT ? OFFSET ?"
+        order = " ORDER BY seq DESC" if newest_first else " ORDER BY seq"
+        columns = "SELECT kind, id, account, seq, data "
+        if limit is None:
+            sql = columns + filters + order
+        else:
+            # The page's rows are picked from an index alone (rowid and seq are in every index), then
+            # only those rows are read: a filter whose index cannot give seq order sorts integers, not
+            # whole records.
+            page = f"SELECT rowid {filters}{order} LIMIT ? OFFSET ?"
+            sql = f"{columns}FROM records WHERE rowid IN ({page}){order}"
             args += [limit, offset]
         with self._lock:
             rows = self._db.execute(sql, args).fetchall()
         return [Record(r[0], r[1], r[2], r[3], text=r[4]) for r in rows]
 
     def count(self, kind: str, account: str | None = None, *, where: Mapping[str, Any] | None = None) -> int:
+        if not where:  # the tallies the triggers keep: one row per account
+            sql, targs = "SELECT COALESCE(SUM(n), 0) FROM tallies WHERE kind=?", [kind]
+            if account is not None:
+                sql += " AND account=?"
+                targs.append(account)
+            with self._lock:
+                return int(self._db.execute(sql, targs).fetchone()[0])
         sql = "SELECT COUNT(*) FROM records WHERE kind=?"
         args: list[Any] = [kind]
         if account is not None:
@@ -369,7 +413,7 @@ class Store:
     def clear(self) -> None:
         """Forget every record, counter and setting (the control API's reset)."""
         with self.transaction():
-            for table in ("records", "counters", "meta"):
+            for table in ("records", "tallies", "counters", "meta"):
                 self._db.execute(f"DELETE FROM {table}")
 
 

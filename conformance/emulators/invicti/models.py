@@ -96,8 +96,10 @@ def _stamp(value: Any) -> float | None:
 class InvictiBackend(Backend):
     """Scan tasks of two accounts. `scan.data`: `fields` (ScanTaskModel values), `progress` (0..1)."""
 
-    # listbystate filters on the state (indexed by the engine) and then on the date window and target.
-    LIST_INDEXES = (("state", "when"),)
+    # listbystate filters on the state, then on the date window and the target: one index holds all
+    # three, so a count or a page's pick reads index entries only (SQLite evaluates the target's
+    # substring test on the indexed value), never the records.
+    LIST_INDEXES = (("state", "when", "target"),)
 
     def reset(self) -> None:
         op = self.emulator.spec["paths"][DETAIL]["get"]
