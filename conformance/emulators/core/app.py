@@ -252,7 +252,7 @@ class Emulator:
         if "json" in call.content_type:
             check_json(body)  # depth and non-finite numbers, before any parser recurses (limits.py)
         if self.settings.validate_requests:
-            check = self.validator.check_request(request, body)
+            check = self.validator.check_request(request, body, call.operation, call.path_params)
             if check.problems:
                 raise BadRequestError("request does not match the spec", check.problems)
             call.path_params.update(_typed_path_params(call.path_params, check.path))
