@@ -234,7 +234,11 @@ class ScanEngine:
         self._default = default or Progression()
         self._at: float | None = None  # the time of the transition being applied (TransitionClock)
         self.transition_clock = TransitionClock(self)
-        self._keyed = {"due"}  # top-level keys every stored scan record must have (see `_upgrade`)
+        self._keyed = {"due"}
+        self._default_seen: tuple[int, Progression] | None = None
+        self._parsed: dict[
+            tuple[Any, ...], Progression
+        ] = {}  # top-level keys every stored scan record must have (see `_upgrade`)
         # Lists filter on the state, and catch-up finds due scans across accounts, by index.
         store.index(KIND, "state")
         store.index(KIND, "due", by_account=False)
@@ -248,8 +252,12 @@ class ScanEngine:
 
     @property
     def default_progression(self) -> Progression:
-        raw = self.store.meta_get("progression")
-        return Progression.parse(raw) if raw else self._default
+        # Read once per change of the store's settings (every poll of a scan without its own asks).
+        version = self.store.settings_version
+        if self._default_seen is None or self._default_seen[0] != version:
+            raw = self.store.meta_get("progression")
+            self._default_seen = (version, Progression.parse(raw) if raw else self._default)
+        return self._default_seen[1]
 
     def set_default_progression(self, progression: Progression) -> None:
         with self.store.transaction():
@@ -263,7 +271,17 @@ class ScanEngine:
             )
 
     def progression_of(self, scan: Scan) -> Progression:
-        return Progression.parse(scan.progression) if scan.progression else self.default_progression
+        if not scan.progression:
+            return self.default_progression
+        raw = scan.progression
+        # Parsed once per distinct progression (a poll asks every time; parsing validates).
+        key = tuple(sorted((k, v) for k, v in raw.items() if isinstance(v, str | int | float | None)))
+        known = self._parsed.get(key) if len(key) == len(raw) else None
+        if known is None:
+            known = Progression.parse(raw)
+            if len(key) == len(raw) and len(self._parsed) < 256:
+                self._parsed[key] = known
+        return known
 
     # -- persistence ------------------------------------------------------------------------------
 
@@ -399,12 +417,14 @@ class ScanEngine:
     def read(self, scan_id: str, account: str | None = None) -> Scan:
         """A client looked at the scan: count the read, apply due steps, persist."""
         with self.store.transaction():
-            scan = self.get(scan_id, account)
-            scan.reads += 1
+            # Counted in the same statement that reads the scan (a poll that moves nothing is one
+            # UPDATE); an unknown id or another account's scan changes nothing.
+            record = self.store.bump(KIND, scan_id, "reads", account)
+            if record is None:
+                raise ScanNotFoundError(scan_id)
+            scan = Scan.from_records(record.data, self._loader(scan_id))
             if self._progress(scan, read=True) or scan.data_touched:
                 return self.save(scan)
-            # Nothing moved (a scan at its end, or between steps): only the count changed.
-            self.store.patch(KIND, scan.id, {"reads": scan.reads})
             return scan
 
     def observe(self, scan: Scan) -> Scan:

@@ -226,6 +226,7 @@ class Store:
                 )
         self._depth = 0
         self._transaction = _Transaction(self)
+        self.settings_version = 0  # moves on every meta_set and clear: readers may cache settings by it
 
     def close(self) -> None:
         with self._lock:
@@ -309,6 +310,22 @@ class Store:
             args.append(limit)
         with self._lock:
             return [row[0] for row in self._db.execute(sql, args)]
+
+    def bump(self, kind: str, id: str, key: str, account: str | None = None) -> Record | None:
+        """Add 1 to a top-level number of a record (missing: 0) and return the record as it now is, in
+        one statement; None (nothing changed) when there is no such record, or it is another account's."""
+        column = _column(key)
+        sql = (
+            f"UPDATE records SET data = json_set(data, '$.\"{key}\"', COALESCE({column}, 0) + 1) "
+            "WHERE kind=? AND id=?"
+        )
+        args: list[Any] = [kind, id]
+        if account is not None:
+            sql += " AND account=?"
+            args.append(account)
+        with self.transaction():
+            row = self._db.execute(sql + " RETURNING kind, id, account, seq, data", args).fetchone()
+        return Record(row[0], row[1], row[2], row[3], text=row[4]) if row else None
 
     def get(self, kind: str, id: str) -> Record | None:
         with self._lock:
@@ -405,6 +422,7 @@ class Store:
         return json.loads(row[0]) if row else default
 
     def meta_set(self, key: str, value: Any) -> None:
+        self.settings_version += 1
         with self.transaction():
             self._db.execute(
                 "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, _ENCODER.encode(value))
@@ -412,6 +430,7 @@ class Store:
 
     def clear(self) -> None:
         """Forget every record, counter and setting (the control API's reset)."""
+        self.settings_version += 1
         with self.transaction():
             for table in ("records", "tallies", "counters", "meta"):
                 self._db.execute(f"DELETE FROM {table}")
