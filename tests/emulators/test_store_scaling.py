@@ -141,3 +141,22 @@ def test_catch_up__seconds_steps_keep_their_due_times(
     history = [entry[1] for entry in record.data["history"]]
     # Each step stamped when it fell due (every 10 s); the next due 10 s after the last.
     assert history[-1] == history[0] + 20 and record.data["due"] == history[-1] + 10
+
+
+def test_index__partial_to_its_kind_and_replaces_an_index_over_every_row(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite3"
+    Store(path).close()
+    with sqlite3.connect(path) as con:  # as an older store made it: over every row
+        con.execute(
+            "CREATE INDEX ix_scan_state ON records (kind, account, json_extract(data, '$.\"state\"'), seq)"
+        )
+    store = Store(path)
+    store.index("scan", "state")
+    sql = store._db.execute("SELECT sql FROM sqlite_master WHERE name = 'ix_scan_state'").fetchone()[0]
+    assert sql.endswith("WHERE kind = 'scan'")
+    store.put("scan", "1", "a", {"state": "x"})
+    store.put("other", "2", "a", {"state": "x"})
+    assert [r.id for r in store.list("scan", "a", where={"state": "x"})] == ["1"]
+    with pytest.raises(ValueError, match="cannot query kind"):
+        store.list("scan' OR 1=1 --")
+    store.close()
