@@ -234,11 +234,9 @@ class ScanEngine:
         self._default = default or Progression()
         self._at: float | None = None  # the time of the transition being applied (TransitionClock)
         self.transition_clock = TransitionClock(self)
-        self._keyed = {"due"}
+        self._keyed = {"due"}  # top-level keys every stored scan record must have (see `upgrade`)
         self._default_seen: tuple[int, Progression] | None = None
-        self._parsed: dict[
-            tuple[Any, ...], Progression
-        ] = {}  # top-level keys every stored scan record must have (see `_upgrade`)
+        self._parsed: dict[tuple[Any, ...], Progression] = {}
         # Lists filter on the state, and catch-up finds due scans across accounts, by index.
         store.index(KIND, "state")
         store.index(KIND, "due", by_account=False)
@@ -275,7 +273,8 @@ class ScanEngine:
             return self.default_progression
         raw = scan.progression
         # Parsed once per distinct progression (a poll asks every time; parsing validates).
-        key = tuple(sorted((k, v) for k, v in raw.items() if isinstance(v, str | int | float | None)))
+        # (exact types: True == 1 as a key, and a bool `every` must still be refused by parse)
+        key = tuple(sorted((k, v) for k, v in raw.items() if type(v) in (str, int, float, type(None))))
         known = self._parsed.get(key) if len(key) == len(raw) else None
         if known is None:
             known = Progression.parse(raw)
