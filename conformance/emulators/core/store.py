@@ -7,6 +7,7 @@ so concurrent requests (threads or tasks) never lose or duplicate a record.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import sqlite3
@@ -143,6 +144,14 @@ def _kind_is(kind: str) -> str:
     if not _KIND.match(kind):
         raise ValueError(f"cannot query kind {kind!r}")
     return f"kind = '{kind}'"
+
+
+@functools.lru_cache(maxsize=512)
+def _json_path(path: tuple[str, ...]) -> str:
+    """`$."a"."b"` for ("a", "b"); keys are word characters only (they go into the SQL text)."""
+    if not path or not all(_KEY.match(part) for part in path):
+        raise ValueError(f"cannot address path {path!r}")
+    return "$" + "".join(f'."{part}"' for part in path)
 
 
 def _column_key(key: str) -> str:
@@ -309,6 +318,37 @@ class Store:
                 (*args, *more),
             )
             return cursor.rowcount
+
+    def pluck(self, kind: str, id: str, *paths: tuple[str, ...]) -> tuple[Any, ...] | None:
+        """Values at `paths` (tuples of object keys) inside one record's data, read by SQLite without
+        decoding the record in Python (a missing path: None); None when there is no such record."""
+        if not paths:
+            return None
+        columns = ", ".join(f"json_extract(data, '{_json_path(p)}')" for p in paths)
+        with self._lock:
+            row = self._db.execute(
+                f"SELECT {columns} FROM records WHERE kind=? AND id=?", (kind, id)
+            ).fetchone()
+        if row is None:
+            return None
+        # json_extract answers JSON true/false as 1/0 and objects as text; only scalars are asked here.
+        return tuple(row)
+
+    def patch_paths(self, kind: str, id: str, changes: Mapping[tuple[str, ...], Any]) -> bool:
+        """`patch` at nested paths (tuples of object keys): SQLite's `json_set` rewrites them in place,
+        the rest of the record is never decoded in Python. False when there is no such record."""
+        if not changes:
+            return self.get(kind, id) is not None
+        sets, args = [], []
+        for path, value in changes.items():
+            sets.append(f"'{_json_path(path)}', json(?)")
+            args.append(_ENCODER.encode(value))
+        with self.transaction():
+            cursor = self._db.execute(
+                f"UPDATE records SET data = json_set(data, {', '.join(sets)}) WHERE kind=? AND id=?",
+                (*args, kind, id),
+            )
+            return cursor.rowcount > 0
 
     def missing(self, kind: str, key: str, *, limit: int | None = None) -> list[str]:
         """Ids of records of `kind` whose data has no `key` at all (null counts as present): records

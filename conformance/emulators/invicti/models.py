@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from conformance.emulators.core import BadRequestError, Scan
+from conformance.emulators.core.engine import DATA_KIND
 from conformance.emulators.core.ids import guid, iso_dotnet
 from conformance.emulators.core.plugin import Backend
 from conformance.emulators.core.store import between, contains
@@ -31,6 +32,7 @@ _STATE_FIELDS = (
     "TotalVulnerabilityCount", *(f"{g}Vulnerability{c}Count" for g in ("", "Global") for c in _COUNTS),
 )  # fmt: skip
 _STATUS_FIELDS = ("CompletedSteps", "EstimatedLaunchTime", "EstimatedSteps")  # ApiScanStatusModel, less State
+_BUSY_READS = ("AgentId", "CrawlAndAttack", "EstimatedLaunchTime")  # what a running scan's poll reads
 _DATE_FORMATS = ("%m/%d/%Y %H:%M:%S", "%m/%d/%Y")  # the documented MM/dd/yyyy HH:mm:ss, and its date part
 
 # Two accounts so isolation can be tested; acme's user id is the seed scan's UserId.
@@ -149,9 +151,40 @@ class InvictiBackend(Backend):
 
     def status(self, account: str, scan_id: str) -> dict[str, Any]:
         with self.store.transaction():
-            scan = self._keep_progress(self.engine.read(scan_id, account))
-        # Four scalars of the view, from the summary kept with the engine's fields (the poll path: the
-        # 96-field document is not decoded unless the poll moved the scan).
+            scan = self.engine.read(scan_id, account)
+            if scan.state in BUSY and not scan.data_touched:
+                return self._busy_status(scan)
+            scan = self._keep_progress(scan)
+        return self._status_of(scan)
+
+    def _busy_status(self, scan: Scan) -> dict[str, Any]:
+        """A poll of a running scan that did not move: what `_keep_progress` keeps (progress, its fields,
+        Duration), written into the stored document by SQLite's `json_set` from the few values it needs,
+        without decoding or encoding the 96-field document. The summary kept with the engine's fields is
+        not rewritten: a running scan's status is always worked out here, and the next save (any
+        transition) refreshes it."""
+        stored = self.store.pluck(
+            DATA_KIND, scan.id, ("progress",), ("base",), *(("fields", k) for k in _BUSY_READS)
+        )
+        if stored is None or stored[0] is None:
+            return self._status_of(self._keep_progress(scan))
+        progress, base, agent, crawl_and_attack, launch = stored
+        done = self._fraction_of(scan, float(progress), float(base or 0.0))
+        values = self._progress_values(scan.state, done, agent, crawl_and_attack)
+        values["Duration"] = timespan(self._busy_seconds(scan))
+        changes: dict[tuple[str, ...], Any] = {("progress",): done}
+        changes.update({("fields", k): v for k, v in values.items()})
+        self.store.patch_paths(DATA_KIND, scan.id, changes)
+        return {
+            "CompletedSteps": values["CompletedSteps"],
+            "EstimatedLaunchTime": launch,
+            "EstimatedSteps": values["EstimatedSteps"],
+            "State": scan.state,
+        }
+
+    def _status_of(self, scan: Scan) -> dict[str, Any]:
+        """Four scalars of the view, from the summary kept with the engine's fields (the poll path: the
+        96-field document is not decoded unless the poll moved the scan)."""
         summary = self.engine.summary(scan) or {}
         return {
             "CompletedSteps": summary.get("CompletedSteps"),
@@ -255,21 +288,28 @@ class InvictiBackend(Backend):
 
     def _progress_fields(self, scan: Scan, state: str, done: float) -> None:
         f = scan.data["fields"]
-        launched = state not in QUEUED and not (state in {"Cancelled", "Failed"} and f.get("AgentId") is None)
+        f.update(self._progress_values(state, done, f.get("AgentId"), f.get("CrawlAndAttack")))
+
+    def _progress_values(self, state: str, done: float, agent: Any, crawl_and_attack: Any) -> dict[str, Any]:
+        """EstimatedSteps, CompletedSteps, Percentage and Phase of a scan `done` (0..1) in `state`."""
+        launched = state not in QUEUED and not (state in {"Cancelled", "Failed"} and agent is None)
         estimated = int(self.template["EstimatedSteps"]) if launched else 0
-        f["EstimatedSteps"] = estimated
-        f["CompletedSteps"] = math.floor(done * estimated)
-        f["Percentage"] = math.floor(done * 100) if state in ARCHIVED else min(99, math.floor(done * 100))
         if state in ARCHIVED:
-            f["Phase"] = "Complete"
+            phase = "Complete"
         elif done <= 0:
-            f["Phase"] = "Pending"
+            phase = "Pending"
         elif done < 0.45:
-            f["Phase"] = "Crawling"
+            phase = "Crawling"
         elif done < 0.9:
-            f["Phase"] = "CrawlingAndAttacking" if f.get("CrawlAndAttack") else "Attacking"
+            phase = "CrawlingAndAttacking" if crawl_and_attack else "Attacking"
         else:
-            f["Phase"] = "ReCrawling"
+            phase = "ReCrawling"
+        return {
+            "EstimatedSteps": estimated,
+            "CompletedSteps": math.floor(done * estimated),
+            "Percentage": math.floor(done * 100) if state in ARCHIVED else min(99, math.floor(done * 100)),
+            "Phase": phase,
+        }
 
     def _outcome_fields(self, scan: Scan, state: str) -> None:
         f, t = scan.data["fields"], self.template
@@ -290,16 +330,18 @@ class InvictiBackend(Backend):
     def _fraction(self, scan: Scan) -> float:
         """Share of the scan done; grows while Scanning with reads or clock time, frozen otherwise."""
         d = scan.data
+        return self._fraction_of(scan, float(d["progress"]), float(d.get("base", 0.0)))
+
+    def _fraction_of(self, scan: Scan, progress: float, base: float) -> float:
         if scan.state != "Scanning":
-            return float(d["progress"])
+            return progress
         prog = self.engine.progression_of(scan)
         if prog.mode == "reads":
             stint = (scan.reads + 1) / (prog.every + 1)
         else:
             elapsed = self.clock.now() - scan.entered
             stint = min(0.99, elapsed / (prog.every if prog.mode == "seconds" else NOMINAL_SECONDS))
-        base = float(d.get("base", 0.0))
-        return max(float(d["progress"]), base + (1 - base) * stint)
+        return max(progress, base + (1 - base) * stint)
 
     def _seen(self, scan: Scan) -> dict[str, Any]:
         """The view a client gets; what it saw of a running scan is kept, so progress never goes back."""
