@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from conformance.emulators.core import Emulator
-from conformance.emulators.core.engine import DATA_KIND
+from conformance.emulators.core.engine import DATA_KIND, KIND, READS_KIND
 
 from .conftest import basic_auth, clock, seed
 
@@ -53,3 +53,22 @@ def test_running_scan_poll__stores_and_answers_what_the_full_path_does(
     assert steps == sorted(steps)
     if progression["mode"] != "manual":
         assert len(set(steps)) > 1
+
+
+def test_reads__counted_in_their_own_record_and_from_an_older_store(
+    emulator: Callable[..., Emulator], emu_client: Callable[..., httpx.Client]
+) -> None:
+    emu = emulator("invicti")
+    http = emu_client(emu, auth=basic_auth(emu))
+    other = emu_client(emu, auth=basic_auth(emu, "globex"))
+    scan_id = seed(http, "Complete")
+    for _ in range(2):
+        assert http.get(f"/api/1.0/scans/status/{scan_id}").status_code == 200
+    assert other.get(f"/api/1.0/scans/status/{scan_id}").status_code == 404  # not counted
+    assert emu.engine.get(scan_id).reads == 2
+    # As a store written before read counts had their own record: the scan record's count goes on.
+    emu.store.delete(READS_KIND, scan_id)
+    emu.store.patch(KIND, scan_id, {"reads": 5})
+    assert http.get(f"/api/1.0/scans/status/{scan_id}").status_code == 200
+    assert emu.engine.get(scan_id).reads == 6
+    assert [s.reads for s in emu.engine.page("acme")] == [6] == [s.reads for s in emu.engine.all("acme")]

@@ -377,6 +377,21 @@ class Store:
             row = self._db.execute(sql + " RETURNING kind, id, account, seq, data", args).fetchone()
         return Record(row[0], row[1], row[2], row[3], text=row[4]) if row else None
 
+    def get_many(self, kind: str, ids: list[str]) -> dict[str, Record]:
+        """The records of `kind` with these ids (by the primary key), keyed by id; absent ones left out."""
+        out: dict[str, Record] = {}
+        for start in range(0, len(ids), 500):  # SQLite's limit on bound parameters is far above this
+            chunk = ids[start : start + 500]
+            marks = ", ".join("?" * len(chunk))
+            with self._lock:
+                rows = self._db.execute(
+                    f"SELECT kind, id, account, seq, data FROM records WHERE kind=? AND id IN ({marks})",
+                    (kind, *chunk),
+                ).fetchall()
+            for r in rows:
+                out[r[1]] = Record(r[0], r[1], r[2], r[3], text=r[4])
+        return out
+
     def get(self, kind: str, id: str) -> Record | None:
         with self._lock:
             row = self._db.execute(
