@@ -937,7 +937,9 @@ class _Core:
         if op.paging is not None:
             return op.paging
         pointer = ref_op.items.pointer if ref_op.items is not None else ""
-        return Paging(style="none", items=pointer or "")
+        # The generated model's attribute path to the items (spec data), so they come typed.
+        attribute = self.vendor.spec["operations"][op.id].get("items-attribute") or ()
+        return Paging(style="none", items=pointer or "", items_attribute=tuple(attribute))
 
     def _report_args(self, scan: ScanLike, format: str | None) -> tuple[Operation, dict[str, Any], Any]:
         """(operation, parameters, body) of the lifecycle's `report` for `scan` in `format`."""
