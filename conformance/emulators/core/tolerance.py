@@ -15,12 +15,12 @@ keeps a request as sent.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_plus
 
-__all__ = ["Tolerance", "ToleranceError"]
+__all__ = ["Tolerance", "ToleranceError", "optional_query"]
 
 _SLASHES = re.compile(r"/{2,}")
 _CHOICES = {"empty-query": ("strict", "absent"), "slashes": ("strict", "collapse")}
@@ -68,17 +68,10 @@ class Tolerance:
             out.append(collapsed + "/")
         return list(dict.fromkeys(out))
 
-    def query(self, query: str, operation: Mapping[str, Any]) -> str:
-        """The query string without empty values of the operation's optional query parameters
-        (empty-query: absent); other pairs are kept byte for byte, in order."""
-        if not self.empty_query_absent or not query:
-            return query
-        optional = {
-            str(p.get("name"))
-            for p in operation.get("parameters") or []
-            if isinstance(p, Mapping) and p.get("in") == "query" and not p.get("required")
-        }
-        if not optional:
+    def query(self, query: str, optional: Collection[str]) -> str:
+        """The query string without empty values of the `optional` query parameters (empty-query:
+        absent); other pairs are kept byte for byte, in order."""
+        if not self.empty_query_absent or not query or not optional:
             return query
         kept = []
         for part in query.split("&"):
@@ -87,3 +80,15 @@ class Tolerance:
                 continue
             kept.append(part)
         return "&".join(kept)
+
+
+def optional_query(spec: Mapping[str, Any], operation: Mapping[str, Any]) -> frozenset[str]:
+    """Names of the operation's optional query parameters (local `$ref`s to components followed)."""
+    names = set()
+    for param in operation.get("parameters") or []:
+        ref = param.get("$ref") if isinstance(param, Mapping) else None
+        if isinstance(ref, str) and ref.startswith("#/components/parameters/"):
+            param = ((spec.get("components") or {}).get("parameters") or {}).get(ref.rsplit("/", 1)[-1])
+        if isinstance(param, Mapping) and param.get("in") == "query" and not param.get("required"):
+            names.add(str(param.get("name")))
+    return frozenset(names)
