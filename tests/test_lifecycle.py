@@ -183,11 +183,13 @@ def test_start_operation__id_is_read_from_its_example(vendor: str) -> None:
     assert START_IDS[vendor] in ids
 
 
-def test_start_operation__soda_id_comes_in_a_header_and_invicti_has_none() -> None:
+def test_start_operation__soda_id_in_a_header_invicti_in_the_first_array_element() -> None:
     start = _lifecycle("soda").operations["start"]
     assert start is not None and start.id is not None
     assert start.id.extract(None, {"x-soda-scan-id": "abc", "Location": "/x"}) == "abc"
-    assert _lifecycle("invicti").operations["start"] is None
+    invicti = _lifecycle("invicti").operations["start"]
+    assert invicti is not None and invicti.id is not None
+    assert invicti.id.extract([{"Id": "abc", "State": "Queued"}]) == "abc"
 
 
 # -- AppSpider: two string vocabularies and integer codes -------------------------------------------
