@@ -75,7 +75,7 @@ class Tolerance:
             return query
         kept = []
         for part in query.split("&"):
-            name, sep, value = part.partition("=")
+            name, _, value = part.partition("=")
             if value == "" and unquote_plus(name) in optional:
                 continue
             kept.append(part)

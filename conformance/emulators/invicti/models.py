@@ -11,11 +11,10 @@ from typing import Any
 
 from conformance.emulators.core import BadRequestError, NotFoundError, Scan
 from conformance.emulators.core.engine import DATA_KIND, KIND, READS_KIND
-from conformance.emulators.core.engine import DATA_KIND
 from conformance.emulators.core.ids import guid, iso_dotnet
 from conformance.emulators.core.plugin import Backend
-from conformance.emulators.invicti import reports
 from conformance.emulators.core.store import between, contains
+from conformance.emulators.invicti import reports
 
 __all__ = ["ACCOUNTS", "PROFILES", "InvictiBackend", "ReportNotReadyError", "timespan"]
 
@@ -29,6 +28,7 @@ class ReportNotReadyError(NotFoundError):
 
     def __init__(self, scan_id: str) -> None:
         super().__init__("The report is not available until the scan is complete.", scan_id=scan_id)
+
 
 DETAIL = "/api/1.0/scans/detail/{id}"
 QUEUED = frozenset({"Queued", "Delayed"})
@@ -166,7 +166,9 @@ class InvictiBackend(Backend):
         """scans/delete: `OnGoingScanExisting` (nothing deleted) when one is not finished; the found ones
         are deleted, `SomeOfScansNotFound` when some were not (INFERENCE: vendor-notes-workflow §2)."""
         with self.store.transaction():
-            found = [s for s in (self.engine.find(i) for i in scan_ids) if s is not None and s.account == account]
+            found = [
+                s for s in (self.engine.find(i) for i in scan_ids) if s is not None and s.account == account
+            ]
             if any(s.state not in self.lifecycle.terminal for s in found):
                 return "OnGoingScanExisting"
             for scan in found:

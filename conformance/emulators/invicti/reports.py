@@ -33,7 +33,8 @@ _CATALOGUE = (
     ("MissingXFrameOptionsHeader", "Missing X-Frame-Options Header", "Low", ""),
     ("CookieNotMarkedAsHttpOnly", "Cookie Not Marked as HttpOnly", "Low", "login"),
     ("OpenRedirection", "Open Redirection", "Medium", "redirect?url="),
-    ("InsecureTransportationSecurityProtocolSupportedTls10", "Insecure Transportation Security Protocol Supported (TLS 1.0)", "Medium", ""),
+    ("InsecureTransportationSecurityProtocolSupportedTls10",
+     "Insecure Transportation Security Protocol Supported (TLS 1.0)", "Medium", ""),
     ("VersionDisclosureNginx", "Version Disclosure (Nginx)", "Low", ""),
     ("PasswordTransmittedOverHttp", "Password Transmitted over HTTP", "High", "account/login"),
 )  # fmt: skip
@@ -153,7 +154,7 @@ def _html(scan: dict[str, Any], items: list[dict[str, Any]]) -> bytes:
     )
     title = html.escape(f"Invicti scan report {scan['Id']}")
     return (
-        f"<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>{title}</title></head><body>"
+        f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{title}</title></head><body>'
         f"<h1>{title}</h1><table><tr><th>Name</th><th>Severity</th><th>Url</th></tr>{rows}</table>"
         "</body></html>"
     ).encode()

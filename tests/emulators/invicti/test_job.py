@@ -42,7 +42,9 @@ def test_job__sync_from_empty_emulator(tmp_path: Path) -> None:
         # typed namespace and the cross-vendor helper agree, and give the deterministic findings
         typed = client.scans.get_scan_result(started.id)
         helped = list(client.iter_findings(started))
-        assert [(f.type_, f.url) for f in typed] == [(f.type_, f.url) for f in helped] == _expected(started.id)
+        assert (
+            [(f.type_, f.url) for f in typed] == [(f.type_, f.url) for f in helped] == _expected(started.id)
+        )
         path = client.download_report(started, tmp_path / "report.xml", format="Xml")
         root = ET.parse(path).getroot()
         assert root.tag == "invicti-enterprise"

@@ -40,7 +40,9 @@ def complete(http: httpx.Client, scan_id: str) -> None:
 
 
 def test_new_scan__answers_201_array_and_starts_queued(http: httpx.Client) -> None:
-    response = http.post("/api/1.0/scans/new", json={"TargetUri": "https://shop.example/", "Scope": "WholeDomain"})
+    response = http.post(
+        "/api/1.0/scans/new", json={"TargetUri": "https://shop.example/", "Scope": "WholeDomain"}
+    )
     [scan] = response.json()
     assert (response.status_code, scan["State"], scan["TargetUrl"], scan["Scope"]) == (
         201,
@@ -180,6 +182,6 @@ def test_tolerance__absent_extension_is_strict() -> None:
     assert strict.paths("/a//b/") == ["/a//b/"]
     assert strict.query("a=&b=1", {"a"}) == "a=&b=1"
     assert Tolerance(empty_query_absent=True).query("a=&b=&c=1", {"a"}) == "b=&c=1"
-    assert json.dumps(Tolerance.from_spec({"x-scanwire-tolerance": {"slashes": "collapse"}}).paths("/a//b/")) == (
-        '["/a//b/", "/a/b/", "/a/b"]'
-    )
+    assert json.dumps(
+        Tolerance.from_spec({"x-scanwire-tolerance": {"slashes": "collapse"}}).paths("/a//b/")
+    ) == ('["/a//b/", "/a/b/", "/a/b"]')
