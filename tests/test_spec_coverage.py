@@ -29,8 +29,17 @@ FACT_OPERATIONS: dict[str, list[str]] = {
     "threadfix": ["POST /applications/{appId}/upload"],
     "soda": ["POST /api/v1/scans", "GET /api/v1/test-login"],
 }
+# Operations issue 16 adds from vendor-notes-workflow.md FACTs (I1, I6, I7, I19 for Invicti so far).
+WORKFLOW_OPERATIONS: dict[str, list[str]] = {
+    "invicti": [
+        "POST /api/1.0/scans/new",
+        "GET /api/1.0/scans/result/{id}",
+        "GET /api/1.0/scans/report/",
+        "POST /api/1.0/scans/delete",
+    ],
+}
 
-SPEC_COUNTS = {"advalidation": 3, "invicti": 7, "appspider": 18, "threadfix": 2, "soda": 5}
+SPEC_COUNTS = {"advalidation": 3, "invicti": 11, "appspider": 18, "threadfix": 2, "soda": 5}
 
 
 @dataclass(frozen=True)
@@ -106,7 +115,12 @@ def test_fact_operations__are_in_the_spec(vendor: str) -> None:
 @pytest.mark.parametrize("vendor", VENDORS)
 def test_spec_operations__are_seed_or_fact_operations(vendor: str) -> None:
     cov = coverage(vendor)
-    unexplained = [key for key in cov.spec if key not in cov.matched.values() and key not in cov.fact]
+    workflow = WORKFLOW_OPERATIONS.get(vendor, [])
+    unexplained = [
+        key
+        for key in cov.spec
+        if key not in cov.matched.values() and key not in cov.fact and key not in workflow
+    ]
     assert unexplained == [], f"{vendor}: operations neither in the seed nor FACTs of issue 3\n{table()}"
     assert len(cov.spec) == SPEC_COUNTS[vendor]
     assert len(set(cov.spec)) == len(cov.spec)
