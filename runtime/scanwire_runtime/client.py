@@ -1031,7 +1031,7 @@ class ScanClient(_Core, Generic[PollT, ResultT]):
 
     def _iter_findings(self, scan: ScanLike, page_size: int | None = None) -> Iterator[Any]:
         op, ref_op = self.vendor.action("findings")
-        _, _, merged, body = self._scan_args("findings", scan, {})
+        _, _, merged, body = self._scan_args("findings", scan, dict(ref_op.params))
         size = self._size(op, page_size) if page_size is not None else {}
         yield from self._pages(op, self._findings_paging(op, ref_op), {**merged, **size}, body)
 
@@ -1194,7 +1194,7 @@ class AsyncScanClient(_Core, Generic[PollT, ResultT]):
 
     async def _iter_findings(self, scan: ScanLike, page_size: int | None = None) -> AsyncIterator[Any]:
         op, ref_op = self.vendor.action("findings")
-        _, _, merged, body = self._scan_args("findings", scan, {})
+        _, _, merged, body = self._scan_args("findings", scan, dict(ref_op.params))
         size = self._size(op, page_size) if page_size is not None else {}
         async for item in self._pages(op, self._findings_paging(op, ref_op), {**merged, **size}, body):
             yield item
