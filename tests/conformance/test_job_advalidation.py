@@ -1,4 +1,4 @@
-"""Advalidation's complete job through the generated client, from an empty emulator (conformance.suites.jobs)."""
+"""Advalidation's complete job through the generated client, from an empty emulator."""
 
 from __future__ import annotations
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from advalidation_client.models import CampaignCreate, MediaType
+
 from conformance.suites.jobs import Steps
 
 
