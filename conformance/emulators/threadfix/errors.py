@@ -14,7 +14,14 @@ from starlette.responses import Response
 from conformance.emulators.core import errors as core
 from conformance.emulators.core.http import Call, json_response
 from conformance.emulators.core.render import ErrorTable, Failure, Rule
-from conformance.emulators.threadfix.models import ApplicationNotFoundError, NoFilesError, ScanTypeError
+from conformance.emulators.threadfix.models import (
+    ApplicationNotFoundError,
+    CreationFailedError,
+    ImportedScanNotFoundError,
+    NoFilesError,
+    ScanTypeError,
+    TeamNotFoundError,
+)
 
 __all__ = [
     "API_KEY_NOT_FOUND",
@@ -80,6 +87,8 @@ ERRORS = ErrorTable(
         (UnrecognizedPathError, Rule(404, UNRECOGNIZED_PATH)),
         (core.ForbiddenError, Rule(200, RESTRICTED)),
         (ApplicationNotFoundError, Rule(200, APPLICATION_LOOKUP_FAILED)),
+        # The controllers' own failure texts (TeamRestController, ScansRestController, TF-SRC).
+        ((TeamNotFoundError, ImportedScanNotFoundError, CreationFailedError), Rule(200)),
         (core.ScanNotFoundError, Rule(200, PENDING_SCAN_LOOKUP_FAILED)),
         ((NoFilesError, ScanTypeError), Rule(200)),
         # Request validation (openapi-core) or a handler's parsing: Spring's binding errors would be
