@@ -118,7 +118,9 @@ class Operation:
         media = self.responses.get(str(status), self.responses.get(f"{status // 100}XX"))
         if media is None:
             return None
-        return any(m.split(";")[0].strip().endswith("json") for m in media)
+        # A status that also documents a non-JSON body (a file download beside its JSON failure
+        # envelope, ThreadFix T14) may answer that body: only an all-JSON status requires JSON.
+        return all(m.split(";")[0].strip().endswith("json") for m in media)
 
 
 def _min_interval(*limits: Any) -> float:
