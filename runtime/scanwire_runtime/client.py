@@ -792,12 +792,25 @@ class _Core:
                 f"{self.vendor.slug}: lifecycle operations.{action} does not say where the scan id goes"
             )
         if where.where == "body":
-            body = _set(None, where.pointer or "", ref.id)
+            body = _set(None, where.pointer or "", self._id_for(action, ref_op, ref))
         else:
             # path/query/header parameters by name; a `form` field is a name the operation does not
             # declare as a parameter, so request_args puts it in the (form) body.
-            merged[where.name or "id"] = ref.id
+            merged[where.name or "id"] = self._id_for(action, ref_op, ref)
         return op, ref, merged, body
+
+    def _id_for(self, action: str, ref_op: OperationRef, ref: ScanRef) -> Any:
+        """The scan id, or the context value the action's `source` names (ThreadFix: the imported scanId
+        the poll answer carries once DONE, not the pending scan's id)."""
+        if ref_op.source is None:
+            return ref.id
+        value = ref.context.get(ref_op.source)
+        if value is None:
+            raise UnsupportedOperationError(
+                f"{self.vendor.slug} {action}: the scan has no {ref_op.source!r} yet (it comes with the "
+                f"poll answer; wait for the scan first, or pass a ScanRef whose context has it)"
+            )
+        return value
 
     def _build(
         self, http: httpx.Client | httpx.AsyncClient, op: Operation, params: Mapping[str, Any], body: Any
@@ -808,7 +821,12 @@ class _Core:
         poll = self.lifecycle.operations.get("poll")
         location: Location | None = poll.state if poll is not None else None
         raw = location.extract(answer.body, answer.response.headers) if location is not None else None
-        return Scan(scan_id, dict(context), Status.read(raw, self.lifecycle), answer.model, answer.body)
+        context = dict(context)
+        for name, where in poll.context if poll is not None else ():
+            value = where.extract(answer.body, answer.response.headers)
+            if value is not None:
+                context[name] = value
+        return Scan(scan_id, context, Status.read(raw, self.lifecycle), answer.model, answer.body)
 
     def _started(
         self, op: Operation, ref_op: OperationRef, context: Mapping[str, Any], answer: Answer

@@ -38,11 +38,43 @@ SPEC: dict[str, Any] = {'extensions': {'x-scanwire-auth': {'credentials': ['api_
                               'poll operation also needs the application id ({appId}), which the '
                               'caller already knows from the upload.',
                'initial': 'QUEUED',
-               'operations': {'delete': None,
-                              'poll': {'id': {'in': 'path', 'name': 'pendingScanId'},
+               'operations': {'delete': {'description': 'T11: queues the deletion; the answer '
+                                                        'links to this pending scan, whose status '
+                                                        'walks SCAN_QUEUED_FOR_DELETE -> '
+                                                        'SCAN_DELETED (vendor-notes-workflow §4 '
+                                                        'T11 FACT; the walk INFERENCE).',
+                                         'id': {'in': 'path', 'name': 'scanId'},
+                                         'operation': 'DELETE /scans/{scanId}/delete',
+                                         'source': 'scanId'},
+                              'findings': {'description': "T10: the imported scan's findings "
+                                                          '(community view; the Pro page is a gap, '
+                                                          'INFERENCE). The vulnerability search '
+                                                          '(T13) gives the same set with full '
+                                                          'detail when filtered to the '
+                                                          'application.',
+                                           'id': {'in': 'path', 'name': 'scanId'},
+                                           'items': {'in': 'body', 'pointer': '/object/findings'},
+                                           'operation': 'GET /scans/{scanId}',
+                                           'source': 'scanId'},
+                              'poll': {'context': {'scanId': {'in': 'body',
+                                                              'pointer': '/object/scanId'}},
+                                       'description': "Each answer also gives the imported scan's "
+                                                      'id once DONE (object.scanId, 2.7.7+, FACT); '
+                                                      'delete, findings and report address that '
+                                                      'scan, not the pending one, so they send it '
+                                                      '(`source: scanId`).',
+                                       'id': {'in': 'path', 'name': 'pendingScanId'},
                                        'operation': 'GET '
                                                     '/applications/{appId}/pendingScan/{pendingScanId}/status',
                                        'state': {'in': 'body', 'pointer': '/object/status'}},
+                              'report': {'description': 'T14: ThreadFix renders no report of its '
+                                                        'own over REST; the report file is the '
+                                                        'uploaded scan file, byte for byte (TF-PY '
+                                                        'download_scan; INFERENCE that it is the '
+                                                        'whole report a job keeps).',
+                                         'id': {'in': 'path', 'name': 'scanId'},
+                                         'operation': 'GET /scans/{scanId}/download',
+                                         'source': 'scanId'},
                               'start': {'id': {'in': 'body',
                                                'pattern': 'pendingScan/(?P<id>\\d+)/status',
                                                'pointer': '/links/0/href'},
@@ -163,11 +195,6 @@ SPEC: dict[str, Any] = {'extensions': {'x-scanwire-auth': {'credentials': ['api_
                                 'outcome': 'success',
                                 'to': 'SCAN_DELETED',
                                 'trigger': 'auto'}],
-               'x-note': 'INFERENCE: operations.delete, findings and report stay unset: T11 '
-                         '(delete), T10 (findings) and T14 (scan file) take the imported scanId, '
-                         'which the pending scan only reports once DONE (object.scanId), while the '
-                         "lifecycle's scan id is the pendingScanId; the runtime has no way yet to "
-                         'send a value read from the poll answer instead of the scan id.',
                'x-source': [{'file': '003_070ea58ec70da0fb.txt',
                              'section': 'List of Scan Statuses'},
                             {'file': 'vendor-notes.md',
@@ -277,6 +304,7 @@ SPEC: dict[str, Any] = {'extensions': {'x-scanwire-auth': {'credentials': ['api_
                                                             'success:false (vendor-notes §4, FACT '
                                                             'from TF-SRC TFRestController)'}]},
                 'getScanDetails': {'body': [],
+                                   'items-attribute': ['object_', 'findings'],
                                    'method': 'GET',
                                    'module': 'api.scans.get_scan_details',
                                    'parameters': [{'array': False, 'in': 'path', 'name': 'scanId'},

@@ -106,3 +106,26 @@ def test_isolation__another_team_sees_nothing(emu, tmp_path: Path) -> None:  # t
         assert client.vulnerabilities.search_vulnerabilities(
             body=VulnerabilitySearchForm.from_dict({"applications[0].id": app.id})
         ).object_ == []
+
+
+def test_job__through_the_cross_vendor_helpers(emu, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """iter_findings / download_report / delete address the imported scan (poll context `scanId`)."""
+    with _client(emu) as client:
+        team = client.teams.create_team(body=CreateTeamBody(name="Helpers")).object_
+        app = client.applications.create_application(team.id, body=CreateApplicationForm(name="Shop")).object_
+        scan = client.start_scan(app.id, file=File(payload=io.BytesIO(ZAP), file_name="zap.xml"))
+        with pytest.raises(threadfix_client.UnsupportedOperationError, match="no 'scanId' yet"):
+            list(client.iter_findings(scan))  # the upload answer has no imported scan yet
+        final = client.wait_for_scan(scan, timeout=60, poll_interval=1)
+        assert final.context == {"appId": app.id, "scanId": final.model.object_.scan_id}
+        findings = list(client.iter_findings(final))
+        detail = client.scans.get_scan_details(final.context["scanId"]).object_
+        assert [f.to_dict() for f in detail.findings] == findings
+        assert len(findings) >= 3
+        path = client.download_report(final, tmp_path / "report.xml")
+        assert ET.parse(path).getroot().tag == "OWASPZAPReport"
+        answer = client.delete(final)
+        assert answer.object_ == "Successfully queued scan to be deleted."
+        client.wait_for_scan(final, timeout=60, poll_interval=1)
+        with pytest.raises(threadfix_client.NotFoundError):
+            list(client.iter_findings(final))

@@ -5,8 +5,10 @@ Generated from the spec; each method calls the generated endpoint module of its 
 shared scanwire_runtime (auth, retries, typed errors, per-request options via `client.with_options`).
 """
 
+import os
 from collections.abc import AsyncIterator, Iterator
 from io import BytesIO
+from pathlib import Path
 from typing import Any, cast
 
 # Aliased: a vendor's models may use the same names (AppSpider has a model `Scan`).
@@ -1907,6 +1909,23 @@ class ThreadfixClient(_ScanClient[PendingScanStatusResponse, PendingScanStatusRe
         }
         return cast("_Scan[UploadScanResponse]", self._start(kwargs, context))
 
+    def delete(self, scan: _ScanLike) -> DeleteScanResponse:
+        """Delete the scan (the lifecycle's `delete`: `deleteScan`); the typed answer.
+
+        A state that refuses it raises scanwire_runtime.ConflictError; an unknown scan NotFoundError.
+        """
+        return cast("DeleteScanResponse", (self._act("delete", scan)).model)
+
+    def iter_findings(self, scan: _ScanLike, *, page_size: int | None = None) -> Iterator[Any]:
+        """Every finding of the scan: the lifecycle's `findings` (`getScanDetails`), page after page when the operation is paged (`page_size` items a request)."""
+        return cast("Iterator[Any]", self._iter_findings(scan, page_size))
+
+    def download_report(self, scan: _ScanLike, path: "str | os.PathLike[str]") -> Path:
+        """Stream the scan's report (the lifecycle's `report`: `downloadScan`) to `path` and answer it; memory stays bounded, and a failed download leaves no partial file.
+        An error answer raises its typed error (NotFoundError, ConflictError for a report not ready yet, ...).
+        """
+        return self._download_report(scan, path)
+
 
 class AsyncThreadfixClientWithRawResponse:
     """`client.with_raw_response`: the same resource namespaces, answering RawResponse[model]."""
@@ -1999,3 +2018,20 @@ class AsyncThreadfixClient(_AsyncScanClient[PendingScanStatusResponse, PendingSc
             "appId": app_id,
         }
         return cast("_Scan[UploadScanResponse]", await self._start(kwargs, context))
+
+    async def delete(self, scan: _ScanLike) -> DeleteScanResponse:
+        """Delete the scan (the lifecycle's `delete`: `deleteScan`); the typed answer.
+
+        A state that refuses it raises scanwire_runtime.ConflictError; an unknown scan NotFoundError.
+        """
+        return cast("DeleteScanResponse", (await self._act("delete", scan)).model)
+
+    def iter_findings(self, scan: _ScanLike, *, page_size: int | None = None) -> AsyncIterator[Any]:
+        """Every finding of the scan: the lifecycle's `findings` (`getScanDetails`), page after page when the operation is paged (`page_size` items a request)."""
+        return cast("AsyncIterator[Any]", self._iter_findings(scan, page_size))
+
+    async def download_report(self, scan: _ScanLike, path: "str | os.PathLike[str]") -> Path:
+        """Stream the scan's report (the lifecycle's `report`: `downloadScan`) to `path` and answer it; memory stays bounded, and a failed download leaves no partial file.
+        An error answer raises its typed error (NotFoundError, ConflictError for a report not ready yet, ...).
+        """
+        return await self._download_report(scan, path)
