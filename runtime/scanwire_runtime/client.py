@@ -120,7 +120,7 @@ class Operation:
             return None
         # A status that also documents a non-JSON body (a file download beside its JSON failure
         # envelope, ThreadFix T14) may answer that body: only an all-JSON status requires JSON.
-        return all(m.split(";")[0].strip().endswith("json") for m in media)
+        return bool(media) and all(m.split(";")[0].strip().endswith("json") for m in media)
 
 
 def _min_interval(*limits: Any) -> float:

@@ -1918,7 +1918,7 @@ class ThreadfixClient(_ScanClient[PendingScanStatusResponse, PendingScanStatusRe
 
     def iter_findings(self, scan: _ScanLike, *, page_size: int | None = None) -> Iterator[Any]:
         """Every finding of the scan: the lifecycle's `findings` (`getScanDetails`), page after page when the operation is paged (`page_size` items a request)."""
-        return cast("Iterator[Any]", self._iter_findings(scan, page_size))
+        return self._iter_findings(scan, page_size)
 
     def download_report(self, scan: _ScanLike, path: "str | os.PathLike[str]") -> Path:
         """Stream the scan's report (the lifecycle's `report`: `downloadScan`) to `path` and answer it; memory stays bounded, and a failed download leaves no partial file.
@@ -2028,7 +2028,7 @@ class AsyncThreadfixClient(_AsyncScanClient[PendingScanStatusResponse, PendingSc
 
     def iter_findings(self, scan: _ScanLike, *, page_size: int | None = None) -> AsyncIterator[Any]:
         """Every finding of the scan: the lifecycle's `findings` (`getScanDetails`), page after page when the operation is paged (`page_size` items a request)."""
-        return cast("AsyncIterator[Any]", self._iter_findings(scan, page_size))
+        return self._iter_findings(scan, page_size)
 
     async def download_report(self, scan: _ScanLike, path: "str | os.PathLike[str]") -> Path:
         """Stream the scan's report (the lifecycle's `report`: `downloadScan`) to `path` and answer it; memory stays bounded, and a failed download leaves no partial file.
