@@ -128,7 +128,9 @@ def test_spec_operations__are_seed_or_fact_operations(vendor: str) -> None:
     cov = coverage(vendor)
     workflow = WORKFLOW_OPERATIONS.get(vendor, [])
     unexplained = [
-        key for key in cov.spec if key not in cov.matched.values() and key not in cov.fact and key not in workflow
+        key
+        for key in cov.spec
+        if key not in cov.matched.values() and key not in cov.fact and key not in workflow
     ]
     assert unexplained == [], f"{vendor}: operations neither in the seed nor FACTs of issue 3\n{table()}"
     assert len(cov.spec) == SPEC_COUNTS[vendor]

@@ -93,9 +93,12 @@ def test_delete__queues_then_deletes_through_the_pending_scan(emu, tmp_path: Pat
         client.wait_for_scan(status, timeout=60, poll_interval=1) if not status.status.terminal else None
         with pytest.raises(threadfix_client.NotFoundError, match="No scan exists for requested id"):
             client.scans.get_scan_details(detail.id)
-        assert client.vulnerabilities.search_vulnerabilities(
-            body=VulnerabilitySearchForm.from_dict({"applications[0].id": app.id})
-        ).object_ == []
+        assert (
+            client.vulnerabilities.search_vulnerabilities(
+                body=VulnerabilitySearchForm.from_dict({"applications[0].id": app.id})
+            ).object_
+            == []
+        )
 
 
 def test_isolation__another_team_sees_nothing(emu, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -103,9 +106,12 @@ def test_isolation__another_team_sees_nothing(emu, tmp_path: Path) -> None:  # t
     with _client(emu, GLOBEX) as client:
         with pytest.raises(threadfix_client.NotFoundError, match="No scan exists"):
             client.scans.get_scan_details(detail.id)
-        assert client.vulnerabilities.search_vulnerabilities(
-            body=VulnerabilitySearchForm.from_dict({"applications[0].id": app.id})
-        ).object_ == []
+        assert (
+            client.vulnerabilities.search_vulnerabilities(
+                body=VulnerabilitySearchForm.from_dict({"applications[0].id": app.id})
+            ).object_
+            == []
+        )
 
 
 def test_job__through_the_cross_vendor_helpers(emu, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
