@@ -10,8 +10,9 @@ served). Every other failure is HTTP 200 with `success: false`.
 
 Not emulated: scan files are not parsed (any non-empty file is accepted; the findings are drawn
 deterministically from the imported scan id, the scanner name from the file extension, `channelId` is
-ignored); defects, policies, tags and the other ThreadFix REST endpoints; 3.x JWT auth; Tomcat's own 400/406/500 HTML pages (bad path ids and validation failures answer the
-HTTP 200 envelope instead, because the spec declares only 200 and 404).
+ignored); defects, policies, tags and the other ThreadFix REST endpoints; 3.x JWT auth; Tomcat's own
+400/406/500 HTML pages (bad path ids and validation failures answer the HTTP 200 envelope instead,
+because the spec declares only 200 and 404).
 """
 
 from __future__ import annotations
