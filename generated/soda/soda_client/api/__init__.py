@@ -50,7 +50,7 @@ class ScansResource:
         self,
         *,
         body: TriggerScanBody,
-    ) -> object:
+    ) -> None:
         """Trigger a scan (`triggerScan`: POST /api/v1/scans)
 
         This endpoint enables you to execute a scan that has been defined within Soda Cloud and which runs
@@ -105,7 +105,7 @@ class ScansResource:
         kwargs = _scans__trigger_scan._get_kwargs(
             body=body,
         )
-        return cast("object", self._client._invoke("triggerScan", kwargs))
+        return cast("None", self._client._invoke("triggerScan", kwargs))
 
     def get_scan_status(
         self,
@@ -193,7 +193,7 @@ class ScansResource:
     def cancel_scan(
         self,
         scan_id: str,
-    ) -> object:
+    ) -> None:
         """Cancel a scan (`cancelScan`: DELETE /api/v1/scans/{scan_id})
 
         This endpoint enables you to cancel a scan.
@@ -240,7 +240,7 @@ class ScansResource:
         kwargs = _scans__cancel_scan._get_kwargs(
             scan_id=scan_id,
         )
-        return cast("object", self._client._invoke("cancelScan", kwargs))
+        return cast("None", self._client._invoke("cancelScan", kwargs))
 
     def get_scan_logs(
         self,
@@ -314,7 +314,7 @@ class ScansResourceWithRawResponse:
         self,
         *,
         body: TriggerScanBody,
-    ) -> _RawResponse[object]:
+    ) -> _RawResponse[None]:
         """Trigger a scan (`triggerScan`: POST /api/v1/scans)
 
         This endpoint enables you to execute a scan that has been defined within Soda Cloud and which runs
@@ -369,7 +369,7 @@ class ScansResourceWithRawResponse:
         kwargs = _scans__trigger_scan._get_kwargs(
             body=body,
         )
-        return cast("_RawResponse[object]", self._client._invoke_raw("triggerScan", kwargs))
+        return cast("_RawResponse[None]", self._client._invoke_raw("triggerScan", kwargs))
 
     def get_scan_status(
         self,
@@ -457,7 +457,7 @@ class ScansResourceWithRawResponse:
     def cancel_scan(
         self,
         scan_id: str,
-    ) -> _RawResponse[object]:
+    ) -> _RawResponse[None]:
         """Cancel a scan (`cancelScan`: DELETE /api/v1/scans/{scan_id})
 
         This endpoint enables you to cancel a scan.
@@ -504,7 +504,7 @@ class ScansResourceWithRawResponse:
         kwargs = _scans__cancel_scan._get_kwargs(
             scan_id=scan_id,
         )
-        return cast("_RawResponse[object]", self._client._invoke_raw("cancelScan", kwargs))
+        return cast("_RawResponse[None]", self._client._invoke_raw("cancelScan", kwargs))
 
     def get_scan_logs(
         self,
@@ -578,7 +578,7 @@ class AsyncScansResource:
         self,
         *,
         body: TriggerScanBody,
-    ) -> object:
+    ) -> None:
         """Trigger a scan (`triggerScan`: POST /api/v1/scans)
 
         This endpoint enables you to execute a scan that has been defined within Soda Cloud and which runs
@@ -633,7 +633,7 @@ class AsyncScansResource:
         kwargs = _scans__trigger_scan._get_kwargs(
             body=body,
         )
-        return cast("object", await self._client._invoke("triggerScan", kwargs))
+        return cast("None", await self._client._invoke("triggerScan", kwargs))
 
     async def get_scan_status(
         self,
@@ -721,7 +721,7 @@ class AsyncScansResource:
     async def cancel_scan(
         self,
         scan_id: str,
-    ) -> object:
+    ) -> None:
         """Cancel a scan (`cancelScan`: DELETE /api/v1/scans/{scan_id})
 
         This endpoint enables you to cancel a scan.
@@ -768,7 +768,7 @@ class AsyncScansResource:
         kwargs = _scans__cancel_scan._get_kwargs(
             scan_id=scan_id,
         )
-        return cast("object", await self._client._invoke("cancelScan", kwargs))
+        return cast("None", await self._client._invoke("cancelScan", kwargs))
 
     async def get_scan_logs(
         self,
@@ -842,7 +842,7 @@ class AsyncScansResourceWithRawResponse:
         self,
         *,
         body: TriggerScanBody,
-    ) -> _RawResponse[object]:
+    ) -> _RawResponse[None]:
         """Trigger a scan (`triggerScan`: POST /api/v1/scans)
 
         This endpoint enables you to execute a scan that has been defined within Soda Cloud and which runs
@@ -897,7 +897,7 @@ class AsyncScansResourceWithRawResponse:
         kwargs = _scans__trigger_scan._get_kwargs(
             body=body,
         )
-        return cast("_RawResponse[object]", await self._client._invoke_raw("triggerScan", kwargs))
+        return cast("_RawResponse[None]", await self._client._invoke_raw("triggerScan", kwargs))
 
     async def get_scan_status(
         self,
@@ -987,7 +987,7 @@ class AsyncScansResourceWithRawResponse:
     async def cancel_scan(
         self,
         scan_id: str,
-    ) -> _RawResponse[object]:
+    ) -> _RawResponse[None]:
         """Cancel a scan (`cancelScan`: DELETE /api/v1/scans/{scan_id})
 
         This endpoint enables you to cancel a scan.
@@ -1034,7 +1034,7 @@ class AsyncScansResourceWithRawResponse:
         kwargs = _scans__cancel_scan._get_kwargs(
             scan_id=scan_id,
         )
-        return cast("_RawResponse[object]", await self._client._invoke_raw("cancelScan", kwargs))
+        return cast("_RawResponse[None]", await self._client._invoke_raw("cancelScan", kwargs))
 
     async def get_scan_logs(
         self,
@@ -1323,7 +1323,7 @@ class SodaClient(_ScanClient[PublicApiScanStatusResponse, PublicApiScanStatusRes
         *,
         scan_definition: str,
         data_timestamp: datetime.datetime | Unset = UNSET,
-    ) -> _Scan[object]:
+    ) -> _Scan[None]:
         """Trigger a scan (`triggerScan`: POST /api/v1/scans)
 
         This endpoint enables you to execute a scan that has been defined within Soda Cloud and which runs
@@ -1388,14 +1388,14 @@ class SodaClient(_ScanClient[PublicApiScanStatusResponse, PublicApiScanStatusRes
             body=body,
         )
         context: dict[str, Any] = {}
-        return cast("_Scan[object]", self._start(kwargs, context))
+        return cast("_Scan[None]", self._start(kwargs, context))
 
-    def cancel(self, scan: _ScanLike) -> object:
+    def cancel(self, scan: _ScanLike) -> None:
         """Cancel the scan (the lifecycle's `cancel`: `cancelScan`); the typed answer.
 
         A state that refuses it raises scanwire_runtime.ConflictError; an unknown scan NotFoundError.
         """
-        return cast("object", (self._act("cancel", scan)).model)
+        return cast("None", (self._act("cancel", scan)).model)
 
     def iter_scan_logs(self, scan: _ScanLike, *, page_size: int | None = None) -> Iterator[LogsContentDTO]:
         """Every log entry of the lifecycle's `logs` (`getScanLogs`), page after page (`x-scanwire-paging`); `page_size` items a request."""
@@ -1459,7 +1459,7 @@ class AsyncSodaClient(_AsyncScanClient[PublicApiScanStatusResponse, PublicApiSca
         *,
         scan_definition: str,
         data_timestamp: datetime.datetime | Unset = UNSET,
-    ) -> _Scan[object]:
+    ) -> _Scan[None]:
         """Trigger a scan (`triggerScan`: POST /api/v1/scans)
 
         This endpoint enables you to execute a scan that has been defined within Soda Cloud and which runs
@@ -1524,14 +1524,14 @@ class AsyncSodaClient(_AsyncScanClient[PublicApiScanStatusResponse, PublicApiSca
             body=body,
         )
         context: dict[str, Any] = {}
-        return cast("_Scan[object]", await self._start(kwargs, context))
+        return cast("_Scan[None]", await self._start(kwargs, context))
 
-    async def cancel(self, scan: _ScanLike) -> object:
+    async def cancel(self, scan: _ScanLike) -> None:
         """Cancel the scan (the lifecycle's `cancel`: `cancelScan`); the typed answer.
 
         A state that refuses it raises scanwire_runtime.ConflictError; an unknown scan NotFoundError.
         """
-        return cast("object", (await self._act("cancel", scan)).model)
+        return cast("None", (await self._act("cancel", scan)).model)
 
     def iter_scan_logs(self, scan: _ScanLike, *, page_size: int | None = None) -> AsyncIterator[LogsContentDTO]:
         """Every log entry of the lifecycle's `logs` (`getScanLogs`), page after page (`x-scanwire-paging`); `page_size` items a request."""

@@ -3,6 +3,7 @@ from http import HTTPStatus
 from typing import Any
 
 import httpx
+from scanwire_runtime.errors import response_json as _json
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
@@ -40,12 +41,12 @@ def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
 ) -> RestResponse | TeamResponse | None:
     if response.status_code == 200:
-        response_200 = TeamResponse.from_dict(response.json())
+        response_200 = TeamResponse.from_dict(_json(response))
 
         return response_200
 
     if response.status_code == 404:
-        response_404 = RestResponse.from_dict(response.json())
+        response_404 = RestResponse.from_dict(_json(response))
 
         return response_404
 
