@@ -67,7 +67,11 @@ def _auth_message(call: Call[Any] | None, exc: core.AuthError) -> str:
 
 
 def _validation_message(call: Call[Any] | None, exc: core.BadRequestError) -> str:
-    if call is not None and call.method == "POST" and any(p.location == "body" for p in exc.problems):
+    body_problem = call is not None and any(p.location == "body" for p in exc.problems)
+    if body_problem and call is not None and call.operation == "POST /teams/new":
+        # TeamRestController reads the form field itself (TF-SRC, vendor-notes-workflow §4 T4).
+        return '"name" parameter was not present, new Team creation failed.'
+    if body_problem and call is not None and call.operation.startswith("POST /applications/{appId}/upload"):
         # No `file` part, or no multipart body at all: the controller sees an empty file map and
         # UploadScanServiceImpl answers "No files selected." (TF-SRC).
         return "No files selected."

@@ -857,28 +857,6 @@ class TeamsResource:
         )
         return cast("TeamListResponse", self._client._invoke("getAllTeams", kwargs))
 
-    def get_team_by_id(
-        self,
-        team_id: int,
-        *,
-        accept: GetTeamByIdAccept = GetTeamByIdAccept.APPLICATIONJSON,
-    ) -> TeamResponse:
-        """Get Team by ID (T2) (`getTeamById`: GET /teams/{team_id})
-
-        Args:
-            team_id (int):
-            accept (GetTeamByIdAccept):  Default: GetTeamByIdAccept.APPLICATIONJSON.
-
-        Raises:
-            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
-            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
-        """
-        kwargs = _teams__get_team_by_id._get_kwargs(
-            team_id=team_id,
-            accept=accept,
-        )
-        return cast("TeamResponse", self._client._invoke("getTeamById", kwargs))
-
     def lookup_team(
         self,
         *,
@@ -900,6 +878,28 @@ class TeamsResource:
             accept=accept,
         )
         return cast("TeamResponse", self._client._invoke("lookupTeam", kwargs))
+
+    def get_team_by_id(
+        self,
+        team_id: int,
+        *,
+        accept: GetTeamByIdAccept = GetTeamByIdAccept.APPLICATIONJSON,
+    ) -> TeamResponse:
+        """Get Team by ID (T2) (`getTeamById`: GET /teams/{team_id})
+
+        Args:
+            team_id (int):
+            accept (GetTeamByIdAccept):  Default: GetTeamByIdAccept.APPLICATIONJSON.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _teams__get_team_by_id._get_kwargs(
+            team_id=team_id,
+            accept=accept,
+        )
+        return cast("TeamResponse", self._client._invoke("getTeamById", kwargs))
 
     def create_team(
         self,
@@ -960,28 +960,6 @@ class TeamsResourceWithRawResponse:
         )
         return cast("_RawResponse[TeamListResponse]", self._client._invoke_raw("getAllTeams", kwargs))
 
-    def get_team_by_id(
-        self,
-        team_id: int,
-        *,
-        accept: GetTeamByIdAccept = GetTeamByIdAccept.APPLICATIONJSON,
-    ) -> _RawResponse[TeamResponse]:
-        """Get Team by ID (T2) (`getTeamById`: GET /teams/{team_id})
-
-        Args:
-            team_id (int):
-            accept (GetTeamByIdAccept):  Default: GetTeamByIdAccept.APPLICATIONJSON.
-
-        Raises:
-            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
-            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
-        """
-        kwargs = _teams__get_team_by_id._get_kwargs(
-            team_id=team_id,
-            accept=accept,
-        )
-        return cast("_RawResponse[TeamResponse]", self._client._invoke_raw("getTeamById", kwargs))
-
     def lookup_team(
         self,
         *,
@@ -1003,6 +981,28 @@ class TeamsResourceWithRawResponse:
             accept=accept,
         )
         return cast("_RawResponse[TeamResponse]", self._client._invoke_raw("lookupTeam", kwargs))
+
+    def get_team_by_id(
+        self,
+        team_id: int,
+        *,
+        accept: GetTeamByIdAccept = GetTeamByIdAccept.APPLICATIONJSON,
+    ) -> _RawResponse[TeamResponse]:
+        """Get Team by ID (T2) (`getTeamById`: GET /teams/{team_id})
+
+        Args:
+            team_id (int):
+            accept (GetTeamByIdAccept):  Default: GetTeamByIdAccept.APPLICATIONJSON.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _teams__get_team_by_id._get_kwargs(
+            team_id=team_id,
+            accept=accept,
+        )
+        return cast("_RawResponse[TeamResponse]", self._client._invoke_raw("getTeamById", kwargs))
 
     def create_team(
         self,
@@ -1063,28 +1063,6 @@ class AsyncTeamsResource:
         )
         return cast("TeamListResponse", await self._client._invoke("getAllTeams", kwargs))
 
-    async def get_team_by_id(
-        self,
-        team_id: int,
-        *,
-        accept: GetTeamByIdAccept = GetTeamByIdAccept.APPLICATIONJSON,
-    ) -> TeamResponse:
-        """Get Team by ID (T2) (`getTeamById`: GET /teams/{team_id})
-
-        Args:
-            team_id (int):
-            accept (GetTeamByIdAccept):  Default: GetTeamByIdAccept.APPLICATIONJSON.
-
-        Raises:
-            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
-            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
-        """
-        kwargs = _teams__get_team_by_id._get_kwargs(
-            team_id=team_id,
-            accept=accept,
-        )
-        return cast("TeamResponse", await self._client._invoke("getTeamById", kwargs))
-
     async def lookup_team(
         self,
         *,
@@ -1106,6 +1084,28 @@ class AsyncTeamsResource:
             accept=accept,
         )
         return cast("TeamResponse", await self._client._invoke("lookupTeam", kwargs))
+
+    async def get_team_by_id(
+        self,
+        team_id: int,
+        *,
+        accept: GetTeamByIdAccept = GetTeamByIdAccept.APPLICATIONJSON,
+    ) -> TeamResponse:
+        """Get Team by ID (T2) (`getTeamById`: GET /teams/{team_id})
+
+        Args:
+            team_id (int):
+            accept (GetTeamByIdAccept):  Default: GetTeamByIdAccept.APPLICATIONJSON.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _teams__get_team_by_id._get_kwargs(
+            team_id=team_id,
+            accept=accept,
+        )
+        return cast("TeamResponse", await self._client._invoke("getTeamById", kwargs))
 
     async def create_team(
         self,
@@ -1166,28 +1166,6 @@ class AsyncTeamsResourceWithRawResponse:
         )
         return cast("_RawResponse[TeamListResponse]", await self._client._invoke_raw("getAllTeams", kwargs))
 
-    async def get_team_by_id(
-        self,
-        team_id: int,
-        *,
-        accept: GetTeamByIdAccept = GetTeamByIdAccept.APPLICATIONJSON,
-    ) -> _RawResponse[TeamResponse]:
-        """Get Team by ID (T2) (`getTeamById`: GET /teams/{team_id})
-
-        Args:
-            team_id (int):
-            accept (GetTeamByIdAccept):  Default: GetTeamByIdAccept.APPLICATIONJSON.
-
-        Raises:
-            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
-            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
-        """
-        kwargs = _teams__get_team_by_id._get_kwargs(
-            team_id=team_id,
-            accept=accept,
-        )
-        return cast("_RawResponse[TeamResponse]", await self._client._invoke_raw("getTeamById", kwargs))
-
     async def lookup_team(
         self,
         *,
@@ -1209,6 +1187,28 @@ class AsyncTeamsResourceWithRawResponse:
             accept=accept,
         )
         return cast("_RawResponse[TeamResponse]", await self._client._invoke_raw("lookupTeam", kwargs))
+
+    async def get_team_by_id(
+        self,
+        team_id: int,
+        *,
+        accept: GetTeamByIdAccept = GetTeamByIdAccept.APPLICATIONJSON,
+    ) -> _RawResponse[TeamResponse]:
+        """Get Team by ID (T2) (`getTeamById`: GET /teams/{team_id})
+
+        Args:
+            team_id (int):
+            accept (GetTeamByIdAccept):  Default: GetTeamByIdAccept.APPLICATIONJSON.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _teams__get_team_by_id._get_kwargs(
+            team_id=team_id,
+            accept=accept,
+        )
+        return cast("_RawResponse[TeamResponse]", await self._client._invoke_raw("getTeamById", kwargs))
 
     async def create_team(
         self,
@@ -1269,6 +1269,29 @@ class ApplicationsResource:
         )
         return cast("ApplicationResponse", self._client._invoke("createApplication", kwargs))
 
+    def lookup_applications_in_all_teams(
+        self,
+        *,
+        unique_id: str,
+        accept: LookupApplicationsInAllTeamsAccept = LookupApplicationsInAllTeamsAccept.APPLICATIONJSON,
+    ) -> ApplicationListResponse:
+        """Get Applications by Unique ID across teams (T8) (`lookupApplicationsInAllTeams`: GET /applications/allTeamLookup)
+
+        Args:
+            unique_id (str):
+            accept (LookupApplicationsInAllTeamsAccept):  Default:
+                LookupApplicationsInAllTeamsAccept.APPLICATIONJSON.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _applications__lookup_applications_in_all_teams._get_kwargs(
+            unique_id=unique_id,
+            accept=accept,
+        )
+        return cast("ApplicationListResponse", self._client._invoke("lookupApplicationsInAllTeams", kwargs))
+
     def get_application_by_id(
         self,
         app_id: int,
@@ -1321,29 +1344,6 @@ class ApplicationsResource:
         )
         return cast("ApplicationResponse", self._client._invoke("lookupApplication", kwargs))
 
-    def lookup_applications_in_all_teams(
-        self,
-        *,
-        unique_id: str,
-        accept: LookupApplicationsInAllTeamsAccept = LookupApplicationsInAllTeamsAccept.APPLICATIONJSON,
-    ) -> ApplicationListResponse:
-        """Get Applications by Unique ID across teams (T8) (`lookupApplicationsInAllTeams`: GET /applications/allTeamLookup)
-
-        Args:
-            unique_id (str):
-            accept (LookupApplicationsInAllTeamsAccept):  Default:
-                LookupApplicationsInAllTeamsAccept.APPLICATIONJSON.
-
-        Raises:
-            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
-            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
-        """
-        kwargs = _applications__lookup_applications_in_all_teams._get_kwargs(
-            unique_id=unique_id,
-            accept=accept,
-        )
-        return cast("ApplicationListResponse", self._client._invoke("lookupApplicationsInAllTeams", kwargs))
-
 
 class ApplicationsResourceWithRawResponse:
     """Operations tagged `applications` in the ThreadFix 2.x REST API (scanwire transcription) spec, answering RawResponse (status, headers, parsed model)."""
@@ -1377,6 +1377,31 @@ class ApplicationsResourceWithRawResponse:
             accept=accept,
         )
         return cast("_RawResponse[ApplicationResponse]", self._client._invoke_raw("createApplication", kwargs))
+
+    def lookup_applications_in_all_teams(
+        self,
+        *,
+        unique_id: str,
+        accept: LookupApplicationsInAllTeamsAccept = LookupApplicationsInAllTeamsAccept.APPLICATIONJSON,
+    ) -> _RawResponse[ApplicationListResponse]:
+        """Get Applications by Unique ID across teams (T8) (`lookupApplicationsInAllTeams`: GET /applications/allTeamLookup)
+
+        Args:
+            unique_id (str):
+            accept (LookupApplicationsInAllTeamsAccept):  Default:
+                LookupApplicationsInAllTeamsAccept.APPLICATIONJSON.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _applications__lookup_applications_in_all_teams._get_kwargs(
+            unique_id=unique_id,
+            accept=accept,
+        )
+        return cast(
+            "_RawResponse[ApplicationListResponse]", self._client._invoke_raw("lookupApplicationsInAllTeams", kwargs)
+        )
 
     def get_application_by_id(
         self,
@@ -1430,31 +1455,6 @@ class ApplicationsResourceWithRawResponse:
         )
         return cast("_RawResponse[ApplicationResponse]", self._client._invoke_raw("lookupApplication", kwargs))
 
-    def lookup_applications_in_all_teams(
-        self,
-        *,
-        unique_id: str,
-        accept: LookupApplicationsInAllTeamsAccept = LookupApplicationsInAllTeamsAccept.APPLICATIONJSON,
-    ) -> _RawResponse[ApplicationListResponse]:
-        """Get Applications by Unique ID across teams (T8) (`lookupApplicationsInAllTeams`: GET /applications/allTeamLookup)
-
-        Args:
-            unique_id (str):
-            accept (LookupApplicationsInAllTeamsAccept):  Default:
-                LookupApplicationsInAllTeamsAccept.APPLICATIONJSON.
-
-        Raises:
-            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
-            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
-        """
-        kwargs = _applications__lookup_applications_in_all_teams._get_kwargs(
-            unique_id=unique_id,
-            accept=accept,
-        )
-        return cast(
-            "_RawResponse[ApplicationListResponse]", self._client._invoke_raw("lookupApplicationsInAllTeams", kwargs)
-        )
-
 
 class AsyncApplicationsResource:
     """Operations tagged `applications` in the ThreadFix 2.x REST API (scanwire transcription) spec."""
@@ -1488,6 +1488,29 @@ class AsyncApplicationsResource:
             accept=accept,
         )
         return cast("ApplicationResponse", await self._client._invoke("createApplication", kwargs))
+
+    async def lookup_applications_in_all_teams(
+        self,
+        *,
+        unique_id: str,
+        accept: LookupApplicationsInAllTeamsAccept = LookupApplicationsInAllTeamsAccept.APPLICATIONJSON,
+    ) -> ApplicationListResponse:
+        """Get Applications by Unique ID across teams (T8) (`lookupApplicationsInAllTeams`: GET /applications/allTeamLookup)
+
+        Args:
+            unique_id (str):
+            accept (LookupApplicationsInAllTeamsAccept):  Default:
+                LookupApplicationsInAllTeamsAccept.APPLICATIONJSON.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _applications__lookup_applications_in_all_teams._get_kwargs(
+            unique_id=unique_id,
+            accept=accept,
+        )
+        return cast("ApplicationListResponse", await self._client._invoke("lookupApplicationsInAllTeams", kwargs))
 
     async def get_application_by_id(
         self,
@@ -1541,29 +1564,6 @@ class AsyncApplicationsResource:
         )
         return cast("ApplicationResponse", await self._client._invoke("lookupApplication", kwargs))
 
-    async def lookup_applications_in_all_teams(
-        self,
-        *,
-        unique_id: str,
-        accept: LookupApplicationsInAllTeamsAccept = LookupApplicationsInAllTeamsAccept.APPLICATIONJSON,
-    ) -> ApplicationListResponse:
-        """Get Applications by Unique ID across teams (T8) (`lookupApplicationsInAllTeams`: GET /applications/allTeamLookup)
-
-        Args:
-            unique_id (str):
-            accept (LookupApplicationsInAllTeamsAccept):  Default:
-                LookupApplicationsInAllTeamsAccept.APPLICATIONJSON.
-
-        Raises:
-            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
-            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
-        """
-        kwargs = _applications__lookup_applications_in_all_teams._get_kwargs(
-            unique_id=unique_id,
-            accept=accept,
-        )
-        return cast("ApplicationListResponse", await self._client._invoke("lookupApplicationsInAllTeams", kwargs))
-
 
 class AsyncApplicationsResourceWithRawResponse:
     """Operations tagged `applications` in the ThreadFix 2.x REST API (scanwire transcription) spec, answering RawResponse (status, headers, parsed model)."""
@@ -1597,6 +1597,32 @@ class AsyncApplicationsResourceWithRawResponse:
             accept=accept,
         )
         return cast("_RawResponse[ApplicationResponse]", await self._client._invoke_raw("createApplication", kwargs))
+
+    async def lookup_applications_in_all_teams(
+        self,
+        *,
+        unique_id: str,
+        accept: LookupApplicationsInAllTeamsAccept = LookupApplicationsInAllTeamsAccept.APPLICATIONJSON,
+    ) -> _RawResponse[ApplicationListResponse]:
+        """Get Applications by Unique ID across teams (T8) (`lookupApplicationsInAllTeams`: GET /applications/allTeamLookup)
+
+        Args:
+            unique_id (str):
+            accept (LookupApplicationsInAllTeamsAccept):  Default:
+                LookupApplicationsInAllTeamsAccept.APPLICATIONJSON.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _applications__lookup_applications_in_all_teams._get_kwargs(
+            unique_id=unique_id,
+            accept=accept,
+        )
+        return cast(
+            "_RawResponse[ApplicationListResponse]",
+            await self._client._invoke_raw("lookupApplicationsInAllTeams", kwargs),
+        )
 
     async def get_application_by_id(
         self,
@@ -1649,32 +1675,6 @@ class AsyncApplicationsResourceWithRawResponse:
             accept=accept,
         )
         return cast("_RawResponse[ApplicationResponse]", await self._client._invoke_raw("lookupApplication", kwargs))
-
-    async def lookup_applications_in_all_teams(
-        self,
-        *,
-        unique_id: str,
-        accept: LookupApplicationsInAllTeamsAccept = LookupApplicationsInAllTeamsAccept.APPLICATIONJSON,
-    ) -> _RawResponse[ApplicationListResponse]:
-        """Get Applications by Unique ID across teams (T8) (`lookupApplicationsInAllTeams`: GET /applications/allTeamLookup)
-
-        Args:
-            unique_id (str):
-            accept (LookupApplicationsInAllTeamsAccept):  Default:
-                LookupApplicationsInAllTeamsAccept.APPLICATIONJSON.
-
-        Raises:
-            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
-            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
-        """
-        kwargs = _applications__lookup_applications_in_all_teams._get_kwargs(
-            unique_id=unique_id,
-            accept=accept,
-        )
-        return cast(
-            "_RawResponse[ApplicationListResponse]",
-            await self._client._invoke_raw("lookupApplicationsInAllTeams", kwargs),
-        )
 
 
 class VulnerabilitiesResource:
