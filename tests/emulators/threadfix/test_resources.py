@@ -174,3 +174,13 @@ def test_delete__scan_goes_and_its_vulnerabilities_with_it(http: httpx.Client) -
     assert failure(http.get(f"/scans/{scan_id}")) == "No scan exists for requested id"
     assert ok(http.post("/vulnerabilities", data={"applications[0].id": "6"})) == []
     assert failure(http.delete(f"/scans/{scan_id}/delete")) == "No scan exists for requested id"
+
+
+def test_scenario__seeds_team_application_and_imported_scan(http: httpx.Client) -> None:
+    response = http.post("http://localhost:8080/_emulator/scenario", json={"name": "team_with_imported_scan"})
+    assert response.status_code == 201, response.text
+    ids = response.json()["result"]
+    assert ok(http.get(f"/teams/{ids['teamId']}"))["applications"][0]["id"] == ids["appId"]
+    assert [s["id"] for s in ok(http.get(f"/applications/{ids['appId']}/scans"))] == [ids["scanId"]]
+    assert len(ok(http.get(f"/scans/{ids['scanId']}"))["findings"]) >= 3
+    assert http.get(f"/scans/{ids['scanId']}/download").content == b"<OWASPZAPReport/>"
