@@ -30,7 +30,27 @@ FACT_OPERATIONS: dict[str, list[str]] = {
     "soda": ["POST /api/v1/scans", "GET /api/v1/test-login"],
 }
 
-SPEC_COUNTS = {"advalidation": 3, "invicti": 7, "appspider": 18, "threadfix": 2, "soda": 5}
+# Operations issue 16 adds from vendor-notes-workflow.md (per vendor, as each vendor's part lands).
+WORKFLOW_OPERATIONS: dict[str, list[str]] = {
+    "threadfix": [
+        "GET /teams",
+        "GET /teams/{teamId}",
+        "GET /teams/lookup",
+        "POST /teams/new",
+        "POST /teams/{teamId}/applications/new",
+        "GET /applications/{appId}",
+        "GET /applications/{teamName}/lookup",
+        "GET /applications/allTeamLookup",
+        "GET /applications/{appId}/scans",
+        "GET /scans/{scanId}",
+        "DELETE /scans/{scanId}/delete",
+        "POST /applications/{appId}/upload/multi",
+        "POST /vulnerabilities",
+        "GET /scans/{scanId}/download",
+    ],
+}
+
+SPEC_COUNTS = {"advalidation": 3, "invicti": 7, "appspider": 18, "threadfix": 16, "soda": 5}
 
 
 @dataclass(frozen=True)
@@ -106,7 +126,12 @@ def test_fact_operations__are_in_the_spec(vendor: str) -> None:
 @pytest.mark.parametrize("vendor", VENDORS)
 def test_spec_operations__are_seed_or_fact_operations(vendor: str) -> None:
     cov = coverage(vendor)
-    unexplained = [key for key in cov.spec if key not in cov.matched.values() and key not in cov.fact]
+    workflow = WORKFLOW_OPERATIONS.get(vendor, [])
+    unexplained = [
+        key
+        for key in cov.spec
+        if key not in cov.matched.values() and key not in cov.fact and key not in workflow
+    ]
     assert unexplained == [], f"{vendor}: operations neither in the seed nor FACTs of issue 3\n{table()}"
     assert len(cov.spec) == SPEC_COUNTS[vendor]
     assert len(set(cov.spec)) == len(cov.spec)
