@@ -32,6 +32,19 @@ FACT_OPERATIONS: dict[str, list[str]] = {
 
 # Operations issue 16 adds from vendor-notes-workflow.md (per vendor, as each vendor's part lands).
 WORKFLOW_OPERATIONS: dict[str, list[str]] = {
+    "advalidation": [
+        "GET /ad-specifications",
+        "GET /ad-specifications/{adSpecificationId}",
+        "GET /campaigns",
+        "POST /campaigns",
+        "GET /campaigns/{campaignId}",
+        "GET /campaigns/{campaignId}/creatives",
+        "POST /campaigns/{campaignId}/creatives",
+        "GET /creatives/{creativeId}",
+        "GET /creatives/{creativeId}/media-files",
+        "GET /creatives/{creativeId}/variations",
+        "GET /creatives/{creativeId}/variations/{variationCreativeId}",
+    ],
     "threadfix": [
         "GET /teams",
         "GET /teams/{teamId}",
@@ -50,7 +63,7 @@ WORKFLOW_OPERATIONS: dict[str, list[str]] = {
     ],
 }
 
-SPEC_COUNTS = {"advalidation": 3, "invicti": 7, "appspider": 18, "threadfix": 16, "soda": 5}
+SPEC_COUNTS = {"advalidation": 14, "invicti": 7, "appspider": 18, "threadfix": 16, "soda": 5}
 
 
 @dataclass(frozen=True)
