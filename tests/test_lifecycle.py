@@ -167,7 +167,7 @@ def test_poll_examples__carry_known_states(vendor: str) -> None:
 
 
 START_IDS = {
-    "advalidation": 301,
+    "advalidation": 304,
     "appspider": "5d0b3e2a-8c41-4f6e-9a27-1b3c9e4f7a10",
     "threadfix": "716",
 }

@@ -29,8 +29,38 @@ FACT_OPERATIONS: dict[str, list[str]] = {
     "threadfix": ["POST /applications/{appId}/upload"],
     "soda": ["POST /api/v1/scans", "GET /api/v1/test-login"],
 }
-# Operations issue 16 adds from vendor-notes-workflow.md FACTs (I1, I6, I7, I19 for Invicti so far).
+
+# Operations issue 16 adds from vendor-notes-workflow.md (per vendor, as each vendor's part lands).
 WORKFLOW_OPERATIONS: dict[str, list[str]] = {
+    "advalidation": [
+        "GET /ad-specifications",
+        "GET /ad-specifications/{adSpecificationId}",
+        "GET /campaigns",
+        "POST /campaigns",
+        "GET /campaigns/{campaignId}",
+        "GET /campaigns/{campaignId}/creatives",
+        "POST /campaigns/{campaignId}/creatives",
+        "GET /creatives/{creativeId}",
+        "GET /creatives/{creativeId}/media-files",
+        "GET /creatives/{creativeId}/variations",
+        "GET /creatives/{creativeId}/variations/{variationCreativeId}",
+    ],
+    "threadfix": [
+        "GET /teams",
+        "GET /teams/{teamId}",
+        "GET /teams/lookup",
+        "POST /teams/new",
+        "POST /teams/{teamId}/applications/new",
+        "GET /applications/{appId}",
+        "GET /applications/{teamName}/lookup",
+        "GET /applications/allTeamLookup",
+        "GET /applications/{appId}/scans",
+        "GET /scans/{scanId}",
+        "DELETE /scans/{scanId}/delete",
+        "POST /applications/{appId}/upload/multi",
+        "POST /vulnerabilities",
+        "GET /scans/{scanId}/download",
+    ],
     "invicti": [
         "POST /api/1.0/scans/new",
         "GET /api/1.0/scans/result/{id}",
@@ -39,7 +69,7 @@ WORKFLOW_OPERATIONS: dict[str, list[str]] = {
     ],
 }
 
-SPEC_COUNTS = {"advalidation": 3, "invicti": 11, "appspider": 18, "threadfix": 2, "soda": 5}
+SPEC_COUNTS = {"advalidation": 14, "invicti": 11, "appspider": 18, "threadfix": 16, "soda": 5}
 
 
 @dataclass(frozen=True)

@@ -77,12 +77,13 @@ def seed_text(vendor: str) -> str:
     return seed_path(vendor).read_text(encoding="utf-8")
 
 
+# The vendor notes: the scan-status slice (issue 3) and the rest of the workflow (issue 16).
 NOTES_FILES = ("vendor-notes.md", "vendor-notes-workflow.md")
 
 
 @cache
-def notes_text(name: str = "vendor-notes.md") -> str:
-    return (LAYOUT.shared / name).read_text(encoding="utf-8")
+def notes_text(file_name: str = "vendor-notes.md") -> str:
+    return (LAYOUT.shared / file_name).read_text(encoding="utf-8")
 
 
 @cache
@@ -347,7 +348,7 @@ def section_problems(file_name: str, section: str, *, locators: bool = True) -> 
         pieces = _pieces(section)
         vendors = [h for h in _headings(text) if h.level == 2 and _any_found(pieces[0][0], [_norm(h.title)])]
         if not vendors:
-            return [f"no '## ' heading of vendor-notes.md matches {pieces[0][0]!r}"]
+            return [f"no '## ' heading of {file_name} matches {pieces[0][0]!r}"]
         problems = []
         part = vendors[0]
         subs = [_norm(h.title) for h in _headings(part.body) if h.level == 3]
