@@ -70,6 +70,13 @@ WORKFLOW_OPERATIONS: dict[str, list[str]] = {
         "POST /api/1.0/websites/delete",
         "GET /api/1.0/scanprofiles/list",
         "GET /api/1.0/scanpolicies/list",
+        "GET /api/1.0/scanprofiles/get/{id}",
+        "POST /api/1.0/scans/newwithprofile",
+        "POST /api/1.0/scans/newfromscan",
+        "POST /api/1.0/scans/incremental",
+        "POST /api/1.0/scans/retest",
+        "GET /api/1.0/scans/listbywebsite",
+        "GET /api/1.0/scans/downloadscanfile",
         "POST /api/1.0/scans/new",
         "GET /api/1.0/scans/result/{id}",
         "GET /api/1.0/scans/report/",
@@ -77,7 +84,7 @@ WORKFLOW_OPERATIONS: dict[str, list[str]] = {
     ],
 }
 
-SPEC_COUNTS = {"advalidation": 14, "invicti": 19, "appspider": 18, "threadfix": 16, "soda": 5}
+SPEC_COUNTS = {"advalidation": 14, "invicti": 26, "appspider": 18, "threadfix": 16, "soda": 5}
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import copy
+import io
 import math
 import re
+import zipfile
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -265,6 +267,68 @@ class InvictiBackend(Backend):
         with self.store.transaction():
             scan = self.seed_scan(account, None, fields, None)
             return [self.view(scan)]
+
+    def launch_like(self, account: str, base_id: str, scan_type: str, complete: bool) -> dict[str, Any]:
+        """newfromscan / incremental / retest: a new Queued scan of the base scan's target. Incremental and
+        retest need a Complete base ("Currently running or cancelled scans are not valid", FACT)."""
+        with self.store.transaction():
+            base = self.engine.observe(self.engine.get(base_id, account))
+            if complete and base.state != "Complete":
+                raise BadRequestError(
+                    f"Base scan should be in completed state; {base_id} is {base.state}.",
+                    field="BaseScanId",
+                    location="body",
+                )
+            f = base.data["fields"]
+            fields = {
+                k: f[k] for k in (*_LAUNCH_FIELDS, "TargetUrl", "TargetUrlRoot", "WebsiteUrl") if k in f
+            }
+            fields["ScanType"] = scan_type
+            return self.view(self.seed_scan(account, None, fields, None))
+
+    def launch_with_profile(self, account: str, profile_name: str, target: str) -> dict[str, Any]:
+        """newwithprofile: the profile is named (FACT: clients send the name); unknown name → 400."""
+        if not self.store.count(PROFILE, account, where={"ProfileName": profile_name}):
+            raise BadRequestError(
+                f"No scan profile named {profile_name!r}.", field="ProfileName", location="body"
+            )
+        return self.launch(account, {"TargetUri": target})[0]
+
+    def scan_file(self, account: str, scan_id: str) -> bytes:
+        """downloadscanfile: a zip holding the vulnerabilities XML (INFERENCE: the real scan file's
+        format is Invicti's own); ReportNotReadyError before Complete."""
+        xml = self.report(account, scan_id, "Xml")
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr(f"{scan_id}.xml", xml)
+        return buffer.getvalue()
+
+    def profile(self, account: str, profile_id: str) -> dict[str, Any]:
+        record = self.store.get(PROFILE, profile_id)
+        if record is None or record.account != account:
+            raise NotFoundError("Scan profile not found.", profile_id=profile_id)
+        return record.data
+
+    def list_by_website(
+        self, account: str, website: str | None, target: str | None, descending: bool
+    ) -> tuple[int, Callable[[int, int], list[dict[str, Any]]]]:
+        """listbywebsite: scans whose target is the website's root URL (or contains targetUrl), by
+        initiation date (INFERENCE: a scan's target URL is its website's RootUrl)."""
+        where: dict[str, Any] = {}
+        if website:
+            where["target"] = website
+        elif target:
+            where["target"] = contains(target)
+        total = self.engine.count(account, where=where)
+
+        def fetch(offset: int, limit: int) -> list[dict[str, Any]]:
+            with self.store.transaction():
+                page = self.engine.page(
+                    account, where=where, offset=offset, limit=limit, newest_first=descending
+                )
+                return [self._seen(scan) for scan in page]
+
+        return total, fetch
 
     def findings(self, account: str, scan_id: str) -> list[dict[str, Any]]:
         """scans/result: the scan's vulnerabilities (VulnerabilityModel), none before it is Complete."""

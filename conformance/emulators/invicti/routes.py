@@ -112,6 +112,46 @@ def delete_scans(call: Invicti) -> Response:
     return _json(call.backend.delete(call.account, [str(i) for i in call.body]))
 
 
+def new_scan_with_profile(call: Invicti) -> Response:
+    body = call.body
+    scan = call.backend.launch_with_profile(call.account, str(body["ProfileName"]), str(body["TargetUri"]))
+    return json_response(scan, 201, media_type=CONTENT_TYPE)
+
+
+def new_scan_from_scan(call: Invicti) -> Response:
+    scan = call.backend.launch_like(call.account, str(call.body), "Full", complete=False)
+    return json_response(scan, 201, media_type=CONTENT_TYPE)
+
+
+def new_incremental_scan(call: Invicti) -> Response:
+    scan = call.backend.launch_like(call.account, str(call.body["BaseScanId"]), "Incremental", complete=True)
+    return json_response(scan, 201, media_type=CONTENT_TYPE)
+
+
+def new_retest_scan(call: Invicti) -> Response:
+    scan = call.backend.launch_like(call.account, str(call.body["BaseScanId"]), "Retest", complete=True)
+    return json_response(scan, 201, media_type=CONTENT_TYPE)
+
+
+def list_scans_by_website(call: Invicti) -> Response:
+    q = call.query
+    descending = q.get("initiatedDateSortType") == "Descending"
+    return _paged(
+        call, call.backend.list_by_website(call.account, q.get("websiteUrl"), q.get("targetUrl"), descending)
+    )
+
+
+def download_scan_file(call: Invicti) -> Response:
+    scan_id = str(call.query["scanId"])
+    content = call.backend.scan_file(call.account, scan_id)
+    headers = {"Content-Disposition": f'attachment; filename="{scan_id}.zip"'}
+    return Response(content, media_type="application/octet-stream", headers=headers)
+
+
+def get_scan_profile(call: Invicti) -> Response:
+    return _json(call.backend.profile(call.account, str(call.path_params["id"])))
+
+
 def list_websites(call: Invicti) -> Response:
     return _paged(call, call.backend.listing(WEBSITE, call.account))
 

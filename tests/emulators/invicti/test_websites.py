@@ -88,3 +88,59 @@ def test_profiles_and_policies__each_account_has_the_defaults(http: httpx.Client
     assert (profile["ProfileName"], profile["PolicyId"]) == ("Default", policy["Id"])
     [theirs] = http.get(f"{API}/scanpolicies/list", auth=GLOBEX).json()["List"]
     assert theirs["Id"] != policy["Id"]
+
+
+def test_launch_variants__from_a_base_scan_or_a_profile(http: httpx.Client) -> None:
+    base = http.post(f"{API}/scans/new", json={"TargetUri": SITE["RootUrl"]}).json()[0]["Id"]
+    running = http.post(f"{API}/scans/incremental", json={"BaseScanId": base})
+    assert running.status_code == 400 and "completed state" in running.json()["Message"]
+    assert http.patch(f"/_emulator/scans/{base}", json={"state": "Complete"}).status_code == 200
+    made = {
+        kind: http.post(f"{API}/scans/{kind}", json=body)
+        for kind, body in (
+            ("incremental", {"BaseScanId": base}),
+            ("retest", {"BaseScanId": base}),
+            ("newfromscan", base),
+        )
+    }
+    assert {k: r.status_code for k, r in made.items()} == dict.fromkeys(made, 201)
+    assert [made[k].json()["ScanType"] for k in ("incremental", "retest", "newfromscan")] == [
+        "Incremental",
+        "Retest",
+        "Full",
+    ]
+    assert {r.json()["TargetUrl"] for r in made.values()} == {SITE["RootUrl"]}
+    assert {r.json()["State"] for r in made.values()} == {"Queued"}
+    unknown = http.post(f"{API}/scans/retest", json={"BaseScanId": "00000000-1111-2222-3333-444444444444"})
+    assert unknown.status_code == 404
+    profiled = http.post(
+        f"{API}/scans/newwithprofile", json={"ProfileName": "Default", "TargetUri": "https://b.example/"}
+    )
+    assert (profiled.status_code, profiled.json()["TargetUrl"]) == (201, "https://b.example/")
+    nameless = http.post(
+        f"{API}/scans/newwithprofile", json={"ProfileName": "Nope", "TargetUri": "https://b.example/"}
+    )
+    assert nameless.status_code == 400
+    listed = http.get(
+        f"{API}/scans/listbywebsite",
+        params={"websiteUrl": SITE["RootUrl"], "initiatedDateSortType": "Descending"},
+    ).json()
+    assert listed["TotalItemCount"] == 4 and listed["List"][0]["Id"] == made["newfromscan"].json()["Id"]
+    profile_id = http.get(f"{API}/scanprofiles/list").json()["List"][0]["ProfileId"]
+    assert http.get(f"{API}/scanprofiles/get/{profile_id}").json()["ProfileName"] == "Default"
+    assert http.get(f"{API}/scanprofiles/get/{base}").status_code == 404
+
+
+def test_download_scan_file__a_zip_of_the_report_once_complete(http: httpx.Client) -> None:
+    import io
+    import zipfile
+    from xml.etree import ElementTree
+
+    scan = http.post(f"{API}/scans/new", json={"TargetUri": SITE["RootUrl"]}).json()[0]["Id"]
+    assert http.get(f"{API}/scans/downloadscanfile", params={"scanId": scan}).status_code == 404
+    assert http.patch(f"/_emulator/scans/{scan}", json={"state": "Complete"}).status_code == 200
+    answer = http.get(f"{API}/scans/downloadscanfile", params={"scanId": scan})
+    assert answer.headers["content-type"] == "application/octet-stream"
+    with zipfile.ZipFile(io.BytesIO(answer.content)) as archive:
+        [name] = archive.namelist()
+        assert ElementTree.fromstring(archive.read(name)).tag == "invicti-enterprise"

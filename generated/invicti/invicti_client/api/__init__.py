@@ -27,12 +27,17 @@ from ..models.delete_website_api_model import DeleteWebsiteApiModel
 from ..models.delete_website_response_200 import DeleteWebsiteResponse200
 from ..models.get_scan_report_content_format import GetScanReportContentFormat
 from ..models.get_scan_report_format import GetScanReportFormat
+from ..models.list_scans_by_website_initiated_date_sort_type import ListScansByWebsiteInitiatedDateSortType
+from ..models.new_incremental_scan_body import NewIncrementalScanBody
+from ..models.new_retest_scan_body import NewRetestScanBody
 from ..models.new_scan_task_api_model import NewScanTaskApiModel
 from ..models.new_scan_task_api_model_create_type import NewScanTaskApiModelCreateType
 from ..models.new_scan_task_api_model_scope import NewScanTaskApiModelScope
 from ..models.new_scan_task_api_model_url_rewrite_mode import NewScanTaskApiModelUrlRewriteMode
+from ..models.new_scan_with_profile_body import NewScanWithProfileBody
 from ..models.new_website_api_model import NewWebsiteApiModel
 from ..models.report_type import ReportType
+from ..models.save_scan_profile_api_model import SaveScanProfileApiModel
 from ..models.scan_action_result import ScanActionResult
 from ..models.scan_policy_list_api_result import ScanPolicyListApiResult
 from ..models.scan_profiles_list_api_result import ScanProfilesListApiResult
@@ -48,16 +53,23 @@ from ..models.website_license_type import WebsiteLicenseType
 from ..models.website_list_api_result import WebsiteListApiResult
 from ..types import UNSET, File, FileTypes, Unset
 from .scan_policies import list_scan_policies as _scan_policies__list_scan_policies
+from .scan_profiles import get_scan_profile as _scan_profiles__get_scan_profile
 from .scan_profiles import list_scan_profiles as _scan_profiles__list_scan_profiles
 from .scans import cancel_scan as _scans__cancel_scan
 from .scans import delete_scans as _scans__delete_scans
+from .scans import download_scan_file as _scans__download_scan_file
 from .scans import get_scan_detail as _scans__get_scan_detail
 from .scans import get_scan_report as _scans__get_scan_report
 from .scans import get_scan_result as _scans__get_scan_result
 from .scans import get_scan_status as _scans__get_scan_status
 from .scans import list_scans as _scans__list_scans
 from .scans import list_scans_by_state as _scans__list_scans_by_state
+from .scans import list_scans_by_website as _scans__list_scans_by_website
+from .scans import new_incremental_scan as _scans__new_incremental_scan
+from .scans import new_retest_scan as _scans__new_retest_scan
 from .scans import new_scan as _scans__new_scan
+from .scans import new_scan_from_scan as _scans__new_scan_from_scan
+from .scans import new_scan_with_profile as _scans__new_scan_with_profile
 from .scans import pause_scan as _scans__pause_scan
 from .scans import resume_scan as _scans__resume_scan
 from .websites import delete_website as _websites__delete_website
@@ -375,6 +387,139 @@ class ScansResource:
         )
         return cast("DeleteScansResponse200", self._client._invoke("deleteScans", kwargs))
 
+    def new_scan_with_profile(
+        self,
+        *,
+        body: NewScanWithProfileBody,
+    ) -> ScanTaskModel:
+        """Launches a new scan with profile. (`newScanWithProfile`: POST /api/1.0/scans/newwithprofile)
+
+        Args:
+            body (NewScanWithProfileBody):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _scans__new_scan_with_profile._get_kwargs(
+            body=body,
+        )
+        return cast("ScanTaskModel", self._client._invoke("newScanWithProfile", kwargs))
+
+    def new_scan_from_scan(
+        self,
+        *,
+        body: str,
+    ) -> ScanTaskModel:
+        """Launches a new scan with same configuration from the scan specified with scan id. (`newScanFromScan`: POST /api/1.0/scans/newfromscan)
+
+        Args:
+            body (str): A .NET Guid in its 8-4-4-4-12 hex form (any version/variant nibbles).
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _scans__new_scan_from_scan._get_kwargs(
+            body=body,
+        )
+        return cast("ScanTaskModel", self._client._invoke("newScanFromScan", kwargs))
+
+    def new_incremental_scan(
+        self,
+        *,
+        body: NewIncrementalScanBody,
+    ) -> ScanTaskModel:
+        """Launches an incremental scan based on the provided base scan identifier. (`newIncrementalScan`: POST /api/1.0/scans/incremental)
+
+        "Base scan should be in completed state. Currently running or cancelled scans are not valid."
+
+        Args:
+            body (NewIncrementalScanBody):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _scans__new_incremental_scan._get_kwargs(
+            body=body,
+        )
+        return cast("ScanTaskModel", self._client._invoke("newIncrementalScan", kwargs))
+
+    def new_retest_scan(
+        self,
+        *,
+        body: NewRetestScanBody,
+    ) -> ScanTaskModel:
+        """Launches a retest scan based on the provided base scan identifier. (`newRetestScan`: POST /api/1.0/scans/retest)
+
+        Args:
+            body (NewRetestScanBody):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _scans__new_retest_scan._get_kwargs(
+            body=body,
+        )
+        return cast("ScanTaskModel", self._client._invoke("newRetestScan", kwargs))
+
+    def list_scans_by_website(
+        self,
+        *,
+        website_url: str | Unset = UNSET,
+        target_url: str | Unset = UNSET,
+        page: int | Unset = 1,
+        page_size: int | Unset = 20,
+        initiated_date_sort_type: ListScansByWebsiteInitiatedDateSortType
+        | Unset = ListScansByWebsiteInitiatedDateSortType.ASCENDING,
+    ) -> ScanTaskListApiResult:
+        """Gets the list of scans of a website. (`listScansByWebsite`: GET /api/1.0/scans/listbywebsite)
+
+        Args:
+            website_url (str | Unset):
+            target_url (str | Unset):
+            page (int | Unset):  Default: 1.
+            page_size (int | Unset):  Default: 20.
+            initiated_date_sort_type (ListScansByWebsiteInitiatedDateSortType | Unset):  Default:
+                ListScansByWebsiteInitiatedDateSortType.ASCENDING.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _scans__list_scans_by_website._get_kwargs(
+            website_url=website_url,
+            target_url=target_url,
+            page=page,
+            page_size=page_size,
+            initiated_date_sort_type=initiated_date_sort_type,
+        )
+        return cast("ScanTaskListApiResult", self._client._invoke("listScansByWebsite", kwargs))
+
+    def download_scan_file(
+        self,
+        *,
+        scan_id: str,
+        is_windows_compatible: bool | Unset = False,
+    ) -> File:
+        """Downloads the scan file as zip. (`downloadScanFile`: GET /api/1.0/scans/downloadscanfile)
+
+        Args:
+            scan_id (str): A .NET Guid in its 8-4-4-4-12 hex form (any version/variant nibbles).
+            is_windows_compatible (bool | Unset):  Default: False.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _scans__download_scan_file._get_kwargs(
+            scan_id=scan_id,
+            is_windows_compatible=is_windows_compatible,
+        )
+        return cast("File", self._client._invoke("downloadScanFile", kwargs))
+
 
 class ScansResourceWithRawResponse:
     """Operations tagged `scans` in the Invicti Enterprise (Netsparker) API (scanwire transcription) spec, answering RawResponse (status, headers, parsed model)."""
@@ -669,6 +814,139 @@ class ScansResourceWithRawResponse:
             body=body,
         )
         return cast("_RawResponse[DeleteScansResponse200]", self._client._invoke_raw("deleteScans", kwargs))
+
+    def new_scan_with_profile(
+        self,
+        *,
+        body: NewScanWithProfileBody,
+    ) -> _RawResponse[ScanTaskModel]:
+        """Launches a new scan with profile. (`newScanWithProfile`: POST /api/1.0/scans/newwithprofile)
+
+        Args:
+            body (NewScanWithProfileBody):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _scans__new_scan_with_profile._get_kwargs(
+            body=body,
+        )
+        return cast("_RawResponse[ScanTaskModel]", self._client._invoke_raw("newScanWithProfile", kwargs))
+
+    def new_scan_from_scan(
+        self,
+        *,
+        body: str,
+    ) -> _RawResponse[ScanTaskModel]:
+        """Launches a new scan with same configuration from the scan specified with scan id. (`newScanFromScan`: POST /api/1.0/scans/newfromscan)
+
+        Args:
+            body (str): A .NET Guid in its 8-4-4-4-12 hex form (any version/variant nibbles).
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _scans__new_scan_from_scan._get_kwargs(
+            body=body,
+        )
+        return cast("_RawResponse[ScanTaskModel]", self._client._invoke_raw("newScanFromScan", kwargs))
+
+    def new_incremental_scan(
+        self,
+        *,
+        body: NewIncrementalScanBody,
+    ) -> _RawResponse[ScanTaskModel]:
+        """Launches an incremental scan based on the provided base scan identifier. (`newIncrementalScan`: POST /api/1.0/scans/incremental)
+
+        "Base scan should be in completed state. Currently running or cancelled scans are not valid."
+
+        Args:
+            body (NewIncrementalScanBody):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _scans__new_incremental_scan._get_kwargs(
+            body=body,
+        )
+        return cast("_RawResponse[ScanTaskModel]", self._client._invoke_raw("newIncrementalScan", kwargs))
+
+    def new_retest_scan(
+        self,
+        *,
+        body: NewRetestScanBody,
+    ) -> _RawResponse[ScanTaskModel]:
+        """Launches a retest scan based on the provided base scan identifier. (`newRetestScan`: POST /api/1.0/scans/retest)
+
+        Args:
+            body (NewRetestScanBody):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _scans__new_retest_scan._get_kwargs(
+            body=body,
+        )
+        return cast("_RawResponse[ScanTaskModel]", self._client._invoke_raw("newRetestScan", kwargs))
+
+    def list_scans_by_website(
+        self,
+        *,
+        website_url: str | Unset = UNSET,
+        target_url: str | Unset = UNSET,
+        page: int | Unset = 1,
+        page_size: int | Unset = 20,
+        initiated_date_sort_type: ListScansByWebsiteInitiatedDateSortType
+        | Unset = ListScansByWebsiteInitiatedDateSortType.ASCENDING,
+    ) -> _RawResponse[ScanTaskListApiResult]:
+        """Gets the list of scans of a website. (`listScansByWebsite`: GET /api/1.0/scans/listbywebsite)
+
+        Args:
+            website_url (str | Unset):
+            target_url (str | Unset):
+            page (int | Unset):  Default: 1.
+            page_size (int | Unset):  Default: 20.
+            initiated_date_sort_type (ListScansByWebsiteInitiatedDateSortType | Unset):  Default:
+                ListScansByWebsiteInitiatedDateSortType.ASCENDING.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _scans__list_scans_by_website._get_kwargs(
+            website_url=website_url,
+            target_url=target_url,
+            page=page,
+            page_size=page_size,
+            initiated_date_sort_type=initiated_date_sort_type,
+        )
+        return cast("_RawResponse[ScanTaskListApiResult]", self._client._invoke_raw("listScansByWebsite", kwargs))
+
+    def download_scan_file(
+        self,
+        *,
+        scan_id: str,
+        is_windows_compatible: bool | Unset = False,
+    ) -> _RawResponse[File]:
+        """Downloads the scan file as zip. (`downloadScanFile`: GET /api/1.0/scans/downloadscanfile)
+
+        Args:
+            scan_id (str): A .NET Guid in its 8-4-4-4-12 hex form (any version/variant nibbles).
+            is_windows_compatible (bool | Unset):  Default: False.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _scans__download_scan_file._get_kwargs(
+            scan_id=scan_id,
+            is_windows_compatible=is_windows_compatible,
+        )
+        return cast("_RawResponse[File]", self._client._invoke_raw("downloadScanFile", kwargs))
 
 
 class AsyncScansResource:
@@ -965,6 +1243,139 @@ class AsyncScansResource:
         )
         return cast("DeleteScansResponse200", await self._client._invoke("deleteScans", kwargs))
 
+    async def new_scan_with_profile(
+        self,
+        *,
+        body: NewScanWithProfileBody,
+    ) -> ScanTaskModel:
+        """Launches a new scan with profile. (`newScanWithProfile`: POST /api/1.0/scans/newwithprofile)
+
+        Args:
+            body (NewScanWithProfileBody):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _scans__new_scan_with_profile._get_kwargs(
+            body=body,
+        )
+        return cast("ScanTaskModel", await self._client._invoke("newScanWithProfile", kwargs))
+
+    async def new_scan_from_scan(
+        self,
+        *,
+        body: str,
+    ) -> ScanTaskModel:
+        """Launches a new scan with same configuration from the scan specified with scan id. (`newScanFromScan`: POST /api/1.0/scans/newfromscan)
+
+        Args:
+            body (str): A .NET Guid in its 8-4-4-4-12 hex form (any version/variant nibbles).
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _scans__new_scan_from_scan._get_kwargs(
+            body=body,
+        )
+        return cast("ScanTaskModel", await self._client._invoke("newScanFromScan", kwargs))
+
+    async def new_incremental_scan(
+        self,
+        *,
+        body: NewIncrementalScanBody,
+    ) -> ScanTaskModel:
+        """Launches an incremental scan based on the provided base scan identifier. (`newIncrementalScan`: POST /api/1.0/scans/incremental)
+
+        "Base scan should be in completed state. Currently running or cancelled scans are not valid."
+
+        Args:
+            body (NewIncrementalScanBody):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _scans__new_incremental_scan._get_kwargs(
+            body=body,
+        )
+        return cast("ScanTaskModel", await self._client._invoke("newIncrementalScan", kwargs))
+
+    async def new_retest_scan(
+        self,
+        *,
+        body: NewRetestScanBody,
+    ) -> ScanTaskModel:
+        """Launches a retest scan based on the provided base scan identifier. (`newRetestScan`: POST /api/1.0/scans/retest)
+
+        Args:
+            body (NewRetestScanBody):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _scans__new_retest_scan._get_kwargs(
+            body=body,
+        )
+        return cast("ScanTaskModel", await self._client._invoke("newRetestScan", kwargs))
+
+    async def list_scans_by_website(
+        self,
+        *,
+        website_url: str | Unset = UNSET,
+        target_url: str | Unset = UNSET,
+        page: int | Unset = 1,
+        page_size: int | Unset = 20,
+        initiated_date_sort_type: ListScansByWebsiteInitiatedDateSortType
+        | Unset = ListScansByWebsiteInitiatedDateSortType.ASCENDING,
+    ) -> ScanTaskListApiResult:
+        """Gets the list of scans of a website. (`listScansByWebsite`: GET /api/1.0/scans/listbywebsite)
+
+        Args:
+            website_url (str | Unset):
+            target_url (str | Unset):
+            page (int | Unset):  Default: 1.
+            page_size (int | Unset):  Default: 20.
+            initiated_date_sort_type (ListScansByWebsiteInitiatedDateSortType | Unset):  Default:
+                ListScansByWebsiteInitiatedDateSortType.ASCENDING.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _scans__list_scans_by_website._get_kwargs(
+            website_url=website_url,
+            target_url=target_url,
+            page=page,
+            page_size=page_size,
+            initiated_date_sort_type=initiated_date_sort_type,
+        )
+        return cast("ScanTaskListApiResult", await self._client._invoke("listScansByWebsite", kwargs))
+
+    async def download_scan_file(
+        self,
+        *,
+        scan_id: str,
+        is_windows_compatible: bool | Unset = False,
+    ) -> File:
+        """Downloads the scan file as zip. (`downloadScanFile`: GET /api/1.0/scans/downloadscanfile)
+
+        Args:
+            scan_id (str): A .NET Guid in its 8-4-4-4-12 hex form (any version/variant nibbles).
+            is_windows_compatible (bool | Unset):  Default: False.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _scans__download_scan_file._get_kwargs(
+            scan_id=scan_id,
+            is_windows_compatible=is_windows_compatible,
+        )
+        return cast("File", await self._client._invoke("downloadScanFile", kwargs))
+
 
 class AsyncScansResourceWithRawResponse:
     """Operations tagged `scans` in the Invicti Enterprise (Netsparker) API (scanwire transcription) spec, answering RawResponse (status, headers, parsed model)."""
@@ -1259,6 +1670,139 @@ class AsyncScansResourceWithRawResponse:
             body=body,
         )
         return cast("_RawResponse[DeleteScansResponse200]", await self._client._invoke_raw("deleteScans", kwargs))
+
+    async def new_scan_with_profile(
+        self,
+        *,
+        body: NewScanWithProfileBody,
+    ) -> _RawResponse[ScanTaskModel]:
+        """Launches a new scan with profile. (`newScanWithProfile`: POST /api/1.0/scans/newwithprofile)
+
+        Args:
+            body (NewScanWithProfileBody):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _scans__new_scan_with_profile._get_kwargs(
+            body=body,
+        )
+        return cast("_RawResponse[ScanTaskModel]", await self._client._invoke_raw("newScanWithProfile", kwargs))
+
+    async def new_scan_from_scan(
+        self,
+        *,
+        body: str,
+    ) -> _RawResponse[ScanTaskModel]:
+        """Launches a new scan with same configuration from the scan specified with scan id. (`newScanFromScan`: POST /api/1.0/scans/newfromscan)
+
+        Args:
+            body (str): A .NET Guid in its 8-4-4-4-12 hex form (any version/variant nibbles).
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _scans__new_scan_from_scan._get_kwargs(
+            body=body,
+        )
+        return cast("_RawResponse[ScanTaskModel]", await self._client._invoke_raw("newScanFromScan", kwargs))
+
+    async def new_incremental_scan(
+        self,
+        *,
+        body: NewIncrementalScanBody,
+    ) -> _RawResponse[ScanTaskModel]:
+        """Launches an incremental scan based on the provided base scan identifier. (`newIncrementalScan`: POST /api/1.0/scans/incremental)
+
+        "Base scan should be in completed state. Currently running or cancelled scans are not valid."
+
+        Args:
+            body (NewIncrementalScanBody):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _scans__new_incremental_scan._get_kwargs(
+            body=body,
+        )
+        return cast("_RawResponse[ScanTaskModel]", await self._client._invoke_raw("newIncrementalScan", kwargs))
+
+    async def new_retest_scan(
+        self,
+        *,
+        body: NewRetestScanBody,
+    ) -> _RawResponse[ScanTaskModel]:
+        """Launches a retest scan based on the provided base scan identifier. (`newRetestScan`: POST /api/1.0/scans/retest)
+
+        Args:
+            body (NewRetestScanBody):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _scans__new_retest_scan._get_kwargs(
+            body=body,
+        )
+        return cast("_RawResponse[ScanTaskModel]", await self._client._invoke_raw("newRetestScan", kwargs))
+
+    async def list_scans_by_website(
+        self,
+        *,
+        website_url: str | Unset = UNSET,
+        target_url: str | Unset = UNSET,
+        page: int | Unset = 1,
+        page_size: int | Unset = 20,
+        initiated_date_sort_type: ListScansByWebsiteInitiatedDateSortType
+        | Unset = ListScansByWebsiteInitiatedDateSortType.ASCENDING,
+    ) -> _RawResponse[ScanTaskListApiResult]:
+        """Gets the list of scans of a website. (`listScansByWebsite`: GET /api/1.0/scans/listbywebsite)
+
+        Args:
+            website_url (str | Unset):
+            target_url (str | Unset):
+            page (int | Unset):  Default: 1.
+            page_size (int | Unset):  Default: 20.
+            initiated_date_sort_type (ListScansByWebsiteInitiatedDateSortType | Unset):  Default:
+                ListScansByWebsiteInitiatedDateSortType.ASCENDING.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _scans__list_scans_by_website._get_kwargs(
+            website_url=website_url,
+            target_url=target_url,
+            page=page,
+            page_size=page_size,
+            initiated_date_sort_type=initiated_date_sort_type,
+        )
+        return cast("_RawResponse[ScanTaskListApiResult]", await self._client._invoke_raw("listScansByWebsite", kwargs))
+
+    async def download_scan_file(
+        self,
+        *,
+        scan_id: str,
+        is_windows_compatible: bool | Unset = False,
+    ) -> _RawResponse[File]:
+        """Downloads the scan file as zip. (`downloadScanFile`: GET /api/1.0/scans/downloadscanfile)
+
+        Args:
+            scan_id (str): A .NET Guid in its 8-4-4-4-12 hex form (any version/variant nibbles).
+            is_windows_compatible (bool | Unset):  Default: False.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _scans__download_scan_file._get_kwargs(
+            scan_id=scan_id,
+            is_windows_compatible=is_windows_compatible,
+        )
+        return cast("_RawResponse[File]", await self._client._invoke_raw("downloadScanFile", kwargs))
 
 
 class WebsitesResource:
@@ -1789,6 +2333,24 @@ class ScanProfilesResource:
         )
         return cast("ScanProfilesListApiResult", self._client._invoke("listScanProfiles", kwargs))
 
+    def get_scan_profile(
+        self,
+        id: str,
+    ) -> SaveScanProfileApiModel:
+        """Gets the scan profile by id. (`getScanProfile`: GET /api/1.0/scanprofiles/get/{id})
+
+        Args:
+            id (str): A .NET Guid in its 8-4-4-4-12 hex form (any version/variant nibbles).
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _scan_profiles__get_scan_profile._get_kwargs(
+            id=id,
+        )
+        return cast("SaveScanProfileApiModel", self._client._invoke("getScanProfile", kwargs))
+
 
 class ScanProfilesResourceWithRawResponse:
     """Operations tagged `scan_profiles` in the Invicti Enterprise (Netsparker) API (scanwire transcription) spec, answering RawResponse (status, headers, parsed model)."""
@@ -1818,6 +2380,24 @@ class ScanProfilesResourceWithRawResponse:
         )
         return cast("_RawResponse[ScanProfilesListApiResult]", self._client._invoke_raw("listScanProfiles", kwargs))
 
+    def get_scan_profile(
+        self,
+        id: str,
+    ) -> _RawResponse[SaveScanProfileApiModel]:
+        """Gets the scan profile by id. (`getScanProfile`: GET /api/1.0/scanprofiles/get/{id})
+
+        Args:
+            id (str): A .NET Guid in its 8-4-4-4-12 hex form (any version/variant nibbles).
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _scan_profiles__get_scan_profile._get_kwargs(
+            id=id,
+        )
+        return cast("_RawResponse[SaveScanProfileApiModel]", self._client._invoke_raw("getScanProfile", kwargs))
+
 
 class AsyncScanProfilesResource:
     """Operations tagged `scan_profiles` in the Invicti Enterprise (Netsparker) API (scanwire transcription) spec."""
@@ -1846,6 +2426,24 @@ class AsyncScanProfilesResource:
             page_size=page_size,
         )
         return cast("ScanProfilesListApiResult", await self._client._invoke("listScanProfiles", kwargs))
+
+    async def get_scan_profile(
+        self,
+        id: str,
+    ) -> SaveScanProfileApiModel:
+        """Gets the scan profile by id. (`getScanProfile`: GET /api/1.0/scanprofiles/get/{id})
+
+        Args:
+            id (str): A .NET Guid in its 8-4-4-4-12 hex form (any version/variant nibbles).
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _scan_profiles__get_scan_profile._get_kwargs(
+            id=id,
+        )
+        return cast("SaveScanProfileApiModel", await self._client._invoke("getScanProfile", kwargs))
 
 
 class AsyncScanProfilesResourceWithRawResponse:
@@ -1877,6 +2475,24 @@ class AsyncScanProfilesResourceWithRawResponse:
         return cast(
             "_RawResponse[ScanProfilesListApiResult]", await self._client._invoke_raw("listScanProfiles", kwargs)
         )
+
+    async def get_scan_profile(
+        self,
+        id: str,
+    ) -> _RawResponse[SaveScanProfileApiModel]:
+        """Gets the scan profile by id. (`getScanProfile`: GET /api/1.0/scanprofiles/get/{id})
+
+        Args:
+            id (str): A .NET Guid in its 8-4-4-4-12 hex form (any version/variant nibbles).
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _scan_profiles__get_scan_profile._get_kwargs(
+            id=id,
+        )
+        return cast("_RawResponse[SaveScanProfileApiModel]", await self._client._invoke_raw("getScanProfile", kwargs))
 
 
 class ScanPoliciesResource:

@@ -13,10 +13,14 @@ from .delete_website_response_200 import DeleteWebsiteResponse200
 from .get_scan_report_content_format import GetScanReportContentFormat
 from .get_scan_report_format import GetScanReportFormat
 from .integration_system import IntegrationSystem
+from .list_scans_by_website_initiated_date_sort_type import ListScansByWebsiteInitiatedDateSortType
+from .new_incremental_scan_body import NewIncrementalScanBody
+from .new_retest_scan_body import NewRetestScanBody
 from .new_scan_task_api_model import NewScanTaskApiModel
 from .new_scan_task_api_model_create_type import NewScanTaskApiModelCreateType
 from .new_scan_task_api_model_scope import NewScanTaskApiModelScope
 from .new_scan_task_api_model_url_rewrite_mode import NewScanTaskApiModelUrlRewriteMode
+from .new_scan_with_profile_body import NewScanWithProfileBody
 from .new_website_api_model import NewWebsiteApiModel
 from .paged_list_fields import PagedListFields
 from .pci_compliance_status import PciComplianceStatus
@@ -70,10 +74,14 @@ __all__ = (
     "GetScanReportContentFormat",
     "GetScanReportFormat",
     "IntegrationSystem",
+    "ListScansByWebsiteInitiatedDateSortType",
+    "NewIncrementalScanBody",
+    "NewRetestScanBody",
     "NewScanTaskApiModel",
     "NewScanTaskApiModelCreateType",
     "NewScanTaskApiModelScope",
     "NewScanTaskApiModelUrlRewriteMode",
+    "NewScanWithProfileBody",
     "NewWebsiteApiModel",
     "PagedListFields",
     "PciComplianceStatus",
