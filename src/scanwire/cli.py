@@ -554,6 +554,46 @@ def run(
     )
     if not ok:
         raise typer.Exit(1)
+    console.rule("4. one job per vendor (create the target -> start -> wait -> findings -> report)")
+    if not run_jobs(chosen, report / "jobs"):
+        raise typer.Exit(1)
+
+
+def run_jobs(vendors: list[str], workdir: Path) -> bool:
+    """Each vendor's complete job (conformance.suites.jobs) on a fresh in-process emulator, as a table;
+    a failed step is that vendor's FAIL row with its reason, the other vendors still run."""
+    from conformance.suites.jobs import run_job
+
+    table = Table(title="jobs (generated clients, in-process emulators)")
+    for col in ("vendor", "target", "scan", "final state", "findings", "report", "time", "result"):
+        table.add_column(col, justify="right" if col in ("findings", "time") else "left")
+    ok = True
+    failures: list[str] = []
+    for vendor in vendors:
+        try:
+            r = run_job(vendor, workdir / vendor)
+        except Exception as exc:
+            ok = False
+            table.add_row(vendor, "", "", "", "", "", "", "[red]FAIL[/red]")
+            failures.append(f"{vendor} job: {type(exc).__name__}: {exc}")
+            continue
+        report = (
+            f"{r.report.name} ({r.report_kind}, {r.report_bytes:,} B)" if r.report else "none (no report API)"
+        )
+        table.add_row(
+            vendor,
+            r.target,
+            r.scan,
+            f"{r.status} ({r.raw})",
+            str(r.findings),
+            report,
+            f"{r.seconds:.1f} s",
+            "[green]pass[/green]",
+        )
+    console.print(table)
+    for line in failures:
+        err_console.print(line, markup=False, style="red")
+    return ok
 
 
 from scanwire.drift.cli import drift_app, proxy  # noqa: E402 - the drift commands join this app here

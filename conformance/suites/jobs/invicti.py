@@ -21,6 +21,4 @@ def run(client: Any, workdir: Path) -> Steps:
     final = client.wait_for_scan(scan, timeout=3600, poll_interval=5)
     findings = list(client.iter_findings(final))
     report = client.download_report(final, workdir / "vulnerabilities.xml", format="Xml")
-    return Steps(
-        target=f"website {website.id} ({website.root_url})", scan=final, findings=findings, report=report
-    )
+    return Steps(target=f"website {website.root_url}", scan=final, findings=findings, report=report)
