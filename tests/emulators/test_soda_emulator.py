@@ -869,7 +869,7 @@ def test_scenario__queue_stalled_keeps_new_scans_queuing(http: httpx.Client) -> 
 def test_coverage__every_spec_operation_is_routed(emu: Emulator, http: httpx.Client) -> None:
     coverage = control(http, "GET", "/coverage")
     assert coverage == {"implemented": sorted(emu.operations), "missing": []}
-    assert len(coverage["implemented"]) == 5
+    assert len(coverage["implemented"]) == 23  # 5 scan + test-login operations, D1-D12, U1-U6
 
 
 def test_restart__state_survives_on_a_sqlite_file(
