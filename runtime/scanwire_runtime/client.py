@@ -106,6 +106,9 @@ class Operation:
     errors: ErrorSpec
     paging: Paging | None = None
     min_interval: float = 0.0
+    # The model attribute path of the items when the findings sit inside one unpaged answer (`paging` then
+    # carries its own), so iter_findings yields typed models, not JSON values.
+    items_attribute: tuple[str, ...] = ()
 
     @property
     def key(self) -> str:
@@ -257,6 +260,7 @@ class Vendor(Generic[C, AC]):
                 errors=ErrorSpec.from_extensions(doc_errors, raw.get("x-scanwire-errors")),
                 paging=Paging.parse(paging, raw.get("items-attribute") or ()) if paging else None,
                 min_interval=_min_interval(doc_limit, raw.get("x-rate-limit")),
+                items_attribute=tuple(raw.get("items-attribute") or ()),
             )
         self._by_key = {op.key: op for op in self.operations.values()}
         if self.auth_spec:
@@ -871,7 +875,7 @@ class _Core:
         if op.paging is not None:
             return op.paging
         pointer = ref_op.items.pointer if ref_op.items is not None else ""
-        return Paging(style="none", items=pointer or "")
+        return Paging(style="none", items=pointer or "", items_attribute=op.items_attribute)
 
     def _report_args(self, scan: ScanLike, format: str | None) -> tuple[Operation, dict[str, Any], Any]:
         """(operation, parameters, body) of the lifecycle's `report` for `scan` in `format`."""
