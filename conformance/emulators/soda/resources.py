@@ -55,7 +55,7 @@ _ROLES = [
     ("role-editor", "Editor", {"configureDataset", "manageChecks", "manageIncidents", "viewFailedRows"}),
     ("role-viewer", "Viewer", set()),
 ]
-_ATTRIBUTES = [
+_ATTRIBUTES: list[dict[str, Any]] = [
     {
         "name": "certified",
         "label": "Certified",
@@ -96,6 +96,11 @@ CATALOGUE: dict[str, dict[str, Any]] = {
 _STATUSES = ("pass", "pass", "warn", "fail")  # catalogue check results, by position (deterministic)
 
 
+def _status(dataset: str, position: int) -> str:
+    """The catalogue result of a dataset's check at `position` (deterministic)."""
+    return _STATUSES[(len(dataset) + position) % len(_STATUSES)]
+
+
 def _dataset_url(dataset_id: str) -> str:
     return f"{CLOUD}/datasets/{dataset_id}/checks"
 
@@ -132,7 +137,8 @@ class SodaResources:
         for account, spec in CATALOGUE.items():
             users = [self._put_user(account, first, last) for first, last in spec["users"]]
             for role_id, name, allowed in _ROLES:
-                role = {"id": f"{role_id}-{account}", "name": name, **{p: p in allowed for p in _PERMISSIONS}}
+                role: dict[str, Any] = {"id": f"{role_id}-{account}", "name": name}
+                role.update({p: p in allowed for p in _PERMISSIONS})
                 self.store.put(ROLES, role["id"], account, role)
             for attribute in _ATTRIBUTES:
                 attr_id = stable_guid(f"soda-attribute:{account}:{attribute['name']}")
@@ -169,7 +175,7 @@ class SodaResources:
         for i, definition in enumerate(checks):
             check_id = stable_guid(f"soda-check:{dataset_id}:{definition}")
             check_ids.append(check_id)
-            status = _STATUSES[(len(name) + i) % len(_STATUSES)]
+            status = _status(name, i)
             self.store.put(
                 CHECKS,
                 check_id,
@@ -193,7 +199,8 @@ class SodaResources:
                 },
             )
         incidents = []
-        if any(_STATUSES[(len(name) + i) % len(_STATUSES)] == "fail" for i in range(len(checks))):
+        failing = [c for i, c in enumerate(check_ids) if _status(name, i) == "fail"]
+        if failing:  # one incident for the dataset's failing checks
             number = self.store.next_id(f"soda-incident-number:{account}")
             incident_id = stable_guid(f"soda-incident:{dataset_id}")
             self.store.put(
@@ -208,7 +215,7 @@ class SodaResources:
                     "severity": "major",
                     "status": "reported",
                     "cloudUrl": f"{CLOUD}/incidents/{number}",
-                    "checkIds": check_ids,
+                    "checkIds": failing,
                 },
             )
             incidents.append(incident_id)
@@ -573,7 +580,7 @@ class SodaResources:
         record = self.store.get(INCIDENTS, incident_id)
         if record is None or record.account != account:
             raise NotFoundError(f"Incident '{incident_id}' not found", incident_id=incident_id)
-        changes = {
+        changes: dict[str, Any] = {
             key: body[key] for key in ("description", "resolutionNotes", "severity", "status") if key in body
         }
         if "title" in body:
