@@ -15,6 +15,7 @@ import textwrap
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from helpers.generation import ROOT, copy_checkout, tree_bytes
@@ -29,6 +30,8 @@ from scanwire.generate import (
     tree_hash,
 )
 from scanwire.paths import Layout
+from scanwire.resolve import resolve_vendor
+from scanwire.specs import validation_key
 
 SCANWIRE = Path(sys.executable).parent / "scanwire"
 PIP = (sys.executable, "-m", "pip")
@@ -75,7 +78,14 @@ def test_stamp_records_input_hashes_tools_and_output(lay: Layout, vendor: str) -
     inputs["runtime/pyproject.toml"] = RUNTIME_PROJECT
     output = tree_hash(lay.generated(vendor)).encode()
 
-    assert list(stamp) == ["package", "tools", "inputs", "output"]
+    assert list(stamp) == ["package", "tools", "inputs", "output", "validated"]
+    spec = resolve_vendor(lay, vendor)
+    assert spec.resolved is not None
+    # What was found valid OpenAPI: the spec before and after its overlays, by content and validator.
+    assert stamp["validated"] == {
+        "spec": validation_key(spec.doc),
+        "resolved": validation_key(spec.resolved),
+    }
     pyproject = tomllib.loads((lay.generated(vendor) / "pyproject.toml").read_text(encoding="utf-8"))
     assert stamp["package"] == {"name": f"{vendor}-client", "version": pyproject["project"]["version"]}
     assert stamp["tools"] == tool_versions()
@@ -164,6 +174,34 @@ def test_generate_vendor__regenerates_when_an_overlay_changes(tmp_path: Path) ->
     # New input hash, same output: only the stamp is rewritten, which `changed` does not list.
     assert (result.status, result.changed) == ("generated", [])
     assert generate_vendor(checkout, "threadfix").status == "up to date"
+
+
+def test_generate_vendor__a_fresh_clone_trusts_the_stamped_validation_only_for_the_same_documents(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import openapi_spec_validator
+
+    from scanwire import specs
+
+    checkout = copy_checkout(tmp_path / "checkout", ("threadfix",))  # no .scanwire/cache: as in CI
+    checkout.generated("threadfix").mkdir(parents=True)
+    shutil.copy(ROOT / "generated" / "threadfix" / "generation.toml", checkout.generated("threadfix"))
+    validated: list[int] = []
+    real = openapi_spec_validator.OpenAPIV31SpecValidator
+
+    def counting(doc: Any) -> Any:
+        validated.append(1)
+        return real(doc)
+
+    monkeypatch.setattr(openapi_spec_validator, "OpenAPIV31SpecValidator", counting)
+    monkeypatch.setattr(specs, "_KNOWN_VALID", set())
+    assert generate_vendor(checkout, "threadfix", force=True).status == "generated"
+    assert validated == []  # both documents are in the committed stamp's [validated]
+    spec_path = checkout.spec("threadfix")
+    text = spec_path.read_text(encoding="utf-8")
+    spec_path.write_text(text.replace("title: ", "title: Changed ", 1), encoding="utf-8")
+    assert generate_vendor(checkout, "threadfix", force=True).status == "generated"
+    assert len(validated) == 2  # another spec, so another resolved document: both validated
 
 
 # -- the command line -----------------------------------------------------------------------------

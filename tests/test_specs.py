@@ -338,3 +338,37 @@ def test_check_examples__soda_examples_hold_only_against_the_overlaid_spec() -> 
         in messages
     )
     assert all(" at state: " in m or " at content/" in m or " at checks/" in m for m in messages), messages
+
+
+# -- the validation cache (scanwire.specs.VALIDATION_CACHE) -------------------------------------------
+
+
+def test_openapi_errors__cache_remembers_valid_documents_only(tmp_path: Any, monkeypatch: Any) -> None:
+    import openapi_spec_validator
+
+    from scanwire import specs
+
+    monkeypatch.setattr(specs, "_KNOWN_VALID", set())  # what generate_vendor learnt from stamps elsewhere
+    valid = copy.deepcopy(shared_spec("soda").resolved)
+    assert valid is not None
+    invalid = copy.deepcopy(valid)
+    _method, _path, op = next(iter_operations(invalid))
+    op["responses"][next(iter(op["responses"]))] = {"content": {}}
+    cache = tmp_path / "cache"
+    assert list(openapi_errors(valid, cache)) == [] and len(list(cache.iterdir())) == 1
+    assert list(openapi_errors(invalid, cache)) and len(list(cache.iterdir())) == 1
+
+    calls: list[int] = []
+    real = openapi_spec_validator.OpenAPIV31SpecValidator
+
+    def counting(doc: Any) -> Any:
+        calls.append(1)
+        return real(doc)
+
+    monkeypatch.setattr(openapi_spec_validator, "OpenAPIV31SpecValidator", counting)
+    assert list(openapi_errors(valid, cache)) == [] and calls == []  # known valid: not validated again
+    assert list(openapi_errors(invalid, cache)) and calls == [1]  # errors are never taken from the cache
+    changed = copy.deepcopy(valid)
+    changed["info"]["title"] += " (changed)"
+    assert list(openapi_errors(changed, cache)) == [] and calls == [1, 1]  # another document
+    assert list(openapi_errors(valid, None)) == [] and calls == [1, 1, 1]  # no cache given

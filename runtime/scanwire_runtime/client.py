@@ -36,6 +36,7 @@ import tenacity
 
 from .auth import LoginTokenAuth, credentials_for, credentials_from_env, env_var, make_auth
 from .errors import (
+    DECODED_BODY,
     APIConnectionError,
     APITimeoutError,
     ErrorSpec,
@@ -106,9 +107,8 @@ class Operation:
     errors: ErrorSpec
     paging: Paging | None = None
     min_interval: float = 0.0
-    # The model attribute path of the items when the findings sit inside one unpaged answer (`paging` then
-    # carries its own), so iter_findings yields typed models, not JSON values.
-    items_attribute: tuple[str, ...] = ()
+    # status -> expects_json(status), filled on first use (every answer asks; the spec does not change)
+    _json_by_status: dict[int, bool | None] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def key(self) -> str:
@@ -118,10 +118,16 @@ class Operation:
         return next((p for p in self.parameters if p.name == name), None)
 
     def expects_json(self, status: int) -> bool | None:
+        """True when the spec documents a JSON body for this status, False when a body of another kind
+        or none, None when it does not document the status."""
+        try:
+            return self._json_by_status[status]
+        except KeyError:
+            pass
         media = self.responses.get(str(status), self.responses.get(f"{status // 100}XX"))
-        if media is None:
-            return None
-        return any(m.split(";")[0].strip().endswith("json") for m in media)
+        found = None if media is None else any(m.split(";")[0].strip().endswith("json") for m in media)
+        self._json_by_status[status] = found
+        return found
 
 
 def _min_interval(*limits: Any) -> float:
@@ -180,7 +186,8 @@ class Scan(ScanRef, Generic[M]):
 ScanLike = ScanRef | str | int
 
 
-@dataclass(frozen=True)
+# Not frozen: a frozen dataclass sets each field through object.__setattr__, on every answer.
+@dataclass(slots=True)
 class Answer:
     """A successful answer: decoded JSON `body`, generated `model` (None when there is none), `response`."""
 
@@ -219,6 +226,28 @@ def _is_json(response: httpx.Response) -> bool:
 
 
 # -- the vendor ------------------------------------------------------------------------------------
+
+
+class _Cookies(httpx.Cookies):
+    """httpx.Cookies that skips the cookie jar for an answer that sets no cookie.
+
+    httpx hands every answer to `http.cookiejar` (two urllib adapter objects and a header scan, about a
+    twentieth of a request's cost in bench/bench_client_overhead.py); the jar reads only `Set-Cookie` and
+    `Set-Cookie2`, so without either there is nothing to extract and the jar is left as it is.
+    """
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        headers = response.headers
+        if "set-cookie" in headers or "set-cookie2" in headers:
+            super().extract_cookies(response)
+
+
+def _lean_cookies(http: httpx.Client | httpx.AsyncClient) -> None:
+    # httpx.Client keeps its jar in `_cookies` and wraps whatever the `cookies` setter is given in a plain
+    # Cookies, so the subclass is put there; with a future httpx that stores it elsewhere nothing changes.
+    current = getattr(http, "_cookies", None)
+    if type(current) is httpx.Cookies:
+        http._cookies = _Cookies(current.jar)
 
 
 class Vendor(Generic[C, AC]):
@@ -260,7 +289,6 @@ class Vendor(Generic[C, AC]):
                 errors=ErrorSpec.from_extensions(doc_errors, raw.get("x-scanwire-errors")),
                 paging=Paging.parse(paging, raw.get("items-attribute") or ()) if paging else None,
                 min_interval=_min_interval(doc_limit, raw.get("x-rate-limit")),
-                items_attribute=tuple(raw.get("items-attribute") or ()),
             )
         self._by_key = {op.key: op for op in self.operations.values()}
         if self.auth_spec:
@@ -391,6 +419,7 @@ class Vendor(Generic[C, AC]):
             timeout=timeout,
             headers={"Accept": "application/json", "User-Agent": self.user_agent, **(headers or {})},
         )
+        _lean_cookies(http)
         raw = self._raw_client(url)
         raw.set_httpx_client(http)
         return self.client_class(self, http, raw, timer)
@@ -418,6 +447,7 @@ class Vendor(Generic[C, AC]):
             timeout=timeout,
             headers={"Accept": "application/json", "User-Agent": self.user_agent, **(headers or {})},
         )
+        _lean_cookies(http)
         raw = self._raw_client(url)
         raw.set_async_httpx_client(http)
         return self.async_client_class(self, http, raw, timer)
@@ -708,7 +738,8 @@ class _Core:
 
     def _answer(self, op: Operation, response: httpx.Response) -> Answer:
         status = response.status_code
-        if 200 <= status < 300 and op.responses and op.expects_json(status) is None:
+        expects_json = op.expects_json(status)
+        if 200 <= status < 300 and op.responses and expects_json is None:
             # A success the spec does not document (Soda's start documents 201 without a body; a 200
             # with an HTML page is a proxy's or a broken server's answer, not a started scan).
             raise MalformedResponseError(
@@ -727,7 +758,7 @@ class _Core:
             op.errors,
             vendor=self.vendor.slug,
             operation=op.id,
-            expects_json=op.expects_json(response.status_code),
+            expects_json=expects_json,
         )
         model = None
         if body is not None:
@@ -736,10 +767,10 @@ class _Core:
                 module = self._modules[op.module] = importlib.import_module(
                     f"{self.vendor.package}.{op.module}"
                 )
-            # The generated parser calls response.json(); the body is decoded already (raise_for_response),
-            # so it gets that object instead of parsing the bytes a second time. Its from_dict copies what it
-            # pops, so `body` stays as it was.
-            response.json = lambda **_kwargs: body  # type: ignore[method-assign]
+            # The generated parser reads the body through errors.response_json; it is decoded already
+            # (raise_for_response), so it gets that object instead of parsing the bytes a second time. Its
+            # from_dict copies what it pops, so `body` stays as it was.
+            response.extensions[DECODED_BODY] = body
             try:
                 model = module._parse_response(client=self.raw, response=response)
             except (KeyError, ValueError, TypeError, AttributeError) as exc:
@@ -804,7 +835,17 @@ class _Core:
     def _build(
         self, http: httpx.Client | httpx.AsyncClient, op: Operation, params: Mapping[str, Any], body: Any
     ) -> httpx.Request:
-        return http.build_request(**request_args(op, params, body, self.vendor.slug))
+        return self._request(http, request_args(op, params, body, self.vendor.slug))
+
+    def _request(self, http: httpx.Client | httpx.AsyncClient, kwargs: dict[str, Any]) -> httpx.Request:
+        """`http.build_request(**kwargs)`, the operation's path joined to the base URL here: httpx joins a
+        relative URL by parsing and validating it twice (the relative part, then the joined URL), about a
+        tenth of a request's cost (bench/bench_client_overhead.py); an absolute URL is parsed once. The
+        result is the URL httpx builds (base path + the path, dot segments normalized the same way)."""
+        url = kwargs.get("url")
+        if isinstance(url, str) and url.startswith("/"):
+            kwargs = {**kwargs, "url": self.base_url + url}
+        return http.build_request(**kwargs)
 
     def _scan(self, scan_id: str, answer: Answer, context: Mapping[str, Any]) -> Scan[Any]:
         poll = self.lifecycle.operations.get("poll")
@@ -851,8 +892,29 @@ class _Core:
         )
 
     def _poll_options(self, plan: _WaitPlan) -> RequestOptions:
-        # The waiter retries transient failures itself, up to its deadline; a poll gets the time left.
-        return RequestOptions(timeout=plan.time_left(), retry=RetryPolicy.disabled())
+        # The waiter retries transient failures itself, up to its deadline. A poll's timeout is the
+        # request timeout in effect (with_options, else connect's), cut to the time left: the deadline
+        # is hard, and a 600 s wait does not make one poll wait 600 s for an answer.
+        left = plan.time_left()
+        configured = self._options.timeout if self._options.timeout is not None else self._timeout()
+        timeout = configured if isinstance(configured, httpx.Timeout) else httpx.Timeout(configured)
+
+        def cut(value: float | None) -> float:
+            return left if value is None else min(value, left)
+
+        return RequestOptions(
+            timeout=httpx.Timeout(
+                connect=cut(timeout.connect),
+                read=cut(timeout.read),
+                write=cut(timeout.write),
+                pool=cut(timeout.pool),
+            ),
+            retry=RetryPolicy.disabled(),
+        )
+
+    def _timeout(self) -> httpx.Timeout:
+        """The connection's request timeout (set by connect)."""
+        raise NotImplementedError
 
     def _paging(self, op: Operation) -> Paging:
         if op.paging is None:
@@ -875,7 +937,9 @@ class _Core:
         if op.paging is not None:
             return op.paging
         pointer = ref_op.items.pointer if ref_op.items is not None else ""
-        return Paging(style="none", items=pointer or "", items_attribute=op.items_attribute)
+        # The generated model's attribute path to the items (spec data), so they come typed.
+        attribute = self.vendor.spec["operations"][op.id].get("items-attribute") or ()
+        return Paging(style="none", items=pointer or "", items_attribute=tuple(attribute))
 
     def _report_args(self, scan: ScanLike, format: str | None) -> tuple[Operation, dict[str, Any], Any]:
         """(operation, parameters, body) of the lifecycle's `report` for `scan` in `format`."""
@@ -922,6 +986,9 @@ class ScanClient(_Core, Generic[PollT, ResultT]):
         """Close the connection pool (the `with` block does it)."""
         self.http.close()
 
+    def _timeout(self) -> httpx.Timeout:
+        return self.http.timeout
+
     def __enter__(self) -> Self:
         return self
 
@@ -955,7 +1022,7 @@ class ScanClient(_Core, Generic[PollT, ResultT]):
         return self._invoke_answer(operation, kwargs).model
 
     def _invoke_answer(self, operation: str, kwargs: dict[str, Any]) -> Answer:
-        return self._send_request(self.vendor.operation(operation), self.http.build_request(**kwargs))
+        return self._send_request(self.vendor.operation(operation), self._request(self.http, kwargs))
 
     def _invoke_raw(self, operation: str, kwargs: dict[str, Any]) -> RawResponse[Any]:
         answer = self._invoke_answer(operation, kwargs)
@@ -965,7 +1032,7 @@ class ScanClient(_Core, Generic[PollT, ResultT]):
 
     def _start(self, kwargs: dict[str, Any], context: Mapping[str, Any]) -> Scan[Any]:
         op, ref_op = self.vendor.action("start")
-        answer = self._send_request(op, self.http.build_request(**kwargs))
+        answer = self._send_request(op, self._request(self.http, kwargs))
         return self._started(op, ref_op, context, answer)
 
     def _pages(
@@ -1035,7 +1102,7 @@ class ScanClient(_Core, Generic[PollT, ResultT]):
 
     def _iter_findings(self, scan: ScanLike, page_size: int | None = None) -> Iterator[Any]:
         op, ref_op = self.vendor.action("findings")
-        _, _, merged, body = self._scan_args("findings", scan, {})
+        _, _, merged, body = self._scan_args("findings", scan, dict(ref_op.params))
         size = self._size(op, page_size) if page_size is not None else {}
         yield from self._pages(op, self._findings_paging(op, ref_op), {**merged, **size}, body)
 
@@ -1080,6 +1147,9 @@ class AsyncScanClient(_Core, Generic[PollT, ResultT]):
         self.http = http
         super().__init__(vendor, str(http.base_url).rstrip("/"), raw, timer)
 
+    def _timeout(self) -> httpx.Timeout:
+        return self.http.timeout
+
     async def aclose(self) -> None:
         """Close the connection pool (the `async with` block does it)."""
         await self.http.aclose()
@@ -1116,7 +1186,7 @@ class AsyncScanClient(_Core, Generic[PollT, ResultT]):
         return (await self._invoke_answer(operation, kwargs)).model
 
     async def _invoke_answer(self, operation: str, kwargs: dict[str, Any]) -> Answer:
-        return await self._send_request(self.vendor.operation(operation), self.http.build_request(**kwargs))
+        return await self._send_request(self.vendor.operation(operation), self._request(self.http, kwargs))
 
     async def _invoke_raw(self, operation: str, kwargs: dict[str, Any]) -> RawResponse[Any]:
         answer = await self._invoke_answer(operation, kwargs)
@@ -1126,7 +1196,7 @@ class AsyncScanClient(_Core, Generic[PollT, ResultT]):
 
     async def _start(self, kwargs: dict[str, Any], context: Mapping[str, Any]) -> Scan[Any]:
         op, ref_op = self.vendor.action("start")
-        answer = await self._send_request(op, self.http.build_request(**kwargs))
+        answer = await self._send_request(op, self._request(self.http, kwargs))
         return self._started(op, ref_op, context, answer)
 
     async def _pages(
@@ -1198,7 +1268,7 @@ class AsyncScanClient(_Core, Generic[PollT, ResultT]):
 
     async def _iter_findings(self, scan: ScanLike, page_size: int | None = None) -> AsyncIterator[Any]:
         op, ref_op = self.vendor.action("findings")
-        _, _, merged, body = self._scan_args("findings", scan, {})
+        _, _, merged, body = self._scan_args("findings", scan, dict(ref_op.params))
         size = self._size(op, page_size) if page_size is not None else {}
         async for item in self._pages(op, self._findings_paging(op, ref_op), {**merged, **size}, body):
             yield item

@@ -91,8 +91,8 @@ class OperationRef:
     """An API operation named as `METHOD /path` (the spec's own path template), and where its values go:
     `id` (the scan id), `state` (the raw state in the answer); for `findings` optionally `items` (where
     the findings are in an answer the operation's own `x-scanwire-paging` does not describe); for
-    `report` optionally `format` (the parameter that picks the file format) and `params` (fixed values
-    sent every time, e.g. the report type)."""
+    `report` optionally `format` (the parameter that picks the file format); for both `params` (fixed
+    values sent every time, e.g. Invicti's report type, Advalidation's include_checks)."""
 
     method: str
     path: str

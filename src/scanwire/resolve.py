@@ -7,7 +7,7 @@ from typing import Any
 
 from scanwire.overlay import Overlay, apply_overlays, load_overlay, overlay_files
 from scanwire.paths import Layout
-from scanwire.specs import Spec, check_spec, load_spec, openapi_errors
+from scanwire.specs import Spec, check_spec, load_spec, openapi_errors, validation_cache
 from scanwire.yamlio import Problem, SourceError
 
 __all__ = ["resolve_vendor"]
@@ -51,7 +51,7 @@ def resolve_vendor(lay: Layout, vendor: str, *, check: bool = True) -> Spec:
     if not check:
         return spec
     problems = check_spec(spec, lay)
-    if not problems and next(openapi_errors(spec.resolved), None) is not None:
+    if not problems and next(openapi_errors(spec.resolved, validation_cache(lay)), None) is not None:
         problems = _blame(spec, overlays)
     if problems:
         raise SourceError(problems)

@@ -3,8 +3,10 @@ examples against their schemas, and the lifecycle extension."""
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from importlib import resources
@@ -13,7 +15,6 @@ from typing import Any
 
 import jsonschema
 from openapi_schema_validator import OAS31Validator
-from openapi_spec_validator import OpenAPIV31SpecValidator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 from scanwire_runtime.lifecycle import EXTENSION, Lifecycle, LifecycleError
@@ -124,11 +125,51 @@ def load_spec(path: Path, vendor: str | None = None) -> Spec:
 Check = Callable[[Spec, Layout | None], Iterator[Problem]]
 
 
-def openapi_errors(doc: dict[str, Any]) -> Iterator[tuple[list[Any], str]]:
-    """(JSON path, message) for each way `doc` is not valid OpenAPI 3.1 (openapi-spec-validator)."""
+# Documents found valid, one empty file per document (sha-256 of its canonical JSON and the validator's
+# version), under the checkout: validating a spec costs 0.1-0.3 s and the validator's import as much again,
+# and `scanwire generate --force` validates the same unchanged documents every time. Only "valid" is
+# remembered: a document with errors is validated again, so its messages are always fresh.
+VALIDATION_CACHE = Path(".scanwire") / "cache" / "openapi-valid"
+
+
+_KNOWN_VALID: set[str] = set()
+
+
+def remember_valid(keys: Iterable[str]) -> None:
+    """Validation keys (`validation_key`) of documents known to be valid, e.g. from a generation stamp."""
+    _KNOWN_VALID.update(k for k in keys if isinstance(k, str))
+
+
+def validation_key(doc: dict[str, Any]) -> str | None:
+    """The document's identity for validation: sha-256 of its canonical JSON and the validator's version
+    (None when it holds a value JSON cannot carry)."""
+    return _validation_key(doc)
+
+
+def _validation_key(doc: dict[str, Any]) -> str | None:
+    from importlib.metadata import version
+
+    try:
+        text = json.dumps(doc, sort_keys=True, ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError):  # a value JSON cannot carry (a YAML date...): not cached
+        return None
+    salt = f"openapi-spec-validator {version('openapi-spec-validator')}\n"
+    return hashlib.sha256((salt + text).encode()).hexdigest()
+
+
+def openapi_errors(doc: dict[str, Any], cache: Path | None = None) -> Iterator[tuple[list[Any], str]]:
+    """(JSON path, message) for each way `doc` is not valid OpenAPI 3.1 (openapi-spec-validator).
+
+    `cache`: a folder remembering the documents found valid (see VALIDATION_CACHE)."""
     if str(doc.get("openapi", "")).split(".")[:2] != ["3", "1"]:
         yield ["openapi"], f"expected openapi: 3.1.x, found {doc.get('openapi')!r}"
         return
+    key = _validation_key(doc) if cache is not None or _KNOWN_VALID else None
+    if key is not None and (key in _KNOWN_VALID or (cache is not None and (cache / key).is_file())):
+        return
+    # Imported here: a run whose documents are all known valid never pays for the validator's import.
+    from openapi_spec_validator import OpenAPIV31SpecValidator
+
     try:
         errors = list(OpenAPIV31SpecValidator(doc).iter_errors())
     except Exception as exc:  # the validator raises (not yields) on dangling $refs and null sections
@@ -138,8 +179,16 @@ def openapi_errors(doc: dict[str, Any]) -> Iterator[tuple[list[Any], str]]:
         )
         yield from _dangling_refs(doc)
         return
+    if not errors and cache is not None and key is not None:
+        with contextlib.suppress(OSError):  # a read-only checkout validates every time
+            cache.mkdir(parents=True, exist_ok=True)
+            (cache / key).touch()
     for err in errors:
         yield list(getattr(err, "absolute_path", []) or []), str(err.message).splitlines()[0]
+
+
+def validation_cache(layout: Layout | None) -> Path | None:
+    return layout.root / VALIDATION_CACHE if layout is not None else None
 
 
 def _dangling_refs(
@@ -164,9 +213,9 @@ def _dangling_refs(
             yield from _dangling_refs(value, (*parts, i), root)
 
 
-def check_openapi(spec: Spec, _: Layout | None) -> Iterator[Problem]:
+def check_openapi(spec: Spec, layout: Layout | None) -> Iterator[Problem]:
     """The document is valid OpenAPI 3.1."""
-    for parts, message in openapi_errors(spec.doc):
+    for parts, message in openapi_errors(spec.doc, validation_cache(layout)):
         yield spec.source.problem(parts, message, "openapi")
 
 

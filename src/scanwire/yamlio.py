@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import marshal
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,7 +87,58 @@ if hasattr(yaml, "CSafeLoader"):
     _FastDumperBase = yaml.CSafeDumper
 
 
+# A folder remembering parsed documents and dumped texts between runs (`use_cache`; scanwire generate sets
+# `.scanwire/cache/yaml` of the checkout). A parse is keyed by the text's sha-256 and stored with marshal
+# (exact types, 50x faster to read back than YAML); a dump is keyed by the sha-256 of the data's repr
+# (types and order included). Only successes are stored; anything unreadable is parsed/dumped again.
+_CACHE: Path | None = None
+# Entries are only valid for these loading/dumping rules: the salt holds this module's own source, so any
+# change to them (and PyYAML's version, and the parser in use) makes every old entry a miss.
+_CACHE_SALT = (
+    f"pyyaml {yaml.__version__} {_FastLoader.__name__} "
+    f"{hashlib.sha256(Path(__file__).read_bytes()).hexdigest()}\n"
+)
+
+
+def use_cache(folder: Path | None) -> None:
+    """Remember parsed and dumped YAML in `folder` (None: no cache)."""
+    global _CACHE
+    _CACHE = folder
+
+
+def _cached(kind: str, key_text: str) -> tuple[Path | None, bytes | None]:
+    if _CACHE is None:
+        return None, None
+    key = hashlib.sha256((_CACHE_SALT + kind + "\n" + key_text).encode()).hexdigest()
+    path = _CACHE / f"{kind}-{key}"
+    try:
+        return path, path.read_bytes()
+    except OSError:
+        return path, None
+
+
+def _store(path: Path | None, data: bytes) -> None:
+    if path is None:
+        return
+    with contextlib.suppress(OSError):  # a read-only checkout works without the cache
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(f".{os.getpid()}.part")
+        partial.write_bytes(data)
+        partial.replace(path)
+
+
 def _load(text: str) -> Any:
+    path, hit = _cached("load", text)
+    if hit is not None:
+        with contextlib.suppress(ValueError, EOFError, TypeError):
+            return marshal.loads(hit)
+    data = _parse(text)
+    with contextlib.suppress(ValueError):  # a type marshal cannot carry: not cached
+        _store(path, marshal.dumps(data))
+    return data
+
+
+def _parse(text: str) -> Any:
     if _FastLoader is not _StrictLoader:
         try:
             return yaml.load(text, Loader=_FastLoader)
@@ -177,6 +232,12 @@ _Dumper.add_representer(str, _str_representer)
 
 def dump_yaml(data: Any) -> str:
     """Deterministic YAML text (same input, same bytes) that round-trips through load_yaml."""
-    return yaml.dump(
+    path, hit = _cached("dump", repr(data)) if _CACHE is not None else (None, None)
+    if hit is not None:
+        with contextlib.suppress(UnicodeDecodeError):
+            return hit.decode("utf-8")
+    text: str = yaml.dump(
         data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100, default_flow_style=False
     )
+    _store(path, text.encode("utf-8"))
+    return text

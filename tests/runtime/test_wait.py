@@ -142,3 +142,22 @@ def test_wait__timeouts_and_connection_errors_are_retried_until_the_deadline(moc
     error = caught.value
     assert (error.elapsed, error.polls, error.errors) == (10, route.call_count, route.call_count)
     assert isinstance(error.last_error, soda.APITimeoutError) and route.call_count == 6
+
+
+def test_wait__a_burst_of_5xx_is_waited_out_until_the_deadline(mocked: Any, timer: Any) -> None:
+    # One burst of 8 x 500 ended a 30 s wait after 8.5 s (the idempotent-request retries gave up first).
+    client, router = mocked("soda", auth=("id", "secret"))
+    burst = [httpx.Response(500, json={"code": "x", "message": "boom"}) for _ in range(8)]
+    route = router.get(STATUS).mock(side_effect=[*burst, *states("completed")])
+    final = client.wait_for_scan("abc", timeout=30, poll_interval=1, backoff=1)
+    assert final.status.terminal and route.call_count == 9 and sum(timer.sleeps) < 30
+
+
+def test_wait__5xx_until_the_deadline_is_a_timeout_that_counts_them(mocked: Any, timer: Any) -> None:
+    client, router = mocked("soda", auth=("id", "secret"))
+    route = router.get(STATUS).mock(return_value=httpx.Response(503, json={"code": "x", "message": "down"}))
+    with pytest.raises(soda.ScanTimeoutError) as caught:
+        client.wait_for_scan("abc", timeout=30, poll_interval=1, backoff=1)
+    error = caught.value
+    assert error.elapsed == 30 and error.errors == route.call_count and error.last is None
+    assert isinstance(error.last_error, soda.ServerError)

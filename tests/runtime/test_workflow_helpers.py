@@ -87,9 +87,7 @@ def test_iter_findings__items_pointer_of_the_role_for_an_unpaged_operation(route
     }
     with connect(vendor(role, unpaged=True), router) as client:
         found = list(client._iter_findings("s-1"))
-    assert [f.message for f in found] == [
-        "crawler died"
-    ] * 3  # typed models, as the generated method declares
+    assert [f.message for f in found] == ["crawler died"] * 3  # typed by the spec data's items-attribute
 
 
 def test_download_report__streams_to_the_path_with_format_and_fixed_params(

@@ -127,6 +127,8 @@ def failing(v: Vendor) -> dict[str, tuple[str, str]]:
         cases["no-start"] = ("attr-defined", "client.start_scan()")
     if v.slug == "soda":  # the spec's JSON name is not the keyword (was sent as a body, silently)
         cases["spec-name-keyword"] = ("call-arg", "client.start_scan(scanDefinition='nightly')")
+        # cancel answers 200 without a body: typed None (was `object`, which any use silently accepted)
+        cases["bodiless-answer"] = ("func-returns-value", 'answer = client.cancel("1")')
     return cases
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import Callable
 from typing import Any
 
 from conformance.emulators.core import (
@@ -18,6 +19,7 @@ from conformance.emulators.core import (
 )
 from conformance.emulators.core.ids import guid, iso_ms_z
 from conformance.emulators.core.plugin import Backend
+from conformance.emulators.core.store import one_of
 
 __all__ = [
     "ACCOUNTS",
@@ -123,6 +125,9 @@ def dotnet_time(ts: float) -> str:
 
 
 class AppSpiderBackend(Backend):
+    # GetScans filters on the scan's config (configId).
+    LIST_INDEXES = (("config",),)
+
     def reset(self) -> None:
         # Configs persist with the store: a restart on the same SQLite file keeps their ids.
         if self.store.count("config"):
@@ -257,16 +262,30 @@ class AppSpiderBackend(Backend):
         events: list[dict[str, Any]] = self.engine.observe(scan).data["events"]
         return events
 
-    def list_scans(self, account: str, config_ids: list[str] | None) -> list[dict[str, Any]]:
+    def list_scans(
+        self, account: str, config_ids: list[str] | None
+    ) -> tuple[int, Callable[[int, int | None], list[dict[str, Any]]]]:
+        """(how many scans match, how to fetch a page of GetScans items), oldest first; counted and
+        paged in SQLite on the scan record's `config` key, after the due time-based steps."""
         if config_ids:
             known = {c["Id"] for c in self.configs(account)}
             for config_id in config_ids:
                 if config_id not in known:
                     raise ConfigNotFoundError(config_id)
-        scans = [self.engine.observe(s) for s in self.engine.all(account)]
-        if config_ids:
-            scans = [s for s in scans if s.data["ConfigId"] in config_ids]
-        return [self.view(s) for s in scans]
+        where = {"config": one_of(*config_ids)} if config_ids else None
+        self.engine.catch_up()
+        total = self.engine.count(account, where=where)
+
+        def fetch(offset: int, limit: int | None) -> list[dict[str, Any]]:
+            with self.store.transaction():
+                return [
+                    self.view(s) for s in self.engine.page(account, where=where, offset=offset, limit=limit)
+                ]
+
+        return total, fetch
+
+    def list_keys(self, scan: Scan) -> dict[str, Any]:
+        return {"config": scan.data.get("ConfigId")}
 
     def act(self, account: str, scan_id: str, action: str) -> Scan:
         return self.engine.act(scan_id, account, action)
@@ -274,7 +293,12 @@ class AppSpiderBackend(Backend):
     def act_all(self, account: str, action: str) -> list[str]:
         """The action on every scan of the client where the lifecycle allows it; ids of those moved."""
         moved = []
-        for scan in self.engine.all(account):
+        # Only scans in a state the action leaves from (by the state index, after due steps).
+        self.engine.catch_up()
+        where = {
+            "state": one_of(*(s for s in self.lifecycle.states if self.lifecycle.after_action(s, action)))
+        }
+        for scan in self.engine.page(account, where=where):
             try:
                 moved.append(self.engine.act(scan.id, account, action).id)
             except IllegalTransitionError:

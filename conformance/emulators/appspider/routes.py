@@ -16,7 +16,7 @@ from starlette.responses import Response
 from conformance.emulators.appspider.models import AppSpiderBackend
 from conformance.emulators.core.errors import BadRequestError
 from conformance.emulators.core.http import Call, int_param, json_response, param
-from conformance.emulators.core.paging import page_of
+from conformance.emulators.core.paging import page_query
 
 AppSpider = Call[AppSpiderBackend]
 
@@ -66,12 +66,12 @@ def login(call: AppSpider) -> Response:
 
 def get_scans(call: AppSpider) -> Response:
     config_ids = _ids(call, "configId")
-    scans = call.backend.list_scans(call.account, config_ids)
+    total, fetch = call.backend.list_scans(call.account, config_ids)
     if int_param(call, "page") is None and int_param(call, "pageSize") is None:
-        return ok(Scans=scans)
+        return ok(Scans=fetch(0, None))  # unpaged: the vendor answers every scan
     if int_param(call, "page") is None or int_param(call, "pageSize") is None:
         raise BadRequestError(_REQUIRED, rule="required")  # documented only together (seed 002)
-    page = page_of(call, scans)
+    page = page_query(call, total, fetch)
     links = _links(call, config_ids, page.number, page.size, page.pages)
     return ok(Scans=page.items, TotalCount=page.total, TotalPages=page.pages, Links=links)
 

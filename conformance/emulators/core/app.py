@@ -96,6 +96,7 @@ class Emulator:
             on_transition=lambda scan, old, new, cause: self.backend.on_transition(scan, old, new, cause),
             default=Progression.parse(self.settings.progression, self.lifecycle),
             summarize=lambda scan: self.backend.summary(scan),
+            list_keys=lambda scan: self.backend.list_keys(scan),
         )
         self.faults = FaultQueue()
         self.operations = {f"{m} {p}": op for m, p, op in iter_operations(self.spec)}
@@ -122,6 +123,7 @@ class Emulator:
         )
         self.app = self.guard
         self.backend.reset()
+        self.engine.upgrade()  # scans of an older state file get the keys lists filter on (once)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http" and not scope["path"].startswith("/_emulator/"):
@@ -250,7 +252,7 @@ class Emulator:
         if "json" in call.content_type:
             check_json(body)  # depth and non-finite numbers, before any parser recurses (limits.py)
         if self.settings.validate_requests:
-            check = self.validator.check_request(request, body)
+            check = self.validator.check_request(request, body, call.operation, call.path_params)
             if check.problems:
                 raise BadRequestError("request does not match the spec", check.problems)
             call.path_params.update(_typed_path_params(call.path_params, check.path))

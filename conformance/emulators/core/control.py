@@ -134,8 +134,36 @@ def state(emu: Target, request: Request, body: dict[str, Any]) -> Response:
     )
 
 
+def _whole(request: Request, name: str, default: int | None, low: int) -> int | None:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = low - 1
+    if value < low:
+        raise BadRequestError(f"{name} must be an integer >= {low}, not {raw[:40]!r}", field=name)
+    return value
+
+
 def list_scans(emu: Target, request: Request, body: dict[str, Any]) -> Response:
-    return JSONResponse([_scan_json(emu, s) for s in emu.engine.all(request.query_params.get("account"))])
+    """Scans oldest first; `account`, `state` filter; `limit`/`offset` page (read from the store, O(page));
+    X-Total-Count says how many match."""
+    query = request.query_params
+    account, state = query.get("account"), query.get("state")
+    if state is not None and state not in emu.lifecycle.states:
+        raise BadRequestError(
+            f"state: {state[:40]!r} is not a state of this vendor; known: {sorted(emu.lifecycle.states)}",
+            field="state",
+        )
+    limit, offset = _whole(request, "limit", None, 1), _whole(request, "offset", 0, 0)
+    where = None if state is None else {"state": state}
+    with emu.store.transaction():
+        total = emu.engine.count(account, where=where)
+        scans = emu.engine.page(account, where=where, offset=offset or 0, limit=limit)
+        items = [_scan_json(emu, s) for s in scans]
+    return JSONResponse(items, headers={"X-Total-Count": str(total)})
 
 
 def seed_scan(emu: Target, request: Request, body: dict[str, Any]) -> Response:
@@ -276,7 +304,9 @@ _SCAN_ID = "/scans/{scan_id}"
 ENDPOINTS: list[Endpoint] = [
     Endpoint("POST", "/reset", "Forget all state", reset),
     Endpoint("GET", "/state", "Scans, settings, faults, violations", state),
-    Endpoint("GET", "/scans", "List scans (engine + vendor view)", list_scans),
+    Endpoint(
+        "GET", "/scans", "List scans (engine + vendor view); ?account, state, limit, offset", list_scans
+    ),
     Endpoint("POST", "/scans", "Seed a scan in any state", seed_scan, _SEED, status=201),
     Endpoint("GET", _SCAN_ID, "Read one scan", get_scan),
     Endpoint("PATCH", _SCAN_ID, "Force a state and/or a progression", patch_scan, _PATCH_SCAN, True),

@@ -12,18 +12,24 @@ code the generated clients ship) and applies one progression rule per scan, moto
 a named end such as Soda's `completedWithWarnings` (a non-terminal `final` is a side road taken once,
 then the happy path). After an action (cancel/pause/...) the scan
 follows the happy path from wherever the action left it.
+
+Lists are O(page) (issue 18): a scan's engine record keeps, as top-level keys the store can filter and
+index on, its `state`, its `due` time (when its next `seconds` step falls due; null when no step ever
+will by time alone) and the backend's `list_keys(scan)` (target, dates, config...). Before a list
+answers, `catch_up()` moves only the scans that are due (an indexed range query: O(due), not O(stored)),
+so a state filter sees what a read of each scan would; `page()` then reads one page from the store.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from conformance.emulators.core.clock import Clock
 from conformance.emulators.core.errors import BadRequestError, IllegalTransitionError, ScanNotFoundError
-from conformance.emulators.core.store import Record, Store
+from conformance.emulators.core.store import Record, Store, between, none_of, plus
 from scanwire.runtime.lifecycle import Lifecycle
 
 __all__ = ["MODES", "OUTCOMES", "Progression", "Scan", "ScanEngine", "TransitionClock"]
@@ -32,6 +38,15 @@ MODES = ("immediate", "reads", "seconds", "manual")
 OUTCOMES = ("success", "failure", "timeout", "hang")
 KIND = "scan"
 DATA_KIND = "scan.data"  # the vendor's document of each scan, stored apart from the engine's fields
+# Each scan's read count, in a small record of its own: a poll that moves nothing updates only this
+# row, which no index over the scans' JSON keys covers (updating the scan record itself rewrote every
+# such index: half of a poll's SQL time). Where it exists it is the count; the scan record's `reads` is
+# the count as of the last save (records written before it existed have none: theirs is the count).
+READS_KIND = "scan.reads"
+# A `seconds` step falls due at entered + every; the float division in `_progress` may see it a hair
+# later or sooner than the stored sum, so catch-up looks this far ahead (a scan not yet due is left as is).
+_SLACK = 1e-6
+_KEYS_META = "scan-keys"
 
 
 @dataclass(frozen=True)
@@ -102,9 +117,11 @@ class Scan:
         "_load",
         "account",
         "created",
+        "due",
         "entered",
         "history",
         "id",
+        "keys",
         "progression",
         "reads",
         "state",
@@ -131,6 +148,8 @@ class Scan:
         self._data: dict[str, Any] | None = {} if data is None else data
         self._load: Callable[[], dict[str, Any]] | None = None
         self.summary = summary
+        self.due: float | None = None  # when the next `seconds` step falls due (the engine sets it)
+        self.keys: dict[str, Any] = {}  # the backend's list keys, stored as top-level keys of the record
 
     @property
     def data(self) -> dict[str, Any]:
@@ -149,8 +168,11 @@ class Scan:
         return self._data is not None
 
     def fields(self) -> dict[str, Any]:
-        """The engine's own fields, as stored (the vendor document apart)."""
-        return {name: getattr(self, name) for name in _FIELDS}
+        """The engine's own fields, as stored (the vendor document apart), with `due` and the list keys
+        beside them at the top level (what the store filters and indexes on)."""
+        out = {**self.keys, **{name: getattr(self, name) for name in _FIELDS}}
+        out["due"] = self.due
+        return out
 
     @classmethod
     def from_records(cls, stored: dict[str, Any], data: Record | Callable[[], dict[str, Any]] | None) -> Scan:
@@ -158,7 +180,10 @@ class Scan:
         stored = dict(stored)
         # State files written before the split keep the document inside the engine's record.
         legacy = stored.pop("data", None)
+        due = stored.pop("due", None)
+        keys = {k: stored.pop(k) for k in list(stored) if k not in _FIELD_SET}
         scan = cls(**stored, data=legacy)
+        scan.due, scan.keys = due, keys
         if legacy is None and data is not None:
             scan._data = None
             scan._load = (lambda: data.data) if isinstance(data, Record) else data
@@ -170,6 +195,8 @@ class Scan:
 
 
 _FIELDS = ("id", "account", "state", "created", "entered", "reads", "progression", "history", "summary")
+_FIELD_SET = frozenset(_FIELDS)
+_RESERVED = _FIELD_SET | {"due", "data"}
 
 
 class TransitionClock:
@@ -186,6 +213,7 @@ class TransitionClock:
 
 TransitionHook = Callable[[Scan, str, str, str], None]
 SummaryHook = Callable[[Scan], dict[str, Any] | None]
+KeysHook = Callable[[Scan], Mapping[str, Any]]
 
 
 class ScanEngine:
@@ -199,29 +227,65 @@ class ScanEngine:
         on_transition: TransitionHook | None = None,
         default: Progression | None = None,
         summarize: SummaryHook | None = None,
+        list_keys: KeysHook | None = None,
     ) -> None:
         self.lifecycle = lifecycle
         self.store = store
         self.clock = clock
         self.on_transition = on_transition or (lambda scan, old, new, cause: None)
         self.summarize = summarize or (lambda scan: None)
+        self.list_keys = list_keys or (lambda scan: {})
         self._roads: dict[tuple[str, str, str | None], tuple[str, ...]] = {}
         self._default = default or Progression()
         self._at: float | None = None  # the time of the transition being applied (TransitionClock)
         self.transition_clock = TransitionClock(self)
+        self._keyed = {"due"}  # top-level keys every stored scan record must have (see `upgrade`)
+        self._default_seen: tuple[int, Progression] | None = None
+        self._parsed: dict[tuple[Any, ...], Progression] = {}
+        # Lists filter on the state, and catch-up finds due scans across accounts, by index.
+        store.index(KIND, "state")
+        store.index(KIND, "due", by_account=False)
+
+    def index(self, *keys: str) -> None:
+        """Declare list keys (backend's `list_keys`) that lists filter on: an index on (account, keys)."""
+        self.store.index(KIND, *keys)
+        self._keyed.update(keys)
 
     # -- settings ---------------------------------------------------------------------------------
 
     @property
     def default_progression(self) -> Progression:
-        raw = self.store.meta_get("progression")
-        return Progression.parse(raw) if raw else self._default
+        # Read once per change of the store's settings (every poll of a scan without its own asks).
+        version = self.store.settings_version
+        if self._default_seen is None or self._default_seen[0] != version:
+            raw = self.store.meta_get("progression")
+            self._default_seen = (version, Progression.parse(raw) if raw else self._default)
+        return self._default_seen[1]
 
     def set_default_progression(self, progression: Progression) -> None:
-        self.store.meta_set("progression", progression.to_dict())
+        with self.store.transaction():
+            self.store.meta_set("progression", progression.to_dict())
+            # Scans that follow the default get a due time by its rule (entered + every in `seconds`
+            # mode, else none); one where no step is left is set right by the next catch-up.
+            every = progression.every if progression.mode == "seconds" else None
+            where = {"progression": None, "state": none_of(*self.lifecycle.terminal)}
+            self.store.patch_where(
+                KIND, {"due": None if every is None else plus("entered", every)}, where=where
+            )
 
     def progression_of(self, scan: Scan) -> Progression:
-        return Progression.parse(scan.progression) if scan.progression else self.default_progression
+        if not scan.progression:
+            return self.default_progression
+        raw = scan.progression
+        # Parsed once per distinct progression (a poll asks every time; parsing validates).
+        # (exact types: True == 1 as a key, and a bool `every` must still be refused by parse)
+        key = tuple(sorted((k, v) for k, v in raw.items() if type(v) in (str, int, float, type(None))))
+        known = self._parsed.get(key) if len(key) == len(raw) else None
+        if known is None:
+            known = Progression.parse(raw)
+            if len(key) == len(raw) and len(self._parsed) < 256:
+                self._parsed[key] = known
+        return known
 
     # -- persistence ------------------------------------------------------------------------------
 
@@ -229,9 +293,31 @@ class ScanEngine:
         with self.store.transaction():
             if scan.data_touched:
                 scan.summary = self.summarize(scan)
+                scan.keys = dict(self.list_keys(scan))
+                if clash := _RESERVED.intersection(scan.keys):
+                    raise ValueError(f"list_keys may not set the engine's own field(s) {sorted(clash)}")
                 self.store.put(DATA_KIND, scan.id, scan.account, scan.data)
+            scan.due = self._due(scan)
             self.store.put(KIND, scan.id, scan.account, scan.fields())
+            self.store.put(READS_KIND, scan.id, scan.account, {"n": scan.reads})
         return scan
+
+    def _counted(self, scans: list[Scan]) -> list[Scan]:
+        """`scans` with their read counts from READS_KIND (one query for all of them)."""
+        if scans:
+            counts = self.store.get_many(READS_KIND, [s.id for s in scans])
+            for scan in scans:
+                record = counts.get(scan.id)
+                if record is not None:
+                    scan.reads = int(record.data["n"])
+        return scans
+
+    def _due(self, scan: Scan, progression: Progression | None = None) -> float | None:
+        """When time alone moves the scan next: `seconds` mode with a road ahead; else never (None)."""
+        prog = progression or self.progression_of(scan)
+        if prog.mode != "seconds" or not self.road(scan, prog):
+            return None
+        return scan.entered + prog.every
 
     def summary(self, scan: Scan) -> dict[str, Any] | None:
         """`summarize(scan)`; from what was stored with the scan when its document is not loaded."""
@@ -245,7 +331,7 @@ class ScanEngine:
             return None
         # The document is fetched when first used (never, on a poll that moves nothing). Handlers run
         # without yielding to other requests in between, so it is the one stored with these fields.
-        return Scan.from_records(record.data, lambda: self._document(scan_id))
+        return self._counted([Scan.from_records(record.data, lambda: self._document(scan_id))])[0]
 
     def _document(self, scan_id: str) -> dict[str, Any]:
         record = self.store.get(DATA_KIND, scan_id)
@@ -259,10 +345,69 @@ class ScanEngine:
         return scan
 
     def all(self, account: str | None = None) -> list[Scan]:
+        """Every scan (the control API's state dump): O(stored). Lists use `page` and `count`."""
         with self.store.transaction():
             records = self.store.list(KIND, account)
             documents = {r.id: r for r in self.store.list(DATA_KIND, account)}
-        return [Scan.from_records(r.data, documents.get(r.id)) for r in records]
+            counts = {r.id: r.data["n"] for r in self.store.list(READS_KIND, account)}
+        scans = [Scan.from_records(r.data, documents.get(r.id)) for r in records]
+        for scan in scans:
+            scan.reads = int(counts.get(scan.id, scan.reads))
+        return scans
+
+    def page(
+        self,
+        account: str | None = None,
+        *,
+        where: Mapping[str, Any] | None = None,
+        offset: int = 0,
+        limit: int | None = None,
+        newest_first: bool = False,
+    ) -> list[Scan]:
+        """One page of scans, filtered in SQLite on the record's top-level keys (`state`, the backend's
+        list keys): only that page's engine records are read, each document fetched when first used."""
+        records = self.store.list(
+            KIND, account, where=where, limit=limit, offset=offset, newest_first=newest_first
+        )
+        return self._counted([Scan.from_records(r.data, self._loader(r.id)) for r in records])
+
+    def count(self, account: str | None = None, *, where: Mapping[str, Any] | None = None) -> int:
+        return self.store.count(KIND, account, where=where)
+
+    def catch_up(self) -> int:
+        """Apply the `seconds` steps that fell due, to the scans they fell due for (indexed on `due`):
+        what `observe` does to one scan, done before a list filters or counts by state. Returns how many
+        scans were looked at."""
+        self.upgrade()
+        now = self.clock.now()
+        with self.store.transaction():
+            due = self.store.list(KIND, where={"due": between(None, now + _SLACK)})
+            for record in due:
+                scan = self._counted([Scan.from_records(record.data, self._loader(record.id))])[0]
+                if self._progress(scan, read=False) or scan.data_touched:
+                    self.save(scan)
+                elif (when := self._due(scan)) != scan.due:
+                    # Not moved: a stale due time (a default progression changed since) is set right.
+                    self.store.patch(KIND, scan.id, {"due": when})
+        return len(due)
+
+    def _loader(self, scan_id: str) -> Callable[[], dict[str, Any]]:
+        return lambda: self._document(scan_id)
+
+    def upgrade(self) -> None:
+        """Scans stored before their records kept `due` and the declared list keys (an older state file)
+        are saved again, once, so filters and catch-up see them. The store remembers which keys its
+        records have (meta `scan-keys`), so a current store costs one lookup, not a probe of every scan."""
+        keys = sorted(self._keyed)
+        with self.store.transaction():
+            if self.store.meta_get(_KEYS_META) != keys:
+                stale = {scan_id for key in keys for scan_id in self.store.missing(KIND, key)}
+                for scan_id in sorted(stale):
+                    scan = self.find(scan_id)
+                    if scan is not None:
+                        scan.data  # noqa: B018  # loaded, so save() works the list keys out again
+                        self.save(scan)
+                self.store.meta_set(_KEYS_META, keys)
 
     # -- lifecycle --------------------------------------------------------------------------------
 
@@ -291,12 +436,20 @@ class ScanEngine:
     def read(self, scan_id: str, account: str | None = None) -> Scan:
         """A client looked at the scan: count the read, apply due steps, persist."""
         with self.store.transaction():
-            scan = self.get(scan_id, account)
-            scan.reads += 1
+            record = self.store.get(KIND, scan_id)
+            if record is None or (account is not None and record.account != account):
+                raise ScanNotFoundError(scan_id)  # and nothing is counted
+            scan = Scan.from_records(record.data, self._loader(scan_id))
+            # Counted in the scan's own small READS_KIND record (a poll that moves nothing writes only
+            # that row); a scan stored before those records existed gets one now.
+            counted = self.store.bump(READS_KIND, scan_id, "n")
+            if counted is None:
+                scan.reads += 1
+                self.store.put(READS_KIND, scan_id, scan.account, {"n": scan.reads})
+            else:
+                scan.reads = int(counted.data["n"])
             if self._progress(scan, read=True) or scan.data_touched:
                 return self.save(scan)
-            # Nothing moved (a scan at its end, or between steps): only the count changed.
-            self.store.patch(KIND, scan.id, {"reads": scan.reads})
             return scan
 
     def observe(self, scan: Scan) -> Scan:

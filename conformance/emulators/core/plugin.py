@@ -62,6 +62,10 @@ class Host(Protocol):
 class Backend:
     """Base of a vendor's models: state and rules, no HTTP. Subclasses add the vendor's operations."""
 
+    # Indexes over the scan record's list keys (`list_keys`), one tuple of keys each: lists that filter
+    # on them read only the matching rows (the engine indexes `state` and `due` itself).
+    LIST_INDEXES: ClassVar[tuple[tuple[str, ...], ...]] = ()
+
     def __init__(self, emulator: Host) -> None:
         self.emulator = emulator
         self.store = emulator.store
@@ -69,6 +73,8 @@ class Backend:
         self.clock: Clock = emulator.engine.transition_clock
         self.lifecycle = emulator.lifecycle
         self.engine = emulator.engine
+        for keys in self.LIST_INDEXES:
+            self.engine.index(*keys)
 
     def on_transition(self, scan: Scan, old: str, new: str, cause: str) -> None:
         """Keep the vendor's own fields consistent with the state (timestamps, progress...)."""
@@ -83,6 +89,11 @@ class Backend:
         """The few vendor fields a status poll answers with, kept beside the engine's fields each time the
         scan's document is saved (`engine.summary(scan)` reads them without decoding the document)."""
         return None
+
+    def list_keys(self, scan: Scan) -> dict[str, Any]:
+        """Vendor fields the scan lists filter or sort on, kept as top-level keys of the scan's engine
+        record each time its document is saved (so the store filters on them in SQLite; issue 18)."""
+        return {}
 
     def view(self, scan: Scan) -> Any:
         """The scan as the vendor's API shows it (for the control API's state dump)."""

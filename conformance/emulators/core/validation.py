@@ -27,6 +27,7 @@ from starlette.responses import Response
 
 from conformance.emulators.core.echo import cap
 from conformance.emulators.core.errors import Problem
+from conformance.emulators.core.fastcheck import FastCheck, compile_fast_checks
 
 __all__ = ["RequestCheck", "SpecValidator", "server_prefixes"]
 
@@ -114,15 +115,35 @@ class SpecValidator:
         # A resolved-path cache (off by default in jsonschema-path): requests walk the same few spec
         # paths, each walk otherwise re-resolving every `$ref` on the way.
         self.api = OpenAPI(SchemaPath.from_dict(local, resolved_cache_maxsize=4096), config=_config(keep))
+        # Operations whose requests are only scalar path/query parameters: checked without openapi-core
+        # when they are plainly valid (fastcheck.py); prefixes without server variables only.
+        plain = [p for p in (str(s["url"]).rstrip("/") for s in servers) if "{" not in p]
+        self.fast: dict[str, FastCheck] = compile_fast_checks(local, plain)
         self._checked: OrderedDict[tuple[Any, ...], RequestCheck] = OrderedDict()
         self._lock = threading.Lock()
 
-    def check_request(self, request: Request, body: bytes) -> RequestCheck:
+    def check_request(
+        self,
+        request: Request,
+        body: bytes,
+        operation: str | None = None,
+        path_params: Mapping[str, str] | None = None,
+    ) -> RequestCheck:
         """The request's parameters and body as the spec types them, and what is wrong with it.
 
         A pure function of the request's bytes: identical requests (a client polling one scan) reuse
-        the verdict of the first one; every caller gets its own copy of the typed values.
+        the verdict of the first one; every caller gets its own copy of the typed values. With the
+        operation the router matched (and its path parameters), a plainly valid request of a simple
+        operation is typed by its compiled check instead (fastcheck.py).
         """
+        fast = self.fast.get(operation) if operation is not None else None
+        if fast is not None:
+            scope = request.scope
+            typed = fast.check(
+                scope["path"], path_params or {}, scope.get("query_string", b"").decode("latin-1"), body
+            )
+            if typed is not None:
+                return RequestCheck(typed[0], typed[1], None, [])
         key = _request_key(request.scope, body)
         if key is not None:
             with self._lock:

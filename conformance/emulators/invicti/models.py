@@ -5,12 +5,15 @@ from __future__ import annotations
 import copy
 import math
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from conformance.emulators.core import BadRequestError, Scan
+from conformance.emulators.core.engine import DATA_KIND
 from conformance.emulators.core.ids import guid, iso_dotnet
 from conformance.emulators.core.plugin import Backend
+from conformance.emulators.core.store import between, contains
 
 __all__ = ["ACCOUNTS", "PROFILES", "InvictiBackend", "timespan"]
 
@@ -29,6 +32,7 @@ _STATE_FIELDS = (
     "TotalVulnerabilityCount", *(f"{g}Vulnerability{c}Count" for g in ("", "Global") for c in _COUNTS),
 )  # fmt: skip
 _STATUS_FIELDS = ("CompletedSteps", "EstimatedLaunchTime", "EstimatedSteps")  # ApiScanStatusModel, less State
+_BUSY_READS = ("AgentId", "CrawlAndAttack", "EstimatedLaunchTime")  # what a running scan's poll reads
 _DATE_FORMATS = ("%m/%d/%Y %H:%M:%S", "%m/%d/%Y")  # the documented MM/dd/yyyy HH:mm:ss, and its date part
 
 # Two accounts so isolation can be tested; acme's user id is the seed scan's UserId.
@@ -82,18 +86,22 @@ def _parse_date(name: str, raw: str | None) -> float | None:
     return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp()
 
 
-def _within(value: Any, low: float | None, high: float | None) -> bool:
-    if low is None and high is None:
-        return True
+def _stamp(value: Any) -> float | None:
+    """The POSIX time of a stored date (the list's date window compares these); None for a seeded value
+    that is not a date, which never falls inside a window."""
     try:
-        stamp = datetime.fromisoformat(str(value)).timestamp()
-    except ValueError:  # a seeded non-date value never falls inside a window
-        return False
-    return (low is None or stamp >= low) and (high is None or stamp <= high)
+        return datetime.fromisoformat(str(value)).timestamp()
+    except ValueError:
+        return None
 
 
 class InvictiBackend(Backend):
     """Scan tasks of two accounts. `scan.data`: `fields` (ScanTaskModel values), `progress` (0..1)."""
+
+    # listbystate filters on the state, then on the date window and the target: one index holds all
+    # three, so a count or a page's pick reads index entries only (SQLite evaluates the target's
+    # substring test on the indexed value), never the records.
+    LIST_INDEXES = (("state", "when", "target"),)
 
     def reset(self) -> None:
         op = self.emulator.spec["paths"][DETAIL]["get"]
@@ -143,9 +151,40 @@ class InvictiBackend(Backend):
 
     def status(self, account: str, scan_id: str) -> dict[str, Any]:
         with self.store.transaction():
-            scan = self._keep_progress(self.engine.read(scan_id, account))
-        # Four scalars of the view, from the summary kept with the engine's fields (the poll path: the
-        # 96-field document is not decoded unless the poll moved the scan).
+            scan = self.engine.read(scan_id, account)
+            if scan.state in BUSY and not scan.data_touched:
+                return self._busy_status(scan)
+            scan = self._keep_progress(scan)
+        return self._status_of(scan)
+
+    def _busy_status(self, scan: Scan) -> dict[str, Any]:
+        """A poll of a running scan that did not move: what `_keep_progress` keeps (progress, its fields,
+        Duration), written into the stored document by SQLite's `json_set` from the few values it needs,
+        without decoding or encoding the 96-field document. The summary kept with the engine's fields is
+        not rewritten: a running scan's status is always worked out here, and the next save (any
+        transition) refreshes it."""
+        stored = self.store.pluck(
+            DATA_KIND, scan.id, ("progress",), ("base",), *(("fields", k) for k in _BUSY_READS)
+        )
+        if stored is None or stored[0] is None:
+            return self._status_of(self._keep_progress(scan))
+        progress, base, agent, crawl_and_attack, launch = stored
+        done = self._fraction_of(scan, float(progress), float(base or 0.0))
+        values = self._progress_values(scan.state, done, agent, crawl_and_attack)
+        values["Duration"] = timespan(self._busy_seconds(scan))
+        changes: dict[tuple[str, ...], Any] = {("progress",): done}
+        changes.update({("fields", k): v for k, v in values.items()})
+        self.store.patch_paths(DATA_KIND, scan.id, changes)
+        return {
+            "CompletedSteps": values["CompletedSteps"],
+            "EstimatedLaunchTime": launch,
+            "EstimatedSteps": values["EstimatedSteps"],
+            "State": scan.state,
+        }
+
+    def _status_of(self, scan: Scan) -> dict[str, Any]:
+        """Four scalars of the view, from the summary kept with the engine's fields (the poll path: the
+        96-field document is not decoded unless the poll moved the scan)."""
         summary = self.engine.summary(scan) or {}
         return {
             "CompletedSteps": summary.get("CompletedSteps"),
@@ -165,22 +204,36 @@ class InvictiBackend(Backend):
         start: str | None = None,
         end: str | None = None,
         target: str | None = None,
-    ) -> list[dict[str, Any]]:
-        """Newest first (INFERENCE); filters: state, start/end (StateChanged; Initiated if Queued), target."""
+    ) -> tuple[int, Callable[[int, int], list[dict[str, Any]]]]:
+        """Newest first (INFERENCE); filters: state, start/end (StateChanged; Initiated if Queued), target.
+
+        (how many match, how to fetch a page of views): filtered and counted in SQLite on the scan
+        record's `state`, `when` and `target` keys (`list_keys`), after the due time-based steps."""
         low, high = _parse_date("startDate", start), _parse_date("endDate", end)
-        views = []
-        with self.store.transaction():
-            for scan in reversed(self.engine.all(account)):
-                scan = self.engine.observe(scan)
-                if state is not None and scan.state != state:
-                    continue
-                view = self._seen(scan)
-                if not _within(view["Initiated" if scan.state == "Queued" else "StateChanged"], low, high):
-                    continue
-                if target and target.lower() not in str(view.get("TargetUrl") or "").lower():
-                    continue
-                views.append(view)
-        return views
+        where: dict[str, Any] = {}
+        if state is not None:
+            where["state"] = state
+        if low is not None or high is not None:
+            where["when"] = between(low, high)
+        if target:
+            where["target"] = contains(target)
+        self.engine.catch_up()
+        total = self.engine.count(account, where=where)
+
+        def fetch(offset: int, limit: int) -> list[dict[str, Any]]:
+            with self.store.transaction():
+                page = self.engine.page(account, where=where, offset=offset, limit=limit, newest_first=True)
+                return [self._seen(scan) for scan in page]
+
+        return total, fetch
+
+    def list_keys(self, scan: Scan) -> dict[str, Any]:
+        f = scan.data["fields"]
+        target = f.get("TargetUrl")
+        return {
+            "when": _stamp(f.get("Initiated" if scan.state == "Queued" else "StateChanged")),
+            "target": None if target is None else str(target),
+        }
 
     def act(self, account: str, scan_id: str, action: str) -> str:
         """cancel / pause / resume; an illegal one raises IllegalTransitionError (errors.py words it)."""
@@ -217,7 +270,11 @@ class InvictiBackend(Backend):
             return 30  # postponed launch (INFERENCE: outside the time window or no free agent)
         if state != "Queued":
             return None
-        ahead = sum(1 for s in self.engine.all(scan.account) if s.state == "Queued" and s.id != scan.id)
+        # Counted by the state index; the scan itself is not ahead of itself (it may be stored as Queued).
+        ahead = self.engine.count(scan.account, where={"state": "Queued"})
+        stored = self.engine.find(scan.id)
+        if stored is not None and stored.state == "Queued":
+            ahead -= 1
         return 3 * (ahead + 1)  # three minutes per scan in the queue (the spec's notes-queued example)
 
     def _busy_seconds(self, scan: Scan) -> float:
@@ -231,21 +288,28 @@ class InvictiBackend(Backend):
 
     def _progress_fields(self, scan: Scan, state: str, done: float) -> None:
         f = scan.data["fields"]
-        launched = state not in QUEUED and not (state in {"Cancelled", "Failed"} and f.get("AgentId") is None)
+        f.update(self._progress_values(state, done, f.get("AgentId"), f.get("CrawlAndAttack")))
+
+    def _progress_values(self, state: str, done: float, agent: Any, crawl_and_attack: Any) -> dict[str, Any]:
+        """EstimatedSteps, CompletedSteps, Percentage and Phase of a scan `done` (0..1) in `state`."""
+        launched = state not in QUEUED and not (state in {"Cancelled", "Failed"} and agent is None)
         estimated = int(self.template["EstimatedSteps"]) if launched else 0
-        f["EstimatedSteps"] = estimated
-        f["CompletedSteps"] = math.floor(done * estimated)
-        f["Percentage"] = math.floor(done * 100) if state in ARCHIVED else min(99, math.floor(done * 100))
         if state in ARCHIVED:
-            f["Phase"] = "Complete"
+            phase = "Complete"
         elif done <= 0:
-            f["Phase"] = "Pending"
+            phase = "Pending"
         elif done < 0.45:
-            f["Phase"] = "Crawling"
+            phase = "Crawling"
         elif done < 0.9:
-            f["Phase"] = "CrawlingAndAttacking" if f.get("CrawlAndAttack") else "Attacking"
+            phase = "CrawlingAndAttacking" if crawl_and_attack else "Attacking"
         else:
-            f["Phase"] = "ReCrawling"
+            phase = "ReCrawling"
+        return {
+            "EstimatedSteps": estimated,
+            "CompletedSteps": math.floor(done * estimated),
+            "Percentage": math.floor(done * 100) if state in ARCHIVED else min(99, math.floor(done * 100)),
+            "Phase": phase,
+        }
 
     def _outcome_fields(self, scan: Scan, state: str) -> None:
         f, t = scan.data["fields"], self.template
@@ -266,16 +330,18 @@ class InvictiBackend(Backend):
     def _fraction(self, scan: Scan) -> float:
         """Share of the scan done; grows while Scanning with reads or clock time, frozen otherwise."""
         d = scan.data
+        return self._fraction_of(scan, float(d["progress"]), float(d.get("base", 0.0)))
+
+    def _fraction_of(self, scan: Scan, progress: float, base: float) -> float:
         if scan.state != "Scanning":
-            return float(d["progress"])
+            return progress
         prog = self.engine.progression_of(scan)
         if prog.mode == "reads":
             stint = (scan.reads + 1) / (prog.every + 1)
         else:
             elapsed = self.clock.now() - scan.entered
             stint = min(0.99, elapsed / (prog.every if prog.mode == "seconds" else NOMINAL_SECONDS))
-        base = float(d.get("base", 0.0))
-        return max(float(d["progress"]), base + (1 - base) * stint)
+        return max(progress, base + (1 - base) * stint)
 
     def _seen(self, scan: Scan) -> dict[str, Any]:
         """The view a client gets; what it saw of a running scan is kept, so progress never goes back."""

@@ -3,12 +3,13 @@ are core's, configured by the spec."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from starlette.responses import Response
 
 from conformance.emulators.core.http import Call, header_of, json_response, set_headers
-from conformance.emulators.core.paging import page_of
+from conformance.emulators.core.paging import page_query
 from conformance.emulators.core.ratelimit import Verdict
 from conformance.emulators.invicti.errors import CONTENT_TYPE, HEADERS, action_of
 from conformance.emulators.invicti.models import InvictiBackend
@@ -25,9 +26,10 @@ def _int32(value: int) -> int:
     return (value + 2**31) % 2**32 - 2**31
 
 
-def _paged(call: Invicti, items: list[dict[str, Any]]) -> Response:
-    """A ScanTaskListApiResult: PagedList's fields (an empty list has PageCount 0 and LastItemOnPage 0)."""
-    page = page_of(call, items)
+def _paged(call: Invicti, listing: tuple[int, Callable[[int, int], list[dict[str, Any]]]]) -> Response:
+    """A ScanTaskListApiResult: PagedList's fields (an empty list has PageCount 0 and LastItemOnPage 0);
+    `listing` is (how many, how to fetch a page): only the asked page is read from the store."""
+    page = page_query(call, *listing)
     # The vendor computes these in a .NET int (unchecked): beyond 2**31 - 1 they wrap, as here, and never
     # leave the spec's int32 (INFERENCE: PagedList arithmetic in C#'s default unchecked context).
     first = _int32(page.offset + 1)
@@ -63,14 +65,14 @@ def list_scans(call: Invicti) -> Response:
 
 def list_scans_by_state(call: Invicti) -> Response:
     q = call.query
-    views = call.backend.list_scans(
+    listing = call.backend.list_scans(
         call.account,
         state=q["scanTaskState"],
         start=q.get("startDate"),
         end=q.get("endDate"),
         target=q.get("targetUrlCriteria"),
     )
-    return _paged(call, views)
+    return _paged(call, listing)
 
 
 def cancel_scan(call: Invicti) -> Response:

@@ -108,7 +108,7 @@ class ScansResource:
         self,
         *,
         body: TriggerScanBody,
-    ) -> object:
+    ) -> None:
         """Trigger a scan (`triggerScan`: POST /api/v1/scans)
 
         This endpoint enables you to execute a scan that has been defined within Soda Cloud and which runs
@@ -163,7 +163,7 @@ class ScansResource:
         kwargs = _scans__trigger_scan._get_kwargs(
             body=body,
         )
-        return cast("object", self._client._invoke("triggerScan", kwargs))
+        return cast("None", self._client._invoke("triggerScan", kwargs))
 
     def get_scan_status(
         self,
@@ -251,7 +251,7 @@ class ScansResource:
     def cancel_scan(
         self,
         scan_id: str,
-    ) -> object:
+    ) -> None:
         """Cancel a scan (`cancelScan`: DELETE /api/v1/scans/{scan_id})
 
         This endpoint enables you to cancel a scan.
@@ -298,7 +298,7 @@ class ScansResource:
         kwargs = _scans__cancel_scan._get_kwargs(
             scan_id=scan_id,
         )
-        return cast("object", self._client._invoke("cancelScan", kwargs))
+        return cast("None", self._client._invoke("cancelScan", kwargs))
 
     def get_scan_logs(
         self,
@@ -372,7 +372,7 @@ class ScansResourceWithRawResponse:
         self,
         *,
         body: TriggerScanBody,
-    ) -> _RawResponse[object]:
+    ) -> _RawResponse[None]:
         """Trigger a scan (`triggerScan`: POST /api/v1/scans)
 
         This endpoint enables you to execute a scan that has been defined within Soda Cloud and which runs
@@ -427,7 +427,7 @@ class ScansResourceWithRawResponse:
         kwargs = _scans__trigger_scan._get_kwargs(
             body=body,
         )
-        return cast("_RawResponse[object]", self._client._invoke_raw("triggerScan", kwargs))
+        return cast("_RawResponse[None]", self._client._invoke_raw("triggerScan", kwargs))
 
     def get_scan_status(
         self,
@@ -515,7 +515,7 @@ class ScansResourceWithRawResponse:
     def cancel_scan(
         self,
         scan_id: str,
-    ) -> _RawResponse[object]:
+    ) -> _RawResponse[None]:
         """Cancel a scan (`cancelScan`: DELETE /api/v1/scans/{scan_id})
 
         This endpoint enables you to cancel a scan.
@@ -562,7 +562,7 @@ class ScansResourceWithRawResponse:
         kwargs = _scans__cancel_scan._get_kwargs(
             scan_id=scan_id,
         )
-        return cast("_RawResponse[object]", self._client._invoke_raw("cancelScan", kwargs))
+        return cast("_RawResponse[None]", self._client._invoke_raw("cancelScan", kwargs))
 
     def get_scan_logs(
         self,
@@ -636,7 +636,7 @@ class AsyncScansResource:
         self,
         *,
         body: TriggerScanBody,
-    ) -> object:
+    ) -> None:
         """Trigger a scan (`triggerScan`: POST /api/v1/scans)
 
         This endpoint enables you to execute a scan that has been defined within Soda Cloud and which runs
@@ -691,7 +691,7 @@ class AsyncScansResource:
         kwargs = _scans__trigger_scan._get_kwargs(
             body=body,
         )
-        return cast("object", await self._client._invoke("triggerScan", kwargs))
+        return cast("None", await self._client._invoke("triggerScan", kwargs))
 
     async def get_scan_status(
         self,
@@ -779,7 +779,7 @@ class AsyncScansResource:
     async def cancel_scan(
         self,
         scan_id: str,
-    ) -> object:
+    ) -> None:
         """Cancel a scan (`cancelScan`: DELETE /api/v1/scans/{scan_id})
 
         This endpoint enables you to cancel a scan.
@@ -826,7 +826,7 @@ class AsyncScansResource:
         kwargs = _scans__cancel_scan._get_kwargs(
             scan_id=scan_id,
         )
-        return cast("object", await self._client._invoke("cancelScan", kwargs))
+        return cast("None", await self._client._invoke("cancelScan", kwargs))
 
     async def get_scan_logs(
         self,
@@ -900,7 +900,7 @@ class AsyncScansResourceWithRawResponse:
         self,
         *,
         body: TriggerScanBody,
-    ) -> _RawResponse[object]:
+    ) -> _RawResponse[None]:
         """Trigger a scan (`triggerScan`: POST /api/v1/scans)
 
         This endpoint enables you to execute a scan that has been defined within Soda Cloud and which runs
@@ -955,7 +955,7 @@ class AsyncScansResourceWithRawResponse:
         kwargs = _scans__trigger_scan._get_kwargs(
             body=body,
         )
-        return cast("_RawResponse[object]", await self._client._invoke_raw("triggerScan", kwargs))
+        return cast("_RawResponse[None]", await self._client._invoke_raw("triggerScan", kwargs))
 
     async def get_scan_status(
         self,
@@ -1045,7 +1045,7 @@ class AsyncScansResourceWithRawResponse:
     async def cancel_scan(
         self,
         scan_id: str,
-    ) -> _RawResponse[object]:
+    ) -> _RawResponse[None]:
         """Cancel a scan (`cancelScan`: DELETE /api/v1/scans/{scan_id})
 
         This endpoint enables you to cancel a scan.
@@ -1092,7 +1092,7 @@ class AsyncScansResourceWithRawResponse:
         kwargs = _scans__cancel_scan._get_kwargs(
             scan_id=scan_id,
         )
-        return cast("_RawResponse[object]", await self._client._invoke_raw("cancelScan", kwargs))
+        return cast("_RawResponse[None]", await self._client._invoke_raw("cancelScan", kwargs))
 
     async def get_scan_logs(
         self,
@@ -1828,7 +1828,7 @@ class DatasetsResource:
         dataset_id: str,
         *,
         body: PublicApiUpdateDatasetResponsibilitiesDTO,
-    ) -> object:
+    ) -> None:
         """Update dataset responsibilities (`updateDatasetResponsibilities`: POST /api/v1/datasets/{dataset_id}/responsibilities)
 
         Replaces the whole list of responsibilities of the dataset: any omissions will result in their
@@ -1855,7 +1855,7 @@ class DatasetsResource:
             dataset_id=dataset_id,
             body=body,
         )
-        return cast("object", self._client._invoke("updateDatasetResponsibilities", kwargs))
+        return cast("None", self._client._invoke("updateDatasetResponsibilities", kwargs))
 
 
 class DatasetsResourceWithRawResponse:
@@ -2173,7 +2173,7 @@ class DatasetsResourceWithRawResponse:
         dataset_id: str,
         *,
         body: PublicApiUpdateDatasetResponsibilitiesDTO,
-    ) -> _RawResponse[object]:
+    ) -> _RawResponse[None]:
         """Update dataset responsibilities (`updateDatasetResponsibilities`: POST /api/v1/datasets/{dataset_id}/responsibilities)
 
         Replaces the whole list of responsibilities of the dataset: any omissions will result in their
@@ -2200,7 +2200,7 @@ class DatasetsResourceWithRawResponse:
             dataset_id=dataset_id,
             body=body,
         )
-        return cast("_RawResponse[object]", self._client._invoke_raw("updateDatasetResponsibilities", kwargs))
+        return cast("_RawResponse[None]", self._client._invoke_raw("updateDatasetResponsibilities", kwargs))
 
 
 class AsyncDatasetsResource:
@@ -2512,7 +2512,7 @@ class AsyncDatasetsResource:
         dataset_id: str,
         *,
         body: PublicApiUpdateDatasetResponsibilitiesDTO,
-    ) -> object:
+    ) -> None:
         """Update dataset responsibilities (`updateDatasetResponsibilities`: POST /api/v1/datasets/{dataset_id}/responsibilities)
 
         Replaces the whole list of responsibilities of the dataset: any omissions will result in their
@@ -2539,7 +2539,7 @@ class AsyncDatasetsResource:
             dataset_id=dataset_id,
             body=body,
         )
-        return cast("object", await self._client._invoke("updateDatasetResponsibilities", kwargs))
+        return cast("None", await self._client._invoke("updateDatasetResponsibilities", kwargs))
 
 
 class AsyncDatasetsResourceWithRawResponse:
@@ -2862,7 +2862,7 @@ class AsyncDatasetsResourceWithRawResponse:
         dataset_id: str,
         *,
         body: PublicApiUpdateDatasetResponsibilitiesDTO,
-    ) -> _RawResponse[object]:
+    ) -> _RawResponse[None]:
         """Update dataset responsibilities (`updateDatasetResponsibilities`: POST /api/v1/datasets/{dataset_id}/responsibilities)
 
         Replaces the whole list of responsibilities of the dataset: any omissions will result in their
@@ -2889,7 +2889,7 @@ class AsyncDatasetsResourceWithRawResponse:
             dataset_id=dataset_id,
             body=body,
         )
-        return cast("_RawResponse[object]", await self._client._invoke_raw("updateDatasetResponsibilities", kwargs))
+        return cast("_RawResponse[None]", await self._client._invoke_raw("updateDatasetResponsibilities", kwargs))
 
 
 class IncidentsResource:
@@ -3133,7 +3133,7 @@ class UsersResource:
         self,
         *,
         body: PublicApiCreateUserGroupDTO,
-    ) -> object:
+    ) -> None:
         """Create user group (`createUserGroup`: POST /api/v1/userGroups)
 
         Creates a user group. The answer has no body; header `Location` says where the group is.
@@ -3156,7 +3156,7 @@ class UsersResource:
         kwargs = _users__create_user_group._get_kwargs(
             body=body,
         )
-        return cast("object", self._client._invoke("createUserGroup", kwargs))
+        return cast("None", self._client._invoke("createUserGroup", kwargs))
 
     def get_user_group(
         self,
@@ -3328,7 +3328,7 @@ class UsersResourceWithRawResponse:
         self,
         *,
         body: PublicApiCreateUserGroupDTO,
-    ) -> _RawResponse[object]:
+    ) -> _RawResponse[None]:
         """Create user group (`createUserGroup`: POST /api/v1/userGroups)
 
         Creates a user group. The answer has no body; header `Location` says where the group is.
@@ -3351,7 +3351,7 @@ class UsersResourceWithRawResponse:
         kwargs = _users__create_user_group._get_kwargs(
             body=body,
         )
-        return cast("_RawResponse[object]", self._client._invoke_raw("createUserGroup", kwargs))
+        return cast("_RawResponse[None]", self._client._invoke_raw("createUserGroup", kwargs))
 
     def get_user_group(
         self,
@@ -3525,7 +3525,7 @@ class AsyncUsersResource:
         self,
         *,
         body: PublicApiCreateUserGroupDTO,
-    ) -> object:
+    ) -> None:
         """Create user group (`createUserGroup`: POST /api/v1/userGroups)
 
         Creates a user group. The answer has no body; header `Location` says where the group is.
@@ -3548,7 +3548,7 @@ class AsyncUsersResource:
         kwargs = _users__create_user_group._get_kwargs(
             body=body,
         )
-        return cast("object", await self._client._invoke("createUserGroup", kwargs))
+        return cast("None", await self._client._invoke("createUserGroup", kwargs))
 
     async def get_user_group(
         self,
@@ -3722,7 +3722,7 @@ class AsyncUsersResourceWithRawResponse:
         self,
         *,
         body: PublicApiCreateUserGroupDTO,
-    ) -> _RawResponse[object]:
+    ) -> _RawResponse[None]:
         """Create user group (`createUserGroup`: POST /api/v1/userGroups)
 
         Creates a user group. The answer has no body; header `Location` says where the group is.
@@ -3745,7 +3745,7 @@ class AsyncUsersResourceWithRawResponse:
         kwargs = _users__create_user_group._get_kwargs(
             body=body,
         )
-        return cast("_RawResponse[object]", await self._client._invoke_raw("createUserGroup", kwargs))
+        return cast("_RawResponse[None]", await self._client._invoke_raw("createUserGroup", kwargs))
 
     async def get_user_group(
         self,
@@ -3907,7 +3907,7 @@ class SodaClient(_ScanClient[PublicApiScanStatusResponse, PublicApiScanStatusRes
         *,
         scan_definition: str,
         data_timestamp: datetime.datetime | Unset = UNSET,
-    ) -> _Scan[object]:
+    ) -> _Scan[None]:
         """Trigger a scan (`triggerScan`: POST /api/v1/scans)
 
         This endpoint enables you to execute a scan that has been defined within Soda Cloud and which runs
@@ -3972,14 +3972,14 @@ class SodaClient(_ScanClient[PublicApiScanStatusResponse, PublicApiScanStatusRes
             body=body,
         )
         context: dict[str, Any] = {}
-        return cast("_Scan[object]", self._start(kwargs, context))
+        return cast("_Scan[None]", self._start(kwargs, context))
 
-    def cancel(self, scan: _ScanLike) -> object:
+    def cancel(self, scan: _ScanLike) -> None:
         """Cancel the scan (the lifecycle's `cancel`: `cancelScan`); the typed answer.
 
         A state that refuses it raises scanwire_runtime.ConflictError; an unknown scan NotFoundError.
         """
-        return cast("object", (self._act("cancel", scan)).model)
+        return cast("None", (self._act("cancel", scan)).model)
 
     def iter_scan_logs(self, scan: _ScanLike, *, page_size: int | None = None) -> Iterator[LogsContentDTO]:
         """Every log entry of the lifecycle's `logs` (`getScanLogs`), page after page (`x-scanwire-paging`); `page_size` items a request."""
@@ -4059,7 +4059,7 @@ class AsyncSodaClient(_AsyncScanClient[PublicApiScanStatusResponse, PublicApiSca
         *,
         scan_definition: str,
         data_timestamp: datetime.datetime | Unset = UNSET,
-    ) -> _Scan[object]:
+    ) -> _Scan[None]:
         """Trigger a scan (`triggerScan`: POST /api/v1/scans)
 
         This endpoint enables you to execute a scan that has been defined within Soda Cloud and which runs
@@ -4124,14 +4124,14 @@ class AsyncSodaClient(_AsyncScanClient[PublicApiScanStatusResponse, PublicApiSca
             body=body,
         )
         context: dict[str, Any] = {}
-        return cast("_Scan[object]", await self._start(kwargs, context))
+        return cast("_Scan[None]", await self._start(kwargs, context))
 
-    async def cancel(self, scan: _ScanLike) -> object:
+    async def cancel(self, scan: _ScanLike) -> None:
         """Cancel the scan (the lifecycle's `cancel`: `cancelScan`); the typed answer.
 
         A state that refuses it raises scanwire_runtime.ConflictError; an unknown scan NotFoundError.
         """
-        return cast("object", (await self._act("cancel", scan)).model)
+        return cast("None", (await self._act("cancel", scan)).model)
 
     def iter_scan_logs(self, scan: _ScanLike, *, page_size: int | None = None) -> AsyncIterator[LogsContentDTO]:
         """Every log entry of the lifecycle's `logs` (`getScanLogs`), page after page (`x-scanwire-paging`); `page_size` items a request."""

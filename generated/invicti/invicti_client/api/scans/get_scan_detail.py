@@ -4,6 +4,7 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
+from scanwire_runtime.errors import response_json as _json
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
@@ -30,22 +31,22 @@ def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
 ) -> BaseResponseApiModel | ScanTaskModel | None:
     if response.status_code == 200:
-        response_200 = ScanTaskModel.from_dict(response.json())
+        response_200 = ScanTaskModel.from_dict(_json(response))
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = BaseResponseApiModel.from_dict(response.json())
+        response_400 = BaseResponseApiModel.from_dict(_json(response))
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = BaseResponseApiModel.from_dict(response.json())
+        response_401 = BaseResponseApiModel.from_dict(_json(response))
 
         return response_401
 
     if response.status_code == 404:
-        response_404 = BaseResponseApiModel.from_dict(response.json())
+        response_404 = BaseResponseApiModel.from_dict(_json(response))
 
         return response_404
 

@@ -4,6 +4,7 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
+from scanwire_runtime.errors import response_json as _json
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
@@ -38,12 +39,12 @@ def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
 ) -> PendingScanStatusResponse | RestResponse | None:
     if response.status_code == 200:
-        response_200 = PendingScanStatusResponse.from_dict(response.json())
+        response_200 = PendingScanStatusResponse.from_dict(_json(response))
 
         return response_200
 
     if response.status_code == 404:
-        response_404 = RestResponse.from_dict(response.json())
+        response_404 = RestResponse.from_dict(_json(response))
 
         return response_404
 

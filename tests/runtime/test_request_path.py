@@ -1,0 +1,111 @@
+"""The runtime's request path shortcuts (bench/bench_client_overhead.py) keep httpx's and json's behaviour:
+JSON answers are decoded with msgspec but accept exactly what json.loads accepts, the operation URL joined
+by the runtime is the URL httpx would build, and cookies set by an answer are still kept and sent."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import pytest
+from scanwire_runtime.errors import decode_json
+
+from .conftest import example, package
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b'{"a": 1, "b": [true, null, 2.5, "\\u00e9"]}',
+        b"123456789012345678901234567890",  # beyond 64 bits
+        b'{"a": 1, "a": 2}',  # duplicate key: the last wins, as in json.loads
+        b"NaN",  # json.loads extensions msgspec refuses
+        b"[1e400, -Infinity]",
+        b'"\\ud800"',  # a lone surrogate
+        b"\xef\xbb\xbf{}",  # a UTF-8 byte order mark
+    ],
+)
+def test_decode__accepts_what_json_loads_accepts(content: bytes) -> None:
+    response = httpx.Response(200, content=content, headers={"Content-Type": "application/json"})
+    decoded, value = decode_json(response)
+    assert decoded
+    expected = json.loads(content)
+    assert json.dumps(value) == json.dumps(expected) and type(value) is type(expected)
+
+
+@pytest.mark.parametrize("content", [b"{", b"<html></html>", b'{"a": 1} x', b"\xff\xfe"])
+def test_decode__refuses_what_json_loads_refuses(content: bytes) -> None:
+    response = httpx.Response(200, content=content, headers={"Content-Type": "application/json"})
+    assert decode_json(response) == (False, None)
+
+
+@pytest.mark.parametrize(
+    ("vendor", "base_url", "url", "params"),
+    [
+        ("invicti", "https://vendor.test", "/api/1.0/scans/detail/a%2Fb", None),
+        ("invicti", "https://vendor.test/", "/api/1.0/scans/detail/../x/./y", None),
+        ("invicti", "https://vendor.test", "/api/1.0/scans/list", {"page": 2, "pageSize": 10}),
+        ("appspider", "https://vendor.test", "/Scan/GetScanStatus", {"scanId": "é ?&"}),
+        ("appspider", "https://vendor.test/custom/base/", "/Scan/GetScans", None),
+        ("soda", "http://127.0.0.1:8080", "/api/v1/scans/%C3%A9", None),
+    ],
+)
+def test_request__joined_url_is_the_url_httpx_builds(
+    vendor: str, base_url: str, url: str, params: dict[str, Any] | None
+) -> None:
+    client = package(vendor).connect(base_url, auth=("a",) * len(package(vendor).VENDOR.credentials()))
+    try:
+        kwargs: dict[str, Any] = {"method": "get", "url": url}
+        if params:
+            kwargs["params"] = params
+        ours = client._request(client.http, dict(kwargs))
+        theirs = client.http.build_request(**kwargs)
+        assert ours.url == theirs.url and str(ours.url).startswith(client.base_url)
+        assert ours.headers.raw == theirs.headers.raw
+    finally:
+        client.close()
+
+
+def test_request__cookies_set_by_an_answer_are_kept_and_sent(mocked: Any) -> None:
+    client, router = mocked("soda", auth=("id", "secret"))
+    status = {
+        "cloudUrl": "https://cloud.soda.io/x",
+        "created": "2024-03-22T13:56:26Z",
+        "id": "abc",
+        "state": "completed",
+    }
+    route = router.get(url__regex=r"/api/v1/scans/abc$").mock(
+        side_effect=[
+            httpx.Response(200, json=status),
+            httpx.Response(200, json=status, headers={"Set-Cookie": "session=s1; Path=/"}),
+            httpx.Response(200, json=status),
+        ]
+    )
+    for _ in range(3):
+        client.get_scan("abc")
+    first, second, third = (call.request for call in route.calls)
+    assert "cookie" not in first.headers and "cookie" not in second.headers
+    assert third.headers["cookie"] == "session=s1"
+    assert dict(client.http.cookies) == {"session": "s1"}
+
+
+def test_generated_parser__decodes_like_response_json_and_reuses_the_runtime_body() -> None:
+    from invicti_client.api.scans import get_scan_status
+    from invicti_client.client import Client
+    from scanwire_runtime.errors import DECODED_BODY, response_json
+
+    raw = Client(base_url="https://vendor.test")
+    for content in (
+        b'{"State": "Queued", "x": NaN}',
+        b"\xef\xbb\xbf{}",
+        b'{"CompletedSteps": 12345678901234567890}',
+    ):
+        response = httpx.Response(200, content=content)
+        assert json.dumps(response_json(response)) == json.dumps(response.json())
+    broken = httpx.Response(200, content=b"{")
+    with pytest.raises(json.JSONDecodeError):
+        get_scan_status._parse_response(client=raw, response=broken)
+    decoded = httpx.Response(200, content=b"not even json")
+    decoded.extensions[DECODED_BODY] = example("invicti-getScanStatus-notes-queued")
+    assert str(get_scan_status._parse_response(client=raw, response=decoded).state) == "Queued"
