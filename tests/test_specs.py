@@ -9,7 +9,7 @@ from typing import Any
 
 import jsonschema
 import pytest
-from helpers.seeds import LAYOUT, SEED_FILES, SERVER_PREFIXES, section_problems, shared_spec
+from helpers.seeds import LAYOUT, NOTES_FILES, SEED_FILES, SERVER_PREFIXES, section_problems, shared_spec
 from openapi_schema_validator import OAS31Validator, oas31_format_checker
 from openapi_spec_validator import OpenAPIV31SpecValidator
 from referencing import Registry, Resource
@@ -165,7 +165,7 @@ def test_examples__are_keyed_and_sourced_by_origin(vendor: str) -> None:
             wrong.append(f"{'/'.join(map(str, parts))}: key is neither seed[-<what>] nor notes-<what>")
         elif name.startswith("seed") and SEED_FILES[vendor] not in files:
             wrong.append(f"{'/'.join(map(str, parts))}: a seed example whose x-source names {sorted(files)}")
-        elif name.startswith("notes") and "vendor-notes.md" not in files:
+        elif name.startswith("notes") and not files & set(NOTES_FILES):
             wrong.append(f"{'/'.join(map(str, parts))}: a notes example whose x-source names {sorted(files)}")
     assert wrong == []
 
@@ -260,9 +260,9 @@ def _source_problems(vendor: str, src: Any, *, locators: bool) -> list[str]:
     if not isinstance(src, dict) or not src.get("file") or not src.get("section"):
         return [f"x-source {src!r} needs file and section"]
     file, section, tag = src["file"], src["section"], src.get("tag")
-    if file == "vendor-notes.md":
+    if file in NOTES_FILES:
         if tag not in ("FACT", "INFERENCE"):
-            return [f"vendor-notes.md source {section!r} has tag {tag!r}, not FACT or INFERENCE"]
+            return [f"{file} source {section!r} has tag {tag!r}, not FACT or INFERENCE"]
     elif file != SEED_FILES[vendor]:
         return [f"{file!r} is not the {vendor} seed ({SEED_FILES[vendor]}) nor vendor-notes.md"]
     elif tag is not None:

@@ -77,9 +77,13 @@ def seed_text(vendor: str) -> str:
     return seed_path(vendor).read_text(encoding="utf-8")
 
 
+# The research notes: issue 3's per-vendor notes and issue 16's workflow notes (same `## N. Vendor` layout).
+NOTES_FILES = ("vendor-notes.md", "vendor-notes-workflow.md")
+
+
 @cache
-def notes_text() -> str:
-    return (LAYOUT.shared / "vendor-notes.md").read_text(encoding="utf-8")
+def notes_text(file_name: str = "vendor-notes.md") -> str:
+    return (LAYOUT.shared / file_name).read_text(encoding="utf-8")
 
 
 @cache
@@ -339,8 +343,8 @@ def section_problems(file_name: str, section: str, *, locators: bool = True) -> 
     table. Matching ignores case, whitespace, markdown `*`/` and doubled braces; a trailing
     parenthetical is detail and may be dropped.
     """
-    if file_name == "vendor-notes.md":
-        text = notes_text()
+    if file_name in NOTES_FILES:
+        text = notes_text(file_name)
         pieces = _pieces(section)
         vendors = [h for h in _headings(text) if h.level == 2 and _any_found(pieces[0][0], [_norm(h.title)])]
         if not vendors:
