@@ -258,6 +258,8 @@ def _capture(vendor: str, prefix: str, answer: httpx.Response) -> tuple[Any, lis
         base_url=BASE_URL,
         token="t0ken",
         prefix=prefix,
+        # Advalidation's key travels in its own header (x-scanwire-auth), not in Authorization.
+        auth_header_name="X-API-Key" if vendor == "advalidation" else "Authorization",
         httpx_args={"transport": httpx.MockTransport(handler)},
     )
     return client, seen

@@ -167,7 +167,7 @@ def test_poll_examples__carry_known_states(vendor: str) -> None:
 
 
 START_IDS = {
-    "advalidation": 301,
+    "advalidation": 304,
     "appspider": "5d0b3e2a-8c41-4f6e-9a27-1b3c9e4f7a10",
     "threadfix": "716",
 }
@@ -183,11 +183,13 @@ def test_start_operation__id_is_read_from_its_example(vendor: str) -> None:
     assert START_IDS[vendor] in ids
 
 
-def test_start_operation__soda_id_comes_in_a_header_and_invicti_has_none() -> None:
+def test_start_operation__soda_id_in_a_header_invicti_in_the_first_array_element() -> None:
     start = _lifecycle("soda").operations["start"]
     assert start is not None and start.id is not None
     assert start.id.extract(None, {"x-soda-scan-id": "abc", "Location": "/x"}) == "abc"
-    assert _lifecycle("invicti").operations["start"] is None
+    invicti = _lifecycle("invicti").operations["start"]
+    assert invicti is not None and invicti.id is not None
+    assert invicti.id.extract([{"Id": "abc", "State": "Queued"}]) == "abc"
 
 
 # -- AppSpider: two string vocabularies and integer codes -------------------------------------------

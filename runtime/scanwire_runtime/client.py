@@ -125,7 +125,13 @@ class Operation:
         except KeyError:
             pass
         media = self.responses.get(str(status), self.responses.get(f"{status // 100}XX"))
-        found = None if media is None else any(m.split(";")[0].strip().endswith("json") for m in media)
+        # A status that also documents a non-JSON body (a file download beside its JSON failure
+        # envelope, ThreadFix T14) may answer that body: only an all-JSON status requires JSON.
+        found = (
+            None
+            if media is None
+            else bool(media) and all(m.split(";")[0].strip().endswith("json") for m in media)
+        )
         self._json_by_status[status] = found
         return found
 
@@ -825,12 +831,25 @@ class _Core:
                 f"{self.vendor.slug}: lifecycle operations.{action} does not say where the scan id goes"
             )
         if where.where == "body":
-            body = _set(None, where.pointer or "", ref.id)
+            body = _set(None, where.pointer or "", self._id_for(action, ref_op, ref))
         else:
             # path/query/header parameters by name; a `form` field is a name the operation does not
             # declare as a parameter, so request_args puts it in the (form) body.
-            merged[where.name or "id"] = ref.id
+            merged[where.name or "id"] = self._id_for(action, ref_op, ref)
         return op, ref, merged, body
+
+    def _id_for(self, action: str, ref_op: OperationRef, ref: ScanRef) -> Any:
+        """The scan id, or the context value the action's `source` names (ThreadFix: the imported scanId
+        the poll answer carries once DONE, not the pending scan's id)."""
+        if ref_op.source is None:
+            return ref.id
+        value = ref.context.get(ref_op.source)
+        if value is None:
+            raise UnsupportedOperationError(
+                f"{self.vendor.slug} {action}: the scan has no {ref_op.source!r} yet (it comes with the "
+                f"poll answer; wait for the scan first, or pass a ScanRef whose context has it)"
+            )
+        return value
 
     def _build(
         self, http: httpx.Client | httpx.AsyncClient, op: Operation, params: Mapping[str, Any], body: Any
@@ -851,7 +870,12 @@ class _Core:
         poll = self.lifecycle.operations.get("poll")
         location: Location | None = poll.state if poll is not None else None
         raw = location.extract(answer.body, answer.response.headers) if location is not None else None
-        return Scan(scan_id, dict(context), Status.read(raw, self.lifecycle), answer.model, answer.body)
+        context = dict(context)
+        for name, where in poll.context if poll is not None else ():
+            value = where.extract(answer.body, answer.response.headers)
+            if value is not None:
+                context[name] = value
+        return Scan(scan_id, context, Status.read(raw, self.lifecycle), answer.model, answer.body)
 
     def _started(
         self, op: Operation, ref_op: OperationRef, context: Mapping[str, Any], answer: Answer

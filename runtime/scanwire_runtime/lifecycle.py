@@ -101,6 +101,10 @@ class OperationRef:
     items: Location | None = None
     format: Location | None = None
     params: tuple[tuple[str, Any], ...] = ()
+    # poll: values each answer adds to the scan's context (ThreadFix's imported `scanId`, set once DONE);
+    # any action: `source` names the context value sent as the id instead of the scan id.
+    context: tuple[tuple[str, Location], ...] = ()
+    source: str | None = None
 
     @property
     def key(self) -> str:
@@ -119,6 +123,12 @@ class OperationRef:
             Location.parse(raw.get("items")),
             Location.parse(raw.get("format")),
             tuple((raw.get("params") or {}).items()),
+            tuple(
+                (name, loc)
+                for name, where in (raw.get("context") or {}).items()
+                if (loc := Location.parse(where)) is not None
+            ),
+            raw.get("source"),
         )
 
 

@@ -17,10 +17,8 @@ from scanwire.yamlio import load_yaml
 
 FAST = ConformanceOptions(max_examples=8)
 # Vendors whose workflow no OpenAPI link can chain, and why (the stateful phase has nothing to follow).
-NO_LINKS = {
-    "threadfix": "uploadScan names the pending scan only inside links[0].href, which a link expression "
-    "cannot cut an id out of",
-}
+# ThreadFix chains since issue 16: createTeam -> createApplication -> upload / read / list scans.
+NO_LINKS: dict[str, str] = {}
 
 
 def _spec_operations(vendor: str) -> set[str]:

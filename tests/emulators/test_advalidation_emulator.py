@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from conformance.emulators.advalidation import Plugin
-from conformance.emulators.advalidation.models import CHECKS_BY_FORMAT
+from conformance.emulators.advalidation.models import CHECKS_BY_FORMAT, checks_for
 from conformance.emulators.core import Emulator, EmulatorSettings, ManualClock, build_emulator
 from conformance.emulators.core.transport import SyncASGITransport
 
@@ -108,7 +108,7 @@ def test_get_scan__initial_scan_is_finished_without_tests_by_default(http: httpx
 
 def test_get_scan__include_checks_returns_check_results(http: httpx.Client) -> None:
     scan = poll(http, ACME_VIDEO_SCAN, include_checks=True)
-    assert scan["tests"] == CHECKS_BY_FORMAT["video"]
+    assert scan["tests"] == checks_for(str(ACME_VIDEO_SCAN), "video") == CHECKS_BY_FORMAT["video"]
     assert [t["result"] for t in scan["tests"]] == ["fail", "warn", "pass"]
     assert list(scan["tests"][0]) == [
         "name",
@@ -613,3 +613,12 @@ def test_restart__state_survives_on_a_sqlite_file(tmp_path: Path) -> None:
         assert rescan(http)["id"] == scan_id + 1
     second.store.close()
     assert first.violations == second.violations == [] and first.errors == second.errors == []
+
+
+def test_checks__the_same_scan_id_always_has_the_same_findings_and_ids_differ() -> None:
+    assert checks_for("304", "display") == checks_for("304", "display")
+    values = {checks_for(str(n), "display")[0]["value"] for n in range(300, 340)}
+    assert len(values) > 5  # drawn per scan, not one fixed catalogue
+    for n in range(300, 340):
+        size_check = checks_for(str(n), "display")[0]
+        assert size_check["result"] == ("pass" if int(size_check["value"]) <= 150_000 else "fail")

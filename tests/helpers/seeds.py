@@ -77,7 +77,7 @@ def seed_text(vendor: str) -> str:
     return seed_path(vendor).read_text(encoding="utf-8")
 
 
-# The research notes: issue 3's per-vendor notes and issue 16's workflow notes (same `## N. Vendor` layout).
+# The vendor notes: the scan-status slice (issue 3) and the rest of the workflow (issue 16).
 NOTES_FILES = ("vendor-notes.md", "vendor-notes-workflow.md")
 
 
@@ -348,7 +348,7 @@ def section_problems(file_name: str, section: str, *, locators: bool = True) -> 
         pieces = _pieces(section)
         vendors = [h for h in _headings(text) if h.level == 2 and _any_found(pieces[0][0], [_norm(h.title)])]
         if not vendors:
-            return [f"no '## ' heading of vendor-notes.md matches {pieces[0][0]!r}"]
+            return [f"no '## ' heading of {file_name} matches {pieces[0][0]!r}"]
         problems = []
         part = vendors[0]
         subs = [_norm(h.title) for h in _headings(part.body) if h.level == 3]

@@ -59,7 +59,10 @@ def test_readme_has_an_example_per_vendor_and_docs_the_rest() -> None:
     SNIPPETS,
     ids=[f"{s.page.stem.lower()}-{s.section.lower().replace(' ', '-')}" for s in SNIPPETS],
 )
-def test_example_runs_and_prints_what_the_page_shows(snippet: Snippet) -> None:
+def test_example_runs_and_prints_what_the_page_shows(
+    snippet: Snippet, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # examples write report files where they run
     out = io.StringIO()
     where = f"{snippet.page.relative_to(ROOT)}:{snippet.line}"
     with contextlib.redirect_stdout(out):

@@ -29,8 +29,8 @@ def start(vendor: str, client: Any, emu: Emulator, control: Control) -> Any:
     if vendor == "soda":
         return client.start_scan(scan_definition="orders_contract_daily")
     if vendor == "advalidation":
-        creative = emu.backend.creatives("acme")[0]["id"]
-        return client.start_scan(creative)
+        campaign = client.campaigns.list_campaigns().data[0].id
+        return client.start_scan(campaign, payload="https://cdn.example.com/ads/leaderboard.png")
     if vendor == "appspider":
         return client.start_scan(config_name="shop.example.com weekly")
     if vendor == "threadfix":
@@ -91,7 +91,8 @@ def test_start_wait_results__async(
             elif vendor == "soda":
                 scan = await client.start_scan(scan_definition="nightly")
             elif vendor == "advalidation":
-                scan = await client.start_scan(emu.backend.creatives("acme")[0]["id"])
+                campaign = (await client.campaigns.list_campaigns()).data[0].id
+                scan = await client.start_scan(campaign, payload="<div>ad</div>")
             elif vendor == "appspider":
                 scan = await client.start_scan(config_name="shop.example.com weekly")
             else:

@@ -232,7 +232,7 @@ def test_json_of_the_wrong_shape_is_malformed(mocked: Any) -> None:
 def test_unsupported_actions_are_not_methods(mocked: Any) -> None:
     # Generated from the lifecycle: what the API cannot do is absent (AttributeError, and a mypy error in
     # tests/typing), not a method that fails at run time.
-    assert not hasattr(mocked("invicti", auth=("u", "t"))[0], "start_scan")
+    assert hasattr(mocked("invicti", auth=("u", "t"))[0], "start_scan")  # scans/new (issue 16)
     assert not hasattr(mocked("advalidation", auth="k")[0], "cancel")
     adv = package("advalidation")
     with pytest.raises(adv.UnsupportedOperationError, match="no 'cancel' operation"):

@@ -123,8 +123,8 @@ def failing(v: Vendor) -> dict[str, tuple[str, str]]:
         "wrong-model": ("assignment", f'wrong: {v.other} = client.get_results("1")'),
         "misspelt-resource": ("attr-defined", "client.scanz"),
     }
-    if v.slug == "invicti":  # the API cannot start scans: no method, a mypy error
-        cases["no-start"] = ("attr-defined", "client.start_scan()")
+    if v.slug == "invicti":  # start_scan's keywords are NewScanTaskApiModel's (snake_case), typed
+        cases["start-wrong-type"] = ("arg-type", "client.start_scan(target_uri=5)")
     if v.slug == "soda":  # the spec's JSON name is not the keyword (was sent as a body, silently)
         cases["spec-name-keyword"] = ("call-arg", "client.start_scan(scanDefinition='nightly')")
         # cancel answers 200 without a body: typed None (was `object`, which any use silently accepted)

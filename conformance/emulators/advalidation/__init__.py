@@ -1,16 +1,20 @@
-"""Advalidation API v2 emulator: creative scans, the key check and rescans, per account.
+"""Advalidation API v2 emulator: ad specifications, campaigns, creatives and their scans, per account.
 
-Each account owns creatives (created at reset, each with a finished `initial` scan); a rescan creates
-a new `manual` scan that moves queued -> processing -> finished|failed as the spec's lifecycle says.
-Another account's scan or creative is answered 403 (the seed's "does not have permission to access
-or update requested object"), an unknown id 404, a malformed id or `include_checks` 422.
+Each account starts with one default ad specification per media type (display, video), an "Always-on"
+campaign and creatives with a finished `initial` scan. Creating a campaign picks the default
+specification of its type unless `adspecId` names one of the account's own of that type. Uploading a
+creative (JSON `payload` sniffed as URL, HTML/VAST tag or base64 file data, or raw octet-stream bytes)
+creates it with a queued `initial` scan; a VAST tag also gets one `vast-child-video` creative per
+<MediaFile>, each with its own scan. Reading a creative counts as a poll of its latest scan (the SDK
+polls creatives). A finished scan's checks are the format's catalogue, a display file size drawn from the
+scan id (same scan, same findings). Another account's object is 403, an unknown id 404, a malformed id,
+field or payload 422 naming the field. Lists come 25 a page from the store.
 
-Not emulated: creatives, campaigns, ad specifications, monitoring scans and `monitoring_alerts`
-(no endpoint in the spec; `tests` of every finished scan comes from a fixed per-format catalogue);
-cancellation through the API (the vendor has none: cancel a scan with the control API,
-`PATCH /_emulator/scans/{id} {"state": "cancelled"}`); the rate-limit bucket does not count
-requests whose API key is rejected, and `X-RateLimit-IPRemaining` is omitted while rate limits are
-switched off; the `.com` host is accepted like the `.io` one (both serve `/v2`).
+Not emulated: variations (the emulator's tags never vary, so `nbVariations` is omitted and every
+variation id is unknown), text/plain uploads (dropped for the generator, overlays/advalidation/30-codegen-
+upload-text-plain.yaml), monitoring scans and `monitoring_alerts`; cancellation through the API (the
+vendor has none: cancel with the control API, `PATCH /_emulator/scans/{id} {"state": "cancelled"}`);
+the rate-limit bucket does not count requests whose API key is rejected.
 """
 
 from __future__ import annotations

@@ -32,8 +32,12 @@ def _issues(call: Call[Any], exc: core.BadRequestError) -> list[dict[str, Any]]:
     issues: list[dict[str, Any]] = []
     seen: set[str] = set()
     for problem in exc.problems:
-        if not problem.field or problem.location == "body":
+        if not problem.field:
             issues.append({"type": "invalid_request", "message": problem.message, "relatedField": None})
+        elif problem.location == "body":  # a body field (campaign name, adspecId, upload payload)
+            issues.append(
+                {"type": "invalid_field_value", "message": problem.message, "relatedField": problem.field}
+            )
         elif problem.field not in seen:
             seen.add(problem.field)
             message = _message(call, problem.field) or problem.message

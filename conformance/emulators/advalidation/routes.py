@@ -3,10 +3,14 @@ and parameter parsing are core's."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.responses import Response
 
-from conformance.emulators.advalidation.models import AdvalidationBackend
+from conformance.emulators.advalidation.models import ADSPEC, CAMPAIGN, CREATIVE, AdvalidationBackend
+from conformance.emulators.core.errors import BadRequestError
 from conformance.emulators.core.http import Call, boolean_param, json_response, path_int
+from conformance.emulators.core.paging import page_query
 from conformance.emulators.core.ratelimit import Verdict
 
 Advalidation = Call[AdvalidationBackend]
@@ -25,6 +29,95 @@ def get_current_user(call: Advalidation) -> Response:
 
 def rescan_creative(call: Advalidation) -> Response:
     return json_response({"data": call.backend.rescan(call.account, path_int(call, "creativeId"))})
+
+
+def _listed(call: Advalidation, kind: str, where: dict[str, Any] | None, view: Any = None) -> Response:
+    """The vendor's list envelope around one page read from the store (vendor-notes-workflow §1 FACT:
+    `meta.pagination` has count, totalCount, page, totalPages)."""
+    total = call.backend.store.count(kind, call.account, where=where)
+    page = page_query(
+        call,
+        total,
+        lambda offset, limit: call.backend.list_kind(kind, call.account, where, offset, limit)[1],
+    )
+    items = [view(item) for item in page.items] if view is not None else page.items
+    meta = {"count": len(items), "totalCount": total, "page": page.number, "totalPages": page.pages}
+    return json_response({"data": items, "meta": {"pagination": meta}})
+
+
+def list_ad_specifications(call: Advalidation) -> Response:
+    # List items carry only id, name, type, isDefault in the SDK's fixtures (FACT); the rest is optional.
+    return _listed(call, ADSPEC, None, lambda a: {k: v for k, v in a.items() if k != "tests"})
+
+
+def get_ad_specification(call: Advalidation) -> Response:
+    return json_response({"data": call.backend.adspec(call.account, path_int(call, "adSpecificationId"))})
+
+
+def list_campaigns(call: Advalidation) -> Response:
+    return _listed(call, CAMPAIGN, None)
+
+
+def create_campaign(call: Advalidation) -> Response:
+    return json_response({"data": call.backend.create_campaign(call.account, call.body)})
+
+
+def get_campaign(call: Advalidation) -> Response:
+    return json_response({"data": call.backend.campaign(call.account, path_int(call, "campaignId"))})
+
+
+def list_campaign_creatives(call: Advalidation) -> Response:
+    campaign = call.backend.campaign(call.account, path_int(call, "campaignId"))
+    return _listed(
+        call,
+        CREATIVE,
+        {"campaignId": campaign["id"], "parentId": None},
+        lambda c: call.backend.creative_view(c, list_mode=True),
+    )
+
+
+def upload_creative(call: Advalidation) -> Response:
+    """Four documented bodies: JSON payload (URL, tag, or base64), text/plain, octet-stream."""
+    if call.content_type.startswith("application/json"):
+        payload: str | bytes = call.body["payload"]
+    elif call.content_type.startswith("text/plain"):
+        payload = call.raw_body.decode("utf-8", "replace")
+    else:
+        payload = call.raw_body
+    if not payload:
+        raise BadRequestError("the upload is empty", field="payload", location="body")
+    creatives = call.backend.upload(
+        call.account, path_int(call, "campaignId"), payload, call.header("X-Filename")
+    )
+    meta = {"count": len(creatives), "totalCount": len(creatives), "page": 1, "totalPages": 1}
+    return json_response({"data": creatives, "meta": {"pagination": meta}})
+
+
+def get_creative(call: Advalidation) -> Response:
+    return json_response({"data": call.backend.creative(call.account, path_int(call, "creativeId"))})
+
+
+def list_creative_media_files(call: Advalidation) -> Response:
+    parent = call.backend.media_files(call.account, path_int(call, "creativeId"))
+    return _listed(
+        call,
+        CREATIVE,
+        {"parentId": parent["id"]},
+        lambda c: call.backend.creative_view(c, list_mode=True),
+    )
+
+
+def list_creative_variations(call: Advalidation) -> Response:
+    call.backend.media_files(call.account, path_int(call, "creativeId"))
+    return _listed(call, "variation", {"creativeId": path_int(call, "creativeId")})
+
+
+def get_creative_variation(call: Advalidation) -> Response:
+    views = call.backend.variation(
+        call.account, path_int(call, "creativeId"), path_int(call, "variationCreativeId")
+    )
+    meta = {"count": len(views), "totalCount": len(views), "page": 1, "totalPages": 1}
+    return json_response({"data": views, "meta": {"pagination": meta}})
 
 
 def decorate(call: Advalidation, response: Response, verdict: Verdict | None) -> Response:

@@ -51,6 +51,7 @@ from conformance.emulators.core.routing import STRIPPED_BY_URLLIB, Route, Router
 from conformance.emulators.core.settings import EmulatorSettings
 from conformance.emulators.core.spec import resolved_spec, spec_validator
 from conformance.emulators.core.store import Store
+from conformance.emulators.core.tolerance import Tolerance, optional_query
 from conformance.emulators.core.validation import server_prefixes
 from scanwire.runtime.lifecycle import Lifecycle
 from scanwire.specs import iter_operations
@@ -111,7 +112,11 @@ class Emulator:
         self.errors: list[str] = []
         self.backend = plugin.backend_cls(self)
         self.prefixes = [*server_prefixes(self.spec), *plugin.extra_prefixes]
-        self.router = Router(self.vendor, self.spec, self.operations, plugin.routes, self.prefixes)
+        self.tolerance = Tolerance.from_spec(self.spec)
+        self._optional_query = {k: optional_query(self.spec, op) for k, op in self.operations.items()}
+        self.router = Router(
+            self.vendor, self.spec, self.operations, plugin.routes, self.prefixes, self.tolerance
+        )
         self.guard = ControlGuard(
             Starlette(
                 routes=[
@@ -176,6 +181,17 @@ class Emulator:
         self, request: Request, body: bytes | None, route: Route, path_params: dict[str, str], where: Where
     ) -> Response:
         query, base_url = where.query, where.base_url
+        tolerated_query = self.tolerance.query(query, self._optional_query[route.key])
+        if where.tolerated is not None or tolerated_query != query:
+            # The request as the server understood it (x-scanwire-tolerance): validation and the
+            # handler see the template's path and the query without the empty optional values.
+            scope = dict(request.scope)
+            if where.tolerated is not None:
+                scope["path"] = where.tolerated
+                scope["raw_path"] = where.tolerated.encode()
+            scope["query_string"] = tolerated_query.encode()
+            request = Request(scope, request.receive)
+            query = tolerated_query
         raw_query = {
             k: v[0] if len(v) == 1 else v for k, v in parse_qs(query, keep_blank_values=True).items()
         }

@@ -12,6 +12,7 @@ from starlette.responses import Response
 from starlette.routing import compile_path
 
 from conformance.emulators.core.http import Call
+from conformance.emulators.core.tolerance import Tolerance
 
 __all__ = ["STRIPPED_BY_URLLIB", "Route", "Router", "Where"]
 
@@ -39,6 +40,9 @@ class Where:
     base_url: str
     # The routes whose template matches the path, each with the path parameters it reads there.
     matched: list[tuple[Route, dict[str, str]]]
+    # The path as the spec's template has it, when the spec's x-scanwire-tolerance made it match
+    # (`//Scan/RunScan/` -> `/Scan/RunScan`); None when the request's own path matched.
+    tolerated: str | None = None
 
 
 class Router:
@@ -49,7 +53,9 @@ class Router:
         operations: Mapping[str, Mapping[str, Any]],
         handlers: Mapping[str, Handler],
         prefixes: list[str],
+        tolerance: Tolerance | None = None,
     ) -> None:
+        self.tolerance = tolerance or Tolerance()
         missing = sorted(set(operations) - set(handlers))
         extra = sorted(set(handlers) - set(operations))
         if missing or extra:
@@ -94,7 +100,14 @@ class Router:
                 # Starlette's URL went through urllib.parse, which drops tabs, CRs and LFs: `abc%0A`
                 # would name resource `abc`. The path as sent (escaped as Starlette does) keeps them.
                 path = scope["path"].replace("?", "%3F").replace("#", "%23").replace("\\", "%5C")
-            matched = [(r, m.groupdict()) for r in self.routes if (m := r.regex.match(path))]
-            known = Where(path, url.query, str(request.base_url).rstrip("/"), matched)
+            matched: list[tuple[Route, dict[str, str]]] = []
+            tolerated = None
+            for candidate in self.tolerance.paths(path):
+                matched = [(r, m.groupdict()) for r in self.routes if (m := r.regex.match(candidate))]
+                if matched:
+                    tolerated = None if candidate == path else candidate
+                    path = candidate
+                    break
+            known = Where(path, url.query, str(request.base_url).rstrip("/"), matched, tolerated)
             self._places[key] = known
         return known

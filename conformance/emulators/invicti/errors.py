@@ -82,7 +82,9 @@ def _media_message(call: Call[Any], exc: core.EmulatorError) -> str:
 
 
 def _invalid(call: Call[Any], exc: core.BadRequestError) -> str:
-    return f"{_MESSAGES[400]} " + "; ".join(p.short for p in exc.problems)[:500]
+    # Name the field when the finding's own text does not (a body member: `TargetUri: 5 is not ...`).
+    texts = [p.short if not p.field or p.field in p.short else f"{p.field}: {p.short}" for p in exc.problems]
+    return f"{_MESSAGES[400]} " + "; ".join(texts)[:500]
 
 
 def _http_text(call: Call[Any] | None, exc: core.HttpError) -> str:

@@ -9,13 +9,26 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from conformance.emulators.core import BadRequestError, Scan
-from conformance.emulators.core.engine import DATA_KIND
+from conformance.emulators.core import BadRequestError, NotFoundError, Scan
+from conformance.emulators.core.engine import DATA_KIND, KIND, READS_KIND
 from conformance.emulators.core.ids import guid, iso_dotnet
 from conformance.emulators.core.plugin import Backend
 from conformance.emulators.core.store import between, contains
+from conformance.emulators.invicti import reports
 
-__all__ = ["ACCOUNTS", "PROFILES", "InvictiBackend", "timespan"]
+__all__ = ["ACCOUNTS", "PROFILES", "InvictiBackend", "ReportNotReadyError", "timespan"]
+
+FINDING = "finding"  # one record per vulnerability, `scan` a top-level key (O(page) lists by scan)
+# NewScanTaskApiModel members that are ScanTaskModel fields of the same name and meaning.
+_LAUNCH_FIELDS = ("CrawlAndAttack", "FindAndFollowNewLinks", "MaxScanDuration", "Scope", "UrlRewriteMode")
+
+
+class ReportNotReadyError(NotFoundError):
+    """scans/report before the scan is Complete (INFERENCE: 404 with a Message, vendor-notes-workflow §2)."""
+
+    def __init__(self, scan_id: str) -> None:
+        super().__init__("The report is not available until the scan is complete.", scan_id=scan_id)
+
 
 DETAIL = "/api/1.0/scans/detail/{id}"
 QUEUED = frozenset({"Queued", "Delayed"})
@@ -109,6 +122,69 @@ class InvictiBackend(Backend):
             "seed"
         ]["value"]
         self.properties = list(self.emulator.spec["components"]["schemas"]["ScanTaskModel"]["properties"])
+        self.store.index(FINDING, "scan")
+
+    # -- launch, results, reports, cleanup (vendor-notes-workflow §2) ------------------------------
+
+    def launch(self, account: str, body: dict[str, Any]) -> list[dict[str, Any]]:
+        """scans/new: one scan of TargetUri (or of the account's website), `Queued`, as a one-element list.
+
+        CreateType WebsiteGroup would launch one scan per website of the group; the emulator has no
+        groups and launches one (INFERENCE, x-note in the spec).
+        """
+        fields: dict[str, Any] = {k: body[k] for k in _LAUNCH_FIELDS if k in body and k in self.properties}
+        target = body.get("TargetUri")
+        if target:
+            root = str(target)
+            fields.update(TargetUrl=root, TargetUrlRoot=root, WebsiteUrl=root)
+        fields["ScanType"] = "Full"
+        with self.store.transaction():
+            scan = self.seed_scan(account, None, fields, None)
+            return [self.view(scan)]
+
+    def findings(self, account: str, scan_id: str) -> list[dict[str, Any]]:
+        """scans/result: the scan's vulnerabilities (VulnerabilityModel), none before it is Complete."""
+        with self.store.transaction():
+            scan = self.engine.observe(self.engine.get(scan_id, account))
+        if scan.state != "Complete":
+            return []
+        records = self.store.list(FINDING, account, where={"scan": scan.id})
+        return [reports.model(r.data) for r in records]
+
+    def report(self, account: str, scan_id: str, fmt: str) -> bytes:
+        """scans/report: the vulnerabilities report in `fmt`; ReportNotReadyError before Complete."""
+        with self.store.transaction():
+            scan = self.engine.observe(self.engine.get(scan_id, account))
+        if scan.state != "Complete":
+            raise ReportNotReadyError(scan.id)
+        view = self.view(scan)
+        view["Generated"] = iso_dotnet(self.clock.now())
+        items = [r.data for r in self.store.list(FINDING, account, where={"scan": scan.id})]
+        return reports.render(fmt, view, items)
+
+    def delete(self, account: str, scan_ids: list[str]) -> str:
+        """scans/delete: `OnGoingScanExisting` (nothing deleted) when one is not finished; the found ones
+        are deleted, `SomeOfScansNotFound` when some were not (INFERENCE: vendor-notes-workflow §2)."""
+        with self.store.transaction():
+            found = [
+                s for s in (self.engine.find(i) for i in scan_ids) if s is not None and s.account == account
+            ]
+            if any(s.state not in self.lifecycle.terminal for s in found):
+                return "OnGoingScanExisting"
+            for scan in found:
+                for kind in (KIND, DATA_KIND, READS_KIND):
+                    self.store.delete(kind, scan.id)
+                for record in self.store.list(FINDING, account, where={"scan": scan.id}):
+                    self.store.delete(FINDING, record.id)
+        return "Ok" if len(found) == len(set(scan_ids)) else "SomeOfScansNotFound"
+
+    def _store_findings(self, scan: Scan) -> None:
+        """The scan's deterministic findings (seeded by its id), once, when it completes."""
+        if self.store.count(FINDING, scan.account, where={"scan": scan.id}):
+            return
+        target = str(scan.data["fields"].get("TargetUrl") or "https://example.invalid/")
+        for item in reports.findings(scan.id, target):
+            self.store.put(FINDING, f"{scan.id}:{item['n']}", scan.account, {"scan": scan.id, **item})
 
     # -- operations -------------------------------------------------------------------------------
 
@@ -264,6 +340,8 @@ class InvictiBackend(Backend):
         f["Duration"] = timespan(self._busy_seconds(scan))
         self._progress_fields(scan, new, d["progress"])
         self._outcome_fields(scan, new)
+        if new == "Complete":
+            self._store_findings(scan)
 
     def _launch_minutes(self, scan: Scan, state: str) -> int | None:
         if state == "Delayed":

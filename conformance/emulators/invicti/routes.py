@@ -11,6 +11,7 @@ from starlette.responses import Response
 from conformance.emulators.core.http import Call, header_of, json_response, set_headers
 from conformance.emulators.core.paging import page_query
 from conformance.emulators.core.ratelimit import Verdict
+from conformance.emulators.invicti import reports
 from conformance.emulators.invicti.errors import CONTENT_TYPE, HEADERS, action_of
 from conformance.emulators.invicti.models import InvictiBackend
 
@@ -83,6 +84,32 @@ def cancel_scan(call: Invicti) -> Response:
 
 
 pause_scan = resume_scan = cancel_scan
+
+
+def new_scan(call: Invicti) -> Response:
+    """201 with an array of ScanTaskModel, even for one scan (vendor-notes-workflow §2 FACT)."""
+    return json_response(call.backend.launch(call.account, call.body or {}), 201, media_type=CONTENT_TYPE)
+
+
+def get_scan_result(call: Invicti) -> Response:
+    return _json(call.backend.findings(call.account, call.path_params["id"]))
+
+
+def get_scan_report(call: Invicti) -> Response:
+    """The report file with its format's media type, as an attachment (INFERENCE for all but Html)."""
+    q = call.query
+    fmt = str(q["format"])
+    content = call.backend.report(call.account, str(q["id"]), fmt)
+    name = f"{q['type']}-{q['id']}.{fmt.lower()}"
+    media = reports.MEDIA_TYPES[fmt]
+    if media.startswith("text/") or media.endswith(("xml", "json")):
+        media += "; charset=utf-8"
+    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+    return Response(content, media_type=media, headers=headers)
+
+
+def delete_scans(call: Invicti) -> Response:
+    return _json(call.backend.delete(call.account, [str(i) for i in call.body]))
 
 
 def decorate(call: Invicti, response: Response, verdict: Verdict | None) -> Response:

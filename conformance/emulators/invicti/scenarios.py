@@ -1,4 +1,4 @@
-"""Named setups for Invicti (from Python or `POST /_emulator/scenario`); the API itself cannot start scans."""
+"""Named setups for Invicti (from Python or `POST /_emulator/scenario`)."""
 
 from __future__ import annotations
 

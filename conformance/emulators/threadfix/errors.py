@@ -14,7 +14,14 @@ from starlette.responses import Response
 from conformance.emulators.core import errors as core
 from conformance.emulators.core.http import Call, json_response
 from conformance.emulators.core.render import ErrorTable, Failure, Rule
-from conformance.emulators.threadfix.models import ApplicationNotFoundError, NoFilesError, ScanTypeError
+from conformance.emulators.threadfix.models import (
+    ApplicationNotFoundError,
+    CreationFailedError,
+    ImportedScanNotFoundError,
+    NoFilesError,
+    ScanTypeError,
+    TeamNotFoundError,
+)
 
 __all__ = [
     "API_KEY_NOT_FOUND",
@@ -60,7 +67,11 @@ def _auth_message(call: Call[Any] | None, exc: core.AuthError) -> str:
 
 
 def _validation_message(call: Call[Any] | None, exc: core.BadRequestError) -> str:
-    if call is not None and call.method == "POST" and any(p.location == "body" for p in exc.problems):
+    body_problem = call is not None and any(p.location == "body" for p in exc.problems)
+    if body_problem and call is not None and call.operation == "POST /teams/new":
+        # TeamRestController reads the form field itself (TF-SRC, vendor-notes-workflow §4 T4).
+        return '"name" parameter was not present, new Team creation failed.'
+    if body_problem and call is not None and call.operation.startswith("POST /applications/{appId}/upload"):
         # No `file` part, or no multipart body at all: the controller sees an empty file map and
         # UploadScanServiceImpl answers "No files selected." (TF-SRC).
         return "No files selected."
@@ -80,6 +91,8 @@ ERRORS = ErrorTable(
         (UnrecognizedPathError, Rule(404, UNRECOGNIZED_PATH)),
         (core.ForbiddenError, Rule(200, RESTRICTED)),
         (ApplicationNotFoundError, Rule(200, APPLICATION_LOOKUP_FAILED)),
+        # The controllers' own failure texts (TeamRestController, ScansRestController, TF-SRC).
+        ((TeamNotFoundError, ImportedScanNotFoundError, CreationFailedError), Rule(200)),
         (core.ScanNotFoundError, Rule(200, PENDING_SCAN_LOOKUP_FAILED)),
         ((NoFilesError, ScanTypeError), Rule(200)),
         # Request validation (openapi-core) or a handler's parsing: Spring's binding errors would be

@@ -47,3 +47,18 @@ def two_teams(backend: ThreadfixBackend) -> dict[str, Any]:
         "acme": _ids(backend.seed_scan("acme", "DONE", {"appId": 6}, None)),
         "globex": _ids(backend.seed_scan("globex", "DONE", {"appId": 42}, None)),
     }
+
+
+def team_with_imported_scan(backend: ThreadfixBackend) -> dict[str, Any]:
+    """Issue 16 resources seeded in one go: a new team, an application in it and an uploaded scan file
+    processed to DONE (imported scan, its deterministic vulnerabilities and the file to download)."""
+    team = backend.create_team("acme", "Seeded team")
+    app = backend.create_application("acme", team["id"], {"name": "Seeded app", "uniqueId": "seeded-1"})
+    pending = backend.upload_scan("acme", app["id"], [("seeded.xml", b"<OWASPZAPReport/>")])
+    done = backend.engine.set_state(pending.id, "DONE")
+    return {
+        "teamId": team["id"],
+        "appId": app["id"],
+        "pendingScanId": int(done.id),
+        "scanId": done.data["scanId"],
+    }

@@ -25,7 +25,20 @@ SPEC: dict[str, Any] = {'extensions': {'x-scanwire-auth': {'case-insensitive': [
                                       'results-model': 'ScanTaskModel',
                                       'start': '# The API cannot start scans (the web UI or a '
                                                'schedule does): take the latest one.\n'
-                                               'scan = next(client.iter_scans(page_size=1)).id'}},
+                                               'scan = next(client.iter_scans(page_size=1)).id'},
+                'x-scanwire-tolerance': {'empty-query': 'absent',
+                                         'slashes': 'collapse',
+                                         'x-note': {'evidence': 'A public Invicti client sends '
+                                                                '`targetUrlCriteria=&startDate=&endDate=` '
+                                                                'empty (vendor-notes-workflow §2, '
+                                                                'issue 16 item 3); real clients '
+                                                                'call `scans/report` with and '
+                                                                'without its trailing slash '
+                                                                '[INV-GHA].',
+                                                    'why': 'INFERENCE: the ASP.NET Web API server '
+                                                           'binds an empty optional query value as '
+                                                           'absent and routes a doubled or '
+                                                           'trailing slash to the same action'}}},
  'lifecycle': {'aliases': {},
                'codes': {},
                'description': "A scan task's `State` (ScanTaskState). The 11 states are FACT "
@@ -35,15 +48,20 @@ SPEC: dict[str, Any] = {'extensions': {'x-scanwire-auth': {'case-insensitive': [
                               'Crawling → CrawlingAndAttacking/Attacking → ReCrawling → Complete; '
                               '`Phase` is `Complete` iff the state is Archiving, AsyncArchiving or '
                               'Complete (INFERENCE). `IsCompleted` is true in every terminal '
-                              'state. There is no start operation in scope (scans are launched by '
-                              '/api/1.0/scans/new and friends, not transcribed here); the emulator '
-                              'seeds scans through its control API.',
+                              'state. Scans are launched by /api/1.0/scans/new (201, an array; '
+                              'each new scan starts `Queued`).',
                'initial': 'Queued',
                'operations': {'cancel': {'description': 'The body is the bare scan id string; the '
                                                         'answer is a ScanActionResult string, `Ok` '
                                                         'when the transition happens.',
                                          'id': {'in': 'body', 'pointer': ''},
                                          'operation': 'POST /api/1.0/scans/cancel'},
+                              'findings': {'description': "The scan's vulnerabilities, a bare "
+                                                          'array of VulnerabilityModel (empty '
+                                                          'until Complete).',
+                                           'id': {'in': 'path', 'name': 'id'},
+                                           'items': {'in': 'body', 'pointer': ''},
+                                           'operation': 'GET /api/1.0/scans/result/{id}'},
                               'list': {'description': "Pages of ScanTaskModel; each item's `Id` "
                                                       'and `State` at /List/{n}/Id and '
                                                       '/List/{n}/State.',
@@ -56,6 +74,13 @@ SPEC: dict[str, Any] = {'extensions': {'x-scanwire-auth': {'case-insensitive': [
                               'poll': {'id': {'in': 'path', 'name': 'id'},
                                        'operation': 'GET /api/1.0/scans/status/{id}',
                                        'state': {'in': 'body', 'pointer': '/State'}},
+                              'report': {'description': 'The vulnerabilities report (Xml, Csv or '
+                                                        'Json for this type); 404 until the scan '
+                                                        'is Complete.',
+                                         'format': {'in': 'query', 'name': 'format'},
+                                         'id': {'in': 'query', 'name': 'id'},
+                                         'operation': 'GET /api/1.0/scans/report/',
+                                         'params': {'type': 'Vulnerabilities'}},
                               'results': {'description': 'The full ScanTaskModel (vulnerability '
                                                          'counts, threat level, duration, failure '
                                                          'reason).',
@@ -67,7 +92,11 @@ SPEC: dict[str, Any] = {'extensions': {'x-scanwire-auth': {'case-insensitive': [
                                                         'when the transition happens.',
                                          'id': {'in': 'body', 'pointer': ''},
                                          'operation': 'POST /api/1.0/scans/resume'},
-                              'start': None},
+                              'start': {'description': '201 with an array of ScanTaskModel (one '
+                                                       "per scan launched); the new scan's id is "
+                                                       "the first element's Id.",
+                                        'id': {'in': 'body', 'pointer': '/0/Id'},
+                                        'operation': 'POST /api/1.0/scans/new'}},
                'resource': 'scan',
                'states': {'Archiving': {'description': 'Scanning finished (`Phase` Complete); '
                                                        'results are being archived. Not yet final.',
@@ -219,6 +248,21 @@ SPEC: dict[str, Any] = {'extensions': {'x-scanwire-auth': {'case-insensitive': [
                                            'why': 'vendor-notes §2 FACTs (Basic auth; "even not '
                                                   'found is a 200 with ScanNotFound")'}],
                                'x-scanwire-errors': {'result': {'pointer': '', 'success': ['Ok']}}},
+                'deleteScans': {'body': ['application/json'],
+                                'method': 'POST',
+                                'module': 'api.scans.delete_scans',
+                                'parameters': [],
+                                'path': '/api/1.0/scans/delete',
+                                'responses': {'200': ['application/json'],
+                                              '400': ['application/json'],
+                                              '401': ['application/json'],
+                                              '415': ['application/json']},
+                                'x-note': [{'document': 'whether the delete is all-or-nothing, and '
+                                                        'soft or hard, is a gap',
+                                            'spec': 'all-or-nothing; deleted scans answer 404 '
+                                                    'afterwards',
+                                            'why': 'INFERENCE (vendor-notes-workflow §2 '
+                                                   'Cleanup)'}]},
                 'getScanDetail': {'body': [],
                                   'method': 'GET',
                                   'module': 'api.scans.get_scan_detail',
@@ -251,6 +295,86 @@ SPEC: dict[str, Any] = {'extensions': {'x-scanwire-auth': {'case-insensitive': [
                                                      '404 for an unknown id is an INFERENCE ("the '
                                                      'emulator should pick one and document '
                                                      'it")'}]},
+                'getScanReport': {'body': [],
+                                  'method': 'GET',
+                                  'module': 'api.scans.get_scan_report',
+                                  'parameters': [{'array': False, 'in': 'query', 'name': 'id'},
+                                                 {'array': False, 'in': 'query', 'name': 'type'},
+                                                 {'array': False, 'in': 'query', 'name': 'format'},
+                                                 {'array': False,
+                                                  'in': 'query',
+                                                  'name': 'contentFormat'},
+                                                 {'array': False,
+                                                  'in': 'query',
+                                                  'name': 'excludeResponseData'},
+                                                 {'array': False,
+                                                  'in': 'query',
+                                                  'name': 'onlyConfirmedIssues'},
+                                                 {'array': False,
+                                                  'in': 'query',
+                                                  'name': 'onlyUnconfirmedIssues'},
+                                                 {'array': False,
+                                                  'in': 'query',
+                                                  'name': 'excludeAddressedIssues'},
+                                                 {'array': False,
+                                                  'in': 'query',
+                                                  'name': 'excludeHistoryOfIssues'}],
+                                  'path': '/api/1.0/scans/report/',
+                                  'responses': {'200': ['application/json',
+                                                        'application/pdf',
+                                                        'application/xml',
+                                                        'text/csv',
+                                                        'text/html',
+                                                        'text/plain'],
+                                                '400': ['application/json'],
+                                                '401': ['application/json'],
+                                                '404': ['application/json']},
+                                  'x-note': [{'document': 'report content types other than '
+                                                          'text/html are not documented',
+                                              'spec': 'Json application/json, Xml application/xml, '
+                                                      'Csv text/csv, Pdf application/pdf, Txt '
+                                                      'text/plain, each with Content-Disposition '
+                                                      'attachment',
+                                              'why': 'INFERENCE (vendor-notes-workflow §2)'},
+                                             {'document': 'the status and body of the answer '
+                                                          'before the scan is complete are a gap',
+                                              'spec': '404 {"Message": ...} until the scan is '
+                                                      '`Complete`',
+                                              'why': 'INFERENCE: the Jenkins plugin reads a JSON '
+                                                     '`Message` when the report is not ready; 404 '
+                                                     'is one of the two statuses the vendor '
+                                                     'declares'},
+                                             {'document': 'real clients send `Type`/`Format`/`Id` '
+                                                          'in any casing, without the trailing '
+                                                          'slash, or with the id in the path',
+                                              'spec': 'only the documented form is declared',
+                                              'why': 'vendor-notes-workflow §2 INFERENCE '
+                                                     '(case-blind binding is not emulated; the '
+                                                     'missing trailing slash is, by '
+                                                     'x-scanwire-tolerance)'}]},
+                'getScanResult': {'body': [],
+                                  'items-attribute': [],
+                                  'method': 'GET',
+                                  'module': 'api.scans.get_scan_result',
+                                  'parameters': [{'array': False, 'in': 'path', 'name': 'id'}],
+                                  'path': '/api/1.0/scans/result/{id}',
+                                  'responses': {'200': ['application/json'],
+                                                '400': ['application/json'],
+                                                '401': ['application/json'],
+                                                '404': ['application/json']},
+                                  'x-note': [{'document': '[INV-SPEC] `Type` is an enum of 1552 '
+                                                          'values (2024) and grows every release',
+                                              'spec': 'open string',
+                                              'why': 'vendor-notes-workflow §2 INFERENCE (model '
+                                                     'Type as open string)'},
+                                             {'document': 'nothing says what the operation answers '
+                                                          'before the scan completes',
+                                              'spec': 'an empty array until `Complete`; 404 for an '
+                                                      'unknown scan',
+                                              'why': 'INFERENCE: vulnerabilities are archived when '
+                                                     'the scan completes; single-resource GETs '
+                                                     'answer 404 when absent '
+                                                     '(vendor-notes-workflow §2)'}]},
                 'getScanStatus': {'body': [],
                                   'method': 'GET',
                                   'module': 'api.scans.get_scan_status',
@@ -312,6 +436,37 @@ SPEC: dict[str, Any] = {'extensions': {'x-scanwire-auth': {'case-insensitive': [
                                                            'page': 'page',
                                                            'size': 'pageSize',
                                                            'style': 'page-number'}},
+                'newScan': {'body': ['application/json'],
+                            'method': 'POST',
+                            'module': 'api.scans.new_scan',
+                            'parameters': [],
+                            'path': '/api/1.0/scans/new',
+                            'responses': {'201': ['application/json'],
+                                          '400': ['application/json'],
+                                          '401': ['application/json'],
+                                          '415': ['application/json']},
+                            'x-note': [{'document': '[INV-SPEC] NewScanTaskApiModel has 43 '
+                                                    'properties and no `required` (TargetUri was '
+                                                    'required through 2022-07)',
+                                        'spec': 'the top-level scalar fields clients send are '
+                                                'typed; the rest pass through '
+                                                '(additionalProperties)',
+                                        'why': 'INFERENCE: the server ignores unknown members '
+                                               '(SecHub sends AgentName, vendor-notes-workflow '
+                                               '§2); the nested auth models are large and no '
+                                               'client in the notes sends them beyond '
+                                               'BasicAuthenticationApiModel'},
+                                       {'document': '[INV-SPEC] consumes JSON, XML and form media '
+                                                    'types',
+                                        'spec': 'application/json only',
+                                        'why': 'every client of the endpoint found sends JSON '
+                                               '(vendor-notes-workflow §2 cross-cutting FACT)'},
+                                       {'document': 'CreateType: WebsiteGroup launches one scan '
+                                                    'per website of the group',
+                                        'spec': 'documented; the emulator launches exactly one '
+                                                'scan (CreateType Website)',
+                                        'why': 'INFERENCE (vendor-notes-workflow §2): the emulator '
+                                               'has no website groups'}]},
                 'pauseScan': {'body': ['application/json'],
                               'method': 'POST',
                               'module': 'api.scans.pause_scan',

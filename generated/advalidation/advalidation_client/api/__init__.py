@@ -6,6 +6,7 @@ shared scanwire_runtime (auth, retries, typed errors, per-request options via `c
 """
 
 from collections.abc import AsyncIterator, Iterator
+from io import BytesIO
 from typing import Any, cast
 
 # Aliased: a vendor's models may use the same names (AppSpider has a model `Scan`).
@@ -16,10 +17,32 @@ from scanwire_runtime import ScanClient as _ScanClient
 from scanwire_runtime import ScanLike as _ScanLike
 
 from ..client import AuthenticatedClient
+from ..models import AdSpecificationSummary, Campaign, CheckResult, Creative, Variation
+from ..models.ad_specification_list_response import AdSpecificationListResponse
+from ..models.ad_specification_response import AdSpecificationResponse
+from ..models.campaign_create import CampaignCreate
+from ..models.campaign_list_response import CampaignListResponse
+from ..models.campaign_response import CampaignResponse
+from ..models.creative_list_response import CreativeListResponse
+from ..models.creative_response import CreativeResponse
+from ..models.creative_upload import CreativeUpload
 from ..models.error_response import ErrorResponse
+from ..models.media_type import MediaType
 from ..models.scan_response import ScanResponse
 from ..models.user_response import UserResponse
-from ..types import UNSET, Unset
+from ..models.variation_list_response import VariationListResponse
+from ..types import UNSET, File, FileTypes, Unset
+from .ad_specifications import get_ad_specification as _ad_specifications__get_ad_specification
+from .ad_specifications import list_ad_specifications as _ad_specifications__list_ad_specifications
+from .campaigns import create_campaign as _campaigns__create_campaign
+from .campaigns import get_campaign as _campaigns__get_campaign
+from .campaigns import list_campaigns as _campaigns__list_campaigns
+from .creatives import get_creative as _creatives__get_creative
+from .creatives import get_creative_variation as _creatives__get_creative_variation
+from .creatives import list_campaign_creatives as _creatives__list_campaign_creatives
+from .creatives import list_creative_media_files as _creatives__list_creative_media_files
+from .creatives import list_creative_variations as _creatives__list_creative_variations
+from .creatives import upload_creative as _creatives__upload_creative
 from .scans import get_scan as _scans__get_scan
 from .scans import rescan_creative as _scans__rescan_creative
 from .users import get_current_user as _users__get_current_user
@@ -31,6 +54,12 @@ __all__ = [
     "ScansResource",
     "AsyncUsersResource",
     "UsersResource",
+    "AsyncAdSpecificationsResource",
+    "AdSpecificationsResource",
+    "AsyncCampaignsResource",
+    "CampaignsResource",
+    "AsyncCreativesResource",
+    "CreativesResource",
 ]
 
 
@@ -334,25 +363,1140 @@ class AsyncUsersResourceWithRawResponse:
         return cast("_RawResponse[UserResponse]", await self._client._invoke_raw("getCurrentUser", kwargs))
 
 
+class AdSpecificationsResource:
+    """Operations tagged `ad_specifications` in the Advalidation API (scanwire transcription) spec."""
+
+    def __init__(self, client: _ScanClient[Any, Any]) -> None:
+        self._client = client
+
+    def list_ad_specifications(
+        self,
+        *,
+        page: int | Unset = 1,
+    ) -> AdSpecificationListResponse:
+        """List ad specifications (`listAdSpecifications`: GET /ad-specifications)
+
+        The account's ad specifications; each account has one default per type (`display`, `video`). The SDK
+        picks `type == X && isDefault` before creating a campaign.
+
+        Args:
+            page (int | Unset):  Default: 1.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _ad_specifications__list_ad_specifications._get_kwargs(
+            page=page,
+        )
+        return cast("AdSpecificationListResponse", self._client._invoke("listAdSpecifications", kwargs))
+
+    def get_ad_specification(
+        self,
+        ad_specification_id: int,
+    ) -> AdSpecificationResponse:
+        """Get ad specification (`getAdSpecification`: GET /ad-specifications/{ad_specification_id})
+
+        One ad specification with its `tests` (the checks a scan of a creative runs).
+
+        Args:
+            ad_specification_id (int):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _ad_specifications__get_ad_specification._get_kwargs(
+            ad_specification_id=ad_specification_id,
+        )
+        return cast("AdSpecificationResponse", self._client._invoke("getAdSpecification", kwargs))
+
+
+class AdSpecificationsResourceWithRawResponse:
+    """Operations tagged `ad_specifications` in the Advalidation API (scanwire transcription) spec, answering RawResponse (status, headers, parsed model)."""
+
+    def __init__(self, client: _ScanClient[Any, Any]) -> None:
+        self._client = client
+
+    def list_ad_specifications(
+        self,
+        *,
+        page: int | Unset = 1,
+    ) -> _RawResponse[AdSpecificationListResponse]:
+        """List ad specifications (`listAdSpecifications`: GET /ad-specifications)
+
+        The account's ad specifications; each account has one default per type (`display`, `video`). The SDK
+        picks `type == X && isDefault` before creating a campaign.
+
+        Args:
+            page (int | Unset):  Default: 1.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _ad_specifications__list_ad_specifications._get_kwargs(
+            page=page,
+        )
+        return cast(
+            "_RawResponse[AdSpecificationListResponse]", self._client._invoke_raw("listAdSpecifications", kwargs)
+        )
+
+    def get_ad_specification(
+        self,
+        ad_specification_id: int,
+    ) -> _RawResponse[AdSpecificationResponse]:
+        """Get ad specification (`getAdSpecification`: GET /ad-specifications/{ad_specification_id})
+
+        One ad specification with its `tests` (the checks a scan of a creative runs).
+
+        Args:
+            ad_specification_id (int):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _ad_specifications__get_ad_specification._get_kwargs(
+            ad_specification_id=ad_specification_id,
+        )
+        return cast("_RawResponse[AdSpecificationResponse]", self._client._invoke_raw("getAdSpecification", kwargs))
+
+
+class AsyncAdSpecificationsResource:
+    """Operations tagged `ad_specifications` in the Advalidation API (scanwire transcription) spec."""
+
+    def __init__(self, client: _AsyncScanClient[Any, Any]) -> None:
+        self._client = client
+
+    async def list_ad_specifications(
+        self,
+        *,
+        page: int | Unset = 1,
+    ) -> AdSpecificationListResponse:
+        """List ad specifications (`listAdSpecifications`: GET /ad-specifications)
+
+        The account's ad specifications; each account has one default per type (`display`, `video`). The SDK
+        picks `type == X && isDefault` before creating a campaign.
+
+        Args:
+            page (int | Unset):  Default: 1.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _ad_specifications__list_ad_specifications._get_kwargs(
+            page=page,
+        )
+        return cast("AdSpecificationListResponse", await self._client._invoke("listAdSpecifications", kwargs))
+
+    async def get_ad_specification(
+        self,
+        ad_specification_id: int,
+    ) -> AdSpecificationResponse:
+        """Get ad specification (`getAdSpecification`: GET /ad-specifications/{ad_specification_id})
+
+        One ad specification with its `tests` (the checks a scan of a creative runs).
+
+        Args:
+            ad_specification_id (int):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _ad_specifications__get_ad_specification._get_kwargs(
+            ad_specification_id=ad_specification_id,
+        )
+        return cast("AdSpecificationResponse", await self._client._invoke("getAdSpecification", kwargs))
+
+
+class AsyncAdSpecificationsResourceWithRawResponse:
+    """Operations tagged `ad_specifications` in the Advalidation API (scanwire transcription) spec, answering RawResponse (status, headers, parsed model)."""
+
+    def __init__(self, client: _AsyncScanClient[Any, Any]) -> None:
+        self._client = client
+
+    async def list_ad_specifications(
+        self,
+        *,
+        page: int | Unset = 1,
+    ) -> _RawResponse[AdSpecificationListResponse]:
+        """List ad specifications (`listAdSpecifications`: GET /ad-specifications)
+
+        The account's ad specifications; each account has one default per type (`display`, `video`). The SDK
+        picks `type == X && isDefault` before creating a campaign.
+
+        Args:
+            page (int | Unset):  Default: 1.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _ad_specifications__list_ad_specifications._get_kwargs(
+            page=page,
+        )
+        return cast(
+            "_RawResponse[AdSpecificationListResponse]", await self._client._invoke_raw("listAdSpecifications", kwargs)
+        )
+
+    async def get_ad_specification(
+        self,
+        ad_specification_id: int,
+    ) -> _RawResponse[AdSpecificationResponse]:
+        """Get ad specification (`getAdSpecification`: GET /ad-specifications/{ad_specification_id})
+
+        One ad specification with its `tests` (the checks a scan of a creative runs).
+
+        Args:
+            ad_specification_id (int):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _ad_specifications__get_ad_specification._get_kwargs(
+            ad_specification_id=ad_specification_id,
+        )
+        return cast(
+            "_RawResponse[AdSpecificationResponse]", await self._client._invoke_raw("getAdSpecification", kwargs)
+        )
+
+
+class CampaignsResource:
+    """Operations tagged `campaigns` in the Advalidation API (scanwire transcription) spec."""
+
+    def __init__(self, client: _ScanClient[Any, Any]) -> None:
+        self._client = client
+
+    def list_campaigns(
+        self,
+        *,
+        page: int | Unset = 1,
+    ) -> CampaignListResponse:
+        """List campaigns (`listCampaigns`: GET /campaigns)
+
+        The account's campaigns ("Use /campaigns to retrieve your campaigns").
+
+        Args:
+            page (int | Unset):  Default: 1.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _campaigns__list_campaigns._get_kwargs(
+            page=page,
+        )
+        return cast("CampaignListResponse", self._client._invoke("listCampaigns", kwargs))
+
+    def create_campaign(
+        self,
+        *,
+        body: CampaignCreate,
+    ) -> CampaignResponse:
+        """Create campaign (`createCampaign`: POST /campaigns)
+
+        "Successfully created new campaign, returning it". `adspecId` is optional ("leave blank to use
+        default for that type"; `null` accepted).
+
+        Args:
+            body (CampaignCreate):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _campaigns__create_campaign._get_kwargs(
+            body=body,
+        )
+        return cast("CampaignResponse", self._client._invoke("createCampaign", kwargs))
+
+    def get_campaign(
+        self,
+        campaign_id: int,
+    ) -> CampaignResponse:
+        """Get campaign (`getCampaign`: GET /campaigns/{campaign_id})
+
+        Args:
+            campaign_id (int):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _campaigns__get_campaign._get_kwargs(
+            campaign_id=campaign_id,
+        )
+        return cast("CampaignResponse", self._client._invoke("getCampaign", kwargs))
+
+
+class CampaignsResourceWithRawResponse:
+    """Operations tagged `campaigns` in the Advalidation API (scanwire transcription) spec, answering RawResponse (status, headers, parsed model)."""
+
+    def __init__(self, client: _ScanClient[Any, Any]) -> None:
+        self._client = client
+
+    def list_campaigns(
+        self,
+        *,
+        page: int | Unset = 1,
+    ) -> _RawResponse[CampaignListResponse]:
+        """List campaigns (`listCampaigns`: GET /campaigns)
+
+        The account's campaigns ("Use /campaigns to retrieve your campaigns").
+
+        Args:
+            page (int | Unset):  Default: 1.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _campaigns__list_campaigns._get_kwargs(
+            page=page,
+        )
+        return cast("_RawResponse[CampaignListResponse]", self._client._invoke_raw("listCampaigns", kwargs))
+
+    def create_campaign(
+        self,
+        *,
+        body: CampaignCreate,
+    ) -> _RawResponse[CampaignResponse]:
+        """Create campaign (`createCampaign`: POST /campaigns)
+
+        "Successfully created new campaign, returning it". `adspecId` is optional ("leave blank to use
+        default for that type"; `null` accepted).
+
+        Args:
+            body (CampaignCreate):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _campaigns__create_campaign._get_kwargs(
+            body=body,
+        )
+        return cast("_RawResponse[CampaignResponse]", self._client._invoke_raw("createCampaign", kwargs))
+
+    def get_campaign(
+        self,
+        campaign_id: int,
+    ) -> _RawResponse[CampaignResponse]:
+        """Get campaign (`getCampaign`: GET /campaigns/{campaign_id})
+
+        Args:
+            campaign_id (int):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _campaigns__get_campaign._get_kwargs(
+            campaign_id=campaign_id,
+        )
+        return cast("_RawResponse[CampaignResponse]", self._client._invoke_raw("getCampaign", kwargs))
+
+
+class AsyncCampaignsResource:
+    """Operations tagged `campaigns` in the Advalidation API (scanwire transcription) spec."""
+
+    def __init__(self, client: _AsyncScanClient[Any, Any]) -> None:
+        self._client = client
+
+    async def list_campaigns(
+        self,
+        *,
+        page: int | Unset = 1,
+    ) -> CampaignListResponse:
+        """List campaigns (`listCampaigns`: GET /campaigns)
+
+        The account's campaigns ("Use /campaigns to retrieve your campaigns").
+
+        Args:
+            page (int | Unset):  Default: 1.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _campaigns__list_campaigns._get_kwargs(
+            page=page,
+        )
+        return cast("CampaignListResponse", await self._client._invoke("listCampaigns", kwargs))
+
+    async def create_campaign(
+        self,
+        *,
+        body: CampaignCreate,
+    ) -> CampaignResponse:
+        """Create campaign (`createCampaign`: POST /campaigns)
+
+        "Successfully created new campaign, returning it". `adspecId` is optional ("leave blank to use
+        default for that type"; `null` accepted).
+
+        Args:
+            body (CampaignCreate):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _campaigns__create_campaign._get_kwargs(
+            body=body,
+        )
+        return cast("CampaignResponse", await self._client._invoke("createCampaign", kwargs))
+
+    async def get_campaign(
+        self,
+        campaign_id: int,
+    ) -> CampaignResponse:
+        """Get campaign (`getCampaign`: GET /campaigns/{campaign_id})
+
+        Args:
+            campaign_id (int):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _campaigns__get_campaign._get_kwargs(
+            campaign_id=campaign_id,
+        )
+        return cast("CampaignResponse", await self._client._invoke("getCampaign", kwargs))
+
+
+class AsyncCampaignsResourceWithRawResponse:
+    """Operations tagged `campaigns` in the Advalidation API (scanwire transcription) spec, answering RawResponse (status, headers, parsed model)."""
+
+    def __init__(self, client: _AsyncScanClient[Any, Any]) -> None:
+        self._client = client
+
+    async def list_campaigns(
+        self,
+        *,
+        page: int | Unset = 1,
+    ) -> _RawResponse[CampaignListResponse]:
+        """List campaigns (`listCampaigns`: GET /campaigns)
+
+        The account's campaigns ("Use /campaigns to retrieve your campaigns").
+
+        Args:
+            page (int | Unset):  Default: 1.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _campaigns__list_campaigns._get_kwargs(
+            page=page,
+        )
+        return cast("_RawResponse[CampaignListResponse]", await self._client._invoke_raw("listCampaigns", kwargs))
+
+    async def create_campaign(
+        self,
+        *,
+        body: CampaignCreate,
+    ) -> _RawResponse[CampaignResponse]:
+        """Create campaign (`createCampaign`: POST /campaigns)
+
+        "Successfully created new campaign, returning it". `adspecId` is optional ("leave blank to use
+        default for that type"; `null` accepted).
+
+        Args:
+            body (CampaignCreate):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _campaigns__create_campaign._get_kwargs(
+            body=body,
+        )
+        return cast("_RawResponse[CampaignResponse]", await self._client._invoke_raw("createCampaign", kwargs))
+
+    async def get_campaign(
+        self,
+        campaign_id: int,
+    ) -> _RawResponse[CampaignResponse]:
+        """Get campaign (`getCampaign`: GET /campaigns/{campaign_id})
+
+        Args:
+            campaign_id (int):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _campaigns__get_campaign._get_kwargs(
+            campaign_id=campaign_id,
+        )
+        return cast("_RawResponse[CampaignResponse]", await self._client._invoke_raw("getCampaign", kwargs))
+
+
+class CreativesResource:
+    """Operations tagged `creatives` in the Advalidation API (scanwire transcription) spec."""
+
+    def __init__(self, client: _ScanClient[Any, Any]) -> None:
+        self._client = client
+
+    def list_campaign_creatives(
+        self,
+        campaign_id: int,
+        *,
+        page: int | Unset = 1,
+    ) -> CreativeListResponse:
+        """List creatives of a campaign (`listCampaignCreatives`: GET /campaigns/{campaign_id}/creatives)
+
+        "Returns list of creatives per campaign"; `nbMediaFiles` is not available in list mode.
+
+        Args:
+            campaign_id (int):
+            page (int | Unset):  Default: 1.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _creatives__list_campaign_creatives._get_kwargs(
+            campaign_id=campaign_id,
+            page=page,
+        )
+        return cast("CreativeListResponse", self._client._invoke("listCampaignCreatives", kwargs))
+
+    def upload_creative(
+        self,
+        campaign_id: int,
+        *,
+        body: CreativeUpload | File | Unset = UNSET,
+        x_filename: str | Unset = UNSET,
+    ) -> CreativeListResponse:
+        """Upload creative (`uploadCreative`: POST /campaigns/{campaign_id}/creatives)
+
+        Uploads a creative into the campaign; the upload queues the creative's first scan (this *is* "start
+        scan"). Four bodies: JSON `{"payload": <URL, HTML/VAST tag or text>}`, the same with `payload`
+        base64 of a binary file, `text/plain` raw HTML/text, `application/octet-stream` raw bytes ("most
+        efficient for large files"). `X-Filename` sets the display name. The answer is a list envelope:
+        `data[0]` is the new creative, its `latestScanStatus` the queued initial scan.
+
+        Args:
+            campaign_id (int):
+            x_filename (str | Unset):
+            body (CreativeUpload):
+            body (File):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _creatives__upload_creative._get_kwargs(
+            campaign_id=campaign_id,
+            body=body,
+            x_filename=x_filename,
+        )
+        return cast("CreativeListResponse", self._client._invoke("uploadCreative", kwargs))
+
+    def get_creative(
+        self,
+        creative_id: int,
+    ) -> CreativeResponse:
+        """Get creative (`getCreative`: GET /creatives/{creative_id})
+
+        One creative, with `nbMediaFiles`; the SDK polls it (every 5 s, then 20 s).
+
+        Args:
+            creative_id (int):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _creatives__get_creative._get_kwargs(
+            creative_id=creative_id,
+        )
+        return cast("CreativeResponse", self._client._invoke("getCreative", kwargs))
+
+    def list_creative_media_files(
+        self,
+        creative_id: int,
+        *,
+        page: int | Unset = 1,
+    ) -> CreativeListResponse:
+        """List media files of a VAST creative (`listCreativeMediaFiles`: GET /creatives/{creative_id}/media-files)
+
+        The media files of a VAST creative without variations; each a Creative with its own
+        `latestScanStatus`.
+
+        Args:
+            creative_id (int):
+            page (int | Unset):  Default: 1.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _creatives__list_creative_media_files._get_kwargs(
+            creative_id=creative_id,
+            page=page,
+        )
+        return cast("CreativeListResponse", self._client._invoke("listCreativeMediaFiles", kwargs))
+
+    def list_creative_variations(
+        self,
+        creative_id: int,
+        *,
+        page: int | Unset = 1,
+    ) -> VariationListResponse:
+        """List variations of a VAST creative (`listCreativeVariations`: GET /creatives/{creative_id}/variations)
+
+        The variations of a VAST tag that returns varying responses (`nbVariations > 0`).
+
+        Args:
+            creative_id (int):
+            page (int | Unset):  Default: 1.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _creatives__list_creative_variations._get_kwargs(
+            creative_id=creative_id,
+            page=page,
+        )
+        return cast("VariationListResponse", self._client._invoke("listCreativeVariations", kwargs))
+
+    def get_creative_variation(
+        self,
+        creative_id: int,
+        variation_creative_id: int,
+    ) -> CreativeListResponse:
+        """Get a variation with its media files (`getCreativeVariation`: GET /creatives/{creative_id}/variations/{variation_creative_id})
+
+        The `vast-variation` creative (`id == variationCreativeId`) followed by all its `vast-child-video`
+        creatives ("No need to call /media-files separately").
+
+        Args:
+            creative_id (int):
+            variation_creative_id (int):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _creatives__get_creative_variation._get_kwargs(
+            creative_id=creative_id,
+            variation_creative_id=variation_creative_id,
+        )
+        return cast("CreativeListResponse", self._client._invoke("getCreativeVariation", kwargs))
+
+
+class CreativesResourceWithRawResponse:
+    """Operations tagged `creatives` in the Advalidation API (scanwire transcription) spec, answering RawResponse (status, headers, parsed model)."""
+
+    def __init__(self, client: _ScanClient[Any, Any]) -> None:
+        self._client = client
+
+    def list_campaign_creatives(
+        self,
+        campaign_id: int,
+        *,
+        page: int | Unset = 1,
+    ) -> _RawResponse[CreativeListResponse]:
+        """List creatives of a campaign (`listCampaignCreatives`: GET /campaigns/{campaign_id}/creatives)
+
+        "Returns list of creatives per campaign"; `nbMediaFiles` is not available in list mode.
+
+        Args:
+            campaign_id (int):
+            page (int | Unset):  Default: 1.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _creatives__list_campaign_creatives._get_kwargs(
+            campaign_id=campaign_id,
+            page=page,
+        )
+        return cast("_RawResponse[CreativeListResponse]", self._client._invoke_raw("listCampaignCreatives", kwargs))
+
+    def upload_creative(
+        self,
+        campaign_id: int,
+        *,
+        body: CreativeUpload | File | Unset = UNSET,
+        x_filename: str | Unset = UNSET,
+    ) -> _RawResponse[CreativeListResponse]:
+        """Upload creative (`uploadCreative`: POST /campaigns/{campaign_id}/creatives)
+
+        Uploads a creative into the campaign; the upload queues the creative's first scan (this *is* "start
+        scan"). Four bodies: JSON `{"payload": <URL, HTML/VAST tag or text>}`, the same with `payload`
+        base64 of a binary file, `text/plain` raw HTML/text, `application/octet-stream` raw bytes ("most
+        efficient for large files"). `X-Filename` sets the display name. The answer is a list envelope:
+        `data[0]` is the new creative, its `latestScanStatus` the queued initial scan.
+
+        Args:
+            campaign_id (int):
+            x_filename (str | Unset):
+            body (CreativeUpload):
+            body (File):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _creatives__upload_creative._get_kwargs(
+            campaign_id=campaign_id,
+            body=body,
+            x_filename=x_filename,
+        )
+        return cast("_RawResponse[CreativeListResponse]", self._client._invoke_raw("uploadCreative", kwargs))
+
+    def get_creative(
+        self,
+        creative_id: int,
+    ) -> _RawResponse[CreativeResponse]:
+        """Get creative (`getCreative`: GET /creatives/{creative_id})
+
+        One creative, with `nbMediaFiles`; the SDK polls it (every 5 s, then 20 s).
+
+        Args:
+            creative_id (int):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _creatives__get_creative._get_kwargs(
+            creative_id=creative_id,
+        )
+        return cast("_RawResponse[CreativeResponse]", self._client._invoke_raw("getCreative", kwargs))
+
+    def list_creative_media_files(
+        self,
+        creative_id: int,
+        *,
+        page: int | Unset = 1,
+    ) -> _RawResponse[CreativeListResponse]:
+        """List media files of a VAST creative (`listCreativeMediaFiles`: GET /creatives/{creative_id}/media-files)
+
+        The media files of a VAST creative without variations; each a Creative with its own
+        `latestScanStatus`.
+
+        Args:
+            creative_id (int):
+            page (int | Unset):  Default: 1.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _creatives__list_creative_media_files._get_kwargs(
+            creative_id=creative_id,
+            page=page,
+        )
+        return cast("_RawResponse[CreativeListResponse]", self._client._invoke_raw("listCreativeMediaFiles", kwargs))
+
+    def list_creative_variations(
+        self,
+        creative_id: int,
+        *,
+        page: int | Unset = 1,
+    ) -> _RawResponse[VariationListResponse]:
+        """List variations of a VAST creative (`listCreativeVariations`: GET /creatives/{creative_id}/variations)
+
+        The variations of a VAST tag that returns varying responses (`nbVariations > 0`).
+
+        Args:
+            creative_id (int):
+            page (int | Unset):  Default: 1.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _creatives__list_creative_variations._get_kwargs(
+            creative_id=creative_id,
+            page=page,
+        )
+        return cast("_RawResponse[VariationListResponse]", self._client._invoke_raw("listCreativeVariations", kwargs))
+
+    def get_creative_variation(
+        self,
+        creative_id: int,
+        variation_creative_id: int,
+    ) -> _RawResponse[CreativeListResponse]:
+        """Get a variation with its media files (`getCreativeVariation`: GET /creatives/{creative_id}/variations/{variation_creative_id})
+
+        The `vast-variation` creative (`id == variationCreativeId`) followed by all its `vast-child-video`
+        creatives ("No need to call /media-files separately").
+
+        Args:
+            creative_id (int):
+            variation_creative_id (int):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _creatives__get_creative_variation._get_kwargs(
+            creative_id=creative_id,
+            variation_creative_id=variation_creative_id,
+        )
+        return cast("_RawResponse[CreativeListResponse]", self._client._invoke_raw("getCreativeVariation", kwargs))
+
+
+class AsyncCreativesResource:
+    """Operations tagged `creatives` in the Advalidation API (scanwire transcription) spec."""
+
+    def __init__(self, client: _AsyncScanClient[Any, Any]) -> None:
+        self._client = client
+
+    async def list_campaign_creatives(
+        self,
+        campaign_id: int,
+        *,
+        page: int | Unset = 1,
+    ) -> CreativeListResponse:
+        """List creatives of a campaign (`listCampaignCreatives`: GET /campaigns/{campaign_id}/creatives)
+
+        "Returns list of creatives per campaign"; `nbMediaFiles` is not available in list mode.
+
+        Args:
+            campaign_id (int):
+            page (int | Unset):  Default: 1.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _creatives__list_campaign_creatives._get_kwargs(
+            campaign_id=campaign_id,
+            page=page,
+        )
+        return cast("CreativeListResponse", await self._client._invoke("listCampaignCreatives", kwargs))
+
+    async def upload_creative(
+        self,
+        campaign_id: int,
+        *,
+        body: CreativeUpload | File | Unset = UNSET,
+        x_filename: str | Unset = UNSET,
+    ) -> CreativeListResponse:
+        """Upload creative (`uploadCreative`: POST /campaigns/{campaign_id}/creatives)
+
+        Uploads a creative into the campaign; the upload queues the creative's first scan (this *is* "start
+        scan"). Four bodies: JSON `{"payload": <URL, HTML/VAST tag or text>}`, the same with `payload`
+        base64 of a binary file, `text/plain` raw HTML/text, `application/octet-stream` raw bytes ("most
+        efficient for large files"). `X-Filename` sets the display name. The answer is a list envelope:
+        `data[0]` is the new creative, its `latestScanStatus` the queued initial scan.
+
+        Args:
+            campaign_id (int):
+            x_filename (str | Unset):
+            body (CreativeUpload):
+            body (File):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _creatives__upload_creative._get_kwargs(
+            campaign_id=campaign_id,
+            body=body,
+            x_filename=x_filename,
+        )
+        return cast("CreativeListResponse", await self._client._invoke("uploadCreative", kwargs))
+
+    async def get_creative(
+        self,
+        creative_id: int,
+    ) -> CreativeResponse:
+        """Get creative (`getCreative`: GET /creatives/{creative_id})
+
+        One creative, with `nbMediaFiles`; the SDK polls it (every 5 s, then 20 s).
+
+        Args:
+            creative_id (int):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _creatives__get_creative._get_kwargs(
+            creative_id=creative_id,
+        )
+        return cast("CreativeResponse", await self._client._invoke("getCreative", kwargs))
+
+    async def list_creative_media_files(
+        self,
+        creative_id: int,
+        *,
+        page: int | Unset = 1,
+    ) -> CreativeListResponse:
+        """List media files of a VAST creative (`listCreativeMediaFiles`: GET /creatives/{creative_id}/media-files)
+
+        The media files of a VAST creative without variations; each a Creative with its own
+        `latestScanStatus`.
+
+        Args:
+            creative_id (int):
+            page (int | Unset):  Default: 1.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _creatives__list_creative_media_files._get_kwargs(
+            creative_id=creative_id,
+            page=page,
+        )
+        return cast("CreativeListResponse", await self._client._invoke("listCreativeMediaFiles", kwargs))
+
+    async def list_creative_variations(
+        self,
+        creative_id: int,
+        *,
+        page: int | Unset = 1,
+    ) -> VariationListResponse:
+        """List variations of a VAST creative (`listCreativeVariations`: GET /creatives/{creative_id}/variations)
+
+        The variations of a VAST tag that returns varying responses (`nbVariations > 0`).
+
+        Args:
+            creative_id (int):
+            page (int | Unset):  Default: 1.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _creatives__list_creative_variations._get_kwargs(
+            creative_id=creative_id,
+            page=page,
+        )
+        return cast("VariationListResponse", await self._client._invoke("listCreativeVariations", kwargs))
+
+    async def get_creative_variation(
+        self,
+        creative_id: int,
+        variation_creative_id: int,
+    ) -> CreativeListResponse:
+        """Get a variation with its media files (`getCreativeVariation`: GET /creatives/{creative_id}/variations/{variation_creative_id})
+
+        The `vast-variation` creative (`id == variationCreativeId`) followed by all its `vast-child-video`
+        creatives ("No need to call /media-files separately").
+
+        Args:
+            creative_id (int):
+            variation_creative_id (int):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _creatives__get_creative_variation._get_kwargs(
+            creative_id=creative_id,
+            variation_creative_id=variation_creative_id,
+        )
+        return cast("CreativeListResponse", await self._client._invoke("getCreativeVariation", kwargs))
+
+
+class AsyncCreativesResourceWithRawResponse:
+    """Operations tagged `creatives` in the Advalidation API (scanwire transcription) spec, answering RawResponse (status, headers, parsed model)."""
+
+    def __init__(self, client: _AsyncScanClient[Any, Any]) -> None:
+        self._client = client
+
+    async def list_campaign_creatives(
+        self,
+        campaign_id: int,
+        *,
+        page: int | Unset = 1,
+    ) -> _RawResponse[CreativeListResponse]:
+        """List creatives of a campaign (`listCampaignCreatives`: GET /campaigns/{campaign_id}/creatives)
+
+        "Returns list of creatives per campaign"; `nbMediaFiles` is not available in list mode.
+
+        Args:
+            campaign_id (int):
+            page (int | Unset):  Default: 1.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _creatives__list_campaign_creatives._get_kwargs(
+            campaign_id=campaign_id,
+            page=page,
+        )
+        return cast(
+            "_RawResponse[CreativeListResponse]", await self._client._invoke_raw("listCampaignCreatives", kwargs)
+        )
+
+    async def upload_creative(
+        self,
+        campaign_id: int,
+        *,
+        body: CreativeUpload | File | Unset = UNSET,
+        x_filename: str | Unset = UNSET,
+    ) -> _RawResponse[CreativeListResponse]:
+        """Upload creative (`uploadCreative`: POST /campaigns/{campaign_id}/creatives)
+
+        Uploads a creative into the campaign; the upload queues the creative's first scan (this *is* "start
+        scan"). Four bodies: JSON `{"payload": <URL, HTML/VAST tag or text>}`, the same with `payload`
+        base64 of a binary file, `text/plain` raw HTML/text, `application/octet-stream` raw bytes ("most
+        efficient for large files"). `X-Filename` sets the display name. The answer is a list envelope:
+        `data[0]` is the new creative, its `latestScanStatus` the queued initial scan.
+
+        Args:
+            campaign_id (int):
+            x_filename (str | Unset):
+            body (CreativeUpload):
+            body (File):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _creatives__upload_creative._get_kwargs(
+            campaign_id=campaign_id,
+            body=body,
+            x_filename=x_filename,
+        )
+        return cast("_RawResponse[CreativeListResponse]", await self._client._invoke_raw("uploadCreative", kwargs))
+
+    async def get_creative(
+        self,
+        creative_id: int,
+    ) -> _RawResponse[CreativeResponse]:
+        """Get creative (`getCreative`: GET /creatives/{creative_id})
+
+        One creative, with `nbMediaFiles`; the SDK polls it (every 5 s, then 20 s).
+
+        Args:
+            creative_id (int):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _creatives__get_creative._get_kwargs(
+            creative_id=creative_id,
+        )
+        return cast("_RawResponse[CreativeResponse]", await self._client._invoke_raw("getCreative", kwargs))
+
+    async def list_creative_media_files(
+        self,
+        creative_id: int,
+        *,
+        page: int | Unset = 1,
+    ) -> _RawResponse[CreativeListResponse]:
+        """List media files of a VAST creative (`listCreativeMediaFiles`: GET /creatives/{creative_id}/media-files)
+
+        The media files of a VAST creative without variations; each a Creative with its own
+        `latestScanStatus`.
+
+        Args:
+            creative_id (int):
+            page (int | Unset):  Default: 1.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _creatives__list_creative_media_files._get_kwargs(
+            creative_id=creative_id,
+            page=page,
+        )
+        return cast(
+            "_RawResponse[CreativeListResponse]", await self._client._invoke_raw("listCreativeMediaFiles", kwargs)
+        )
+
+    async def list_creative_variations(
+        self,
+        creative_id: int,
+        *,
+        page: int | Unset = 1,
+    ) -> _RawResponse[VariationListResponse]:
+        """List variations of a VAST creative (`listCreativeVariations`: GET /creatives/{creative_id}/variations)
+
+        The variations of a VAST tag that returns varying responses (`nbVariations > 0`).
+
+        Args:
+            creative_id (int):
+            page (int | Unset):  Default: 1.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _creatives__list_creative_variations._get_kwargs(
+            creative_id=creative_id,
+            page=page,
+        )
+        return cast(
+            "_RawResponse[VariationListResponse]", await self._client._invoke_raw("listCreativeVariations", kwargs)
+        )
+
+    async def get_creative_variation(
+        self,
+        creative_id: int,
+        variation_creative_id: int,
+    ) -> _RawResponse[CreativeListResponse]:
+        """Get a variation with its media files (`getCreativeVariation`: GET /creatives/{creative_id}/variations/{variation_creative_id})
+
+        The `vast-variation` creative (`id == variationCreativeId`) followed by all its `vast-child-video`
+        creatives ("No need to call /media-files separately").
+
+        Args:
+            creative_id (int):
+            variation_creative_id (int):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _creatives__get_creative_variation._get_kwargs(
+            creative_id=creative_id,
+            variation_creative_id=variation_creative_id,
+        )
+        return cast(
+            "_RawResponse[CreativeListResponse]", await self._client._invoke_raw("getCreativeVariation", kwargs)
+        )
+
+
 class AdvalidationClientWithRawResponse:
     """`client.with_raw_response`: the same resource namespaces, answering RawResponse[model]."""
 
     def __init__(self, client: _ScanClient[Any, Any]) -> None:
         self.scans = ScansResourceWithRawResponse(client)
         self.users = UsersResourceWithRawResponse(client)
+        self.ad_specifications = AdSpecificationsResourceWithRawResponse(client)
+        self.campaigns = CampaignsResourceWithRawResponse(client)
+        self.creatives = CreativesResourceWithRawResponse(client)
 
 
 class AdvalidationClient(_ScanClient[ScanResponse, ScanResponse]):
-    """Synchronous client of the Advalidation API (scanwire transcription): resource namespaces named from the spec's tags (`scans`, `users`) and the cross-vendor lifecycle methods. Made by `advalidation_client.connect(...)`."""
+    """Synchronous client of the Advalidation API (scanwire transcription): resource namespaces named from the spec's tags (`scans`, `users`, `ad_specifications`, `campaigns`, `creatives`) and the cross-vendor lifecycle methods. Made by `advalidation_client.connect(...)`."""
 
     scans: ScansResource
     users: UsersResource
+    ad_specifications: AdSpecificationsResource
+    campaigns: CampaignsResource
+    creatives: CreativesResource
     with_raw_response: AdvalidationClientWithRawResponse
     raw: AuthenticatedClient  # the generated client on the same connection (auth, retries), for api.* functions
 
     def _bind(self) -> None:
         self.scans = ScansResource(self)
         self.users = UsersResource(self)
+        self.ad_specifications = AdSpecificationsResource(self)
+        self.campaigns = CampaignsResource(self)
+        self.creatives = CreativesResource(self)
         self.with_raw_response = AdvalidationClientWithRawResponse(self)
 
     def get_scan(self, scan: _ScanLike) -> _Scan[ScanResponse]:
@@ -388,29 +1532,46 @@ class AdvalidationClient(_ScanClient[ScanResponse, ScanResponse]):
 
     def start_scan(
         self,
-        creative_id: int,
-    ) -> _Scan[ScanResponse]:
-        """Rescan creative (`rescanCreative`: POST /creatives/{creative_id}/rescan)
+        campaign_id: int,
+        *,
+        payload: str,
+        x_filename: str | Unset = UNSET,
+    ) -> _Scan[CreativeListResponse]:
+        """Upload creative (`uploadCreative`: POST /campaigns/{campaign_id}/creatives)
 
-        Starts a new scan of a creative and returns it (a new Scan with a new id, `sequenceType: manual`,
-        `processingStatus: queued`). Poll it with `GET /scans/{scanId}`.
+        Uploads a creative into the campaign; the upload queues the creative's first scan (this *is* "start
+        scan"). Four bodies: JSON `{"payload": <URL, HTML/VAST tag or text>}`, the same with `payload`
+        base64 of a binary file, `text/plain` raw HTML/text, `application/octet-stream` raw bytes ("most
+        efficient for large files"). `X-Filename` sets the display name. The answer is a list envelope:
+        `data[0]` is the new creative, its `latestScanStatus` the queued initial scan.
 
-        Start a scan (the lifecycle's `start`). The Scan has the new id and the lifecycle's initial state; pass it to wait_for_scan, get_results, cancel...
+        Start a scan (the lifecycle's `start`). The Scan has the new id and the lifecycle's initial state; pass it to wait_for_scan, get_results, cancel... The request body's fields are keyword arguments here.
 
         Args:
-            creative_id (int):
+            campaign_id (int):
+            payload (str): HTML, URL or Base64 encoded data.
+            x_filename (str | Unset):
 
         Raises:
             scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
             scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
         """
-        kwargs = _scans__rescan_creative._get_kwargs(
-            creative_id=creative_id,
+        body = CreativeUpload(
+            payload=payload,
+        )
+        kwargs = _creatives__upload_creative._get_kwargs(
+            campaign_id=campaign_id,
+            body=body,
+            x_filename=x_filename,
         )
         context: dict[str, Any] = {
-            "creativeId": creative_id,
+            "campaignId": campaign_id,
         }
-        return cast("_Scan[ScanResponse]", self._start(kwargs, context))
+        return cast("_Scan[CreativeListResponse]", self._start(kwargs, context))
+
+    def iter_findings(self, scan: _ScanLike, *, page_size: int | None = None) -> Iterator[CheckResult]:
+        """Every finding of the scan: the lifecycle's `findings` (`getScan`), page after page when the operation is paged (`page_size` items a request)."""
+        return cast("Iterator[CheckResult]", self._iter_findings(scan, page_size))
 
 
 class AsyncAdvalidationClientWithRawResponse:
@@ -419,19 +1580,28 @@ class AsyncAdvalidationClientWithRawResponse:
     def __init__(self, client: _AsyncScanClient[Any, Any]) -> None:
         self.scans = AsyncScansResourceWithRawResponse(client)
         self.users = AsyncUsersResourceWithRawResponse(client)
+        self.ad_specifications = AsyncAdSpecificationsResourceWithRawResponse(client)
+        self.campaigns = AsyncCampaignsResourceWithRawResponse(client)
+        self.creatives = AsyncCreativesResourceWithRawResponse(client)
 
 
 class AsyncAdvalidationClient(_AsyncScanClient[ScanResponse, ScanResponse]):
-    """Asynchronous client of the Advalidation API (scanwire transcription): resource namespaces named from the spec's tags (`scans`, `users`) and the cross-vendor lifecycle methods. Made by `advalidation_client.connect_async(...)`."""
+    """Asynchronous client of the Advalidation API (scanwire transcription): resource namespaces named from the spec's tags (`scans`, `users`, `ad_specifications`, `campaigns`, `creatives`) and the cross-vendor lifecycle methods. Made by `advalidation_client.connect_async(...)`."""
 
     scans: AsyncScansResource
     users: AsyncUsersResource
+    ad_specifications: AsyncAdSpecificationsResource
+    campaigns: AsyncCampaignsResource
+    creatives: AsyncCreativesResource
     with_raw_response: AsyncAdvalidationClientWithRawResponse
     raw: AuthenticatedClient  # the generated client on the same connection (auth, retries), for api.* functions
 
     def _bind(self) -> None:
         self.scans = AsyncScansResource(self)
         self.users = AsyncUsersResource(self)
+        self.ad_specifications = AsyncAdSpecificationsResource(self)
+        self.campaigns = AsyncCampaignsResource(self)
+        self.creatives = AsyncCreativesResource(self)
         self.with_raw_response = AsyncAdvalidationClientWithRawResponse(self)
 
     async def get_scan(self, scan: _ScanLike) -> _Scan[ScanResponse]:
@@ -467,26 +1637,43 @@ class AsyncAdvalidationClient(_AsyncScanClient[ScanResponse, ScanResponse]):
 
     async def start_scan(
         self,
-        creative_id: int,
-    ) -> _Scan[ScanResponse]:
-        """Rescan creative (`rescanCreative`: POST /creatives/{creative_id}/rescan)
+        campaign_id: int,
+        *,
+        payload: str,
+        x_filename: str | Unset = UNSET,
+    ) -> _Scan[CreativeListResponse]:
+        """Upload creative (`uploadCreative`: POST /campaigns/{campaign_id}/creatives)
 
-        Starts a new scan of a creative and returns it (a new Scan with a new id, `sequenceType: manual`,
-        `processingStatus: queued`). Poll it with `GET /scans/{scanId}`.
+        Uploads a creative into the campaign; the upload queues the creative's first scan (this *is* "start
+        scan"). Four bodies: JSON `{"payload": <URL, HTML/VAST tag or text>}`, the same with `payload`
+        base64 of a binary file, `text/plain` raw HTML/text, `application/octet-stream` raw bytes ("most
+        efficient for large files"). `X-Filename` sets the display name. The answer is a list envelope:
+        `data[0]` is the new creative, its `latestScanStatus` the queued initial scan.
 
-        Start a scan (the lifecycle's `start`). The Scan has the new id and the lifecycle's initial state; pass it to wait_for_scan, get_results, cancel...
+        Start a scan (the lifecycle's `start`). The Scan has the new id and the lifecycle's initial state; pass it to wait_for_scan, get_results, cancel... The request body's fields are keyword arguments here.
 
         Args:
-            creative_id (int):
+            campaign_id (int):
+            payload (str): HTML, URL or Base64 encoded data.
+            x_filename (str | Unset):
 
         Raises:
             scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
             scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
         """
-        kwargs = _scans__rescan_creative._get_kwargs(
-            creative_id=creative_id,
+        body = CreativeUpload(
+            payload=payload,
+        )
+        kwargs = _creatives__upload_creative._get_kwargs(
+            campaign_id=campaign_id,
+            body=body,
+            x_filename=x_filename,
         )
         context: dict[str, Any] = {
-            "creativeId": creative_id,
+            "campaignId": campaign_id,
         }
-        return cast("_Scan[ScanResponse]", await self._start(kwargs, context))
+        return cast("_Scan[CreativeListResponse]", await self._start(kwargs, context))
+
+    def iter_findings(self, scan: _ScanLike, *, page_size: int | None = None) -> AsyncIterator[CheckResult]:
+        """Every finding of the scan: the lifecycle's `findings` (`getScan`), page after page when the operation is paged (`page_size` items a request)."""
+        return cast("AsyncIterator[CheckResult]", self._iter_findings(scan, page_size))

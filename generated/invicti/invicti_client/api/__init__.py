@@ -5,7 +5,10 @@ Generated from the spec; each method calls the generated endpoint module of its 
 shared scanwire_runtime (auth, retries, typed errors, per-request options via `client.with_options`).
 """
 
+import os
 from collections.abc import AsyncIterator, Iterator
+from io import BytesIO
+from pathlib import Path
 from typing import Any, cast
 
 # Aliased: a vendor's models may use the same names (AppSpider has a model `Scan`).
@@ -16,19 +19,32 @@ from scanwire_runtime import ScanClient as _ScanClient
 from scanwire_runtime import ScanLike as _ScanLike
 
 from ..client import AuthenticatedClient
-from ..models import ScanTaskModel
+from ..models import ScanTaskModel, VulnerabilityModel
 from ..models.api_scan_status_model import ApiScanStatusModel
 from ..models.base_response_api_model import BaseResponseApiModel
+from ..models.delete_scans_response_200 import DeleteScansResponse200
+from ..models.get_scan_report_content_format import GetScanReportContentFormat
+from ..models.get_scan_report_format import GetScanReportFormat
+from ..models.new_scan_task_api_model import NewScanTaskApiModel
+from ..models.new_scan_task_api_model_create_type import NewScanTaskApiModelCreateType
+from ..models.new_scan_task_api_model_scope import NewScanTaskApiModelScope
+from ..models.new_scan_task_api_model_url_rewrite_mode import NewScanTaskApiModelUrlRewriteMode
+from ..models.report_type import ReportType
 from ..models.scan_action_result import ScanActionResult
 from ..models.scan_task_list_api_result import ScanTaskListApiResult
 from ..models.scan_task_model import ScanTaskModel
 from ..models.scan_task_state import ScanTaskState
-from ..types import UNSET, Unset
+from ..models.vulnerability_model import VulnerabilityModel
+from ..types import UNSET, File, FileTypes, Unset
 from .scans import cancel_scan as _scans__cancel_scan
+from .scans import delete_scans as _scans__delete_scans
 from .scans import get_scan_detail as _scans__get_scan_detail
+from .scans import get_scan_report as _scans__get_scan_report
+from .scans import get_scan_result as _scans__get_scan_result
 from .scans import get_scan_status as _scans__get_scan_status
 from .scans import list_scans as _scans__list_scans
 from .scans import list_scans_by_state as _scans__list_scans_by_state
+from .scans import new_scan as _scans__new_scan
 from .scans import pause_scan as _scans__pause_scan
 from .scans import resume_scan as _scans__resume_scan
 
@@ -219,6 +235,121 @@ class ScansResource:
         )
         return cast("ScanActionResult", self._client._invoke("resumeScan", kwargs))
 
+    def new_scan(
+        self,
+        *,
+        body: NewScanTaskApiModel,
+    ) -> list[ScanTaskModel]:
+        """Launches a new scan. (`newScan`: POST /api/1.0/scans/new)
+
+        Launches a scan of `TargetUri` (or of every website of a group, `CreateType: WebsiteGroup`). The
+        answer is 201 with an ARRAY of ScanTaskModel, one per scan launched; each new scan starts `Queued`.
+
+        Args:
+            body (NewScanTaskApiModel): What scans/new launches (vendor NewScanTaskApiModel, 43
+                properties, none required since 2024-01). The fields clients send are typed here; the
+                nested settings models pass through as sent.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _scans__new_scan._get_kwargs(
+            body=body,
+        )
+        return cast("list[ScanTaskModel]", self._client._invoke("newScan", kwargs))
+
+    def get_scan_result(
+        self,
+        id: str,
+    ) -> list[VulnerabilityModel]:
+        """Gets the list of vulnerabilities of a scan. (`getScanResult`: GET /api/1.0/scans/result/{id})
+
+        The scan's vulnerabilities as an array of VulnerabilityModel (`IssueUrl`, `Title`, `Type`, `Url`).
+        Empty until the scan is `Complete` (INFERENCE).
+
+        Args:
+            id (str): A .NET Guid in its 8-4-4-4-12 hex form (any version/variant nibbles).
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _scans__get_scan_result._get_kwargs(
+            id=id,
+        )
+        return cast("list[VulnerabilityModel]", self._client._invoke("getScanResult", kwargs))
+
+    def get_scan_report(
+        self,
+        *,
+        id: str,
+        type_: ReportType,
+        format_: GetScanReportFormat,
+        content_format: GetScanReportContentFormat | Unset = GetScanReportContentFormat.HTML,
+        exclude_response_data: bool | Unset = UNSET,
+        only_confirmed_issues: bool | Unset = UNSET,
+        only_unconfirmed_issues: bool | Unset = UNSET,
+        exclude_addressed_issues: bool | Unset = UNSET,
+        exclude_history_of_issues: bool | Unset = UNSET,
+    ) -> File:
+        """Gets the report of a scan. (`getScanReport`: GET /api/1.0/scans/report/)
+
+        A report file of one scan, of `type` in `format`. Crawled/Scanned/Vulnerabilities come as XML, CSV
+        or JSON; the compliance and detail reports as HTML or PDF; ModSecurityWafRules as TXT.
+
+        Args:
+            id (str): A .NET Guid in its 8-4-4-4-12 hex form (any version/variant nibbles).
+            type_ (ReportType): The 25 report types of the 2024 vendor spec.
+            format_ (GetScanReportFormat):
+            content_format (GetScanReportContentFormat | Unset):  Default:
+                GetScanReportContentFormat.HTML.
+            exclude_response_data (bool | Unset):
+            only_confirmed_issues (bool | Unset):
+            only_unconfirmed_issues (bool | Unset):
+            exclude_addressed_issues (bool | Unset):
+            exclude_history_of_issues (bool | Unset):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _scans__get_scan_report._get_kwargs(
+            id=id,
+            type_=type_,
+            format_=format_,
+            content_format=content_format,
+            exclude_response_data=exclude_response_data,
+            only_confirmed_issues=only_confirmed_issues,
+            only_unconfirmed_issues=only_unconfirmed_issues,
+            exclude_addressed_issues=exclude_addressed_issues,
+            exclude_history_of_issues=exclude_history_of_issues,
+        )
+        return cast("File", self._client._invoke("getScanReport", kwargs))
+
+    def delete_scans(
+        self,
+        *,
+        body: list[str],
+    ) -> DeleteScansResponse200:
+        """Deletes scan data. (`deleteScans`: POST /api/1.0/scans/delete)
+
+        Deletes scans. The body is a JSON array of scan ids; the answer a bare JSON string result code:
+        `Ok`, `OnGoingScanExisting` (one of them is not finished: nothing is deleted) or
+        `SomeOfScansNotFound`.
+
+        Args:
+            body (list[str]):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _scans__delete_scans._get_kwargs(
+            body=body,
+        )
+        return cast("DeleteScansResponse200", self._client._invoke("deleteScans", kwargs))
+
 
 class ScansResourceWithRawResponse:
     """Operations tagged `scans` in the Invicti Enterprise (Netsparker) API (scanwire transcription) spec, answering RawResponse (status, headers, parsed model)."""
@@ -398,6 +529,121 @@ class ScansResourceWithRawResponse:
             body=body,
         )
         return cast("_RawResponse[ScanActionResult]", self._client._invoke_raw("resumeScan", kwargs))
+
+    def new_scan(
+        self,
+        *,
+        body: NewScanTaskApiModel,
+    ) -> _RawResponse[list[ScanTaskModel]]:
+        """Launches a new scan. (`newScan`: POST /api/1.0/scans/new)
+
+        Launches a scan of `TargetUri` (or of every website of a group, `CreateType: WebsiteGroup`). The
+        answer is 201 with an ARRAY of ScanTaskModel, one per scan launched; each new scan starts `Queued`.
+
+        Args:
+            body (NewScanTaskApiModel): What scans/new launches (vendor NewScanTaskApiModel, 43
+                properties, none required since 2024-01). The fields clients send are typed here; the
+                nested settings models pass through as sent.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _scans__new_scan._get_kwargs(
+            body=body,
+        )
+        return cast("_RawResponse[list[ScanTaskModel]]", self._client._invoke_raw("newScan", kwargs))
+
+    def get_scan_result(
+        self,
+        id: str,
+    ) -> _RawResponse[list[VulnerabilityModel]]:
+        """Gets the list of vulnerabilities of a scan. (`getScanResult`: GET /api/1.0/scans/result/{id})
+
+        The scan's vulnerabilities as an array of VulnerabilityModel (`IssueUrl`, `Title`, `Type`, `Url`).
+        Empty until the scan is `Complete` (INFERENCE).
+
+        Args:
+            id (str): A .NET Guid in its 8-4-4-4-12 hex form (any version/variant nibbles).
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _scans__get_scan_result._get_kwargs(
+            id=id,
+        )
+        return cast("_RawResponse[list[VulnerabilityModel]]", self._client._invoke_raw("getScanResult", kwargs))
+
+    def get_scan_report(
+        self,
+        *,
+        id: str,
+        type_: ReportType,
+        format_: GetScanReportFormat,
+        content_format: GetScanReportContentFormat | Unset = GetScanReportContentFormat.HTML,
+        exclude_response_data: bool | Unset = UNSET,
+        only_confirmed_issues: bool | Unset = UNSET,
+        only_unconfirmed_issues: bool | Unset = UNSET,
+        exclude_addressed_issues: bool | Unset = UNSET,
+        exclude_history_of_issues: bool | Unset = UNSET,
+    ) -> _RawResponse[File]:
+        """Gets the report of a scan. (`getScanReport`: GET /api/1.0/scans/report/)
+
+        A report file of one scan, of `type` in `format`. Crawled/Scanned/Vulnerabilities come as XML, CSV
+        or JSON; the compliance and detail reports as HTML or PDF; ModSecurityWafRules as TXT.
+
+        Args:
+            id (str): A .NET Guid in its 8-4-4-4-12 hex form (any version/variant nibbles).
+            type_ (ReportType): The 25 report types of the 2024 vendor spec.
+            format_ (GetScanReportFormat):
+            content_format (GetScanReportContentFormat | Unset):  Default:
+                GetScanReportContentFormat.HTML.
+            exclude_response_data (bool | Unset):
+            only_confirmed_issues (bool | Unset):
+            only_unconfirmed_issues (bool | Unset):
+            exclude_addressed_issues (bool | Unset):
+            exclude_history_of_issues (bool | Unset):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _scans__get_scan_report._get_kwargs(
+            id=id,
+            type_=type_,
+            format_=format_,
+            content_format=content_format,
+            exclude_response_data=exclude_response_data,
+            only_confirmed_issues=only_confirmed_issues,
+            only_unconfirmed_issues=only_unconfirmed_issues,
+            exclude_addressed_issues=exclude_addressed_issues,
+            exclude_history_of_issues=exclude_history_of_issues,
+        )
+        return cast("_RawResponse[File]", self._client._invoke_raw("getScanReport", kwargs))
+
+    def delete_scans(
+        self,
+        *,
+        body: list[str],
+    ) -> _RawResponse[DeleteScansResponse200]:
+        """Deletes scan data. (`deleteScans`: POST /api/1.0/scans/delete)
+
+        Deletes scans. The body is a JSON array of scan ids; the answer a bare JSON string result code:
+        `Ok`, `OnGoingScanExisting` (one of them is not finished: nothing is deleted) or
+        `SomeOfScansNotFound`.
+
+        Args:
+            body (list[str]):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _scans__delete_scans._get_kwargs(
+            body=body,
+        )
+        return cast("_RawResponse[DeleteScansResponse200]", self._client._invoke_raw("deleteScans", kwargs))
 
 
 class AsyncScansResource:
@@ -579,6 +825,121 @@ class AsyncScansResource:
         )
         return cast("ScanActionResult", await self._client._invoke("resumeScan", kwargs))
 
+    async def new_scan(
+        self,
+        *,
+        body: NewScanTaskApiModel,
+    ) -> list[ScanTaskModel]:
+        """Launches a new scan. (`newScan`: POST /api/1.0/scans/new)
+
+        Launches a scan of `TargetUri` (or of every website of a group, `CreateType: WebsiteGroup`). The
+        answer is 201 with an ARRAY of ScanTaskModel, one per scan launched; each new scan starts `Queued`.
+
+        Args:
+            body (NewScanTaskApiModel): What scans/new launches (vendor NewScanTaskApiModel, 43
+                properties, none required since 2024-01). The fields clients send are typed here; the
+                nested settings models pass through as sent.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _scans__new_scan._get_kwargs(
+            body=body,
+        )
+        return cast("list[ScanTaskModel]", await self._client._invoke("newScan", kwargs))
+
+    async def get_scan_result(
+        self,
+        id: str,
+    ) -> list[VulnerabilityModel]:
+        """Gets the list of vulnerabilities of a scan. (`getScanResult`: GET /api/1.0/scans/result/{id})
+
+        The scan's vulnerabilities as an array of VulnerabilityModel (`IssueUrl`, `Title`, `Type`, `Url`).
+        Empty until the scan is `Complete` (INFERENCE).
+
+        Args:
+            id (str): A .NET Guid in its 8-4-4-4-12 hex form (any version/variant nibbles).
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _scans__get_scan_result._get_kwargs(
+            id=id,
+        )
+        return cast("list[VulnerabilityModel]", await self._client._invoke("getScanResult", kwargs))
+
+    async def get_scan_report(
+        self,
+        *,
+        id: str,
+        type_: ReportType,
+        format_: GetScanReportFormat,
+        content_format: GetScanReportContentFormat | Unset = GetScanReportContentFormat.HTML,
+        exclude_response_data: bool | Unset = UNSET,
+        only_confirmed_issues: bool | Unset = UNSET,
+        only_unconfirmed_issues: bool | Unset = UNSET,
+        exclude_addressed_issues: bool | Unset = UNSET,
+        exclude_history_of_issues: bool | Unset = UNSET,
+    ) -> File:
+        """Gets the report of a scan. (`getScanReport`: GET /api/1.0/scans/report/)
+
+        A report file of one scan, of `type` in `format`. Crawled/Scanned/Vulnerabilities come as XML, CSV
+        or JSON; the compliance and detail reports as HTML or PDF; ModSecurityWafRules as TXT.
+
+        Args:
+            id (str): A .NET Guid in its 8-4-4-4-12 hex form (any version/variant nibbles).
+            type_ (ReportType): The 25 report types of the 2024 vendor spec.
+            format_ (GetScanReportFormat):
+            content_format (GetScanReportContentFormat | Unset):  Default:
+                GetScanReportContentFormat.HTML.
+            exclude_response_data (bool | Unset):
+            only_confirmed_issues (bool | Unset):
+            only_unconfirmed_issues (bool | Unset):
+            exclude_addressed_issues (bool | Unset):
+            exclude_history_of_issues (bool | Unset):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _scans__get_scan_report._get_kwargs(
+            id=id,
+            type_=type_,
+            format_=format_,
+            content_format=content_format,
+            exclude_response_data=exclude_response_data,
+            only_confirmed_issues=only_confirmed_issues,
+            only_unconfirmed_issues=only_unconfirmed_issues,
+            exclude_addressed_issues=exclude_addressed_issues,
+            exclude_history_of_issues=exclude_history_of_issues,
+        )
+        return cast("File", await self._client._invoke("getScanReport", kwargs))
+
+    async def delete_scans(
+        self,
+        *,
+        body: list[str],
+    ) -> DeleteScansResponse200:
+        """Deletes scan data. (`deleteScans`: POST /api/1.0/scans/delete)
+
+        Deletes scans. The body is a JSON array of scan ids; the answer a bare JSON string result code:
+        `Ok`, `OnGoingScanExisting` (one of them is not finished: nothing is deleted) or
+        `SomeOfScansNotFound`.
+
+        Args:
+            body (list[str]):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _scans__delete_scans._get_kwargs(
+            body=body,
+        )
+        return cast("DeleteScansResponse200", await self._client._invoke("deleteScans", kwargs))
+
 
 class AsyncScansResourceWithRawResponse:
     """Operations tagged `scans` in the Invicti Enterprise (Netsparker) API (scanwire transcription) spec, answering RawResponse (status, headers, parsed model)."""
@@ -759,6 +1120,121 @@ class AsyncScansResourceWithRawResponse:
         )
         return cast("_RawResponse[ScanActionResult]", await self._client._invoke_raw("resumeScan", kwargs))
 
+    async def new_scan(
+        self,
+        *,
+        body: NewScanTaskApiModel,
+    ) -> _RawResponse[list[ScanTaskModel]]:
+        """Launches a new scan. (`newScan`: POST /api/1.0/scans/new)
+
+        Launches a scan of `TargetUri` (or of every website of a group, `CreateType: WebsiteGroup`). The
+        answer is 201 with an ARRAY of ScanTaskModel, one per scan launched; each new scan starts `Queued`.
+
+        Args:
+            body (NewScanTaskApiModel): What scans/new launches (vendor NewScanTaskApiModel, 43
+                properties, none required since 2024-01). The fields clients send are typed here; the
+                nested settings models pass through as sent.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _scans__new_scan._get_kwargs(
+            body=body,
+        )
+        return cast("_RawResponse[list[ScanTaskModel]]", await self._client._invoke_raw("newScan", kwargs))
+
+    async def get_scan_result(
+        self,
+        id: str,
+    ) -> _RawResponse[list[VulnerabilityModel]]:
+        """Gets the list of vulnerabilities of a scan. (`getScanResult`: GET /api/1.0/scans/result/{id})
+
+        The scan's vulnerabilities as an array of VulnerabilityModel (`IssueUrl`, `Title`, `Type`, `Url`).
+        Empty until the scan is `Complete` (INFERENCE).
+
+        Args:
+            id (str): A .NET Guid in its 8-4-4-4-12 hex form (any version/variant nibbles).
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _scans__get_scan_result._get_kwargs(
+            id=id,
+        )
+        return cast("_RawResponse[list[VulnerabilityModel]]", await self._client._invoke_raw("getScanResult", kwargs))
+
+    async def get_scan_report(
+        self,
+        *,
+        id: str,
+        type_: ReportType,
+        format_: GetScanReportFormat,
+        content_format: GetScanReportContentFormat | Unset = GetScanReportContentFormat.HTML,
+        exclude_response_data: bool | Unset = UNSET,
+        only_confirmed_issues: bool | Unset = UNSET,
+        only_unconfirmed_issues: bool | Unset = UNSET,
+        exclude_addressed_issues: bool | Unset = UNSET,
+        exclude_history_of_issues: bool | Unset = UNSET,
+    ) -> _RawResponse[File]:
+        """Gets the report of a scan. (`getScanReport`: GET /api/1.0/scans/report/)
+
+        A report file of one scan, of `type` in `format`. Crawled/Scanned/Vulnerabilities come as XML, CSV
+        or JSON; the compliance and detail reports as HTML or PDF; ModSecurityWafRules as TXT.
+
+        Args:
+            id (str): A .NET Guid in its 8-4-4-4-12 hex form (any version/variant nibbles).
+            type_ (ReportType): The 25 report types of the 2024 vendor spec.
+            format_ (GetScanReportFormat):
+            content_format (GetScanReportContentFormat | Unset):  Default:
+                GetScanReportContentFormat.HTML.
+            exclude_response_data (bool | Unset):
+            only_confirmed_issues (bool | Unset):
+            only_unconfirmed_issues (bool | Unset):
+            exclude_addressed_issues (bool | Unset):
+            exclude_history_of_issues (bool | Unset):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _scans__get_scan_report._get_kwargs(
+            id=id,
+            type_=type_,
+            format_=format_,
+            content_format=content_format,
+            exclude_response_data=exclude_response_data,
+            only_confirmed_issues=only_confirmed_issues,
+            only_unconfirmed_issues=only_unconfirmed_issues,
+            exclude_addressed_issues=exclude_addressed_issues,
+            exclude_history_of_issues=exclude_history_of_issues,
+        )
+        return cast("_RawResponse[File]", await self._client._invoke_raw("getScanReport", kwargs))
+
+    async def delete_scans(
+        self,
+        *,
+        body: list[str],
+    ) -> _RawResponse[DeleteScansResponse200]:
+        """Deletes scan data. (`deleteScans`: POST /api/1.0/scans/delete)
+
+        Deletes scans. The body is a JSON array of scan ids; the answer a bare JSON string result code:
+        `Ok`, `OnGoingScanExisting` (one of them is not finished: nothing is deleted) or
+        `SomeOfScansNotFound`.
+
+        Args:
+            body (list[str]):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _scans__delete_scans._get_kwargs(
+            body=body,
+        )
+        return cast("_RawResponse[DeleteScansResponse200]", await self._client._invoke_raw("deleteScans", kwargs))
+
 
 class InvictiClientWithRawResponse:
     """`client.with_raw_response`: the same resource namespaces, answering RawResponse[model]."""
@@ -809,6 +1285,82 @@ class InvictiClient(_ScanClient[ApiScanStatusModel, ScanTaskModel]):
         """The scan's results: `getScanDetail` (GET /api/1.0/scans/detail/{id}), typed."""
         return super().get_results(scan)
 
+    def start_scan(
+        self,
+        *,
+        target_uri: str | Unset = UNSET,
+        create_type: NewScanTaskApiModelCreateType | Unset = UNSET,
+        website_group_id: str | Unset = UNSET,
+        crawl_and_attack: bool | Unset = True,
+        find_and_follow_new_links: bool | Unset = UNSET,
+        exclude_links: bool | Unset = UNSET,
+        is_max_scan_duration_enabled: bool | Unset = UNSET,
+        max_scan_duration: int | Unset = UNSET,
+        max_dynamic_signatures: int | Unset = UNSET,
+        policy_id: str | Unset = UNSET,
+        report_policy_id: str | Unset = UNSET,
+        scope: NewScanTaskApiModelScope | Unset = UNSET,
+        url_rewrite_mode: NewScanTaskApiModelUrlRewriteMode | Unset = UNSET,
+        cookies: str | Unset = UNSET,
+        comments: str | Unset = UNSET,
+        tags: list[str] | Unset = UNSET,
+    ) -> _Scan[list[ScanTaskModel]]:
+        """Launches a new scan. (`newScan`: POST /api/1.0/scans/new)
+
+        Launches a scan of `TargetUri` (or of every website of a group, `CreateType: WebsiteGroup`). The
+        answer is 201 with an ARRAY of ScanTaskModel, one per scan launched; each new scan starts `Queued`.
+
+        Start a scan (the lifecycle's `start`). The Scan has the new id and the lifecycle's initial state; pass it to wait_for_scan, get_results, cancel... The request body's fields are keyword arguments here.
+
+        Args:
+            target_uri (str | Unset): The target URI of the scan.
+            create_type (NewScanTaskApiModelCreateType | Unset):
+            website_group_id (str | Unset): A .NET Guid in its 8-4-4-4-12 hex form (any
+                version/variant nibbles).
+            crawl_and_attack (bool | Unset):  Default: True.
+            find_and_follow_new_links (bool | Unset):
+            exclude_links (bool | Unset):
+            is_max_scan_duration_enabled (bool | Unset):
+            max_scan_duration (int | Unset): Hours (default 48).
+            max_dynamic_signatures (int | Unset):
+            policy_id (str | Unset): A .NET Guid in its 8-4-4-4-12 hex form (any version/variant
+                nibbles).
+            report_policy_id (str | Unset): A .NET Guid in its 8-4-4-4-12 hex form (any
+                version/variant nibbles).
+            scope (NewScanTaskApiModelScope | Unset):
+            url_rewrite_mode (NewScanTaskApiModelUrlRewriteMode | Unset):
+            cookies (str | Unset):
+            comments (str | Unset):
+            tags (list[str] | Unset):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        body = NewScanTaskApiModel(
+            target_uri=target_uri,
+            create_type=create_type,
+            website_group_id=website_group_id,
+            crawl_and_attack=crawl_and_attack,
+            find_and_follow_new_links=find_and_follow_new_links,
+            exclude_links=exclude_links,
+            is_max_scan_duration_enabled=is_max_scan_duration_enabled,
+            max_scan_duration=max_scan_duration,
+            max_dynamic_signatures=max_dynamic_signatures,
+            policy_id=policy_id,
+            report_policy_id=report_policy_id,
+            scope=scope,
+            url_rewrite_mode=url_rewrite_mode,
+            cookies=cookies,
+            comments=comments,
+            tags=tags,
+        )
+        kwargs = _scans__new_scan._get_kwargs(
+            body=body,
+        )
+        context: dict[str, Any] = {}
+        return cast("_Scan[list[ScanTaskModel]]", self._start(kwargs, context))
+
     def cancel(self, scan: _ScanLike) -> ScanActionResult:
         """Cancel the scan (the lifecycle's `cancel`: `cancelScan`); the typed answer.
 
@@ -833,6 +1385,16 @@ class InvictiClient(_ScanClient[ApiScanStatusModel, ScanTaskModel]):
     def iter_scans(self, *, page_size: int | None = None) -> Iterator[ScanTaskModel]:
         """Every scan of the lifecycle's `list` (`listScans`), page after page (`x-scanwire-paging`); `page_size` items a request."""
         return cast("Iterator[ScanTaskModel]", self._iter_scans(page_size))
+
+    def iter_findings(self, scan: _ScanLike, *, page_size: int | None = None) -> Iterator[VulnerabilityModel]:
+        """Every finding of the scan: the lifecycle's `findings` (`getScanResult`), page after page when the operation is paged (`page_size` items a request)."""
+        return cast("Iterator[VulnerabilityModel]", self._iter_findings(scan, page_size))
+
+    def download_report(self, scan: _ScanLike, path: "str | os.PathLike[str]", *, format: str | None = None) -> Path:
+        """Stream the scan's report (the lifecycle's `report`: `getScanReport`) to `path` and answer it; memory stays bounded, and a failed download leaves no partial file. `format` is the `format` parameter's value (the spec's default when None).
+        An error answer raises its typed error (NotFoundError, ConflictError for a report not ready yet, ...).
+        """
+        return self._download_report(scan, path, format)
 
 
 class AsyncInvictiClientWithRawResponse:
@@ -884,6 +1446,82 @@ class AsyncInvictiClient(_AsyncScanClient[ApiScanStatusModel, ScanTaskModel]):
         """The scan's results: `getScanDetail` (GET /api/1.0/scans/detail/{id}), typed."""
         return await super().get_results(scan)
 
+    async def start_scan(
+        self,
+        *,
+        target_uri: str | Unset = UNSET,
+        create_type: NewScanTaskApiModelCreateType | Unset = UNSET,
+        website_group_id: str | Unset = UNSET,
+        crawl_and_attack: bool | Unset = True,
+        find_and_follow_new_links: bool | Unset = UNSET,
+        exclude_links: bool | Unset = UNSET,
+        is_max_scan_duration_enabled: bool | Unset = UNSET,
+        max_scan_duration: int | Unset = UNSET,
+        max_dynamic_signatures: int | Unset = UNSET,
+        policy_id: str | Unset = UNSET,
+        report_policy_id: str | Unset = UNSET,
+        scope: NewScanTaskApiModelScope | Unset = UNSET,
+        url_rewrite_mode: NewScanTaskApiModelUrlRewriteMode | Unset = UNSET,
+        cookies: str | Unset = UNSET,
+        comments: str | Unset = UNSET,
+        tags: list[str] | Unset = UNSET,
+    ) -> _Scan[list[ScanTaskModel]]:
+        """Launches a new scan. (`newScan`: POST /api/1.0/scans/new)
+
+        Launches a scan of `TargetUri` (or of every website of a group, `CreateType: WebsiteGroup`). The
+        answer is 201 with an ARRAY of ScanTaskModel, one per scan launched; each new scan starts `Queued`.
+
+        Start a scan (the lifecycle's `start`). The Scan has the new id and the lifecycle's initial state; pass it to wait_for_scan, get_results, cancel... The request body's fields are keyword arguments here.
+
+        Args:
+            target_uri (str | Unset): The target URI of the scan.
+            create_type (NewScanTaskApiModelCreateType | Unset):
+            website_group_id (str | Unset): A .NET Guid in its 8-4-4-4-12 hex form (any
+                version/variant nibbles).
+            crawl_and_attack (bool | Unset):  Default: True.
+            find_and_follow_new_links (bool | Unset):
+            exclude_links (bool | Unset):
+            is_max_scan_duration_enabled (bool | Unset):
+            max_scan_duration (int | Unset): Hours (default 48).
+            max_dynamic_signatures (int | Unset):
+            policy_id (str | Unset): A .NET Guid in its 8-4-4-4-12 hex form (any version/variant
+                nibbles).
+            report_policy_id (str | Unset): A .NET Guid in its 8-4-4-4-12 hex form (any
+                version/variant nibbles).
+            scope (NewScanTaskApiModelScope | Unset):
+            url_rewrite_mode (NewScanTaskApiModelUrlRewriteMode | Unset):
+            cookies (str | Unset):
+            comments (str | Unset):
+            tags (list[str] | Unset):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        body = NewScanTaskApiModel(
+            target_uri=target_uri,
+            create_type=create_type,
+            website_group_id=website_group_id,
+            crawl_and_attack=crawl_and_attack,
+            find_and_follow_new_links=find_and_follow_new_links,
+            exclude_links=exclude_links,
+            is_max_scan_duration_enabled=is_max_scan_duration_enabled,
+            max_scan_duration=max_scan_duration,
+            max_dynamic_signatures=max_dynamic_signatures,
+            policy_id=policy_id,
+            report_policy_id=report_policy_id,
+            scope=scope,
+            url_rewrite_mode=url_rewrite_mode,
+            cookies=cookies,
+            comments=comments,
+            tags=tags,
+        )
+        kwargs = _scans__new_scan._get_kwargs(
+            body=body,
+        )
+        context: dict[str, Any] = {}
+        return cast("_Scan[list[ScanTaskModel]]", await self._start(kwargs, context))
+
     async def cancel(self, scan: _ScanLike) -> ScanActionResult:
         """Cancel the scan (the lifecycle's `cancel`: `cancelScan`); the typed answer.
 
@@ -908,3 +1546,15 @@ class AsyncInvictiClient(_AsyncScanClient[ApiScanStatusModel, ScanTaskModel]):
     def iter_scans(self, *, page_size: int | None = None) -> AsyncIterator[ScanTaskModel]:
         """Every scan of the lifecycle's `list` (`listScans`), page after page (`x-scanwire-paging`); `page_size` items a request."""
         return cast("AsyncIterator[ScanTaskModel]", self._iter_scans(page_size))
+
+    def iter_findings(self, scan: _ScanLike, *, page_size: int | None = None) -> AsyncIterator[VulnerabilityModel]:
+        """Every finding of the scan: the lifecycle's `findings` (`getScanResult`), page after page when the operation is paged (`page_size` items a request)."""
+        return cast("AsyncIterator[VulnerabilityModel]", self._iter_findings(scan, page_size))
+
+    async def download_report(
+        self, scan: _ScanLike, path: "str | os.PathLike[str]", *, format: str | None = None
+    ) -> Path:
+        """Stream the scan's report (the lifecycle's `report`: `getScanReport`) to `path` and answer it; memory stays bounded, and a failed download leaves no partial file. `format` is the `format` parameter's value (the spec's default when None).
+        An error answer raises its typed error (NotFoundError, ConflictError for a report not ready yet, ...).
+        """
+        return await self._download_report(scan, path, format)

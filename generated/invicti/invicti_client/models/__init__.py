@@ -7,11 +7,19 @@ from .authentication_profile_option import AuthenticationProfileOption
 from .base_response_api_model import BaseResponseApiModel
 from .business_logic_recorder_setting_model import BusinessLogicRecorderSettingModel
 from .day_of_week import DayOfWeek
+from .delete_scans_response_200 import DeleteScansResponse200
+from .get_scan_report_content_format import GetScanReportContentFormat
+from .get_scan_report_format import GetScanReportFormat
 from .integration_system import IntegrationSystem
+from .new_scan_task_api_model import NewScanTaskApiModel
+from .new_scan_task_api_model_create_type import NewScanTaskApiModelCreateType
+from .new_scan_task_api_model_scope import NewScanTaskApiModelScope
+from .new_scan_task_api_model_url_rewrite_mode import NewScanTaskApiModelUrlRewriteMode
 from .pci_compliance_status import PciComplianceStatus
 from .pci_scan_state import PciScanState
 from .pci_scan_task_view_model import PciScanTaskViewModel
 from .reduced_scan_task_profile import ReducedScanTaskProfile
+from .report_type import ReportType
 from .scan_action_result import ScanActionResult
 from .scan_failure_reason import ScanFailureReason
 from .scan_scope import ScanScope
@@ -28,6 +36,7 @@ from .url_rewrite_excluded_path_model import UrlRewriteExcludedPathModel
 from .url_rewrite_mode import UrlRewriteMode
 from .url_rewrite_rule_model import UrlRewriteRuleModel
 from .vcs_commit_info import VcsCommitInfo
+from .vulnerability_model import VulnerabilityModel
 from .website_protocol import WebsiteProtocol
 
 __all__ = (
@@ -37,11 +46,19 @@ __all__ = (
     "BaseResponseApiModel",
     "BusinessLogicRecorderSettingModel",
     "DayOfWeek",
+    "DeleteScansResponse200",
+    "GetScanReportContentFormat",
+    "GetScanReportFormat",
     "IntegrationSystem",
+    "NewScanTaskApiModel",
+    "NewScanTaskApiModelCreateType",
+    "NewScanTaskApiModelScope",
+    "NewScanTaskApiModelUrlRewriteMode",
     "PciComplianceStatus",
     "PciScanState",
     "PciScanTaskViewModel",
     "ReducedScanTaskProfile",
+    "ReportType",
     "ScanActionResult",
     "ScanFailureReason",
     "ScanScope",
@@ -58,5 +75,6 @@ __all__ = (
     "UrlRewriteMode",
     "UrlRewriteRuleModel",
     "VcsCommitInfo",
+    "VulnerabilityModel",
     "WebsiteProtocol",
 )

@@ -5,8 +5,10 @@ Generated from the spec; each method calls the generated endpoint module of its 
 shared scanwire_runtime (auth, retries, typed errors, per-request options via `client.with_options`).
 """
 
+import os
 from collections.abc import AsyncIterator, Iterator
 from io import BytesIO
+from pathlib import Path
 from typing import Any, cast
 
 # Aliased: a vendor's models may use the same names (AppSpider has a model `Scan`).
@@ -17,20 +19,66 @@ from scanwire_runtime import ScanClient as _ScanClient
 from scanwire_runtime import ScanLike as _ScanLike
 
 from ..client import AuthenticatedClient
+from ..models.application_list_response import ApplicationListResponse
+from ..models.application_response import ApplicationResponse
+from ..models.create_application_accept import CreateApplicationAccept
+from ..models.create_application_form import CreateApplicationForm
+from ..models.create_application_form_application_criticality import CreateApplicationFormApplicationCriticality
+from ..models.create_team_accept import CreateTeamAccept
+from ..models.create_team_body import CreateTeamBody
+from ..models.delete_scan_accept import DeleteScanAccept
+from ..models.delete_scan_response import DeleteScanResponse
+from ..models.get_all_teams_accept import GetAllTeamsAccept
+from ..models.get_application_by_id_accept import GetApplicationByIdAccept
 from ..models.get_pending_scan_status_accept import GetPendingScanStatusAccept
+from ..models.get_scan_details_accept import GetScanDetailsAccept
+from ..models.get_team_by_id_accept import GetTeamByIdAccept
+from ..models.list_scans_accept import ListScansAccept
+from ..models.lookup_application_accept import LookupApplicationAccept
+from ..models.lookup_applications_in_all_teams_accept import LookupApplicationsInAllTeamsAccept
+from ..models.lookup_team_accept import LookupTeamAccept
 from ..models.pending_scan_status_response import PendingScanStatusResponse
 from ..models.rest_response import RestResponse
+from ..models.scan_detail_response import ScanDetailResponse
+from ..models.scan_list_response import ScanListResponse
+from ..models.search_vulnerabilities_accept import SearchVulnerabilitiesAccept
+from ..models.team_list_response import TeamListResponse
+from ..models.team_response import TeamResponse
+from ..models.upload_multiple_scans_accept import UploadMultipleScansAccept
+from ..models.upload_multiple_scans_body import UploadMultipleScansBody
 from ..models.upload_scan_request import UploadScanRequest
 from ..models.upload_scan_response import UploadScanResponse
-from ..types import File, FileTypes
+from ..models.vulnerability_list_response import VulnerabilityListResponse
+from ..models.vulnerability_search_form import VulnerabilitySearchForm
+from ..types import UNSET, File, FileTypes, Unset
+from .applications import create_application as _applications__create_application
+from .applications import get_application_by_id as _applications__get_application_by_id
+from .applications import lookup_application as _applications__lookup_application
+from .applications import lookup_applications_in_all_teams as _applications__lookup_applications_in_all_teams
+from .scans import delete_scan as _scans__delete_scan
+from .scans import download_scan as _scans__download_scan
 from .scans import get_pending_scan_status as _scans__get_pending_scan_status
+from .scans import get_scan_details as _scans__get_scan_details
+from .scans import list_scans as _scans__list_scans
+from .scans import upload_multiple_scans as _scans__upload_multiple_scans
 from .scans import upload_scan as _scans__upload_scan
+from .teams import create_team as _teams__create_team
+from .teams import get_all_teams as _teams__get_all_teams
+from .teams import get_team_by_id as _teams__get_team_by_id
+from .teams import lookup_team as _teams__lookup_team
+from .vulnerabilities import search_vulnerabilities as _vulnerabilities__search_vulnerabilities
 
 __all__ = [
     "AsyncThreadfixClient",
     "ThreadfixClient",
     "AsyncScansResource",
     "ScansResource",
+    "AsyncTeamsResource",
+    "TeamsResource",
+    "AsyncApplicationsResource",
+    "ApplicationsResource",
+    "AsyncVulnerabilitiesResource",
+    "VulnerabilitiesResource",
 ]
 
 
@@ -96,6 +144,128 @@ class ScansResource:
         )
         return cast("UploadScanResponse", self._client._invoke("uploadScan", kwargs))
 
+    def list_scans(
+        self,
+        app_id: int,
+        *,
+        accept: ListScansAccept = ListScansAccept.APPLICATIONJSON,
+    ) -> ScanListResponse:
+        """List Scans (T9) (`listScans`: GET /applications/{app_id}/scans)
+
+        Args:
+            app_id (int):
+            accept (ListScansAccept):  Default: ListScansAccept.APPLICATIONJSON.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _scans__list_scans._get_kwargs(
+            app_id=app_id,
+            accept=accept,
+        )
+        return cast("ScanListResponse", self._client._invoke("listScans", kwargs))
+
+    def get_scan_details(
+        self,
+        scan_id: int,
+        *,
+        accept: GetScanDetailsAccept = GetScanDetailsAccept.APPLICATIONJSON,
+    ) -> ScanDetailResponse:
+        """Get Scan Details (T10) (`getScanDetails`: GET /scans/{scan_id})
+
+        The imported scan with its findings.
+
+        Args:
+            scan_id (int):
+            accept (GetScanDetailsAccept):  Default: GetScanDetailsAccept.APPLICATIONJSON.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _scans__get_scan_details._get_kwargs(
+            scan_id=scan_id,
+            accept=accept,
+        )
+        return cast("ScanDetailResponse", self._client._invoke("getScanDetails", kwargs))
+
+    def delete_scan(
+        self,
+        scan_id: int,
+        *,
+        accept: DeleteScanAccept = DeleteScanAccept.APPLICATIONJSON,
+    ) -> DeleteScanResponse:
+        """Delete Scan (T11) (`deleteScan`: DELETE /scans/{scan_id}/delete)
+
+        Queues the scan for deletion (since 2.5.1.17); "You can monitor its deletion progress using the
+        Check Pending Scan Status REST call" through the returned link. Permission: Upload Scans.
+
+        Args:
+            scan_id (int):
+            accept (DeleteScanAccept):  Default: DeleteScanAccept.APPLICATIONJSON.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _scans__delete_scan._get_kwargs(
+            scan_id=scan_id,
+            accept=accept,
+        )
+        return cast("DeleteScanResponse", self._client._invoke("deleteScan", kwargs))
+
+    def upload_multiple_scans(
+        self,
+        app_id: int,
+        *,
+        body: UploadMultipleScansBody,
+        accept: UploadMultipleScansAccept = UploadMultipleScansAccept.APPLICATIONJSON,
+    ) -> UploadScanResponse:
+        """Upload Multiple Scans (T12) (`uploadMultipleScans`: POST /applications/{app_id}/upload/multi)
+
+        Any number of file parts, all of one scanner type, merged into one scan and queued.
+
+        Args:
+            app_id (int):
+            accept (UploadMultipleScansAccept):  Default: UploadMultipleScansAccept.APPLICATIONJSON.
+            body (UploadMultipleScansBody):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _scans__upload_multiple_scans._get_kwargs(
+            app_id=app_id,
+            body=body,
+            accept=accept,
+        )
+        return cast("UploadScanResponse", self._client._invoke("uploadMultipleScans", kwargs))
+
+    def download_scan(
+        self,
+        scan_id: int,
+        *,
+        scan_file_name: str | Unset = UNSET,
+    ) -> File:
+        """Download Scan File (T14) (`downloadScan`: GET /scans/{scan_id}/download)
+
+        The original scan file as uploaded.
+
+        Args:
+            scan_id (int):
+            scan_file_name (str | Unset):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _scans__download_scan._get_kwargs(
+            scan_id=scan_id,
+            scan_file_name=scan_file_name,
+        )
+        return cast("File", self._client._invoke("downloadScan", kwargs))
+
 
 class ScansResourceWithRawResponse:
     """Operations tagged `scans` in the ThreadFix 2.x REST API (scanwire transcription) spec, answering RawResponse (status, headers, parsed model)."""
@@ -159,6 +329,128 @@ class ScansResourceWithRawResponse:
         )
         return cast("_RawResponse[UploadScanResponse]", self._client._invoke_raw("uploadScan", kwargs))
 
+    def list_scans(
+        self,
+        app_id: int,
+        *,
+        accept: ListScansAccept = ListScansAccept.APPLICATIONJSON,
+    ) -> _RawResponse[ScanListResponse]:
+        """List Scans (T9) (`listScans`: GET /applications/{app_id}/scans)
+
+        Args:
+            app_id (int):
+            accept (ListScansAccept):  Default: ListScansAccept.APPLICATIONJSON.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _scans__list_scans._get_kwargs(
+            app_id=app_id,
+            accept=accept,
+        )
+        return cast("_RawResponse[ScanListResponse]", self._client._invoke_raw("listScans", kwargs))
+
+    def get_scan_details(
+        self,
+        scan_id: int,
+        *,
+        accept: GetScanDetailsAccept = GetScanDetailsAccept.APPLICATIONJSON,
+    ) -> _RawResponse[ScanDetailResponse]:
+        """Get Scan Details (T10) (`getScanDetails`: GET /scans/{scan_id})
+
+        The imported scan with its findings.
+
+        Args:
+            scan_id (int):
+            accept (GetScanDetailsAccept):  Default: GetScanDetailsAccept.APPLICATIONJSON.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _scans__get_scan_details._get_kwargs(
+            scan_id=scan_id,
+            accept=accept,
+        )
+        return cast("_RawResponse[ScanDetailResponse]", self._client._invoke_raw("getScanDetails", kwargs))
+
+    def delete_scan(
+        self,
+        scan_id: int,
+        *,
+        accept: DeleteScanAccept = DeleteScanAccept.APPLICATIONJSON,
+    ) -> _RawResponse[DeleteScanResponse]:
+        """Delete Scan (T11) (`deleteScan`: DELETE /scans/{scan_id}/delete)
+
+        Queues the scan for deletion (since 2.5.1.17); "You can monitor its deletion progress using the
+        Check Pending Scan Status REST call" through the returned link. Permission: Upload Scans.
+
+        Args:
+            scan_id (int):
+            accept (DeleteScanAccept):  Default: DeleteScanAccept.APPLICATIONJSON.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _scans__delete_scan._get_kwargs(
+            scan_id=scan_id,
+            accept=accept,
+        )
+        return cast("_RawResponse[DeleteScanResponse]", self._client._invoke_raw("deleteScan", kwargs))
+
+    def upload_multiple_scans(
+        self,
+        app_id: int,
+        *,
+        body: UploadMultipleScansBody,
+        accept: UploadMultipleScansAccept = UploadMultipleScansAccept.APPLICATIONJSON,
+    ) -> _RawResponse[UploadScanResponse]:
+        """Upload Multiple Scans (T12) (`uploadMultipleScans`: POST /applications/{app_id}/upload/multi)
+
+        Any number of file parts, all of one scanner type, merged into one scan and queued.
+
+        Args:
+            app_id (int):
+            accept (UploadMultipleScansAccept):  Default: UploadMultipleScansAccept.APPLICATIONJSON.
+            body (UploadMultipleScansBody):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _scans__upload_multiple_scans._get_kwargs(
+            app_id=app_id,
+            body=body,
+            accept=accept,
+        )
+        return cast("_RawResponse[UploadScanResponse]", self._client._invoke_raw("uploadMultipleScans", kwargs))
+
+    def download_scan(
+        self,
+        scan_id: int,
+        *,
+        scan_file_name: str | Unset = UNSET,
+    ) -> _RawResponse[File]:
+        """Download Scan File (T14) (`downloadScan`: GET /scans/{scan_id}/download)
+
+        The original scan file as uploaded.
+
+        Args:
+            scan_id (int):
+            scan_file_name (str | Unset):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _scans__download_scan._get_kwargs(
+            scan_id=scan_id,
+            scan_file_name=scan_file_name,
+        )
+        return cast("_RawResponse[File]", self._client._invoke_raw("downloadScan", kwargs))
+
 
 class AsyncScansResource:
     """Operations tagged `scans` in the ThreadFix 2.x REST API (scanwire transcription) spec."""
@@ -221,6 +513,128 @@ class AsyncScansResource:
             body=body,
         )
         return cast("UploadScanResponse", await self._client._invoke("uploadScan", kwargs))
+
+    async def list_scans(
+        self,
+        app_id: int,
+        *,
+        accept: ListScansAccept = ListScansAccept.APPLICATIONJSON,
+    ) -> ScanListResponse:
+        """List Scans (T9) (`listScans`: GET /applications/{app_id}/scans)
+
+        Args:
+            app_id (int):
+            accept (ListScansAccept):  Default: ListScansAccept.APPLICATIONJSON.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _scans__list_scans._get_kwargs(
+            app_id=app_id,
+            accept=accept,
+        )
+        return cast("ScanListResponse", await self._client._invoke("listScans", kwargs))
+
+    async def get_scan_details(
+        self,
+        scan_id: int,
+        *,
+        accept: GetScanDetailsAccept = GetScanDetailsAccept.APPLICATIONJSON,
+    ) -> ScanDetailResponse:
+        """Get Scan Details (T10) (`getScanDetails`: GET /scans/{scan_id})
+
+        The imported scan with its findings.
+
+        Args:
+            scan_id (int):
+            accept (GetScanDetailsAccept):  Default: GetScanDetailsAccept.APPLICATIONJSON.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _scans__get_scan_details._get_kwargs(
+            scan_id=scan_id,
+            accept=accept,
+        )
+        return cast("ScanDetailResponse", await self._client._invoke("getScanDetails", kwargs))
+
+    async def delete_scan(
+        self,
+        scan_id: int,
+        *,
+        accept: DeleteScanAccept = DeleteScanAccept.APPLICATIONJSON,
+    ) -> DeleteScanResponse:
+        """Delete Scan (T11) (`deleteScan`: DELETE /scans/{scan_id}/delete)
+
+        Queues the scan for deletion (since 2.5.1.17); "You can monitor its deletion progress using the
+        Check Pending Scan Status REST call" through the returned link. Permission: Upload Scans.
+
+        Args:
+            scan_id (int):
+            accept (DeleteScanAccept):  Default: DeleteScanAccept.APPLICATIONJSON.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _scans__delete_scan._get_kwargs(
+            scan_id=scan_id,
+            accept=accept,
+        )
+        return cast("DeleteScanResponse", await self._client._invoke("deleteScan", kwargs))
+
+    async def upload_multiple_scans(
+        self,
+        app_id: int,
+        *,
+        body: UploadMultipleScansBody,
+        accept: UploadMultipleScansAccept = UploadMultipleScansAccept.APPLICATIONJSON,
+    ) -> UploadScanResponse:
+        """Upload Multiple Scans (T12) (`uploadMultipleScans`: POST /applications/{app_id}/upload/multi)
+
+        Any number of file parts, all of one scanner type, merged into one scan and queued.
+
+        Args:
+            app_id (int):
+            accept (UploadMultipleScansAccept):  Default: UploadMultipleScansAccept.APPLICATIONJSON.
+            body (UploadMultipleScansBody):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _scans__upload_multiple_scans._get_kwargs(
+            app_id=app_id,
+            body=body,
+            accept=accept,
+        )
+        return cast("UploadScanResponse", await self._client._invoke("uploadMultipleScans", kwargs))
+
+    async def download_scan(
+        self,
+        scan_id: int,
+        *,
+        scan_file_name: str | Unset = UNSET,
+    ) -> File:
+        """Download Scan File (T14) (`downloadScan`: GET /scans/{scan_id}/download)
+
+        The original scan file as uploaded.
+
+        Args:
+            scan_id (int):
+            scan_file_name (str | Unset):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _scans__download_scan._get_kwargs(
+            scan_id=scan_id,
+            scan_file_name=scan_file_name,
+        )
+        return cast("File", await self._client._invoke("downloadScan", kwargs))
 
 
 class AsyncScansResourceWithRawResponse:
@@ -287,23 +701,1147 @@ class AsyncScansResourceWithRawResponse:
         )
         return cast("_RawResponse[UploadScanResponse]", await self._client._invoke_raw("uploadScan", kwargs))
 
+    async def list_scans(
+        self,
+        app_id: int,
+        *,
+        accept: ListScansAccept = ListScansAccept.APPLICATIONJSON,
+    ) -> _RawResponse[ScanListResponse]:
+        """List Scans (T9) (`listScans`: GET /applications/{app_id}/scans)
+
+        Args:
+            app_id (int):
+            accept (ListScansAccept):  Default: ListScansAccept.APPLICATIONJSON.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _scans__list_scans._get_kwargs(
+            app_id=app_id,
+            accept=accept,
+        )
+        return cast("_RawResponse[ScanListResponse]", await self._client._invoke_raw("listScans", kwargs))
+
+    async def get_scan_details(
+        self,
+        scan_id: int,
+        *,
+        accept: GetScanDetailsAccept = GetScanDetailsAccept.APPLICATIONJSON,
+    ) -> _RawResponse[ScanDetailResponse]:
+        """Get Scan Details (T10) (`getScanDetails`: GET /scans/{scan_id})
+
+        The imported scan with its findings.
+
+        Args:
+            scan_id (int):
+            accept (GetScanDetailsAccept):  Default: GetScanDetailsAccept.APPLICATIONJSON.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _scans__get_scan_details._get_kwargs(
+            scan_id=scan_id,
+            accept=accept,
+        )
+        return cast("_RawResponse[ScanDetailResponse]", await self._client._invoke_raw("getScanDetails", kwargs))
+
+    async def delete_scan(
+        self,
+        scan_id: int,
+        *,
+        accept: DeleteScanAccept = DeleteScanAccept.APPLICATIONJSON,
+    ) -> _RawResponse[DeleteScanResponse]:
+        """Delete Scan (T11) (`deleteScan`: DELETE /scans/{scan_id}/delete)
+
+        Queues the scan for deletion (since 2.5.1.17); "You can monitor its deletion progress using the
+        Check Pending Scan Status REST call" through the returned link. Permission: Upload Scans.
+
+        Args:
+            scan_id (int):
+            accept (DeleteScanAccept):  Default: DeleteScanAccept.APPLICATIONJSON.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _scans__delete_scan._get_kwargs(
+            scan_id=scan_id,
+            accept=accept,
+        )
+        return cast("_RawResponse[DeleteScanResponse]", await self._client._invoke_raw("deleteScan", kwargs))
+
+    async def upload_multiple_scans(
+        self,
+        app_id: int,
+        *,
+        body: UploadMultipleScansBody,
+        accept: UploadMultipleScansAccept = UploadMultipleScansAccept.APPLICATIONJSON,
+    ) -> _RawResponse[UploadScanResponse]:
+        """Upload Multiple Scans (T12) (`uploadMultipleScans`: POST /applications/{app_id}/upload/multi)
+
+        Any number of file parts, all of one scanner type, merged into one scan and queued.
+
+        Args:
+            app_id (int):
+            accept (UploadMultipleScansAccept):  Default: UploadMultipleScansAccept.APPLICATIONJSON.
+            body (UploadMultipleScansBody):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _scans__upload_multiple_scans._get_kwargs(
+            app_id=app_id,
+            body=body,
+            accept=accept,
+        )
+        return cast("_RawResponse[UploadScanResponse]", await self._client._invoke_raw("uploadMultipleScans", kwargs))
+
+    async def download_scan(
+        self,
+        scan_id: int,
+        *,
+        scan_file_name: str | Unset = UNSET,
+    ) -> _RawResponse[File]:
+        """Download Scan File (T14) (`downloadScan`: GET /scans/{scan_id}/download)
+
+        The original scan file as uploaded.
+
+        Args:
+            scan_id (int):
+            scan_file_name (str | Unset):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _scans__download_scan._get_kwargs(
+            scan_id=scan_id,
+            scan_file_name=scan_file_name,
+        )
+        return cast("_RawResponse[File]", await self._client._invoke_raw("downloadScan", kwargs))
+
+
+class TeamsResource:
+    """Operations tagged `teams` in the ThreadFix 2.x REST API (scanwire transcription) spec."""
+
+    def __init__(self, client: _ScanClient[Any, Any]) -> None:
+        self._client = client
+
+    def get_all_teams(
+        self,
+        *,
+        page: int | Unset = 1,
+        page_size: int | Unset = 10000,
+        accept: GetAllTeamsAccept = GetAllTeamsAccept.APPLICATIONJSON,
+    ) -> TeamListResponse:
+        """Get All Teams (T1) (`getAllTeams`: GET /teams)
+
+        All teams the API key may see. `page`/`pageSize` since 2.8.3.
+
+        Args:
+            page (int | Unset):  Default: 1.
+            page_size (int | Unset):  Default: 10000.
+            accept (GetAllTeamsAccept):  Default: GetAllTeamsAccept.APPLICATIONJSON.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _teams__get_all_teams._get_kwargs(
+            page=page,
+            page_size=page_size,
+            accept=accept,
+        )
+        return cast("TeamListResponse", self._client._invoke("getAllTeams", kwargs))
+
+    def lookup_team(
+        self,
+        *,
+        name: str,
+        accept: LookupTeamAccept = LookupTeamAccept.APPLICATIONJSON,
+    ) -> TeamResponse:
+        """Get Team by Name (T3) (`lookupTeam`: GET /teams/lookup)
+
+        Args:
+            name (str):
+            accept (LookupTeamAccept):  Default: LookupTeamAccept.APPLICATIONJSON.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _teams__lookup_team._get_kwargs(
+            name=name,
+            accept=accept,
+        )
+        return cast("TeamResponse", self._client._invoke("lookupTeam", kwargs))
+
+    def get_team_by_id(
+        self,
+        team_id: int,
+        *,
+        accept: GetTeamByIdAccept = GetTeamByIdAccept.APPLICATIONJSON,
+    ) -> TeamResponse:
+        """Get Team by ID (T2) (`getTeamById`: GET /teams/{team_id})
+
+        Args:
+            team_id (int):
+            accept (GetTeamByIdAccept):  Default: GetTeamByIdAccept.APPLICATIONJSON.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _teams__get_team_by_id._get_kwargs(
+            team_id=team_id,
+            accept=accept,
+        )
+        return cast("TeamResponse", self._client._invoke("getTeamById", kwargs))
+
+    def create_team(
+        self,
+        *,
+        body: CreateTeamBody,
+        accept: CreateTeamAccept = CreateTeamAccept.APPLICATIONJSON,
+    ) -> TeamResponse:
+        """Create Team (T4) (`createTeam`: POST /teams/new)
+
+        Creates a team. Names must be unique (INFERENCE from the UI rule; the community controller answers
+        "New Team creation failed." on a rejected name).
+
+        Args:
+            accept (CreateTeamAccept):  Default: CreateTeamAccept.APPLICATIONJSON.
+            body (CreateTeamBody):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _teams__create_team._get_kwargs(
+            body=body,
+            accept=accept,
+        )
+        return cast("TeamResponse", self._client._invoke("createTeam", kwargs))
+
+
+class TeamsResourceWithRawResponse:
+    """Operations tagged `teams` in the ThreadFix 2.x REST API (scanwire transcription) spec, answering RawResponse (status, headers, parsed model)."""
+
+    def __init__(self, client: _ScanClient[Any, Any]) -> None:
+        self._client = client
+
+    def get_all_teams(
+        self,
+        *,
+        page: int | Unset = 1,
+        page_size: int | Unset = 10000,
+        accept: GetAllTeamsAccept = GetAllTeamsAccept.APPLICATIONJSON,
+    ) -> _RawResponse[TeamListResponse]:
+        """Get All Teams (T1) (`getAllTeams`: GET /teams)
+
+        All teams the API key may see. `page`/`pageSize` since 2.8.3.
+
+        Args:
+            page (int | Unset):  Default: 1.
+            page_size (int | Unset):  Default: 10000.
+            accept (GetAllTeamsAccept):  Default: GetAllTeamsAccept.APPLICATIONJSON.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _teams__get_all_teams._get_kwargs(
+            page=page,
+            page_size=page_size,
+            accept=accept,
+        )
+        return cast("_RawResponse[TeamListResponse]", self._client._invoke_raw("getAllTeams", kwargs))
+
+    def lookup_team(
+        self,
+        *,
+        name: str,
+        accept: LookupTeamAccept = LookupTeamAccept.APPLICATIONJSON,
+    ) -> _RawResponse[TeamResponse]:
+        """Get Team by Name (T3) (`lookupTeam`: GET /teams/lookup)
+
+        Args:
+            name (str):
+            accept (LookupTeamAccept):  Default: LookupTeamAccept.APPLICATIONJSON.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _teams__lookup_team._get_kwargs(
+            name=name,
+            accept=accept,
+        )
+        return cast("_RawResponse[TeamResponse]", self._client._invoke_raw("lookupTeam", kwargs))
+
+    def get_team_by_id(
+        self,
+        team_id: int,
+        *,
+        accept: GetTeamByIdAccept = GetTeamByIdAccept.APPLICATIONJSON,
+    ) -> _RawResponse[TeamResponse]:
+        """Get Team by ID (T2) (`getTeamById`: GET /teams/{team_id})
+
+        Args:
+            team_id (int):
+            accept (GetTeamByIdAccept):  Default: GetTeamByIdAccept.APPLICATIONJSON.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _teams__get_team_by_id._get_kwargs(
+            team_id=team_id,
+            accept=accept,
+        )
+        return cast("_RawResponse[TeamResponse]", self._client._invoke_raw("getTeamById", kwargs))
+
+    def create_team(
+        self,
+        *,
+        body: CreateTeamBody,
+        accept: CreateTeamAccept = CreateTeamAccept.APPLICATIONJSON,
+    ) -> _RawResponse[TeamResponse]:
+        """Create Team (T4) (`createTeam`: POST /teams/new)
+
+        Creates a team. Names must be unique (INFERENCE from the UI rule; the community controller answers
+        "New Team creation failed." on a rejected name).
+
+        Args:
+            accept (CreateTeamAccept):  Default: CreateTeamAccept.APPLICATIONJSON.
+            body (CreateTeamBody):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _teams__create_team._get_kwargs(
+            body=body,
+            accept=accept,
+        )
+        return cast("_RawResponse[TeamResponse]", self._client._invoke_raw("createTeam", kwargs))
+
+
+class AsyncTeamsResource:
+    """Operations tagged `teams` in the ThreadFix 2.x REST API (scanwire transcription) spec."""
+
+    def __init__(self, client: _AsyncScanClient[Any, Any]) -> None:
+        self._client = client
+
+    async def get_all_teams(
+        self,
+        *,
+        page: int | Unset = 1,
+        page_size: int | Unset = 10000,
+        accept: GetAllTeamsAccept = GetAllTeamsAccept.APPLICATIONJSON,
+    ) -> TeamListResponse:
+        """Get All Teams (T1) (`getAllTeams`: GET /teams)
+
+        All teams the API key may see. `page`/`pageSize` since 2.8.3.
+
+        Args:
+            page (int | Unset):  Default: 1.
+            page_size (int | Unset):  Default: 10000.
+            accept (GetAllTeamsAccept):  Default: GetAllTeamsAccept.APPLICATIONJSON.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _teams__get_all_teams._get_kwargs(
+            page=page,
+            page_size=page_size,
+            accept=accept,
+        )
+        return cast("TeamListResponse", await self._client._invoke("getAllTeams", kwargs))
+
+    async def lookup_team(
+        self,
+        *,
+        name: str,
+        accept: LookupTeamAccept = LookupTeamAccept.APPLICATIONJSON,
+    ) -> TeamResponse:
+        """Get Team by Name (T3) (`lookupTeam`: GET /teams/lookup)
+
+        Args:
+            name (str):
+            accept (LookupTeamAccept):  Default: LookupTeamAccept.APPLICATIONJSON.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _teams__lookup_team._get_kwargs(
+            name=name,
+            accept=accept,
+        )
+        return cast("TeamResponse", await self._client._invoke("lookupTeam", kwargs))
+
+    async def get_team_by_id(
+        self,
+        team_id: int,
+        *,
+        accept: GetTeamByIdAccept = GetTeamByIdAccept.APPLICATIONJSON,
+    ) -> TeamResponse:
+        """Get Team by ID (T2) (`getTeamById`: GET /teams/{team_id})
+
+        Args:
+            team_id (int):
+            accept (GetTeamByIdAccept):  Default: GetTeamByIdAccept.APPLICATIONJSON.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _teams__get_team_by_id._get_kwargs(
+            team_id=team_id,
+            accept=accept,
+        )
+        return cast("TeamResponse", await self._client._invoke("getTeamById", kwargs))
+
+    async def create_team(
+        self,
+        *,
+        body: CreateTeamBody,
+        accept: CreateTeamAccept = CreateTeamAccept.APPLICATIONJSON,
+    ) -> TeamResponse:
+        """Create Team (T4) (`createTeam`: POST /teams/new)
+
+        Creates a team. Names must be unique (INFERENCE from the UI rule; the community controller answers
+        "New Team creation failed." on a rejected name).
+
+        Args:
+            accept (CreateTeamAccept):  Default: CreateTeamAccept.APPLICATIONJSON.
+            body (CreateTeamBody):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _teams__create_team._get_kwargs(
+            body=body,
+            accept=accept,
+        )
+        return cast("TeamResponse", await self._client._invoke("createTeam", kwargs))
+
+
+class AsyncTeamsResourceWithRawResponse:
+    """Operations tagged `teams` in the ThreadFix 2.x REST API (scanwire transcription) spec, answering RawResponse (status, headers, parsed model)."""
+
+    def __init__(self, client: _AsyncScanClient[Any, Any]) -> None:
+        self._client = client
+
+    async def get_all_teams(
+        self,
+        *,
+        page: int | Unset = 1,
+        page_size: int | Unset = 10000,
+        accept: GetAllTeamsAccept = GetAllTeamsAccept.APPLICATIONJSON,
+    ) -> _RawResponse[TeamListResponse]:
+        """Get All Teams (T1) (`getAllTeams`: GET /teams)
+
+        All teams the API key may see. `page`/`pageSize` since 2.8.3.
+
+        Args:
+            page (int | Unset):  Default: 1.
+            page_size (int | Unset):  Default: 10000.
+            accept (GetAllTeamsAccept):  Default: GetAllTeamsAccept.APPLICATIONJSON.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _teams__get_all_teams._get_kwargs(
+            page=page,
+            page_size=page_size,
+            accept=accept,
+        )
+        return cast("_RawResponse[TeamListResponse]", await self._client._invoke_raw("getAllTeams", kwargs))
+
+    async def lookup_team(
+        self,
+        *,
+        name: str,
+        accept: LookupTeamAccept = LookupTeamAccept.APPLICATIONJSON,
+    ) -> _RawResponse[TeamResponse]:
+        """Get Team by Name (T3) (`lookupTeam`: GET /teams/lookup)
+
+        Args:
+            name (str):
+            accept (LookupTeamAccept):  Default: LookupTeamAccept.APPLICATIONJSON.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _teams__lookup_team._get_kwargs(
+            name=name,
+            accept=accept,
+        )
+        return cast("_RawResponse[TeamResponse]", await self._client._invoke_raw("lookupTeam", kwargs))
+
+    async def get_team_by_id(
+        self,
+        team_id: int,
+        *,
+        accept: GetTeamByIdAccept = GetTeamByIdAccept.APPLICATIONJSON,
+    ) -> _RawResponse[TeamResponse]:
+        """Get Team by ID (T2) (`getTeamById`: GET /teams/{team_id})
+
+        Args:
+            team_id (int):
+            accept (GetTeamByIdAccept):  Default: GetTeamByIdAccept.APPLICATIONJSON.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _teams__get_team_by_id._get_kwargs(
+            team_id=team_id,
+            accept=accept,
+        )
+        return cast("_RawResponse[TeamResponse]", await self._client._invoke_raw("getTeamById", kwargs))
+
+    async def create_team(
+        self,
+        *,
+        body: CreateTeamBody,
+        accept: CreateTeamAccept = CreateTeamAccept.APPLICATIONJSON,
+    ) -> _RawResponse[TeamResponse]:
+        """Create Team (T4) (`createTeam`: POST /teams/new)
+
+        Creates a team. Names must be unique (INFERENCE from the UI rule; the community controller answers
+        "New Team creation failed." on a rejected name).
+
+        Args:
+            accept (CreateTeamAccept):  Default: CreateTeamAccept.APPLICATIONJSON.
+            body (CreateTeamBody):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _teams__create_team._get_kwargs(
+            body=body,
+            accept=accept,
+        )
+        return cast("_RawResponse[TeamResponse]", await self._client._invoke_raw("createTeam", kwargs))
+
+
+class ApplicationsResource:
+    """Operations tagged `applications` in the ThreadFix 2.x REST API (scanwire transcription) spec."""
+
+    def __init__(self, client: _ScanClient[Any, Any]) -> None:
+        self._client = client
+
+    def create_application(
+        self,
+        team_id: int,
+        *,
+        body: CreateApplicationForm,
+        accept: CreateApplicationAccept = CreateApplicationAccept.APPLICATIONJSON,
+    ) -> ApplicationResponse:
+        """Create Application (T5) (`createApplication`: POST /teams/{team_id}/applications/new)
+
+        Creates an application in a team. Permission "Manage Applications".
+
+        Args:
+            team_id (int):
+            accept (CreateApplicationAccept):  Default: CreateApplicationAccept.APPLICATIONJSON.
+            body (CreateApplicationForm):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _applications__create_application._get_kwargs(
+            team_id=team_id,
+            body=body,
+            accept=accept,
+        )
+        return cast("ApplicationResponse", self._client._invoke("createApplication", kwargs))
+
+    def lookup_applications_in_all_teams(
+        self,
+        *,
+        unique_id: str,
+        accept: LookupApplicationsInAllTeamsAccept = LookupApplicationsInAllTeamsAccept.APPLICATIONJSON,
+    ) -> ApplicationListResponse:
+        """Get Applications by Unique ID across teams (T8) (`lookupApplicationsInAllTeams`: GET /applications/allTeamLookup)
+
+        Args:
+            unique_id (str):
+            accept (LookupApplicationsInAllTeamsAccept):  Default:
+                LookupApplicationsInAllTeamsAccept.APPLICATIONJSON.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _applications__lookup_applications_in_all_teams._get_kwargs(
+            unique_id=unique_id,
+            accept=accept,
+        )
+        return cast("ApplicationListResponse", self._client._invoke("lookupApplicationsInAllTeams", kwargs))
+
+    def get_application_by_id(
+        self,
+        app_id: int,
+        *,
+        accept: GetApplicationByIdAccept = GetApplicationByIdAccept.APPLICATIONJSON,
+    ) -> ApplicationResponse:
+        """Get Application by ID (T6) (`getApplicationById`: GET /applications/{app_id})
+
+        Args:
+            app_id (int):
+            accept (GetApplicationByIdAccept):  Default: GetApplicationByIdAccept.APPLICATIONJSON.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _applications__get_application_by_id._get_kwargs(
+            app_id=app_id,
+            accept=accept,
+        )
+        return cast("ApplicationResponse", self._client._invoke("getApplicationById", kwargs))
+
+    def lookup_application(
+        self,
+        team_name: str,
+        *,
+        name: str | Unset = UNSET,
+        unique_id: str | Unset = UNSET,
+        accept: LookupApplicationAccept = LookupApplicationAccept.APPLICATIONJSON,
+    ) -> ApplicationResponse:
+        """Get Application by Name or Unique ID (T7) (`lookupApplication`: GET /applications/{team_name}/lookup)
+
+        One of `name` or `uniqueId` (since 2.8.6) is required.
+
+        Args:
+            team_name (str):
+            name (str | Unset):
+            unique_id (str | Unset):
+            accept (LookupApplicationAccept):  Default: LookupApplicationAccept.APPLICATIONJSON.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _applications__lookup_application._get_kwargs(
+            team_name=team_name,
+            name=name,
+            unique_id=unique_id,
+            accept=accept,
+        )
+        return cast("ApplicationResponse", self._client._invoke("lookupApplication", kwargs))
+
+
+class ApplicationsResourceWithRawResponse:
+    """Operations tagged `applications` in the ThreadFix 2.x REST API (scanwire transcription) spec, answering RawResponse (status, headers, parsed model)."""
+
+    def __init__(self, client: _ScanClient[Any, Any]) -> None:
+        self._client = client
+
+    def create_application(
+        self,
+        team_id: int,
+        *,
+        body: CreateApplicationForm,
+        accept: CreateApplicationAccept = CreateApplicationAccept.APPLICATIONJSON,
+    ) -> _RawResponse[ApplicationResponse]:
+        """Create Application (T5) (`createApplication`: POST /teams/{team_id}/applications/new)
+
+        Creates an application in a team. Permission "Manage Applications".
+
+        Args:
+            team_id (int):
+            accept (CreateApplicationAccept):  Default: CreateApplicationAccept.APPLICATIONJSON.
+            body (CreateApplicationForm):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _applications__create_application._get_kwargs(
+            team_id=team_id,
+            body=body,
+            accept=accept,
+        )
+        return cast("_RawResponse[ApplicationResponse]", self._client._invoke_raw("createApplication", kwargs))
+
+    def lookup_applications_in_all_teams(
+        self,
+        *,
+        unique_id: str,
+        accept: LookupApplicationsInAllTeamsAccept = LookupApplicationsInAllTeamsAccept.APPLICATIONJSON,
+    ) -> _RawResponse[ApplicationListResponse]:
+        """Get Applications by Unique ID across teams (T8) (`lookupApplicationsInAllTeams`: GET /applications/allTeamLookup)
+
+        Args:
+            unique_id (str):
+            accept (LookupApplicationsInAllTeamsAccept):  Default:
+                LookupApplicationsInAllTeamsAccept.APPLICATIONJSON.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _applications__lookup_applications_in_all_teams._get_kwargs(
+            unique_id=unique_id,
+            accept=accept,
+        )
+        return cast(
+            "_RawResponse[ApplicationListResponse]", self._client._invoke_raw("lookupApplicationsInAllTeams", kwargs)
+        )
+
+    def get_application_by_id(
+        self,
+        app_id: int,
+        *,
+        accept: GetApplicationByIdAccept = GetApplicationByIdAccept.APPLICATIONJSON,
+    ) -> _RawResponse[ApplicationResponse]:
+        """Get Application by ID (T6) (`getApplicationById`: GET /applications/{app_id})
+
+        Args:
+            app_id (int):
+            accept (GetApplicationByIdAccept):  Default: GetApplicationByIdAccept.APPLICATIONJSON.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _applications__get_application_by_id._get_kwargs(
+            app_id=app_id,
+            accept=accept,
+        )
+        return cast("_RawResponse[ApplicationResponse]", self._client._invoke_raw("getApplicationById", kwargs))
+
+    def lookup_application(
+        self,
+        team_name: str,
+        *,
+        name: str | Unset = UNSET,
+        unique_id: str | Unset = UNSET,
+        accept: LookupApplicationAccept = LookupApplicationAccept.APPLICATIONJSON,
+    ) -> _RawResponse[ApplicationResponse]:
+        """Get Application by Name or Unique ID (T7) (`lookupApplication`: GET /applications/{team_name}/lookup)
+
+        One of `name` or `uniqueId` (since 2.8.6) is required.
+
+        Args:
+            team_name (str):
+            name (str | Unset):
+            unique_id (str | Unset):
+            accept (LookupApplicationAccept):  Default: LookupApplicationAccept.APPLICATIONJSON.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _applications__lookup_application._get_kwargs(
+            team_name=team_name,
+            name=name,
+            unique_id=unique_id,
+            accept=accept,
+        )
+        return cast("_RawResponse[ApplicationResponse]", self._client._invoke_raw("lookupApplication", kwargs))
+
+
+class AsyncApplicationsResource:
+    """Operations tagged `applications` in the ThreadFix 2.x REST API (scanwire transcription) spec."""
+
+    def __init__(self, client: _AsyncScanClient[Any, Any]) -> None:
+        self._client = client
+
+    async def create_application(
+        self,
+        team_id: int,
+        *,
+        body: CreateApplicationForm,
+        accept: CreateApplicationAccept = CreateApplicationAccept.APPLICATIONJSON,
+    ) -> ApplicationResponse:
+        """Create Application (T5) (`createApplication`: POST /teams/{team_id}/applications/new)
+
+        Creates an application in a team. Permission "Manage Applications".
+
+        Args:
+            team_id (int):
+            accept (CreateApplicationAccept):  Default: CreateApplicationAccept.APPLICATIONJSON.
+            body (CreateApplicationForm):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _applications__create_application._get_kwargs(
+            team_id=team_id,
+            body=body,
+            accept=accept,
+        )
+        return cast("ApplicationResponse", await self._client._invoke("createApplication", kwargs))
+
+    async def lookup_applications_in_all_teams(
+        self,
+        *,
+        unique_id: str,
+        accept: LookupApplicationsInAllTeamsAccept = LookupApplicationsInAllTeamsAccept.APPLICATIONJSON,
+    ) -> ApplicationListResponse:
+        """Get Applications by Unique ID across teams (T8) (`lookupApplicationsInAllTeams`: GET /applications/allTeamLookup)
+
+        Args:
+            unique_id (str):
+            accept (LookupApplicationsInAllTeamsAccept):  Default:
+                LookupApplicationsInAllTeamsAccept.APPLICATIONJSON.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _applications__lookup_applications_in_all_teams._get_kwargs(
+            unique_id=unique_id,
+            accept=accept,
+        )
+        return cast("ApplicationListResponse", await self._client._invoke("lookupApplicationsInAllTeams", kwargs))
+
+    async def get_application_by_id(
+        self,
+        app_id: int,
+        *,
+        accept: GetApplicationByIdAccept = GetApplicationByIdAccept.APPLICATIONJSON,
+    ) -> ApplicationResponse:
+        """Get Application by ID (T6) (`getApplicationById`: GET /applications/{app_id})
+
+        Args:
+            app_id (int):
+            accept (GetApplicationByIdAccept):  Default: GetApplicationByIdAccept.APPLICATIONJSON.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _applications__get_application_by_id._get_kwargs(
+            app_id=app_id,
+            accept=accept,
+        )
+        return cast("ApplicationResponse", await self._client._invoke("getApplicationById", kwargs))
+
+    async def lookup_application(
+        self,
+        team_name: str,
+        *,
+        name: str | Unset = UNSET,
+        unique_id: str | Unset = UNSET,
+        accept: LookupApplicationAccept = LookupApplicationAccept.APPLICATIONJSON,
+    ) -> ApplicationResponse:
+        """Get Application by Name or Unique ID (T7) (`lookupApplication`: GET /applications/{team_name}/lookup)
+
+        One of `name` or `uniqueId` (since 2.8.6) is required.
+
+        Args:
+            team_name (str):
+            name (str | Unset):
+            unique_id (str | Unset):
+            accept (LookupApplicationAccept):  Default: LookupApplicationAccept.APPLICATIONJSON.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _applications__lookup_application._get_kwargs(
+            team_name=team_name,
+            name=name,
+            unique_id=unique_id,
+            accept=accept,
+        )
+        return cast("ApplicationResponse", await self._client._invoke("lookupApplication", kwargs))
+
+
+class AsyncApplicationsResourceWithRawResponse:
+    """Operations tagged `applications` in the ThreadFix 2.x REST API (scanwire transcription) spec, answering RawResponse (status, headers, parsed model)."""
+
+    def __init__(self, client: _AsyncScanClient[Any, Any]) -> None:
+        self._client = client
+
+    async def create_application(
+        self,
+        team_id: int,
+        *,
+        body: CreateApplicationForm,
+        accept: CreateApplicationAccept = CreateApplicationAccept.APPLICATIONJSON,
+    ) -> _RawResponse[ApplicationResponse]:
+        """Create Application (T5) (`createApplication`: POST /teams/{team_id}/applications/new)
+
+        Creates an application in a team. Permission "Manage Applications".
+
+        Args:
+            team_id (int):
+            accept (CreateApplicationAccept):  Default: CreateApplicationAccept.APPLICATIONJSON.
+            body (CreateApplicationForm):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _applications__create_application._get_kwargs(
+            team_id=team_id,
+            body=body,
+            accept=accept,
+        )
+        return cast("_RawResponse[ApplicationResponse]", await self._client._invoke_raw("createApplication", kwargs))
+
+    async def lookup_applications_in_all_teams(
+        self,
+        *,
+        unique_id: str,
+        accept: LookupApplicationsInAllTeamsAccept = LookupApplicationsInAllTeamsAccept.APPLICATIONJSON,
+    ) -> _RawResponse[ApplicationListResponse]:
+        """Get Applications by Unique ID across teams (T8) (`lookupApplicationsInAllTeams`: GET /applications/allTeamLookup)
+
+        Args:
+            unique_id (str):
+            accept (LookupApplicationsInAllTeamsAccept):  Default:
+                LookupApplicationsInAllTeamsAccept.APPLICATIONJSON.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _applications__lookup_applications_in_all_teams._get_kwargs(
+            unique_id=unique_id,
+            accept=accept,
+        )
+        return cast(
+            "_RawResponse[ApplicationListResponse]",
+            await self._client._invoke_raw("lookupApplicationsInAllTeams", kwargs),
+        )
+
+    async def get_application_by_id(
+        self,
+        app_id: int,
+        *,
+        accept: GetApplicationByIdAccept = GetApplicationByIdAccept.APPLICATIONJSON,
+    ) -> _RawResponse[ApplicationResponse]:
+        """Get Application by ID (T6) (`getApplicationById`: GET /applications/{app_id})
+
+        Args:
+            app_id (int):
+            accept (GetApplicationByIdAccept):  Default: GetApplicationByIdAccept.APPLICATIONJSON.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _applications__get_application_by_id._get_kwargs(
+            app_id=app_id,
+            accept=accept,
+        )
+        return cast("_RawResponse[ApplicationResponse]", await self._client._invoke_raw("getApplicationById", kwargs))
+
+    async def lookup_application(
+        self,
+        team_name: str,
+        *,
+        name: str | Unset = UNSET,
+        unique_id: str | Unset = UNSET,
+        accept: LookupApplicationAccept = LookupApplicationAccept.APPLICATIONJSON,
+    ) -> _RawResponse[ApplicationResponse]:
+        """Get Application by Name or Unique ID (T7) (`lookupApplication`: GET /applications/{team_name}/lookup)
+
+        One of `name` or `uniqueId` (since 2.8.6) is required.
+
+        Args:
+            team_name (str):
+            name (str | Unset):
+            unique_id (str | Unset):
+            accept (LookupApplicationAccept):  Default: LookupApplicationAccept.APPLICATIONJSON.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _applications__lookup_application._get_kwargs(
+            team_name=team_name,
+            name=name,
+            unique_id=unique_id,
+            accept=accept,
+        )
+        return cast("_RawResponse[ApplicationResponse]", await self._client._invoke_raw("lookupApplication", kwargs))
+
+
+class VulnerabilitiesResource:
+    """Operations tagged `vulnerabilities` in the ThreadFix 2.x REST API (scanwire transcription) spec."""
+
+    def __init__(self, client: _ScanClient[Any, Any]) -> None:
+        self._client = client
+
+    def search_vulnerabilities(
+        self,
+        *,
+        body: VulnerabilitySearchForm | Unset = UNSET,
+        accept: SearchVulnerabilitiesAccept = SearchVulnerabilitiesAccept.APPLICATIONJSON,
+    ) -> VulnerabilityListResponse:
+        """Vulnerability Search (T13) (`searchVulnerabilities`: POST /vulnerabilities)
+
+        Returns a filtered list of vulnerabilities (Read Access, since 2.3.0). Parameters go as query or
+        form fields.
+
+        Args:
+            accept (SearchVulnerabilitiesAccept):  Default:
+                SearchVulnerabilitiesAccept.APPLICATIONJSON.
+            body (VulnerabilitySearchForm | Unset): Community 2.1 search parameter names (vendor-
+                notes-workflow §4, FACT); one id per list here.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _vulnerabilities__search_vulnerabilities._get_kwargs(
+            body=body,
+            accept=accept,
+        )
+        return cast("VulnerabilityListResponse", self._client._invoke("searchVulnerabilities", kwargs))
+
+
+class VulnerabilitiesResourceWithRawResponse:
+    """Operations tagged `vulnerabilities` in the ThreadFix 2.x REST API (scanwire transcription) spec, answering RawResponse (status, headers, parsed model)."""
+
+    def __init__(self, client: _ScanClient[Any, Any]) -> None:
+        self._client = client
+
+    def search_vulnerabilities(
+        self,
+        *,
+        body: VulnerabilitySearchForm | Unset = UNSET,
+        accept: SearchVulnerabilitiesAccept = SearchVulnerabilitiesAccept.APPLICATIONJSON,
+    ) -> _RawResponse[VulnerabilityListResponse]:
+        """Vulnerability Search (T13) (`searchVulnerabilities`: POST /vulnerabilities)
+
+        Returns a filtered list of vulnerabilities (Read Access, since 2.3.0). Parameters go as query or
+        form fields.
+
+        Args:
+            accept (SearchVulnerabilitiesAccept):  Default:
+                SearchVulnerabilitiesAccept.APPLICATIONJSON.
+            body (VulnerabilitySearchForm | Unset): Community 2.1 search parameter names (vendor-
+                notes-workflow §4, FACT); one id per list here.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _vulnerabilities__search_vulnerabilities._get_kwargs(
+            body=body,
+            accept=accept,
+        )
+        return cast(
+            "_RawResponse[VulnerabilityListResponse]", self._client._invoke_raw("searchVulnerabilities", kwargs)
+        )
+
+
+class AsyncVulnerabilitiesResource:
+    """Operations tagged `vulnerabilities` in the ThreadFix 2.x REST API (scanwire transcription) spec."""
+
+    def __init__(self, client: _AsyncScanClient[Any, Any]) -> None:
+        self._client = client
+
+    async def search_vulnerabilities(
+        self,
+        *,
+        body: VulnerabilitySearchForm | Unset = UNSET,
+        accept: SearchVulnerabilitiesAccept = SearchVulnerabilitiesAccept.APPLICATIONJSON,
+    ) -> VulnerabilityListResponse:
+        """Vulnerability Search (T13) (`searchVulnerabilities`: POST /vulnerabilities)
+
+        Returns a filtered list of vulnerabilities (Read Access, since 2.3.0). Parameters go as query or
+        form fields.
+
+        Args:
+            accept (SearchVulnerabilitiesAccept):  Default:
+                SearchVulnerabilitiesAccept.APPLICATIONJSON.
+            body (VulnerabilitySearchForm | Unset): Community 2.1 search parameter names (vendor-
+                notes-workflow §4, FACT); one id per list here.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _vulnerabilities__search_vulnerabilities._get_kwargs(
+            body=body,
+            accept=accept,
+        )
+        return cast("VulnerabilityListResponse", await self._client._invoke("searchVulnerabilities", kwargs))
+
+
+class AsyncVulnerabilitiesResourceWithRawResponse:
+    """Operations tagged `vulnerabilities` in the ThreadFix 2.x REST API (scanwire transcription) spec, answering RawResponse (status, headers, parsed model)."""
+
+    def __init__(self, client: _AsyncScanClient[Any, Any]) -> None:
+        self._client = client
+
+    async def search_vulnerabilities(
+        self,
+        *,
+        body: VulnerabilitySearchForm | Unset = UNSET,
+        accept: SearchVulnerabilitiesAccept = SearchVulnerabilitiesAccept.APPLICATIONJSON,
+    ) -> _RawResponse[VulnerabilityListResponse]:
+        """Vulnerability Search (T13) (`searchVulnerabilities`: POST /vulnerabilities)
+
+        Returns a filtered list of vulnerabilities (Read Access, since 2.3.0). Parameters go as query or
+        form fields.
+
+        Args:
+            accept (SearchVulnerabilitiesAccept):  Default:
+                SearchVulnerabilitiesAccept.APPLICATIONJSON.
+            body (VulnerabilitySearchForm | Unset): Community 2.1 search parameter names (vendor-
+                notes-workflow §4, FACT); one id per list here.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _vulnerabilities__search_vulnerabilities._get_kwargs(
+            body=body,
+            accept=accept,
+        )
+        return cast(
+            "_RawResponse[VulnerabilityListResponse]", await self._client._invoke_raw("searchVulnerabilities", kwargs)
+        )
+
 
 class ThreadfixClientWithRawResponse:
     """`client.with_raw_response`: the same resource namespaces, answering RawResponse[model]."""
 
     def __init__(self, client: _ScanClient[Any, Any]) -> None:
         self.scans = ScansResourceWithRawResponse(client)
+        self.teams = TeamsResourceWithRawResponse(client)
+        self.applications = ApplicationsResourceWithRawResponse(client)
+        self.vulnerabilities = VulnerabilitiesResourceWithRawResponse(client)
 
 
 class ThreadfixClient(_ScanClient[PendingScanStatusResponse, PendingScanStatusResponse]):
-    """Synchronous client of the ThreadFix 2.x REST API (scanwire transcription): resource namespaces named from the spec's tags (`scans`) and the cross-vendor lifecycle methods. Made by `threadfix_client.connect(...)`."""
+    """Synchronous client of the ThreadFix 2.x REST API (scanwire transcription): resource namespaces named from the spec's tags (`scans`, `teams`, `applications`, `vulnerabilities`) and the cross-vendor lifecycle methods. Made by `threadfix_client.connect(...)`."""
 
     scans: ScansResource
+    teams: TeamsResource
+    applications: ApplicationsResource
+    vulnerabilities: VulnerabilitiesResource
     with_raw_response: ThreadfixClientWithRawResponse
     raw: AuthenticatedClient  # the generated client on the same connection (auth, retries), for api.* functions
 
     def _bind(self) -> None:
         self.scans = ScansResource(self)
+        self.teams = TeamsResource(self)
+        self.applications = ApplicationsResource(self)
+        self.vulnerabilities = VulnerabilitiesResource(self)
         self.with_raw_response = ThreadfixClientWithRawResponse(self)
 
     def get_scan(self, scan: _ScanLike) -> _Scan[PendingScanStatusResponse]:
@@ -371,23 +1909,49 @@ class ThreadfixClient(_ScanClient[PendingScanStatusResponse, PendingScanStatusRe
         }
         return cast("_Scan[UploadScanResponse]", self._start(kwargs, context))
 
+    def delete(self, scan: _ScanLike) -> DeleteScanResponse:
+        """Delete the scan (the lifecycle's `delete`: `deleteScan`); the typed answer.
+
+        A state that refuses it raises scanwire_runtime.ConflictError; an unknown scan NotFoundError.
+        """
+        return cast("DeleteScanResponse", (self._act("delete", scan)).model)
+
+    def iter_findings(self, scan: _ScanLike, *, page_size: int | None = None) -> Iterator[Any]:
+        """Every finding of the scan: the lifecycle's `findings` (`getScanDetails`), page after page when the operation is paged (`page_size` items a request)."""
+        return self._iter_findings(scan, page_size)
+
+    def download_report(self, scan: _ScanLike, path: "str | os.PathLike[str]") -> Path:
+        """Stream the scan's report (the lifecycle's `report`: `downloadScan`) to `path` and answer it; memory stays bounded, and a failed download leaves no partial file.
+        An error answer raises its typed error (NotFoundError, ConflictError for a report not ready yet, ...).
+        """
+        return self._download_report(scan, path)
+
 
 class AsyncThreadfixClientWithRawResponse:
     """`client.with_raw_response`: the same resource namespaces, answering RawResponse[model]."""
 
     def __init__(self, client: _AsyncScanClient[Any, Any]) -> None:
         self.scans = AsyncScansResourceWithRawResponse(client)
+        self.teams = AsyncTeamsResourceWithRawResponse(client)
+        self.applications = AsyncApplicationsResourceWithRawResponse(client)
+        self.vulnerabilities = AsyncVulnerabilitiesResourceWithRawResponse(client)
 
 
 class AsyncThreadfixClient(_AsyncScanClient[PendingScanStatusResponse, PendingScanStatusResponse]):
-    """Asynchronous client of the ThreadFix 2.x REST API (scanwire transcription): resource namespaces named from the spec's tags (`scans`) and the cross-vendor lifecycle methods. Made by `threadfix_client.connect_async(...)`."""
+    """Asynchronous client of the ThreadFix 2.x REST API (scanwire transcription): resource namespaces named from the spec's tags (`scans`, `teams`, `applications`, `vulnerabilities`) and the cross-vendor lifecycle methods. Made by `threadfix_client.connect_async(...)`."""
 
     scans: AsyncScansResource
+    teams: AsyncTeamsResource
+    applications: AsyncApplicationsResource
+    vulnerabilities: AsyncVulnerabilitiesResource
     with_raw_response: AsyncThreadfixClientWithRawResponse
     raw: AuthenticatedClient  # the generated client on the same connection (auth, retries), for api.* functions
 
     def _bind(self) -> None:
         self.scans = AsyncScansResource(self)
+        self.teams = AsyncTeamsResource(self)
+        self.applications = AsyncApplicationsResource(self)
+        self.vulnerabilities = AsyncVulnerabilitiesResource(self)
         self.with_raw_response = AsyncThreadfixClientWithRawResponse(self)
 
     async def get_scan(self, scan: _ScanLike) -> _Scan[PendingScanStatusResponse]:
@@ -454,3 +2018,20 @@ class AsyncThreadfixClient(_AsyncScanClient[PendingScanStatusResponse, PendingSc
             "appId": app_id,
         }
         return cast("_Scan[UploadScanResponse]", await self._start(kwargs, context))
+
+    async def delete(self, scan: _ScanLike) -> DeleteScanResponse:
+        """Delete the scan (the lifecycle's `delete`: `deleteScan`); the typed answer.
+
+        A state that refuses it raises scanwire_runtime.ConflictError; an unknown scan NotFoundError.
+        """
+        return cast("DeleteScanResponse", (await self._act("delete", scan)).model)
+
+    def iter_findings(self, scan: _ScanLike, *, page_size: int | None = None) -> AsyncIterator[Any]:
+        """Every finding of the scan: the lifecycle's `findings` (`getScanDetails`), page after page when the operation is paged (`page_size` items a request)."""
+        return self._iter_findings(scan, page_size)
+
+    async def download_report(self, scan: _ScanLike, path: "str | os.PathLike[str]") -> Path:
+        """Stream the scan's report (the lifecycle's `report`: `downloadScan`) to `path` and answer it; memory stays bounded, and a failed download leaves no partial file.
+        An error answer raises its typed error (NotFoundError, ConflictError for a report not ready yet, ...).
+        """
+        return await self._download_report(scan, path)
