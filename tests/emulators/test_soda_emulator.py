@@ -846,7 +846,13 @@ def test_cancel_scan__fault_targets_one_operation(http: httpx.Client) -> None:
 
 def test_scenario__listed(http: httpx.Client) -> None:
     assert control(http, "GET", "/scenarios") == sorted(Plugin.scenarios)
-    assert set(Plugin.scenarios) == {"one_completed_scan", "one_running_scan", "long_log", "queue_stalled"}
+    assert set(Plugin.scenarios) == {
+        "one_completed_scan",
+        "one_running_scan",
+        "long_log",
+        "queue_stalled",
+        "large_catalogue",
+    }
 
 
 def test_scenario__one_running_scan_waits_for_the_control_api(http: httpx.Client) -> None:

@@ -13,7 +13,7 @@ from conformance.emulators.core import Emulator
 from conformance.emulators.soda import Plugin
 from conformance.emulators.soda.resources import CATALOGUE, DELETE_TICKS
 
-from .conftest import clock
+from .conftest import clock, control
 
 GLOBEX = (Plugin.accounts["globex"]["key_id"], Plugin.accounts["globex"]["secret"])
 
@@ -290,3 +290,13 @@ def test_user_groups__many_groups_page_by_page(http: httpx.Client) -> None:
     names = [g["name"] for p in pages for g in p["content"]]
     assert names == ["Analysts", *(f"team-{i:02d}" for i in range(24))]
     assert pages[2]["last"] and pages[0]["totalPages"] == 3
+
+
+def test_scenario__large_catalogue_pages_through_the_control_api(http: httpx.Client) -> None:
+    control(http, "POST", "/scenario", {"name": "large_catalogue"}, status=201)
+    first = ok(http.get("/api/v1/datasets", params={"datasourceName": "lake", "size": 100}))
+    assert (first["totalElements"], first["totalPages"], first["last"]) == (250, 3, False)
+    last = ok(http.get("/api/v1/datasets", params={"datasourceName": "lake", "size": 100, "page": 2}))
+    assert [d["name"] for d in last["content"]][-1] == "events_249" and len(last["content"]) == 50
+    checks = ok(http.get("/api/v1/checks", params={"datasetId": last["content"][0]["id"]}))["content"]
+    assert [c["name"] for c in checks] == ["row_count > 0"]

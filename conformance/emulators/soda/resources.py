@@ -148,6 +148,10 @@ class SodaResources:
             for name, source, hidden, checks in spec["datasets"]:
                 self._put_dataset(account, name, source, hidden, checks, users[0], now)
 
+    def add_dataset(self, account: str, name: str, source: str, owner: str, now: float) -> None:
+        """One more visible dataset with one `row_count > 0` check (scenarios)."""
+        self._put_dataset(account, name, source, False, ["row_count > 0"], owner, now)
+
     def _put_user(self, account: str, first: str, last: str) -> str:
         user_id = stable_guid(f"soda-user:{account}:{first}.{last}")
         email = f"{first}.{last}@{account}.example".lower()
