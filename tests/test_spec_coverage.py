@@ -62,6 +62,14 @@ WORKFLOW_OPERATIONS: dict[str, list[str]] = {
         "GET /scans/{scanId}/download",
     ],
     "invicti": [
+        "GET /api/1.0/websites/list",
+        "GET /api/1.0/websites/get/{id}",
+        "GET /api/1.0/websites/get",
+        "POST /api/1.0/websites/new",
+        "POST /api/1.0/websites/update",
+        "POST /api/1.0/websites/delete",
+        "GET /api/1.0/scanprofiles/list",
+        "GET /api/1.0/scanpolicies/list",
         "POST /api/1.0/scans/new",
         "GET /api/1.0/scans/result/{id}",
         "GET /api/1.0/scans/report/",
@@ -89,7 +97,7 @@ WORKFLOW_OPERATIONS: dict[str, list[str]] = {
     ],
 }
 
-SPEC_COUNTS = {"advalidation": 14, "invicti": 11, "appspider": 18, "threadfix": 16, "soda": 23}
+SPEC_COUNTS = {"advalidation": 14, "invicti": 19, "appspider": 18, "threadfix": 16, "soda": 23}
 
 
 @dataclass(frozen=True)

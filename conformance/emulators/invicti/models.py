@@ -13,11 +13,12 @@ from conformance.emulators.core import BadRequestError, NotFoundError, Scan
 from conformance.emulators.core.engine import DATA_KIND, KIND, READS_KIND
 from conformance.emulators.core.ids import guid, iso_dotnet
 from conformance.emulators.core.plugin import Backend
-from conformance.emulators.core.store import between, contains
+from conformance.emulators.core.store import between, contains, one_of
 from conformance.emulators.invicti import reports
 
 __all__ = ["ACCOUNTS", "PROFILES", "InvictiBackend", "ReportNotReadyError", "timespan"]
 
+WEBSITE, PROFILE, POLICY = "website", "scanprofile", "scanpolicy"
 FINDING = "finding"  # one record per vulnerability, `scan` a top-level key (O(page) lists by scan)
 # NewScanTaskApiModel members that are ScanTaskModel fields of the same name and meaning.
 _LAUNCH_FIELDS = ("CrawlAndAttack", "FindAndFollowNewLinks", "MaxScanDuration", "Scope", "UrlRewriteMode")
@@ -123,6 +124,129 @@ class InvictiBackend(Backend):
         ]["value"]
         self.properties = list(self.emulator.spec["components"]["schemas"]["ScanTaskModel"]["properties"])
         self.store.index(FINDING, "scan")
+        self.store.index(WEBSITE, "RootUrl")
+        self.store.index(WEBSITE, "Name")
+        for account in ACCOUNTS:
+            if not self.store.count(POLICY, account):
+                self._seed_defaults(account)
+
+    # -- websites, scan profiles, scan policies (vendor-notes-workflow §2) --------------------------
+
+    def _seed_defaults(self, account: str) -> None:
+        """Each account has the built-in policy "Default Security Checks" (FACT: the PolicyId default) and
+        one primary scan profile using it (INFERENCE: illustrative)."""
+        policy_id = guid(self.store, f"invicti-policy-{account}")
+        self.store.put(
+            POLICY,
+            policy_id,
+            account,
+            {
+                "Id": policy_id,
+                "Name": "Default Security Checks",
+                "Description": "The built-in policy scans/new uses when no PolicyId is given.",
+                "Groups": [],
+                "IsDefault": True,
+                "IsShared": True,
+                "IsAccountDefault": True,
+                "OptimizerOptions": None,
+                "NameWithAccessModifier": "Default Security Checks (Shared)",
+            },
+        )
+        profile_id = guid(self.store, f"invicti-profile-{account}")
+        self.store.put(
+            PROFILE,
+            profile_id,
+            account,
+            {
+                "ProfileId": profile_id,
+                "ProfileName": "Default",
+                "IsPrimary": True,
+                "IsShared": False,
+                "PolicyId": policy_id,
+                "WebsiteId": None,
+                "TargetUri": None,
+                "CreateType": "Website",
+            },
+        )
+
+    def listing(self, kind: str, account: str) -> tuple[int, Callable[[int, int], list[dict[str, Any]]]]:
+        """(how many, fetch one page): websites, profiles and policies read a page from the store."""
+        total = self.store.count(kind, account)
+
+        def fetch(offset: int, limit: int) -> list[dict[str, Any]]:
+            return [r.data for r in self.store.list(kind, account, limit=limit, offset=offset)]
+
+        return total, fetch
+
+    def website(self, account: str, website_id: str) -> dict[str, Any]:
+        record = self.store.get(WEBSITE, website_id)
+        if record is None or record.account != account:
+            raise NotFoundError("Website not found.", website_id=website_id)
+        return record.data
+
+    def find_website(self, account: str, query: str) -> dict[str, Any]:
+        """websites/get?query=: by URL, else by name (the parameter is "The website name or URL")."""
+        for key in ("RootUrl", "Name"):
+            found = self.store.list(WEBSITE, account, where={key: query}, limit=1)
+            if found:
+                return found[0].data
+        raise NotFoundError("Website not found.", query=query)
+
+    def new_website(self, account: str, body: dict[str, Any]) -> dict[str, Any]:
+        root = str(body["RootUrl"])
+        with self.store.transaction():
+            if self.store.count(WEBSITE, account, where={"RootUrl": root}):
+                raise BadRequestError(
+                    f"A website with the root URL {root} already exists.", field="RootUrl", location="body"
+                )
+            website_id = guid(self.store, "invicti-website")
+            now = iso_dotnet(self.clock.now())
+            website = {
+                "Id": website_id,
+                "CreatedAt": now,
+                "UpdatedAt": None,
+                "RootUrl": root,
+                "Name": body["Name"],
+                "Description": body.get("Description"),
+                "TechnicalContactEmail": body.get("TechnicalContactEmail"),
+                "Groups": [
+                    {"Id": guid(self.store, "invicti-group"), "Name": g} for g in body.get("Groups") or []
+                ],
+                "IsVerified": False,
+                "LicenseType": body["LicenseType"],
+                "AgentMode": body.get("AgentMode") or "Cloud",
+                "Tags": list(body.get("Tags") or []),
+            }
+            self.store.put(WEBSITE, website_id, account, website)
+        return website
+
+    def update_website(self, account: str, body: dict[str, Any]) -> dict[str, Any]:
+        """websites/update: the website is the one with this RootUrl (INFERENCE: the model has no Id)."""
+        root = str(body["RootUrl"])
+        with self.store.transaction():
+            found = self.store.list(WEBSITE, account, where={"RootUrl": root}, limit=1)
+            if not found:
+                raise NotFoundError("Website not found.", root_url=root)
+            website = found[0].data
+            for key in ("Name", "Description", "TechnicalContactEmail", "LicenseType", "AgentMode", "Tags"):
+                if key in body:
+                    website[key] = body[key]
+            website["UpdatedAt"] = iso_dotnet(self.clock.now())
+            self.store.put(WEBSITE, website["Id"], account, website)
+        return website
+
+    def delete_website(self, account: str, root: str) -> str:
+        """`OnGoingScanExisting` while a scan of the site is not finished (FACT: the result code; the rule
+        is INFERENCE), `NotFound`, else `Ok`."""
+        with self.store.transaction():
+            found = self.store.list(WEBSITE, account, where={"RootUrl": root}, limit=1)
+            if not found:
+                return "NotFound"
+            running = [s for s in self.lifecycle.states if s not in self.lifecycle.terminal]
+            if self.store.count(KIND, account, where={"target": root, "state": one_of(*running)}):
+                return "OnGoingScanExisting"
+            self.store.delete(WEBSITE, found[0].id)
+        return "Ok"
 
     # -- launch, results, reports, cleanup (vendor-notes-workflow §2) ------------------------------
 

@@ -13,7 +13,7 @@ from conformance.emulators.core.paging import page_query
 from conformance.emulators.core.ratelimit import Verdict
 from conformance.emulators.invicti import reports
 from conformance.emulators.invicti.errors import CONTENT_TYPE, HEADERS, action_of
-from conformance.emulators.invicti.models import InvictiBackend
+from conformance.emulators.invicti.models import POLICY, PROFILE, WEBSITE, InvictiBackend
 
 Invicti = Call[InvictiBackend]
 
@@ -110,6 +110,38 @@ def get_scan_report(call: Invicti) -> Response:
 
 def delete_scans(call: Invicti) -> Response:
     return _json(call.backend.delete(call.account, [str(i) for i in call.body]))
+
+
+def list_websites(call: Invicti) -> Response:
+    return _paged(call, call.backend.listing(WEBSITE, call.account))
+
+
+def list_scan_profiles(call: Invicti) -> Response:
+    return _paged(call, call.backend.listing(PROFILE, call.account))
+
+
+def list_scan_policies(call: Invicti) -> Response:
+    return _paged(call, call.backend.listing(POLICY, call.account))
+
+
+def get_website(call: Invicti) -> Response:
+    return _json(call.backend.website(call.account, str(call.path_params["id"])))
+
+
+def find_website(call: Invicti) -> Response:
+    return _json(call.backend.find_website(call.account, str(call.query["query"])))
+
+
+def new_website(call: Invicti) -> Response:
+    return json_response(call.backend.new_website(call.account, call.body), 201, media_type=CONTENT_TYPE)
+
+
+def update_website(call: Invicti) -> Response:
+    return _json(call.backend.update_website(call.account, call.body))
+
+
+def delete_website(call: Invicti) -> Response:
+    return _json(call.backend.delete_website(call.account, str(call.body["RootUrl"])))
 
 
 def decorate(call: Invicti, response: Response, verdict: Verdict | None) -> Response:

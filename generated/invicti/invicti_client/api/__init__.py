@@ -19,23 +19,36 @@ from scanwire_runtime import ScanClient as _ScanClient
 from scanwire_runtime import ScanLike as _ScanLike
 
 from ..client import AuthenticatedClient
-from ..models import ScanTaskModel, VulnerabilityModel
+from ..models import SaveScanProfileApiModel, ScanPolicy, ScanTaskModel, VulnerabilityModel, WebsiteApiModel
 from ..models.api_scan_status_model import ApiScanStatusModel
 from ..models.base_response_api_model import BaseResponseApiModel
 from ..models.delete_scans_response_200 import DeleteScansResponse200
+from ..models.delete_website_api_model import DeleteWebsiteApiModel
+from ..models.delete_website_response_200 import DeleteWebsiteResponse200
 from ..models.get_scan_report_content_format import GetScanReportContentFormat
 from ..models.get_scan_report_format import GetScanReportFormat
 from ..models.new_scan_task_api_model import NewScanTaskApiModel
 from ..models.new_scan_task_api_model_create_type import NewScanTaskApiModelCreateType
 from ..models.new_scan_task_api_model_scope import NewScanTaskApiModelScope
 from ..models.new_scan_task_api_model_url_rewrite_mode import NewScanTaskApiModelUrlRewriteMode
+from ..models.new_website_api_model import NewWebsiteApiModel
 from ..models.report_type import ReportType
 from ..models.scan_action_result import ScanActionResult
+from ..models.scan_policy_list_api_result import ScanPolicyListApiResult
+from ..models.scan_profiles_list_api_result import ScanProfilesListApiResult
 from ..models.scan_task_list_api_result import ScanTaskListApiResult
 from ..models.scan_task_model import ScanTaskModel
 from ..models.scan_task_state import ScanTaskState
+from ..models.update_website_api_model import UpdateWebsiteApiModel
+from ..models.update_website_api_model_default_protocol import UpdateWebsiteApiModelDefaultProtocol
 from ..models.vulnerability_model import VulnerabilityModel
+from ..models.website_agent_mode import WebsiteAgentMode
+from ..models.website_api_model import WebsiteApiModel
+from ..models.website_license_type import WebsiteLicenseType
+from ..models.website_list_api_result import WebsiteListApiResult
 from ..types import UNSET, File, FileTypes, Unset
+from .scan_policies import list_scan_policies as _scan_policies__list_scan_policies
+from .scan_profiles import list_scan_profiles as _scan_profiles__list_scan_profiles
 from .scans import cancel_scan as _scans__cancel_scan
 from .scans import delete_scans as _scans__delete_scans
 from .scans import get_scan_detail as _scans__get_scan_detail
@@ -47,12 +60,24 @@ from .scans import list_scans_by_state as _scans__list_scans_by_state
 from .scans import new_scan as _scans__new_scan
 from .scans import pause_scan as _scans__pause_scan
 from .scans import resume_scan as _scans__resume_scan
+from .websites import delete_website as _websites__delete_website
+from .websites import find_website as _websites__find_website
+from .websites import get_website as _websites__get_website
+from .websites import list_websites as _websites__list_websites
+from .websites import new_website as _websites__new_website
+from .websites import update_website as _websites__update_website
 
 __all__ = [
     "AsyncInvictiClient",
     "InvictiClient",
     "AsyncScansResource",
     "ScansResource",
+    "AsyncWebsitesResource",
+    "WebsitesResource",
+    "AsyncScanProfilesResource",
+    "ScanProfilesResource",
+    "AsyncScanPoliciesResource",
+    "ScanPoliciesResource",
 ]
 
 
@@ -1236,22 +1261,765 @@ class AsyncScansResourceWithRawResponse:
         return cast("_RawResponse[DeleteScansResponse200]", await self._client._invoke_raw("deleteScans", kwargs))
 
 
+class WebsitesResource:
+    """Operations tagged `websites` in the Invicti Enterprise (Netsparker) API (scanwire transcription) spec."""
+
+    def __init__(self, client: _ScanClient[Any, Any]) -> None:
+        self._client = client
+
+    def list_websites(
+        self,
+        *,
+        page: int | Unset = 1,
+        page_size: int | Unset = 20,
+    ) -> WebsiteListApiResult:
+        """Gets the list of websites. (`listWebsites`: GET /api/1.0/websites/list)
+
+        Args:
+            page (int | Unset):  Default: 1.
+            page_size (int | Unset):  Default: 20.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _websites__list_websites._get_kwargs(
+            page=page,
+            page_size=page_size,
+        )
+        return cast("WebsiteListApiResult", self._client._invoke("listWebsites", kwargs))
+
+    def get_website(
+        self,
+        id: str,
+    ) -> WebsiteApiModel:
+        """Gets website by id. (`getWebsite`: GET /api/1.0/websites/get/{id})
+
+        Args:
+            id (str): A .NET Guid in its 8-4-4-4-12 hex form (any version/variant nibbles).
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _websites__get_website._get_kwargs(
+            id=id,
+        )
+        return cast("WebsiteApiModel", self._client._invoke("getWebsite", kwargs))
+
+    def find_website(
+        self,
+        *,
+        query: str,
+    ) -> WebsiteApiModel:
+        """Gets website by name or URL. (`findWebsite`: GET /api/1.0/websites/get)
+
+        Args:
+            query (str):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _websites__find_website._get_kwargs(
+            query=query,
+        )
+        return cast("WebsiteApiModel", self._client._invoke("findWebsite", kwargs))
+
+    def new_website(
+        self,
+        *,
+        body: NewWebsiteApiModel,
+    ) -> WebsiteApiModel:
+        """Creates a new website. (`newWebsite`: POST /api/1.0/websites/new)
+
+        Args:
+            body (NewWebsiteApiModel):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _websites__new_website._get_kwargs(
+            body=body,
+        )
+        return cast("WebsiteApiModel", self._client._invoke("newWebsite", kwargs))
+
+    def update_website(
+        self,
+        *,
+        body: UpdateWebsiteApiModel,
+    ) -> WebsiteApiModel:
+        """Updates a website. (`updateWebsite`: POST /api/1.0/websites/update)
+
+        Args:
+            body (UpdateWebsiteApiModel):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _websites__update_website._get_kwargs(
+            body=body,
+        )
+        return cast("WebsiteApiModel", self._client._invoke("updateWebsite", kwargs))
+
+    def delete_website(
+        self,
+        *,
+        body: DeleteWebsiteApiModel,
+    ) -> DeleteWebsiteResponse200:
+        """Deletes a website. (`deleteWebsite`: POST /api/1.0/websites/delete)
+
+        The answer is a bare JSON string result code.
+
+        Args:
+            body (DeleteWebsiteApiModel):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _websites__delete_website._get_kwargs(
+            body=body,
+        )
+        return cast("DeleteWebsiteResponse200", self._client._invoke("deleteWebsite", kwargs))
+
+
+class WebsitesResourceWithRawResponse:
+    """Operations tagged `websites` in the Invicti Enterprise (Netsparker) API (scanwire transcription) spec, answering RawResponse (status, headers, parsed model)."""
+
+    def __init__(self, client: _ScanClient[Any, Any]) -> None:
+        self._client = client
+
+    def list_websites(
+        self,
+        *,
+        page: int | Unset = 1,
+        page_size: int | Unset = 20,
+    ) -> _RawResponse[WebsiteListApiResult]:
+        """Gets the list of websites. (`listWebsites`: GET /api/1.0/websites/list)
+
+        Args:
+            page (int | Unset):  Default: 1.
+            page_size (int | Unset):  Default: 20.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _websites__list_websites._get_kwargs(
+            page=page,
+            page_size=page_size,
+        )
+        return cast("_RawResponse[WebsiteListApiResult]", self._client._invoke_raw("listWebsites", kwargs))
+
+    def get_website(
+        self,
+        id: str,
+    ) -> _RawResponse[WebsiteApiModel]:
+        """Gets website by id. (`getWebsite`: GET /api/1.0/websites/get/{id})
+
+        Args:
+            id (str): A .NET Guid in its 8-4-4-4-12 hex form (any version/variant nibbles).
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _websites__get_website._get_kwargs(
+            id=id,
+        )
+        return cast("_RawResponse[WebsiteApiModel]", self._client._invoke_raw("getWebsite", kwargs))
+
+    def find_website(
+        self,
+        *,
+        query: str,
+    ) -> _RawResponse[WebsiteApiModel]:
+        """Gets website by name or URL. (`findWebsite`: GET /api/1.0/websites/get)
+
+        Args:
+            query (str):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _websites__find_website._get_kwargs(
+            query=query,
+        )
+        return cast("_RawResponse[WebsiteApiModel]", self._client._invoke_raw("findWebsite", kwargs))
+
+    def new_website(
+        self,
+        *,
+        body: NewWebsiteApiModel,
+    ) -> _RawResponse[WebsiteApiModel]:
+        """Creates a new website. (`newWebsite`: POST /api/1.0/websites/new)
+
+        Args:
+            body (NewWebsiteApiModel):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _websites__new_website._get_kwargs(
+            body=body,
+        )
+        return cast("_RawResponse[WebsiteApiModel]", self._client._invoke_raw("newWebsite", kwargs))
+
+    def update_website(
+        self,
+        *,
+        body: UpdateWebsiteApiModel,
+    ) -> _RawResponse[WebsiteApiModel]:
+        """Updates a website. (`updateWebsite`: POST /api/1.0/websites/update)
+
+        Args:
+            body (UpdateWebsiteApiModel):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _websites__update_website._get_kwargs(
+            body=body,
+        )
+        return cast("_RawResponse[WebsiteApiModel]", self._client._invoke_raw("updateWebsite", kwargs))
+
+    def delete_website(
+        self,
+        *,
+        body: DeleteWebsiteApiModel,
+    ) -> _RawResponse[DeleteWebsiteResponse200]:
+        """Deletes a website. (`deleteWebsite`: POST /api/1.0/websites/delete)
+
+        The answer is a bare JSON string result code.
+
+        Args:
+            body (DeleteWebsiteApiModel):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _websites__delete_website._get_kwargs(
+            body=body,
+        )
+        return cast("_RawResponse[DeleteWebsiteResponse200]", self._client._invoke_raw("deleteWebsite", kwargs))
+
+
+class AsyncWebsitesResource:
+    """Operations tagged `websites` in the Invicti Enterprise (Netsparker) API (scanwire transcription) spec."""
+
+    def __init__(self, client: _AsyncScanClient[Any, Any]) -> None:
+        self._client = client
+
+    async def list_websites(
+        self,
+        *,
+        page: int | Unset = 1,
+        page_size: int | Unset = 20,
+    ) -> WebsiteListApiResult:
+        """Gets the list of websites. (`listWebsites`: GET /api/1.0/websites/list)
+
+        Args:
+            page (int | Unset):  Default: 1.
+            page_size (int | Unset):  Default: 20.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _websites__list_websites._get_kwargs(
+            page=page,
+            page_size=page_size,
+        )
+        return cast("WebsiteListApiResult", await self._client._invoke("listWebsites", kwargs))
+
+    async def get_website(
+        self,
+        id: str,
+    ) -> WebsiteApiModel:
+        """Gets website by id. (`getWebsite`: GET /api/1.0/websites/get/{id})
+
+        Args:
+            id (str): A .NET Guid in its 8-4-4-4-12 hex form (any version/variant nibbles).
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _websites__get_website._get_kwargs(
+            id=id,
+        )
+        return cast("WebsiteApiModel", await self._client._invoke("getWebsite", kwargs))
+
+    async def find_website(
+        self,
+        *,
+        query: str,
+    ) -> WebsiteApiModel:
+        """Gets website by name or URL. (`findWebsite`: GET /api/1.0/websites/get)
+
+        Args:
+            query (str):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _websites__find_website._get_kwargs(
+            query=query,
+        )
+        return cast("WebsiteApiModel", await self._client._invoke("findWebsite", kwargs))
+
+    async def new_website(
+        self,
+        *,
+        body: NewWebsiteApiModel,
+    ) -> WebsiteApiModel:
+        """Creates a new website. (`newWebsite`: POST /api/1.0/websites/new)
+
+        Args:
+            body (NewWebsiteApiModel):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _websites__new_website._get_kwargs(
+            body=body,
+        )
+        return cast("WebsiteApiModel", await self._client._invoke("newWebsite", kwargs))
+
+    async def update_website(
+        self,
+        *,
+        body: UpdateWebsiteApiModel,
+    ) -> WebsiteApiModel:
+        """Updates a website. (`updateWebsite`: POST /api/1.0/websites/update)
+
+        Args:
+            body (UpdateWebsiteApiModel):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _websites__update_website._get_kwargs(
+            body=body,
+        )
+        return cast("WebsiteApiModel", await self._client._invoke("updateWebsite", kwargs))
+
+    async def delete_website(
+        self,
+        *,
+        body: DeleteWebsiteApiModel,
+    ) -> DeleteWebsiteResponse200:
+        """Deletes a website. (`deleteWebsite`: POST /api/1.0/websites/delete)
+
+        The answer is a bare JSON string result code.
+
+        Args:
+            body (DeleteWebsiteApiModel):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _websites__delete_website._get_kwargs(
+            body=body,
+        )
+        return cast("DeleteWebsiteResponse200", await self._client._invoke("deleteWebsite", kwargs))
+
+
+class AsyncWebsitesResourceWithRawResponse:
+    """Operations tagged `websites` in the Invicti Enterprise (Netsparker) API (scanwire transcription) spec, answering RawResponse (status, headers, parsed model)."""
+
+    def __init__(self, client: _AsyncScanClient[Any, Any]) -> None:
+        self._client = client
+
+    async def list_websites(
+        self,
+        *,
+        page: int | Unset = 1,
+        page_size: int | Unset = 20,
+    ) -> _RawResponse[WebsiteListApiResult]:
+        """Gets the list of websites. (`listWebsites`: GET /api/1.0/websites/list)
+
+        Args:
+            page (int | Unset):  Default: 1.
+            page_size (int | Unset):  Default: 20.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _websites__list_websites._get_kwargs(
+            page=page,
+            page_size=page_size,
+        )
+        return cast("_RawResponse[WebsiteListApiResult]", await self._client._invoke_raw("listWebsites", kwargs))
+
+    async def get_website(
+        self,
+        id: str,
+    ) -> _RawResponse[WebsiteApiModel]:
+        """Gets website by id. (`getWebsite`: GET /api/1.0/websites/get/{id})
+
+        Args:
+            id (str): A .NET Guid in its 8-4-4-4-12 hex form (any version/variant nibbles).
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _websites__get_website._get_kwargs(
+            id=id,
+        )
+        return cast("_RawResponse[WebsiteApiModel]", await self._client._invoke_raw("getWebsite", kwargs))
+
+    async def find_website(
+        self,
+        *,
+        query: str,
+    ) -> _RawResponse[WebsiteApiModel]:
+        """Gets website by name or URL. (`findWebsite`: GET /api/1.0/websites/get)
+
+        Args:
+            query (str):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _websites__find_website._get_kwargs(
+            query=query,
+        )
+        return cast("_RawResponse[WebsiteApiModel]", await self._client._invoke_raw("findWebsite", kwargs))
+
+    async def new_website(
+        self,
+        *,
+        body: NewWebsiteApiModel,
+    ) -> _RawResponse[WebsiteApiModel]:
+        """Creates a new website. (`newWebsite`: POST /api/1.0/websites/new)
+
+        Args:
+            body (NewWebsiteApiModel):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _websites__new_website._get_kwargs(
+            body=body,
+        )
+        return cast("_RawResponse[WebsiteApiModel]", await self._client._invoke_raw("newWebsite", kwargs))
+
+    async def update_website(
+        self,
+        *,
+        body: UpdateWebsiteApiModel,
+    ) -> _RawResponse[WebsiteApiModel]:
+        """Updates a website. (`updateWebsite`: POST /api/1.0/websites/update)
+
+        Args:
+            body (UpdateWebsiteApiModel):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _websites__update_website._get_kwargs(
+            body=body,
+        )
+        return cast("_RawResponse[WebsiteApiModel]", await self._client._invoke_raw("updateWebsite", kwargs))
+
+    async def delete_website(
+        self,
+        *,
+        body: DeleteWebsiteApiModel,
+    ) -> _RawResponse[DeleteWebsiteResponse200]:
+        """Deletes a website. (`deleteWebsite`: POST /api/1.0/websites/delete)
+
+        The answer is a bare JSON string result code.
+
+        Args:
+            body (DeleteWebsiteApiModel):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _websites__delete_website._get_kwargs(
+            body=body,
+        )
+        return cast("_RawResponse[DeleteWebsiteResponse200]", await self._client._invoke_raw("deleteWebsite", kwargs))
+
+
+class ScanProfilesResource:
+    """Operations tagged `scan_profiles` in the Invicti Enterprise (Netsparker) API (scanwire transcription) spec."""
+
+    def __init__(self, client: _ScanClient[Any, Any]) -> None:
+        self._client = client
+
+    def list_scan_profiles(
+        self,
+        *,
+        page: int | Unset = 1,
+        page_size: int | Unset = 20,
+    ) -> ScanProfilesListApiResult:
+        """Gets the list of scan profiles. (`listScanProfiles`: GET /api/1.0/scanprofiles/list)
+
+        Args:
+            page (int | Unset):  Default: 1.
+            page_size (int | Unset):  Default: 20.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _scan_profiles__list_scan_profiles._get_kwargs(
+            page=page,
+            page_size=page_size,
+        )
+        return cast("ScanProfilesListApiResult", self._client._invoke("listScanProfiles", kwargs))
+
+
+class ScanProfilesResourceWithRawResponse:
+    """Operations tagged `scan_profiles` in the Invicti Enterprise (Netsparker) API (scanwire transcription) spec, answering RawResponse (status, headers, parsed model)."""
+
+    def __init__(self, client: _ScanClient[Any, Any]) -> None:
+        self._client = client
+
+    def list_scan_profiles(
+        self,
+        *,
+        page: int | Unset = 1,
+        page_size: int | Unset = 20,
+    ) -> _RawResponse[ScanProfilesListApiResult]:
+        """Gets the list of scan profiles. (`listScanProfiles`: GET /api/1.0/scanprofiles/list)
+
+        Args:
+            page (int | Unset):  Default: 1.
+            page_size (int | Unset):  Default: 20.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _scan_profiles__list_scan_profiles._get_kwargs(
+            page=page,
+            page_size=page_size,
+        )
+        return cast("_RawResponse[ScanProfilesListApiResult]", self._client._invoke_raw("listScanProfiles", kwargs))
+
+
+class AsyncScanProfilesResource:
+    """Operations tagged `scan_profiles` in the Invicti Enterprise (Netsparker) API (scanwire transcription) spec."""
+
+    def __init__(self, client: _AsyncScanClient[Any, Any]) -> None:
+        self._client = client
+
+    async def list_scan_profiles(
+        self,
+        *,
+        page: int | Unset = 1,
+        page_size: int | Unset = 20,
+    ) -> ScanProfilesListApiResult:
+        """Gets the list of scan profiles. (`listScanProfiles`: GET /api/1.0/scanprofiles/list)
+
+        Args:
+            page (int | Unset):  Default: 1.
+            page_size (int | Unset):  Default: 20.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _scan_profiles__list_scan_profiles._get_kwargs(
+            page=page,
+            page_size=page_size,
+        )
+        return cast("ScanProfilesListApiResult", await self._client._invoke("listScanProfiles", kwargs))
+
+
+class AsyncScanProfilesResourceWithRawResponse:
+    """Operations tagged `scan_profiles` in the Invicti Enterprise (Netsparker) API (scanwire transcription) spec, answering RawResponse (status, headers, parsed model)."""
+
+    def __init__(self, client: _AsyncScanClient[Any, Any]) -> None:
+        self._client = client
+
+    async def list_scan_profiles(
+        self,
+        *,
+        page: int | Unset = 1,
+        page_size: int | Unset = 20,
+    ) -> _RawResponse[ScanProfilesListApiResult]:
+        """Gets the list of scan profiles. (`listScanProfiles`: GET /api/1.0/scanprofiles/list)
+
+        Args:
+            page (int | Unset):  Default: 1.
+            page_size (int | Unset):  Default: 20.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _scan_profiles__list_scan_profiles._get_kwargs(
+            page=page,
+            page_size=page_size,
+        )
+        return cast(
+            "_RawResponse[ScanProfilesListApiResult]", await self._client._invoke_raw("listScanProfiles", kwargs)
+        )
+
+
+class ScanPoliciesResource:
+    """Operations tagged `scan_policies` in the Invicti Enterprise (Netsparker) API (scanwire transcription) spec."""
+
+    def __init__(self, client: _ScanClient[Any, Any]) -> None:
+        self._client = client
+
+    def list_scan_policies(
+        self,
+        *,
+        page: int | Unset = 1,
+        page_size: int | Unset = 20,
+    ) -> ScanPolicyListApiResult:
+        """Gets the list of scan policies. (`listScanPolicies`: GET /api/1.0/scanpolicies/list)
+
+        Args:
+            page (int | Unset):  Default: 1.
+            page_size (int | Unset):  Default: 20.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _scan_policies__list_scan_policies._get_kwargs(
+            page=page,
+            page_size=page_size,
+        )
+        return cast("ScanPolicyListApiResult", self._client._invoke("listScanPolicies", kwargs))
+
+
+class ScanPoliciesResourceWithRawResponse:
+    """Operations tagged `scan_policies` in the Invicti Enterprise (Netsparker) API (scanwire transcription) spec, answering RawResponse (status, headers, parsed model)."""
+
+    def __init__(self, client: _ScanClient[Any, Any]) -> None:
+        self._client = client
+
+    def list_scan_policies(
+        self,
+        *,
+        page: int | Unset = 1,
+        page_size: int | Unset = 20,
+    ) -> _RawResponse[ScanPolicyListApiResult]:
+        """Gets the list of scan policies. (`listScanPolicies`: GET /api/1.0/scanpolicies/list)
+
+        Args:
+            page (int | Unset):  Default: 1.
+            page_size (int | Unset):  Default: 20.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _scan_policies__list_scan_policies._get_kwargs(
+            page=page,
+            page_size=page_size,
+        )
+        return cast("_RawResponse[ScanPolicyListApiResult]", self._client._invoke_raw("listScanPolicies", kwargs))
+
+
+class AsyncScanPoliciesResource:
+    """Operations tagged `scan_policies` in the Invicti Enterprise (Netsparker) API (scanwire transcription) spec."""
+
+    def __init__(self, client: _AsyncScanClient[Any, Any]) -> None:
+        self._client = client
+
+    async def list_scan_policies(
+        self,
+        *,
+        page: int | Unset = 1,
+        page_size: int | Unset = 20,
+    ) -> ScanPolicyListApiResult:
+        """Gets the list of scan policies. (`listScanPolicies`: GET /api/1.0/scanpolicies/list)
+
+        Args:
+            page (int | Unset):  Default: 1.
+            page_size (int | Unset):  Default: 20.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _scan_policies__list_scan_policies._get_kwargs(
+            page=page,
+            page_size=page_size,
+        )
+        return cast("ScanPolicyListApiResult", await self._client._invoke("listScanPolicies", kwargs))
+
+
+class AsyncScanPoliciesResourceWithRawResponse:
+    """Operations tagged `scan_policies` in the Invicti Enterprise (Netsparker) API (scanwire transcription) spec, answering RawResponse (status, headers, parsed model)."""
+
+    def __init__(self, client: _AsyncScanClient[Any, Any]) -> None:
+        self._client = client
+
+    async def list_scan_policies(
+        self,
+        *,
+        page: int | Unset = 1,
+        page_size: int | Unset = 20,
+    ) -> _RawResponse[ScanPolicyListApiResult]:
+        """Gets the list of scan policies. (`listScanPolicies`: GET /api/1.0/scanpolicies/list)
+
+        Args:
+            page (int | Unset):  Default: 1.
+            page_size (int | Unset):  Default: 20.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _scan_policies__list_scan_policies._get_kwargs(
+            page=page,
+            page_size=page_size,
+        )
+        return cast("_RawResponse[ScanPolicyListApiResult]", await self._client._invoke_raw("listScanPolicies", kwargs))
+
+
 class InvictiClientWithRawResponse:
     """`client.with_raw_response`: the same resource namespaces, answering RawResponse[model]."""
 
     def __init__(self, client: _ScanClient[Any, Any]) -> None:
         self.scans = ScansResourceWithRawResponse(client)
+        self.websites = WebsitesResourceWithRawResponse(client)
+        self.scan_profiles = ScanProfilesResourceWithRawResponse(client)
+        self.scan_policies = ScanPoliciesResourceWithRawResponse(client)
 
 
 class InvictiClient(_ScanClient[ApiScanStatusModel, ScanTaskModel]):
-    """Synchronous client of the Invicti Enterprise (Netsparker) API (scanwire transcription): resource namespaces named from the spec's tags (`scans`) and the cross-vendor lifecycle methods. Made by `invicti_client.connect(...)`."""
+    """Synchronous client of the Invicti Enterprise (Netsparker) API (scanwire transcription): resource namespaces named from the spec's tags (`scans`, `websites`, `scan_profiles`, `scan_policies`) and the cross-vendor lifecycle methods. Made by `invicti_client.connect(...)`."""
 
     scans: ScansResource
+    websites: WebsitesResource
+    scan_profiles: ScanProfilesResource
+    scan_policies: ScanPoliciesResource
     with_raw_response: InvictiClientWithRawResponse
     raw: AuthenticatedClient  # the generated client on the same connection (auth, retries), for api.* functions
 
     def _bind(self) -> None:
         self.scans = ScansResource(self)
+        self.websites = WebsitesResource(self)
+        self.scan_profiles = ScanProfilesResource(self)
+        self.scan_policies = ScanPoliciesResource(self)
         self.with_raw_response = InvictiClientWithRawResponse(self)
 
     def get_scan(self, scan: _ScanLike) -> _Scan[ApiScanStatusModel]:
@@ -1402,17 +2170,26 @@ class AsyncInvictiClientWithRawResponse:
 
     def __init__(self, client: _AsyncScanClient[Any, Any]) -> None:
         self.scans = AsyncScansResourceWithRawResponse(client)
+        self.websites = AsyncWebsitesResourceWithRawResponse(client)
+        self.scan_profiles = AsyncScanProfilesResourceWithRawResponse(client)
+        self.scan_policies = AsyncScanPoliciesResourceWithRawResponse(client)
 
 
 class AsyncInvictiClient(_AsyncScanClient[ApiScanStatusModel, ScanTaskModel]):
-    """Asynchronous client of the Invicti Enterprise (Netsparker) API (scanwire transcription): resource namespaces named from the spec's tags (`scans`) and the cross-vendor lifecycle methods. Made by `invicti_client.connect_async(...)`."""
+    """Asynchronous client of the Invicti Enterprise (Netsparker) API (scanwire transcription): resource namespaces named from the spec's tags (`scans`, `websites`, `scan_profiles`, `scan_policies`) and the cross-vendor lifecycle methods. Made by `invicti_client.connect_async(...)`."""
 
     scans: AsyncScansResource
+    websites: AsyncWebsitesResource
+    scan_profiles: AsyncScanProfilesResource
+    scan_policies: AsyncScanPoliciesResource
     with_raw_response: AsyncInvictiClientWithRawResponse
     raw: AuthenticatedClient  # the generated client on the same connection (auth, retries), for api.* functions
 
     def _bind(self) -> None:
         self.scans = AsyncScansResource(self)
+        self.websites = AsyncWebsitesResource(self)
+        self.scan_profiles = AsyncScanProfilesResource(self)
+        self.scan_policies = AsyncScanPoliciesResource(self)
         self.with_raw_response = AsyncInvictiClientWithRawResponse(self)
 
     async def get_scan(self, scan: _ScanLike) -> _Scan[ApiScanStatusModel]:

@@ -8,6 +8,8 @@ from .base_response_api_model import BaseResponseApiModel
 from .business_logic_recorder_setting_model import BusinessLogicRecorderSettingModel
 from .day_of_week import DayOfWeek
 from .delete_scans_response_200 import DeleteScansResponse200
+from .delete_website_api_model import DeleteWebsiteApiModel
+from .delete_website_response_200 import DeleteWebsiteResponse200
 from .get_scan_report_content_format import GetScanReportContentFormat
 from .get_scan_report_format import GetScanReportFormat
 from .integration_system import IntegrationSystem
@@ -15,13 +17,22 @@ from .new_scan_task_api_model import NewScanTaskApiModel
 from .new_scan_task_api_model_create_type import NewScanTaskApiModelCreateType
 from .new_scan_task_api_model_scope import NewScanTaskApiModelScope
 from .new_scan_task_api_model_url_rewrite_mode import NewScanTaskApiModelUrlRewriteMode
+from .new_website_api_model import NewWebsiteApiModel
+from .paged_list_fields import PagedListFields
 from .pci_compliance_status import PciComplianceStatus
 from .pci_scan_state import PciScanState
 from .pci_scan_task_view_model import PciScanTaskViewModel
 from .reduced_scan_task_profile import ReducedScanTaskProfile
 from .report_type import ReportType
+from .save_scan_profile_api_model import SaveScanProfileApiModel
+from .save_scan_profile_api_model_create_type import SaveScanProfileApiModelCreateType
 from .scan_action_result import ScanActionResult
 from .scan_failure_reason import ScanFailureReason
+from .scan_policy import ScanPolicy
+from .scan_policy_groups_item import ScanPolicyGroupsItem
+from .scan_policy_list_api_result import ScanPolicyListApiResult
+from .scan_policy_optimizer_options_type_0 import ScanPolicyOptimizerOptionsType0
+from .scan_profiles_list_api_result import ScanProfilesListApiResult
 from .scan_scope import ScanScope
 from .scan_task_list_api_result import ScanTaskListApiResult
 from .scan_task_model import ScanTaskModel
@@ -32,11 +43,18 @@ from .scan_time_window_model import ScanTimeWindowModel
 from .scan_type import ScanType
 from .sequence_view_model import SequenceViewModel
 from .threat_level import ThreatLevel
+from .update_website_api_model import UpdateWebsiteApiModel
+from .update_website_api_model_default_protocol import UpdateWebsiteApiModelDefaultProtocol
 from .url_rewrite_excluded_path_model import UrlRewriteExcludedPathModel
 from .url_rewrite_mode import UrlRewriteMode
 from .url_rewrite_rule_model import UrlRewriteRuleModel
 from .vcs_commit_info import VcsCommitInfo
 from .vulnerability_model import VulnerabilityModel
+from .website_agent_mode import WebsiteAgentMode
+from .website_api_model import WebsiteApiModel
+from .website_api_model_groups_item import WebsiteApiModelGroupsItem
+from .website_license_type import WebsiteLicenseType
+from .website_list_api_result import WebsiteListApiResult
 from .website_protocol import WebsiteProtocol
 
 __all__ = (
@@ -47,6 +65,8 @@ __all__ = (
     "BusinessLogicRecorderSettingModel",
     "DayOfWeek",
     "DeleteScansResponse200",
+    "DeleteWebsiteApiModel",
+    "DeleteWebsiteResponse200",
     "GetScanReportContentFormat",
     "GetScanReportFormat",
     "IntegrationSystem",
@@ -54,13 +74,22 @@ __all__ = (
     "NewScanTaskApiModelCreateType",
     "NewScanTaskApiModelScope",
     "NewScanTaskApiModelUrlRewriteMode",
+    "NewWebsiteApiModel",
+    "PagedListFields",
     "PciComplianceStatus",
     "PciScanState",
     "PciScanTaskViewModel",
     "ReducedScanTaskProfile",
     "ReportType",
+    "SaveScanProfileApiModel",
+    "SaveScanProfileApiModelCreateType",
     "ScanActionResult",
     "ScanFailureReason",
+    "ScanPolicy",
+    "ScanPolicyGroupsItem",
+    "ScanPolicyListApiResult",
+    "ScanPolicyOptimizerOptionsType0",
+    "ScanProfilesListApiResult",
     "ScanScope",
     "ScanTaskListApiResult",
     "ScanTaskModel",
@@ -71,10 +100,17 @@ __all__ = (
     "ScanType",
     "SequenceViewModel",
     "ThreatLevel",
+    "UpdateWebsiteApiModel",
+    "UpdateWebsiteApiModelDefaultProtocol",
     "UrlRewriteExcludedPathModel",
     "UrlRewriteMode",
     "UrlRewriteRuleModel",
     "VcsCommitInfo",
     "VulnerabilityModel",
+    "WebsiteAgentMode",
+    "WebsiteApiModel",
+    "WebsiteApiModelGroupsItem",
+    "WebsiteLicenseType",
+    "WebsiteListApiResult",
     "WebsiteProtocol",
 )
