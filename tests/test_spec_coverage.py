@@ -82,9 +82,29 @@ WORKFLOW_OPERATIONS: dict[str, list[str]] = {
         "GET /api/1.0/scans/report/",
         "POST /api/1.0/scans/delete",
     ],
+    "soda": [
+        "GET /api/v1/checks",
+        "GET /api/v1/datasets",
+        "GET /api/v1/datasets/attributes",
+        "GET /api/v1/datasets/roles",
+        "POST /api/v1/datasets/{datasetId}",
+        "DELETE /api/v1/datasets/{datasetId}",
+        "GET /api/v1/datasets/{datasetId}/profiling",
+        "GET /api/v1/datasets/{datasetId}/metricMonitoring",
+        "GET /api/v1/datasets/{datasetId}/diagnosticsWarehouse",
+        "GET /api/v1/datasets/{datasetId}/responsibilities",
+        "POST /api/v1/datasets/{datasetId}/responsibilities",
+        "POST /api/v1/incidents/{incidentId}",
+        "GET /api/v1/users",
+        "GET /api/v1/userGroups",
+        "POST /api/v1/userGroups",
+        "GET /api/v1/userGroups/{userGroupId}",
+        "POST /api/v1/userGroups/{userGroupId}",
+        "DELETE /api/v1/userGroups/{userGroupId}",
+    ],
 }
 
-SPEC_COUNTS = {"advalidation": 14, "invicti": 26, "appspider": 18, "threadfix": 16, "soda": 5}
+SPEC_COUNTS = {"advalidation": 14, "invicti": 26, "appspider": 18, "threadfix": 16, "soda": 23}
 
 
 @dataclass(frozen=True)

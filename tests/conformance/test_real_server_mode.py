@@ -55,8 +55,29 @@ def test_conformance__real_server_read_only_by_default(soda_server: str, tmp_pat
         "GET /api/v1/scans/{scanId}",
         "GET /api/v1/scans/{scanId}/logs",
         "GET /api/v1/test-login",
+        "GET /api/v1/checks",
+        "GET /api/v1/datasets",
+        "GET /api/v1/datasets/attributes",
+        "GET /api/v1/datasets/roles",
+        "GET /api/v1/datasets/{datasetId}/profiling",
+        "GET /api/v1/datasets/{datasetId}/metricMonitoring",
+        "GET /api/v1/datasets/{datasetId}/diagnosticsWarehouse",
+        "GET /api/v1/datasets/{datasetId}/responsibilities",
+        "GET /api/v1/users",
+        "GET /api/v1/userGroups",
+        "GET /api/v1/userGroups/{userGroupId}",
     }
-    assert run["excluded"] == ["DELETE /api/v1/scans/{scanId}", "POST /api/v1/scans"]
+    assert run["excluded"] == [
+        "DELETE /api/v1/datasets/{datasetId}",
+        "DELETE /api/v1/scans/{scanId}",
+        "DELETE /api/v1/userGroups/{userGroupId}",
+        "POST /api/v1/datasets/{datasetId}",
+        "POST /api/v1/datasets/{datasetId}/responsibilities",
+        "POST /api/v1/incidents/{incidentId}",
+        "POST /api/v1/scans",
+        "POST /api/v1/userGroups",
+        "POST /api/v1/userGroups/{userGroupId}",
+    ]
     assert "not exercised" in done.stdout
     # No scan was created on the server: read-only means no POST went out.
     state = httpx.get(f"{soda_server}/_emulator/state").json()
@@ -68,7 +89,7 @@ def test_conformance__allow_writes_exercises_every_operation(soda_server: str, t
     done = _conformance(soda_server, tmp_path, "--allow-writes", env=env)
     assert done.returncode == 0, done.stdout + done.stderr
     (run,) = json.loads((tmp_path / "results.json").read_text())
-    assert len(run["operations"]) == 5 and run["excluded"] == []
+    assert len(run["operations"]) == 23 and run["excluded"] == []
     assert httpx.get(f"{soda_server}/_emulator/state").json()["scans"], "POST /api/v1/scans created scans"
     for report in tmp_path.iterdir():
         assert "acme-secret" not in report.read_text(), f"{report.name} leaks the secret"

@@ -846,7 +846,13 @@ def test_cancel_scan__fault_targets_one_operation(http: httpx.Client) -> None:
 
 def test_scenario__listed(http: httpx.Client) -> None:
     assert control(http, "GET", "/scenarios") == sorted(Plugin.scenarios)
-    assert set(Plugin.scenarios) == {"one_completed_scan", "one_running_scan", "long_log", "queue_stalled"}
+    assert set(Plugin.scenarios) == {
+        "one_completed_scan",
+        "one_running_scan",
+        "long_log",
+        "queue_stalled",
+        "large_catalogue",
+    }
 
 
 def test_scenario__one_running_scan_waits_for_the_control_api(http: httpx.Client) -> None:
@@ -869,7 +875,7 @@ def test_scenario__queue_stalled_keeps_new_scans_queuing(http: httpx.Client) -> 
 def test_coverage__every_spec_operation_is_routed(emu: Emulator, http: httpx.Client) -> None:
     coverage = control(http, "GET", "/coverage")
     assert coverage == {"implemented": sorted(emu.operations), "missing": []}
-    assert len(coverage["implemented"]) == 5
+    assert len(coverage["implemented"]) == 23  # 5 scan + test-login operations, D1-D12, U1-U6
 
 
 def test_restart__state_survives_on_a_sqlite_file(

@@ -1,4 +1,5 @@
-"""Soda Cloud state: scans, their checks and logs. No HTTP here (routes.py does that)."""
+"""Soda Cloud state: scans, their checks and logs; the other resources come from resources.py. No HTTP here
+(routes.py does that)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from typing import Any, ClassVar
 from conformance.emulators.core.engine import Scan
 from conformance.emulators.core.errors import BadRequestError
 from conformance.emulators.core.ids import guid, iso_ms_z, stable_guid
-from conformance.emulators.core.plugin import Backend
+from conformance.emulators.core.plugin import Backend, Host
+from conformance.emulators.soda.resources import SodaResources
 
 __all__ = ["ACCOUNTS", "CHECKS_BY_STATE", "SodaBackend"]
 
@@ -32,8 +34,15 @@ _LEVEL = {"failed": "error", "timedOut": "error", "canceled": "warning", "comple
 _RAN = {"executing", "started", *CHECKS_BY_STATE}
 
 
-class SodaBackend(Backend):
+class SodaBackend(SodaResources, Backend):
     organisation: ClassVar[dict[str, str]] = {"acme": "Acme Data", "globex": "Globex Analytics"}
+
+    def __init__(self, emulator: Host) -> None:
+        super().__init__(emulator)
+        self.index_resources()
+
+    def reset(self) -> None:
+        self.seed_catalogue()
 
     # -- operations -------------------------------------------------------------------------------
 
@@ -118,7 +127,11 @@ class SodaBackend(Backend):
             d["started"] = now
         if new in CHECKS_BY_STATE:
             statuses = CHECKS_BY_STATE[new]
-            d["checks"] = [{"id": guid(self.store, "soda-check"), "evaluationStatus": s} for s in statuses]
+            # The scan's findings: the same scan id always gives the same check ids (common.md §3).
+            d["checks"] = [
+                {"id": stable_guid(f"soda-scan-check:{scan.id}:{i}"), "evaluationStatus": s}
+                for i, s in enumerate(statuses)
+            ]
             for field in ("errors", "failures", "warnings"):
                 d[field] = sum(1 for s in statuses if _COUNTS.get(s) == field)
             d["postProcessingStages"] = [{"name": "diagnosticWarehouse", "state": "ongoing", "started": now}]

@@ -24,3 +24,13 @@ def long_log(backend: SodaBackend) -> dict[str, Any]:
     scan = backend.engine.set_state(scan.id, "started")
     scan = backend.engine.set_state(scan.id, "completed")
     return {"scanId": scan.id, "logLines": len(scan.data["logs"])}
+
+
+def large_catalogue(backend: SodaBackend) -> dict[str, Any]:
+    """250 more datasets (one check each) in acme's `lake` datasource: lists of several pages."""
+    now = backend.clock.now()
+    owner = backend.store.list("soda_user", "acme", limit=1)[0].id
+    with backend.store.transaction():
+        for i in range(250):
+            backend.add_dataset("acme", f"events_{i:03d}", "lake", owner, now)
+    return {"datasets": 250, "datasource": "lake"}

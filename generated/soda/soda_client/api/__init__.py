@@ -17,17 +17,67 @@ from scanwire_runtime import ScanClient as _ScanClient
 from scanwire_runtime import ScanLike as _ScanLike
 
 from ..client import AuthenticatedClient
-from ..models import LogsContentDTO
+from ..models import (
+    ChecksContentDTO,
+    DatasetAttributeContentDTO,
+    DatasetResponsibilityContentDTO,
+    DatasetRoleContentDTO,
+    DatasetsContentDTO,
+    LogsContentDTO,
+    PublicApiCheckSlimDTO,
+    UserContentDTO,
+    UserGroupContentDTO,
+)
+from ..models.datasets_content_dto import DatasetsContentDTO
 from ..models.error_response import ErrorResponse
+from ..models.incident_content_dto import IncidentContentDTO
+from ..models.incident_severity_dto import IncidentSeverityDTO
+from ..models.incident_status_dto import IncidentStatusDTO
+from ..models.public_api_checks_response import PublicApiChecksResponse
+from ..models.public_api_create_user_group_dto import PublicApiCreateUserGroupDTO
+from ..models.public_api_dataset_attributes_response import PublicApiDatasetAttributesResponse
+from ..models.public_api_dataset_diagnostics_warehouse_response import PublicApiDatasetDiagnosticsWarehouseResponse
+from ..models.public_api_dataset_metric_monitoring_response import PublicApiDatasetMetricMonitoringResponse
+from ..models.public_api_dataset_profiling_response import PublicApiDatasetProfilingResponse
+from ..models.public_api_dataset_responsibilities_response import PublicApiDatasetResponsibilitiesResponse
+from ..models.public_api_dataset_roles_response import PublicApiDatasetRolesResponse
+from ..models.public_api_datasets_response import PublicApiDatasetsResponse
+from ..models.public_api_delete_dataset_response import PublicApiDeleteDatasetResponse
+from ..models.public_api_delete_user_group_response import PublicApiDeleteUserGroupResponse
 from ..models.public_api_scan_logs_response import PublicApiScanLogsResponse
 from ..models.public_api_scan_status_response import PublicApiScanStatusResponse
 from ..models.public_api_test_login_response import PublicApiTestLoginResponse
+from ..models.public_api_update_dataset_dto import PublicApiUpdateDatasetDTO
+from ..models.public_api_update_dataset_responsibilities_dto import PublicApiUpdateDatasetResponsibilitiesDTO
+from ..models.public_api_update_incident_dto import PublicApiUpdateIncidentDTO
+from ..models.public_api_update_user_group_dto import PublicApiUpdateUserGroupDTO
+from ..models.public_api_user_groups_response import PublicApiUserGroupsResponse
+from ..models.public_api_users_response import PublicApiUsersResponse
 from ..models.trigger_scan_body import TriggerScanBody
+from ..models.user_group_content_dto import UserGroupContentDTO
 from ..types import UNSET, Unset
+from .checks import list_checks as _checks__list_checks
+from .datasets import delete_dataset as _datasets__delete_dataset
+from .datasets import get_dataset_diagnostics_warehouse as _datasets__get_dataset_diagnostics_warehouse
+from .datasets import get_dataset_metric_monitoring as _datasets__get_dataset_metric_monitoring
+from .datasets import get_dataset_profiling as _datasets__get_dataset_profiling
+from .datasets import list_dataset_attributes as _datasets__list_dataset_attributes
+from .datasets import list_dataset_responsibilities as _datasets__list_dataset_responsibilities
+from .datasets import list_dataset_roles as _datasets__list_dataset_roles
+from .datasets import list_datasets as _datasets__list_datasets
+from .datasets import update_dataset as _datasets__update_dataset
+from .datasets import update_dataset_responsibilities as _datasets__update_dataset_responsibilities
+from .incidents import update_incident as _incidents__update_incident
 from .scans import cancel_scan as _scans__cancel_scan
 from .scans import get_scan_logs as _scans__get_scan_logs
 from .scans import get_scan_status as _scans__get_scan_status
 from .scans import trigger_scan as _scans__trigger_scan
+from .users import create_user_group as _users__create_user_group
+from .users import delete_user_group as _users__delete_user_group
+from .users import get_user_group as _users__get_user_group
+from .users import list_user_groups as _users__list_user_groups
+from .users import list_users as _users__list_users
+from .users import update_user_group as _users__update_user_group
 from .utility import test_login as _utility__test_login
 
 __all__ = [
@@ -37,6 +87,14 @@ __all__ = [
     "ScansResource",
     "AsyncUtilityResource",
     "UtilityResource",
+    "AsyncChecksResource",
+    "ChecksResource",
+    "AsyncDatasetsResource",
+    "DatasetsResource",
+    "AsyncIncidentsResource",
+    "IncidentsResource",
+    "AsyncUsersResource",
+    "UsersResource",
 ]
 
 
@@ -1266,25 +1324,2551 @@ class AsyncUtilityResourceWithRawResponse:
         return cast("_RawResponse[PublicApiTestLoginResponse]", await self._client._invoke_raw("testLogin", kwargs))
 
 
+class ChecksResource:
+    """Operations tagged `checks` in the Soda Cloud API (scanwire transcription) spec."""
+
+    def __init__(self, client: _ScanClient[Any, Any]) -> None:
+        self._client = client
+
+    def list_checks(
+        self,
+        *,
+        page: int | Unset = 0,
+        size: int | Unset = 10,
+        dataset_id: str | Unset = UNSET,
+        check_ids: str | Unset = UNSET,
+    ) -> PublicApiChecksResponse:
+        """Get checks (`listChecks`: GET /api/v1/checks)
+
+        Lists checks sorted by check name ascending. `checkIds` (comma-separated, at most 1000) can't be
+        combined with other query parameters like `page`, `datasetId`, `size`.
+
+        Soda only returns the checks linked to datasets to which the user has View dataset permissions
+        (admins: all).
+
+        ## Authorization
+
+        Checks on datasets the user may **View dataset**; admins all.
+
+        ## Rate limiting
+
+        60 requests/60 seconds
+
+        Args:
+            page (int | Unset):  Default: 0.
+            size (int | Unset):  Default: 10.
+            dataset_id (str | Unset):
+            check_ids (str | Unset):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _checks__list_checks._get_kwargs(
+            page=page,
+            size=size,
+            dataset_id=dataset_id,
+            check_ids=check_ids,
+        )
+        return cast("PublicApiChecksResponse", self._client._invoke("listChecks", kwargs))
+
+
+class ChecksResourceWithRawResponse:
+    """Operations tagged `checks` in the Soda Cloud API (scanwire transcription) spec, answering RawResponse (status, headers, parsed model)."""
+
+    def __init__(self, client: _ScanClient[Any, Any]) -> None:
+        self._client = client
+
+    def list_checks(
+        self,
+        *,
+        page: int | Unset = 0,
+        size: int | Unset = 10,
+        dataset_id: str | Unset = UNSET,
+        check_ids: str | Unset = UNSET,
+    ) -> _RawResponse[PublicApiChecksResponse]:
+        """Get checks (`listChecks`: GET /api/v1/checks)
+
+        Lists checks sorted by check name ascending. `checkIds` (comma-separated, at most 1000) can't be
+        combined with other query parameters like `page`, `datasetId`, `size`.
+
+        Soda only returns the checks linked to datasets to which the user has View dataset permissions
+        (admins: all).
+
+        ## Authorization
+
+        Checks on datasets the user may **View dataset**; admins all.
+
+        ## Rate limiting
+
+        60 requests/60 seconds
+
+        Args:
+            page (int | Unset):  Default: 0.
+            size (int | Unset):  Default: 10.
+            dataset_id (str | Unset):
+            check_ids (str | Unset):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _checks__list_checks._get_kwargs(
+            page=page,
+            size=size,
+            dataset_id=dataset_id,
+            check_ids=check_ids,
+        )
+        return cast("_RawResponse[PublicApiChecksResponse]", self._client._invoke_raw("listChecks", kwargs))
+
+
+class AsyncChecksResource:
+    """Operations tagged `checks` in the Soda Cloud API (scanwire transcription) spec."""
+
+    def __init__(self, client: _AsyncScanClient[Any, Any]) -> None:
+        self._client = client
+
+    async def list_checks(
+        self,
+        *,
+        page: int | Unset = 0,
+        size: int | Unset = 10,
+        dataset_id: str | Unset = UNSET,
+        check_ids: str | Unset = UNSET,
+    ) -> PublicApiChecksResponse:
+        """Get checks (`listChecks`: GET /api/v1/checks)
+
+        Lists checks sorted by check name ascending. `checkIds` (comma-separated, at most 1000) can't be
+        combined with other query parameters like `page`, `datasetId`, `size`.
+
+        Soda only returns the checks linked to datasets to which the user has View dataset permissions
+        (admins: all).
+
+        ## Authorization
+
+        Checks on datasets the user may **View dataset**; admins all.
+
+        ## Rate limiting
+
+        60 requests/60 seconds
+
+        Args:
+            page (int | Unset):  Default: 0.
+            size (int | Unset):  Default: 10.
+            dataset_id (str | Unset):
+            check_ids (str | Unset):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _checks__list_checks._get_kwargs(
+            page=page,
+            size=size,
+            dataset_id=dataset_id,
+            check_ids=check_ids,
+        )
+        return cast("PublicApiChecksResponse", await self._client._invoke("listChecks", kwargs))
+
+
+class AsyncChecksResourceWithRawResponse:
+    """Operations tagged `checks` in the Soda Cloud API (scanwire transcription) spec, answering RawResponse (status, headers, parsed model)."""
+
+    def __init__(self, client: _AsyncScanClient[Any, Any]) -> None:
+        self._client = client
+
+    async def list_checks(
+        self,
+        *,
+        page: int | Unset = 0,
+        size: int | Unset = 10,
+        dataset_id: str | Unset = UNSET,
+        check_ids: str | Unset = UNSET,
+    ) -> _RawResponse[PublicApiChecksResponse]:
+        """Get checks (`listChecks`: GET /api/v1/checks)
+
+        Lists checks sorted by check name ascending. `checkIds` (comma-separated, at most 1000) can't be
+        combined with other query parameters like `page`, `datasetId`, `size`.
+
+        Soda only returns the checks linked to datasets to which the user has View dataset permissions
+        (admins: all).
+
+        ## Authorization
+
+        Checks on datasets the user may **View dataset**; admins all.
+
+        ## Rate limiting
+
+        60 requests/60 seconds
+
+        Args:
+            page (int | Unset):  Default: 0.
+            size (int | Unset):  Default: 10.
+            dataset_id (str | Unset):
+            check_ids (str | Unset):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _checks__list_checks._get_kwargs(
+            page=page,
+            size=size,
+            dataset_id=dataset_id,
+            check_ids=check_ids,
+        )
+        return cast("_RawResponse[PublicApiChecksResponse]", await self._client._invoke_raw("listChecks", kwargs))
+
+
+class DatasetsResource:
+    """Operations tagged `datasets` in the Soda Cloud API (scanwire transcription) spec."""
+
+    def __init__(self, client: _ScanClient[Any, Any]) -> None:
+        self._client = client
+
+    def list_datasets(
+        self,
+        *,
+        page: int | Unset = 0,
+        size: int | Unset = 10,
+        from_: str | Unset = UNSET,
+        datasource_name: str | Unset = UNSET,
+        search: str | Unset = UNSET,
+    ) -> PublicApiDatasetsResponse:
+        """Get datasets (`listDatasets`: GET /api/v1/datasets)
+
+        Lists datasets sorted by dataset name, then datasource name. `from` keeps the datasets updated after
+        an ISO-8601 instant (e.g. `2023-12-31T10:15:30+01:00`); `search` is a fuzzy match on the name.
+
+        Only datasets the user may View are returned.
+
+        ## Authorization
+
+        View dataset.
+
+        ## Rate limiting
+
+        10 requests/60 seconds
+
+        Args:
+            page (int | Unset):  Default: 0.
+            size (int | Unset):  Default: 10.
+            from_ (str | Unset):
+            datasource_name (str | Unset):
+            search (str | Unset):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _datasets__list_datasets._get_kwargs(
+            page=page,
+            size=size,
+            from_=from_,
+            datasource_name=datasource_name,
+            search=search,
+        )
+        return cast("PublicApiDatasetsResponse", self._client._invoke("listDatasets", kwargs))
+
+    def list_dataset_attributes(
+        self,
+        *,
+        page: int | Unset = 0,
+        size: int | Unset = 1000,
+    ) -> PublicApiDatasetAttributesResponse:
+        """Get dataset attributes (`listDatasetAttributes`: GET /api/v1/datasets/attributes)
+
+        Lists the dataset attributes of the organization.
+
+        ## Authorization
+
+        Any user.
+
+        ## Rate limiting
+
+        60 requests/60 seconds
+
+        Args:
+            page (int | Unset):  Default: 0.
+            size (int | Unset):  Default: 1000.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _datasets__list_dataset_attributes._get_kwargs(
+            page=page,
+            size=size,
+        )
+        return cast("PublicApiDatasetAttributesResponse", self._client._invoke("listDatasetAttributes", kwargs))
+
+    def list_dataset_roles(
+        self,
+        *,
+        page: int | Unset = 0,
+        size: int | Unset = 100,
+    ) -> PublicApiDatasetRolesResponse:
+        """Get dataset roles (`listDatasetRoles`: GET /api/v1/datasets/roles)
+
+        Lists the dataset roles of the organization.
+
+        ## Authorization
+
+        Any user.
+
+        ## Rate limiting
+
+        60 requests/60 seconds
+
+        Args:
+            page (int | Unset):  Default: 0.
+            size (int | Unset):  Default: 100.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _datasets__list_dataset_roles._get_kwargs(
+            page=page,
+            size=size,
+        )
+        return cast("PublicApiDatasetRolesResponse", self._client._invoke("listDatasetRoles", kwargs))
+
+    def update_dataset(
+        self,
+        dataset_id: str,
+        *,
+        body: PublicApiUpdateDatasetDTO,
+    ) -> DatasetsContentDTO:
+        """Update dataset (`updateDataset`: POST /api/v1/datasets/{dataset_id})
+
+        Updates a dataset's label, attributes, owners, tags, partition column, profiling, metric monitoring
+        and diagnostics warehouse settings. Fields left out are unchanged.
+
+        ## Authorization
+
+        Configure dataset.
+
+        ## Rate limiting
+
+        100 requests/60 seconds
+
+        Args:
+            dataset_id (str):
+            body (PublicApiUpdateDatasetDTO): Dataset changes; nothing is required (fields left out
+                are unchanged, INFERENCE).
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _datasets__update_dataset._get_kwargs(
+            dataset_id=dataset_id,
+            body=body,
+        )
+        return cast("DatasetsContentDTO", self._client._invoke("updateDataset", kwargs))
+
+    def delete_dataset(
+        self,
+        dataset_id: str,
+    ) -> PublicApiDeleteDatasetResponse:
+        """Delete dataset (`deleteDataset`: DELETE /api/v1/datasets/{dataset_id})
+
+        Deletes a dataset. Deletion is not immediate; you can check the status of the deletion by calling
+        the **Get dataset** endpoint.
+
+        ## Authorization
+
+        Delete dataset.
+
+        ## Rate limiting
+
+        10 requests/60 seconds
+
+        Args:
+            dataset_id (str):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _datasets__delete_dataset._get_kwargs(
+            dataset_id=dataset_id,
+        )
+        return cast("PublicApiDeleteDatasetResponse", self._client._invoke("deleteDataset", kwargs))
+
+    def get_dataset_profiling(
+        self,
+        dataset_id: str,
+    ) -> PublicApiDatasetProfilingResponse:
+        """Get dataset profiling (`getDatasetProfiling`: GET /api/v1/datasets/{dataset_id}/profiling)
+
+        Get dataset profiling settings and results of one dataset.
+
+        ## Authorization
+
+        Access dataset profiling and sampling.
+
+        ## Rate limiting
+
+        1000 requests/60 seconds
+
+        Args:
+            dataset_id (str):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _datasets__get_dataset_profiling._get_kwargs(
+            dataset_id=dataset_id,
+        )
+        return cast("PublicApiDatasetProfilingResponse", self._client._invoke("getDatasetProfiling", kwargs))
+
+    def get_dataset_metric_monitoring(
+        self,
+        dataset_id: str,
+    ) -> PublicApiDatasetMetricMonitoringResponse:
+        """Get dataset metric monitoring (`getDatasetMetricMonitoring`: GET /api/v1/datasets/{dataset_id}/metricMonitoring)
+
+        Get dataset metric monitoring settings and results of one dataset.
+
+        ## Authorization
+
+        View dataset.
+
+        ## Rate limiting
+
+        1000 requests/60 seconds
+
+        Args:
+            dataset_id (str):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _datasets__get_dataset_metric_monitoring._get_kwargs(
+            dataset_id=dataset_id,
+        )
+        return cast(
+            "PublicApiDatasetMetricMonitoringResponse", self._client._invoke("getDatasetMetricMonitoring", kwargs)
+        )
+
+    def get_dataset_diagnostics_warehouse(
+        self,
+        dataset_id: str,
+    ) -> PublicApiDatasetDiagnosticsWarehouseResponse:
+        """Get dataset diagnostics warehouse (`getDatasetDiagnosticsWarehouse`: GET /api/v1/datasets/{dataset_id}/diagnosticsWarehouse)
+
+        Get dataset diagnostics warehouse settings and results of one dataset.
+
+        ## Authorization
+
+        View dataset.
+
+        ## Rate limiting
+
+        1000 requests/60 seconds
+
+        Args:
+            dataset_id (str):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _datasets__get_dataset_diagnostics_warehouse._get_kwargs(
+            dataset_id=dataset_id,
+        )
+        return cast(
+            "PublicApiDatasetDiagnosticsWarehouseResponse",
+            self._client._invoke("getDatasetDiagnosticsWarehouse", kwargs),
+        )
+
+    def list_dataset_responsibilities(
+        self,
+        dataset_id: str,
+        *,
+        page: int | Unset = 0,
+        size: int | Unset = 100,
+    ) -> PublicApiDatasetResponsibilitiesResponse:
+        """Get dataset responsibilities (`listDatasetResponsibilities`: GET /api/v1/datasets/{dataset_id}/responsibilities)
+
+        Lists who holds which dataset role on the dataset.
+
+        ## Authorization
+
+        View dataset.
+
+        ## Rate limiting
+
+        60 requests/60 seconds
+
+        Args:
+            dataset_id (str):
+            page (int | Unset):  Default: 0.
+            size (int | Unset):  Default: 100.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _datasets__list_dataset_responsibilities._get_kwargs(
+            dataset_id=dataset_id,
+            page=page,
+            size=size,
+        )
+        return cast(
+            "PublicApiDatasetResponsibilitiesResponse", self._client._invoke("listDatasetResponsibilities", kwargs)
+        )
+
+    def update_dataset_responsibilities(
+        self,
+        dataset_id: str,
+        *,
+        body: PublicApiUpdateDatasetResponsibilitiesDTO,
+    ) -> None:
+        """Update dataset responsibilities (`updateDatasetResponsibilities`: POST /api/v1/datasets/{dataset_id}/responsibilities)
+
+        Replaces the whole list of responsibilities of the dataset: any omissions will result in their
+        removal. The `Location` header says where the responsibilities will eventually become available.
+
+        ## Authorization
+
+        Manage dataset responsibilities.
+
+        ## Rate limiting
+
+        10 requests/60 seconds
+
+        Args:
+            dataset_id (str):
+            body (PublicApiUpdateDatasetResponsibilitiesDTO): The whole new list of responsibilities
+                (a full replace).
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _datasets__update_dataset_responsibilities._get_kwargs(
+            dataset_id=dataset_id,
+            body=body,
+        )
+        return cast("None", self._client._invoke("updateDatasetResponsibilities", kwargs))
+
+
+class DatasetsResourceWithRawResponse:
+    """Operations tagged `datasets` in the Soda Cloud API (scanwire transcription) spec, answering RawResponse (status, headers, parsed model)."""
+
+    def __init__(self, client: _ScanClient[Any, Any]) -> None:
+        self._client = client
+
+    def list_datasets(
+        self,
+        *,
+        page: int | Unset = 0,
+        size: int | Unset = 10,
+        from_: str | Unset = UNSET,
+        datasource_name: str | Unset = UNSET,
+        search: str | Unset = UNSET,
+    ) -> _RawResponse[PublicApiDatasetsResponse]:
+        """Get datasets (`listDatasets`: GET /api/v1/datasets)
+
+        Lists datasets sorted by dataset name, then datasource name. `from` keeps the datasets updated after
+        an ISO-8601 instant (e.g. `2023-12-31T10:15:30+01:00`); `search` is a fuzzy match on the name.
+
+        Only datasets the user may View are returned.
+
+        ## Authorization
+
+        View dataset.
+
+        ## Rate limiting
+
+        10 requests/60 seconds
+
+        Args:
+            page (int | Unset):  Default: 0.
+            size (int | Unset):  Default: 10.
+            from_ (str | Unset):
+            datasource_name (str | Unset):
+            search (str | Unset):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _datasets__list_datasets._get_kwargs(
+            page=page,
+            size=size,
+            from_=from_,
+            datasource_name=datasource_name,
+            search=search,
+        )
+        return cast("_RawResponse[PublicApiDatasetsResponse]", self._client._invoke_raw("listDatasets", kwargs))
+
+    def list_dataset_attributes(
+        self,
+        *,
+        page: int | Unset = 0,
+        size: int | Unset = 1000,
+    ) -> _RawResponse[PublicApiDatasetAttributesResponse]:
+        """Get dataset attributes (`listDatasetAttributes`: GET /api/v1/datasets/attributes)
+
+        Lists the dataset attributes of the organization.
+
+        ## Authorization
+
+        Any user.
+
+        ## Rate limiting
+
+        60 requests/60 seconds
+
+        Args:
+            page (int | Unset):  Default: 0.
+            size (int | Unset):  Default: 1000.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _datasets__list_dataset_attributes._get_kwargs(
+            page=page,
+            size=size,
+        )
+        return cast(
+            "_RawResponse[PublicApiDatasetAttributesResponse]",
+            self._client._invoke_raw("listDatasetAttributes", kwargs),
+        )
+
+    def list_dataset_roles(
+        self,
+        *,
+        page: int | Unset = 0,
+        size: int | Unset = 100,
+    ) -> _RawResponse[PublicApiDatasetRolesResponse]:
+        """Get dataset roles (`listDatasetRoles`: GET /api/v1/datasets/roles)
+
+        Lists the dataset roles of the organization.
+
+        ## Authorization
+
+        Any user.
+
+        ## Rate limiting
+
+        60 requests/60 seconds
+
+        Args:
+            page (int | Unset):  Default: 0.
+            size (int | Unset):  Default: 100.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _datasets__list_dataset_roles._get_kwargs(
+            page=page,
+            size=size,
+        )
+        return cast("_RawResponse[PublicApiDatasetRolesResponse]", self._client._invoke_raw("listDatasetRoles", kwargs))
+
+    def update_dataset(
+        self,
+        dataset_id: str,
+        *,
+        body: PublicApiUpdateDatasetDTO,
+    ) -> _RawResponse[DatasetsContentDTO]:
+        """Update dataset (`updateDataset`: POST /api/v1/datasets/{dataset_id})
+
+        Updates a dataset's label, attributes, owners, tags, partition column, profiling, metric monitoring
+        and diagnostics warehouse settings. Fields left out are unchanged.
+
+        ## Authorization
+
+        Configure dataset.
+
+        ## Rate limiting
+
+        100 requests/60 seconds
+
+        Args:
+            dataset_id (str):
+            body (PublicApiUpdateDatasetDTO): Dataset changes; nothing is required (fields left out
+                are unchanged, INFERENCE).
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _datasets__update_dataset._get_kwargs(
+            dataset_id=dataset_id,
+            body=body,
+        )
+        return cast("_RawResponse[DatasetsContentDTO]", self._client._invoke_raw("updateDataset", kwargs))
+
+    def delete_dataset(
+        self,
+        dataset_id: str,
+    ) -> _RawResponse[PublicApiDeleteDatasetResponse]:
+        """Delete dataset (`deleteDataset`: DELETE /api/v1/datasets/{dataset_id})
+
+        Deletes a dataset. Deletion is not immediate; you can check the status of the deletion by calling
+        the **Get dataset** endpoint.
+
+        ## Authorization
+
+        Delete dataset.
+
+        ## Rate limiting
+
+        10 requests/60 seconds
+
+        Args:
+            dataset_id (str):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _datasets__delete_dataset._get_kwargs(
+            dataset_id=dataset_id,
+        )
+        return cast("_RawResponse[PublicApiDeleteDatasetResponse]", self._client._invoke_raw("deleteDataset", kwargs))
+
+    def get_dataset_profiling(
+        self,
+        dataset_id: str,
+    ) -> _RawResponse[PublicApiDatasetProfilingResponse]:
+        """Get dataset profiling (`getDatasetProfiling`: GET /api/v1/datasets/{dataset_id}/profiling)
+
+        Get dataset profiling settings and results of one dataset.
+
+        ## Authorization
+
+        Access dataset profiling and sampling.
+
+        ## Rate limiting
+
+        1000 requests/60 seconds
+
+        Args:
+            dataset_id (str):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _datasets__get_dataset_profiling._get_kwargs(
+            dataset_id=dataset_id,
+        )
+        return cast(
+            "_RawResponse[PublicApiDatasetProfilingResponse]", self._client._invoke_raw("getDatasetProfiling", kwargs)
+        )
+
+    def get_dataset_metric_monitoring(
+        self,
+        dataset_id: str,
+    ) -> _RawResponse[PublicApiDatasetMetricMonitoringResponse]:
+        """Get dataset metric monitoring (`getDatasetMetricMonitoring`: GET /api/v1/datasets/{dataset_id}/metricMonitoring)
+
+        Get dataset metric monitoring settings and results of one dataset.
+
+        ## Authorization
+
+        View dataset.
+
+        ## Rate limiting
+
+        1000 requests/60 seconds
+
+        Args:
+            dataset_id (str):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _datasets__get_dataset_metric_monitoring._get_kwargs(
+            dataset_id=dataset_id,
+        )
+        return cast(
+            "_RawResponse[PublicApiDatasetMetricMonitoringResponse]",
+            self._client._invoke_raw("getDatasetMetricMonitoring", kwargs),
+        )
+
+    def get_dataset_diagnostics_warehouse(
+        self,
+        dataset_id: str,
+    ) -> _RawResponse[PublicApiDatasetDiagnosticsWarehouseResponse]:
+        """Get dataset diagnostics warehouse (`getDatasetDiagnosticsWarehouse`: GET /api/v1/datasets/{dataset_id}/diagnosticsWarehouse)
+
+        Get dataset diagnostics warehouse settings and results of one dataset.
+
+        ## Authorization
+
+        View dataset.
+
+        ## Rate limiting
+
+        1000 requests/60 seconds
+
+        Args:
+            dataset_id (str):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _datasets__get_dataset_diagnostics_warehouse._get_kwargs(
+            dataset_id=dataset_id,
+        )
+        return cast(
+            "_RawResponse[PublicApiDatasetDiagnosticsWarehouseResponse]",
+            self._client._invoke_raw("getDatasetDiagnosticsWarehouse", kwargs),
+        )
+
+    def list_dataset_responsibilities(
+        self,
+        dataset_id: str,
+        *,
+        page: int | Unset = 0,
+        size: int | Unset = 100,
+    ) -> _RawResponse[PublicApiDatasetResponsibilitiesResponse]:
+        """Get dataset responsibilities (`listDatasetResponsibilities`: GET /api/v1/datasets/{dataset_id}/responsibilities)
+
+        Lists who holds which dataset role on the dataset.
+
+        ## Authorization
+
+        View dataset.
+
+        ## Rate limiting
+
+        60 requests/60 seconds
+
+        Args:
+            dataset_id (str):
+            page (int | Unset):  Default: 0.
+            size (int | Unset):  Default: 100.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _datasets__list_dataset_responsibilities._get_kwargs(
+            dataset_id=dataset_id,
+            page=page,
+            size=size,
+        )
+        return cast(
+            "_RawResponse[PublicApiDatasetResponsibilitiesResponse]",
+            self._client._invoke_raw("listDatasetResponsibilities", kwargs),
+        )
+
+    def update_dataset_responsibilities(
+        self,
+        dataset_id: str,
+        *,
+        body: PublicApiUpdateDatasetResponsibilitiesDTO,
+    ) -> _RawResponse[None]:
+        """Update dataset responsibilities (`updateDatasetResponsibilities`: POST /api/v1/datasets/{dataset_id}/responsibilities)
+
+        Replaces the whole list of responsibilities of the dataset: any omissions will result in their
+        removal. The `Location` header says where the responsibilities will eventually become available.
+
+        ## Authorization
+
+        Manage dataset responsibilities.
+
+        ## Rate limiting
+
+        10 requests/60 seconds
+
+        Args:
+            dataset_id (str):
+            body (PublicApiUpdateDatasetResponsibilitiesDTO): The whole new list of responsibilities
+                (a full replace).
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _datasets__update_dataset_responsibilities._get_kwargs(
+            dataset_id=dataset_id,
+            body=body,
+        )
+        return cast("_RawResponse[None]", self._client._invoke_raw("updateDatasetResponsibilities", kwargs))
+
+
+class AsyncDatasetsResource:
+    """Operations tagged `datasets` in the Soda Cloud API (scanwire transcription) spec."""
+
+    def __init__(self, client: _AsyncScanClient[Any, Any]) -> None:
+        self._client = client
+
+    async def list_datasets(
+        self,
+        *,
+        page: int | Unset = 0,
+        size: int | Unset = 10,
+        from_: str | Unset = UNSET,
+        datasource_name: str | Unset = UNSET,
+        search: str | Unset = UNSET,
+    ) -> PublicApiDatasetsResponse:
+        """Get datasets (`listDatasets`: GET /api/v1/datasets)
+
+        Lists datasets sorted by dataset name, then datasource name. `from` keeps the datasets updated after
+        an ISO-8601 instant (e.g. `2023-12-31T10:15:30+01:00`); `search` is a fuzzy match on the name.
+
+        Only datasets the user may View are returned.
+
+        ## Authorization
+
+        View dataset.
+
+        ## Rate limiting
+
+        10 requests/60 seconds
+
+        Args:
+            page (int | Unset):  Default: 0.
+            size (int | Unset):  Default: 10.
+            from_ (str | Unset):
+            datasource_name (str | Unset):
+            search (str | Unset):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _datasets__list_datasets._get_kwargs(
+            page=page,
+            size=size,
+            from_=from_,
+            datasource_name=datasource_name,
+            search=search,
+        )
+        return cast("PublicApiDatasetsResponse", await self._client._invoke("listDatasets", kwargs))
+
+    async def list_dataset_attributes(
+        self,
+        *,
+        page: int | Unset = 0,
+        size: int | Unset = 1000,
+    ) -> PublicApiDatasetAttributesResponse:
+        """Get dataset attributes (`listDatasetAttributes`: GET /api/v1/datasets/attributes)
+
+        Lists the dataset attributes of the organization.
+
+        ## Authorization
+
+        Any user.
+
+        ## Rate limiting
+
+        60 requests/60 seconds
+
+        Args:
+            page (int | Unset):  Default: 0.
+            size (int | Unset):  Default: 1000.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _datasets__list_dataset_attributes._get_kwargs(
+            page=page,
+            size=size,
+        )
+        return cast("PublicApiDatasetAttributesResponse", await self._client._invoke("listDatasetAttributes", kwargs))
+
+    async def list_dataset_roles(
+        self,
+        *,
+        page: int | Unset = 0,
+        size: int | Unset = 100,
+    ) -> PublicApiDatasetRolesResponse:
+        """Get dataset roles (`listDatasetRoles`: GET /api/v1/datasets/roles)
+
+        Lists the dataset roles of the organization.
+
+        ## Authorization
+
+        Any user.
+
+        ## Rate limiting
+
+        60 requests/60 seconds
+
+        Args:
+            page (int | Unset):  Default: 0.
+            size (int | Unset):  Default: 100.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _datasets__list_dataset_roles._get_kwargs(
+            page=page,
+            size=size,
+        )
+        return cast("PublicApiDatasetRolesResponse", await self._client._invoke("listDatasetRoles", kwargs))
+
+    async def update_dataset(
+        self,
+        dataset_id: str,
+        *,
+        body: PublicApiUpdateDatasetDTO,
+    ) -> DatasetsContentDTO:
+        """Update dataset (`updateDataset`: POST /api/v1/datasets/{dataset_id})
+
+        Updates a dataset's label, attributes, owners, tags, partition column, profiling, metric monitoring
+        and diagnostics warehouse settings. Fields left out are unchanged.
+
+        ## Authorization
+
+        Configure dataset.
+
+        ## Rate limiting
+
+        100 requests/60 seconds
+
+        Args:
+            dataset_id (str):
+            body (PublicApiUpdateDatasetDTO): Dataset changes; nothing is required (fields left out
+                are unchanged, INFERENCE).
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _datasets__update_dataset._get_kwargs(
+            dataset_id=dataset_id,
+            body=body,
+        )
+        return cast("DatasetsContentDTO", await self._client._invoke("updateDataset", kwargs))
+
+    async def delete_dataset(
+        self,
+        dataset_id: str,
+    ) -> PublicApiDeleteDatasetResponse:
+        """Delete dataset (`deleteDataset`: DELETE /api/v1/datasets/{dataset_id})
+
+        Deletes a dataset. Deletion is not immediate; you can check the status of the deletion by calling
+        the **Get dataset** endpoint.
+
+        ## Authorization
+
+        Delete dataset.
+
+        ## Rate limiting
+
+        10 requests/60 seconds
+
+        Args:
+            dataset_id (str):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _datasets__delete_dataset._get_kwargs(
+            dataset_id=dataset_id,
+        )
+        return cast("PublicApiDeleteDatasetResponse", await self._client._invoke("deleteDataset", kwargs))
+
+    async def get_dataset_profiling(
+        self,
+        dataset_id: str,
+    ) -> PublicApiDatasetProfilingResponse:
+        """Get dataset profiling (`getDatasetProfiling`: GET /api/v1/datasets/{dataset_id}/profiling)
+
+        Get dataset profiling settings and results of one dataset.
+
+        ## Authorization
+
+        Access dataset profiling and sampling.
+
+        ## Rate limiting
+
+        1000 requests/60 seconds
+
+        Args:
+            dataset_id (str):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _datasets__get_dataset_profiling._get_kwargs(
+            dataset_id=dataset_id,
+        )
+        return cast("PublicApiDatasetProfilingResponse", await self._client._invoke("getDatasetProfiling", kwargs))
+
+    async def get_dataset_metric_monitoring(
+        self,
+        dataset_id: str,
+    ) -> PublicApiDatasetMetricMonitoringResponse:
+        """Get dataset metric monitoring (`getDatasetMetricMonitoring`: GET /api/v1/datasets/{dataset_id}/metricMonitoring)
+
+        Get dataset metric monitoring settings and results of one dataset.
+
+        ## Authorization
+
+        View dataset.
+
+        ## Rate limiting
+
+        1000 requests/60 seconds
+
+        Args:
+            dataset_id (str):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _datasets__get_dataset_metric_monitoring._get_kwargs(
+            dataset_id=dataset_id,
+        )
+        return cast(
+            "PublicApiDatasetMetricMonitoringResponse", await self._client._invoke("getDatasetMetricMonitoring", kwargs)
+        )
+
+    async def get_dataset_diagnostics_warehouse(
+        self,
+        dataset_id: str,
+    ) -> PublicApiDatasetDiagnosticsWarehouseResponse:
+        """Get dataset diagnostics warehouse (`getDatasetDiagnosticsWarehouse`: GET /api/v1/datasets/{dataset_id}/diagnosticsWarehouse)
+
+        Get dataset diagnostics warehouse settings and results of one dataset.
+
+        ## Authorization
+
+        View dataset.
+
+        ## Rate limiting
+
+        1000 requests/60 seconds
+
+        Args:
+            dataset_id (str):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _datasets__get_dataset_diagnostics_warehouse._get_kwargs(
+            dataset_id=dataset_id,
+        )
+        return cast(
+            "PublicApiDatasetDiagnosticsWarehouseResponse",
+            await self._client._invoke("getDatasetDiagnosticsWarehouse", kwargs),
+        )
+
+    async def list_dataset_responsibilities(
+        self,
+        dataset_id: str,
+        *,
+        page: int | Unset = 0,
+        size: int | Unset = 100,
+    ) -> PublicApiDatasetResponsibilitiesResponse:
+        """Get dataset responsibilities (`listDatasetResponsibilities`: GET /api/v1/datasets/{dataset_id}/responsibilities)
+
+        Lists who holds which dataset role on the dataset.
+
+        ## Authorization
+
+        View dataset.
+
+        ## Rate limiting
+
+        60 requests/60 seconds
+
+        Args:
+            dataset_id (str):
+            page (int | Unset):  Default: 0.
+            size (int | Unset):  Default: 100.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _datasets__list_dataset_responsibilities._get_kwargs(
+            dataset_id=dataset_id,
+            page=page,
+            size=size,
+        )
+        return cast(
+            "PublicApiDatasetResponsibilitiesResponse",
+            await self._client._invoke("listDatasetResponsibilities", kwargs),
+        )
+
+    async def update_dataset_responsibilities(
+        self,
+        dataset_id: str,
+        *,
+        body: PublicApiUpdateDatasetResponsibilitiesDTO,
+    ) -> None:
+        """Update dataset responsibilities (`updateDatasetResponsibilities`: POST /api/v1/datasets/{dataset_id}/responsibilities)
+
+        Replaces the whole list of responsibilities of the dataset: any omissions will result in their
+        removal. The `Location` header says where the responsibilities will eventually become available.
+
+        ## Authorization
+
+        Manage dataset responsibilities.
+
+        ## Rate limiting
+
+        10 requests/60 seconds
+
+        Args:
+            dataset_id (str):
+            body (PublicApiUpdateDatasetResponsibilitiesDTO): The whole new list of responsibilities
+                (a full replace).
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _datasets__update_dataset_responsibilities._get_kwargs(
+            dataset_id=dataset_id,
+            body=body,
+        )
+        return cast("None", await self._client._invoke("updateDatasetResponsibilities", kwargs))
+
+
+class AsyncDatasetsResourceWithRawResponse:
+    """Operations tagged `datasets` in the Soda Cloud API (scanwire transcription) spec, answering RawResponse (status, headers, parsed model)."""
+
+    def __init__(self, client: _AsyncScanClient[Any, Any]) -> None:
+        self._client = client
+
+    async def list_datasets(
+        self,
+        *,
+        page: int | Unset = 0,
+        size: int | Unset = 10,
+        from_: str | Unset = UNSET,
+        datasource_name: str | Unset = UNSET,
+        search: str | Unset = UNSET,
+    ) -> _RawResponse[PublicApiDatasetsResponse]:
+        """Get datasets (`listDatasets`: GET /api/v1/datasets)
+
+        Lists datasets sorted by dataset name, then datasource name. `from` keeps the datasets updated after
+        an ISO-8601 instant (e.g. `2023-12-31T10:15:30+01:00`); `search` is a fuzzy match on the name.
+
+        Only datasets the user may View are returned.
+
+        ## Authorization
+
+        View dataset.
+
+        ## Rate limiting
+
+        10 requests/60 seconds
+
+        Args:
+            page (int | Unset):  Default: 0.
+            size (int | Unset):  Default: 10.
+            from_ (str | Unset):
+            datasource_name (str | Unset):
+            search (str | Unset):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _datasets__list_datasets._get_kwargs(
+            page=page,
+            size=size,
+            from_=from_,
+            datasource_name=datasource_name,
+            search=search,
+        )
+        return cast("_RawResponse[PublicApiDatasetsResponse]", await self._client._invoke_raw("listDatasets", kwargs))
+
+    async def list_dataset_attributes(
+        self,
+        *,
+        page: int | Unset = 0,
+        size: int | Unset = 1000,
+    ) -> _RawResponse[PublicApiDatasetAttributesResponse]:
+        """Get dataset attributes (`listDatasetAttributes`: GET /api/v1/datasets/attributes)
+
+        Lists the dataset attributes of the organization.
+
+        ## Authorization
+
+        Any user.
+
+        ## Rate limiting
+
+        60 requests/60 seconds
+
+        Args:
+            page (int | Unset):  Default: 0.
+            size (int | Unset):  Default: 1000.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _datasets__list_dataset_attributes._get_kwargs(
+            page=page,
+            size=size,
+        )
+        return cast(
+            "_RawResponse[PublicApiDatasetAttributesResponse]",
+            await self._client._invoke_raw("listDatasetAttributes", kwargs),
+        )
+
+    async def list_dataset_roles(
+        self,
+        *,
+        page: int | Unset = 0,
+        size: int | Unset = 100,
+    ) -> _RawResponse[PublicApiDatasetRolesResponse]:
+        """Get dataset roles (`listDatasetRoles`: GET /api/v1/datasets/roles)
+
+        Lists the dataset roles of the organization.
+
+        ## Authorization
+
+        Any user.
+
+        ## Rate limiting
+
+        60 requests/60 seconds
+
+        Args:
+            page (int | Unset):  Default: 0.
+            size (int | Unset):  Default: 100.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _datasets__list_dataset_roles._get_kwargs(
+            page=page,
+            size=size,
+        )
+        return cast(
+            "_RawResponse[PublicApiDatasetRolesResponse]", await self._client._invoke_raw("listDatasetRoles", kwargs)
+        )
+
+    async def update_dataset(
+        self,
+        dataset_id: str,
+        *,
+        body: PublicApiUpdateDatasetDTO,
+    ) -> _RawResponse[DatasetsContentDTO]:
+        """Update dataset (`updateDataset`: POST /api/v1/datasets/{dataset_id})
+
+        Updates a dataset's label, attributes, owners, tags, partition column, profiling, metric monitoring
+        and diagnostics warehouse settings. Fields left out are unchanged.
+
+        ## Authorization
+
+        Configure dataset.
+
+        ## Rate limiting
+
+        100 requests/60 seconds
+
+        Args:
+            dataset_id (str):
+            body (PublicApiUpdateDatasetDTO): Dataset changes; nothing is required (fields left out
+                are unchanged, INFERENCE).
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _datasets__update_dataset._get_kwargs(
+            dataset_id=dataset_id,
+            body=body,
+        )
+        return cast("_RawResponse[DatasetsContentDTO]", await self._client._invoke_raw("updateDataset", kwargs))
+
+    async def delete_dataset(
+        self,
+        dataset_id: str,
+    ) -> _RawResponse[PublicApiDeleteDatasetResponse]:
+        """Delete dataset (`deleteDataset`: DELETE /api/v1/datasets/{dataset_id})
+
+        Deletes a dataset. Deletion is not immediate; you can check the status of the deletion by calling
+        the **Get dataset** endpoint.
+
+        ## Authorization
+
+        Delete dataset.
+
+        ## Rate limiting
+
+        10 requests/60 seconds
+
+        Args:
+            dataset_id (str):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _datasets__delete_dataset._get_kwargs(
+            dataset_id=dataset_id,
+        )
+        return cast(
+            "_RawResponse[PublicApiDeleteDatasetResponse]", await self._client._invoke_raw("deleteDataset", kwargs)
+        )
+
+    async def get_dataset_profiling(
+        self,
+        dataset_id: str,
+    ) -> _RawResponse[PublicApiDatasetProfilingResponse]:
+        """Get dataset profiling (`getDatasetProfiling`: GET /api/v1/datasets/{dataset_id}/profiling)
+
+        Get dataset profiling settings and results of one dataset.
+
+        ## Authorization
+
+        Access dataset profiling and sampling.
+
+        ## Rate limiting
+
+        1000 requests/60 seconds
+
+        Args:
+            dataset_id (str):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _datasets__get_dataset_profiling._get_kwargs(
+            dataset_id=dataset_id,
+        )
+        return cast(
+            "_RawResponse[PublicApiDatasetProfilingResponse]",
+            await self._client._invoke_raw("getDatasetProfiling", kwargs),
+        )
+
+    async def get_dataset_metric_monitoring(
+        self,
+        dataset_id: str,
+    ) -> _RawResponse[PublicApiDatasetMetricMonitoringResponse]:
+        """Get dataset metric monitoring (`getDatasetMetricMonitoring`: GET /api/v1/datasets/{dataset_id}/metricMonitoring)
+
+        Get dataset metric monitoring settings and results of one dataset.
+
+        ## Authorization
+
+        View dataset.
+
+        ## Rate limiting
+
+        1000 requests/60 seconds
+
+        Args:
+            dataset_id (str):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _datasets__get_dataset_metric_monitoring._get_kwargs(
+            dataset_id=dataset_id,
+        )
+        return cast(
+            "_RawResponse[PublicApiDatasetMetricMonitoringResponse]",
+            await self._client._invoke_raw("getDatasetMetricMonitoring", kwargs),
+        )
+
+    async def get_dataset_diagnostics_warehouse(
+        self,
+        dataset_id: str,
+    ) -> _RawResponse[PublicApiDatasetDiagnosticsWarehouseResponse]:
+        """Get dataset diagnostics warehouse (`getDatasetDiagnosticsWarehouse`: GET /api/v1/datasets/{dataset_id}/diagnosticsWarehouse)
+
+        Get dataset diagnostics warehouse settings and results of one dataset.
+
+        ## Authorization
+
+        View dataset.
+
+        ## Rate limiting
+
+        1000 requests/60 seconds
+
+        Args:
+            dataset_id (str):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _datasets__get_dataset_diagnostics_warehouse._get_kwargs(
+            dataset_id=dataset_id,
+        )
+        return cast(
+            "_RawResponse[PublicApiDatasetDiagnosticsWarehouseResponse]",
+            await self._client._invoke_raw("getDatasetDiagnosticsWarehouse", kwargs),
+        )
+
+    async def list_dataset_responsibilities(
+        self,
+        dataset_id: str,
+        *,
+        page: int | Unset = 0,
+        size: int | Unset = 100,
+    ) -> _RawResponse[PublicApiDatasetResponsibilitiesResponse]:
+        """Get dataset responsibilities (`listDatasetResponsibilities`: GET /api/v1/datasets/{dataset_id}/responsibilities)
+
+        Lists who holds which dataset role on the dataset.
+
+        ## Authorization
+
+        View dataset.
+
+        ## Rate limiting
+
+        60 requests/60 seconds
+
+        Args:
+            dataset_id (str):
+            page (int | Unset):  Default: 0.
+            size (int | Unset):  Default: 100.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _datasets__list_dataset_responsibilities._get_kwargs(
+            dataset_id=dataset_id,
+            page=page,
+            size=size,
+        )
+        return cast(
+            "_RawResponse[PublicApiDatasetResponsibilitiesResponse]",
+            await self._client._invoke_raw("listDatasetResponsibilities", kwargs),
+        )
+
+    async def update_dataset_responsibilities(
+        self,
+        dataset_id: str,
+        *,
+        body: PublicApiUpdateDatasetResponsibilitiesDTO,
+    ) -> _RawResponse[None]:
+        """Update dataset responsibilities (`updateDatasetResponsibilities`: POST /api/v1/datasets/{dataset_id}/responsibilities)
+
+        Replaces the whole list of responsibilities of the dataset: any omissions will result in their
+        removal. The `Location` header says where the responsibilities will eventually become available.
+
+        ## Authorization
+
+        Manage dataset responsibilities.
+
+        ## Rate limiting
+
+        10 requests/60 seconds
+
+        Args:
+            dataset_id (str):
+            body (PublicApiUpdateDatasetResponsibilitiesDTO): The whole new list of responsibilities
+                (a full replace).
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _datasets__update_dataset_responsibilities._get_kwargs(
+            dataset_id=dataset_id,
+            body=body,
+        )
+        return cast("_RawResponse[None]", await self._client._invoke_raw("updateDatasetResponsibilities", kwargs))
+
+
+class IncidentsResource:
+    """Operations tagged `incidents` in the Soda Cloud API (scanwire transcription) spec."""
+
+    def __init__(self, client: _ScanClient[Any, Any]) -> None:
+        self._client = client
+
+    def update_incident(
+        self,
+        incident_id: str,
+        *,
+        body: PublicApiUpdateIncidentDTO,
+    ) -> IncidentContentDTO:
+        """Update incident (`updateIncident`: POST /api/v1/incidents/{incident_id})
+
+        Updates an incident's title, description, resolution notes, severity or status. Fields left out are
+        unchanged.
+
+        ## Authorization
+
+        Manage incident.
+
+        ## Rate limiting
+
+        10 requests/60 seconds
+
+        Args:
+            incident_id (str):
+            body (PublicApiUpdateIncidentDTO): Incident changes; nothing is required.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _incidents__update_incident._get_kwargs(
+            incident_id=incident_id,
+            body=body,
+        )
+        return cast("IncidentContentDTO", self._client._invoke("updateIncident", kwargs))
+
+
+class IncidentsResourceWithRawResponse:
+    """Operations tagged `incidents` in the Soda Cloud API (scanwire transcription) spec, answering RawResponse (status, headers, parsed model)."""
+
+    def __init__(self, client: _ScanClient[Any, Any]) -> None:
+        self._client = client
+
+    def update_incident(
+        self,
+        incident_id: str,
+        *,
+        body: PublicApiUpdateIncidentDTO,
+    ) -> _RawResponse[IncidentContentDTO]:
+        """Update incident (`updateIncident`: POST /api/v1/incidents/{incident_id})
+
+        Updates an incident's title, description, resolution notes, severity or status. Fields left out are
+        unchanged.
+
+        ## Authorization
+
+        Manage incident.
+
+        ## Rate limiting
+
+        10 requests/60 seconds
+
+        Args:
+            incident_id (str):
+            body (PublicApiUpdateIncidentDTO): Incident changes; nothing is required.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _incidents__update_incident._get_kwargs(
+            incident_id=incident_id,
+            body=body,
+        )
+        return cast("_RawResponse[IncidentContentDTO]", self._client._invoke_raw("updateIncident", kwargs))
+
+
+class AsyncIncidentsResource:
+    """Operations tagged `incidents` in the Soda Cloud API (scanwire transcription) spec."""
+
+    def __init__(self, client: _AsyncScanClient[Any, Any]) -> None:
+        self._client = client
+
+    async def update_incident(
+        self,
+        incident_id: str,
+        *,
+        body: PublicApiUpdateIncidentDTO,
+    ) -> IncidentContentDTO:
+        """Update incident (`updateIncident`: POST /api/v1/incidents/{incident_id})
+
+        Updates an incident's title, description, resolution notes, severity or status. Fields left out are
+        unchanged.
+
+        ## Authorization
+
+        Manage incident.
+
+        ## Rate limiting
+
+        10 requests/60 seconds
+
+        Args:
+            incident_id (str):
+            body (PublicApiUpdateIncidentDTO): Incident changes; nothing is required.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _incidents__update_incident._get_kwargs(
+            incident_id=incident_id,
+            body=body,
+        )
+        return cast("IncidentContentDTO", await self._client._invoke("updateIncident", kwargs))
+
+
+class AsyncIncidentsResourceWithRawResponse:
+    """Operations tagged `incidents` in the Soda Cloud API (scanwire transcription) spec, answering RawResponse (status, headers, parsed model)."""
+
+    def __init__(self, client: _AsyncScanClient[Any, Any]) -> None:
+        self._client = client
+
+    async def update_incident(
+        self,
+        incident_id: str,
+        *,
+        body: PublicApiUpdateIncidentDTO,
+    ) -> _RawResponse[IncidentContentDTO]:
+        """Update incident (`updateIncident`: POST /api/v1/incidents/{incident_id})
+
+        Updates an incident's title, description, resolution notes, severity or status. Fields left out are
+        unchanged.
+
+        ## Authorization
+
+        Manage incident.
+
+        ## Rate limiting
+
+        10 requests/60 seconds
+
+        Args:
+            incident_id (str):
+            body (PublicApiUpdateIncidentDTO): Incident changes; nothing is required.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _incidents__update_incident._get_kwargs(
+            incident_id=incident_id,
+            body=body,
+        )
+        return cast("_RawResponse[IncidentContentDTO]", await self._client._invoke_raw("updateIncident", kwargs))
+
+
+class UsersResource:
+    """Operations tagged `users` in the Soda Cloud API (scanwire transcription) spec."""
+
+    def __init__(self, client: _ScanClient[Any, Any]) -> None:
+        self._client = client
+
+    def list_users(
+        self,
+        *,
+        page: int | Unset = 0,
+        size: int | Unset = 1000,
+        search: str | Unset = UNSET,
+    ) -> PublicApiUsersResponse:
+        """Get users (`listUsers`: GET /api/v1/users)
+
+        Lists the users of the organization sorted by user name; `search` is a fuzzy match on first name,
+        last name and email.
+
+        ## Authorization
+
+        Any user.
+
+        ## Rate limiting
+
+        60 requests/60 seconds
+
+        Args:
+            page (int | Unset):  Default: 0.
+            size (int | Unset):  Default: 1000.
+            search (str | Unset):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _users__list_users._get_kwargs(
+            page=page,
+            size=size,
+            search=search,
+        )
+        return cast("PublicApiUsersResponse", self._client._invoke("listUsers", kwargs))
+
+    def list_user_groups(
+        self,
+        *,
+        page: int | Unset = 0,
+        size: int | Unset = 1000,
+        search: str | Unset = UNSET,
+    ) -> PublicApiUserGroupsResponse:
+        """Get user groups (`listUserGroups`: GET /api/v1/userGroups)
+
+        Lists the user groups of the organization; `search` is a fuzzy match on the name.
+
+        ## Authorization
+
+        Any user.
+
+        ## Rate limiting
+
+        60 requests/60 seconds
+
+        Args:
+            page (int | Unset):  Default: 0.
+            size (int | Unset):  Default: 1000.
+            search (str | Unset):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _users__list_user_groups._get_kwargs(
+            page=page,
+            size=size,
+            search=search,
+        )
+        return cast("PublicApiUserGroupsResponse", self._client._invoke("listUserGroups", kwargs))
+
+    def create_user_group(
+        self,
+        *,
+        body: PublicApiCreateUserGroupDTO,
+    ) -> None:
+        """Create user group (`createUserGroup`: POST /api/v1/userGroups)
+
+        Creates a user group. The answer has no body; header `Location` says where the group is.
+
+        ## Authorization
+
+        Manage organization settings (`MANAGE_ORGANISATION_SETTINGS`).
+
+        ## Rate limiting
+
+        60 requests/60 seconds
+
+        Args:
+            body (PublicApiCreateUserGroupDTO): Nothing is required ([SODA-SPEC]).
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _users__create_user_group._get_kwargs(
+            body=body,
+        )
+        return cast("None", self._client._invoke("createUserGroup", kwargs))
+
+    def get_user_group(
+        self,
+        user_group_id: str,
+    ) -> UserGroupContentDTO:
+        """Get user group (`getUserGroup`: GET /api/v1/userGroups/{user_group_id})
+
+        One user group with its users.
+
+        ## Authorization
+
+        Any user.
+
+        ## Rate limiting
+
+        60 requests/60 seconds
+
+        Args:
+            user_group_id (str):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _users__get_user_group._get_kwargs(
+            user_group_id=user_group_id,
+        )
+        return cast("UserGroupContentDTO", self._client._invoke("getUserGroup", kwargs))
+
+    def update_user_group(
+        self,
+        user_group_id: str,
+        *,
+        body: PublicApiUpdateUserGroupDTO,
+    ) -> UserGroupContentDTO:
+        """Update user group (`updateUserGroup`: POST /api/v1/userGroups/{user_group_id})
+
+        Sets the members of a user group (`userIds` is the only field; no rename).
+
+        ## Authorization
+
+        Manage organization settings.
+
+        ## Rate limiting
+
+        60 requests/60 seconds
+
+        Args:
+            user_group_id (str):
+            body (PublicApiUpdateUserGroupDTO):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _users__update_user_group._get_kwargs(
+            user_group_id=user_group_id,
+            body=body,
+        )
+        return cast("UserGroupContentDTO", self._client._invoke("updateUserGroup", kwargs))
+
+    def delete_user_group(
+        self,
+        user_group_id: str,
+    ) -> PublicApiDeleteUserGroupResponse:
+        """Delete user group (`deleteUserGroup`: DELETE /api/v1/userGroups/{user_group_id})
+
+        Deletes a user group; 404 when it is not found.
+
+        ## Authorization
+
+        Manage organization settings.
+
+        ## Rate limiting
+
+        60 requests/60 seconds
+
+        Args:
+            user_group_id (str):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _users__delete_user_group._get_kwargs(
+            user_group_id=user_group_id,
+        )
+        return cast("PublicApiDeleteUserGroupResponse", self._client._invoke("deleteUserGroup", kwargs))
+
+
+class UsersResourceWithRawResponse:
+    """Operations tagged `users` in the Soda Cloud API (scanwire transcription) spec, answering RawResponse (status, headers, parsed model)."""
+
+    def __init__(self, client: _ScanClient[Any, Any]) -> None:
+        self._client = client
+
+    def list_users(
+        self,
+        *,
+        page: int | Unset = 0,
+        size: int | Unset = 1000,
+        search: str | Unset = UNSET,
+    ) -> _RawResponse[PublicApiUsersResponse]:
+        """Get users (`listUsers`: GET /api/v1/users)
+
+        Lists the users of the organization sorted by user name; `search` is a fuzzy match on first name,
+        last name and email.
+
+        ## Authorization
+
+        Any user.
+
+        ## Rate limiting
+
+        60 requests/60 seconds
+
+        Args:
+            page (int | Unset):  Default: 0.
+            size (int | Unset):  Default: 1000.
+            search (str | Unset):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _users__list_users._get_kwargs(
+            page=page,
+            size=size,
+            search=search,
+        )
+        return cast("_RawResponse[PublicApiUsersResponse]", self._client._invoke_raw("listUsers", kwargs))
+
+    def list_user_groups(
+        self,
+        *,
+        page: int | Unset = 0,
+        size: int | Unset = 1000,
+        search: str | Unset = UNSET,
+    ) -> _RawResponse[PublicApiUserGroupsResponse]:
+        """Get user groups (`listUserGroups`: GET /api/v1/userGroups)
+
+        Lists the user groups of the organization; `search` is a fuzzy match on the name.
+
+        ## Authorization
+
+        Any user.
+
+        ## Rate limiting
+
+        60 requests/60 seconds
+
+        Args:
+            page (int | Unset):  Default: 0.
+            size (int | Unset):  Default: 1000.
+            search (str | Unset):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _users__list_user_groups._get_kwargs(
+            page=page,
+            size=size,
+            search=search,
+        )
+        return cast("_RawResponse[PublicApiUserGroupsResponse]", self._client._invoke_raw("listUserGroups", kwargs))
+
+    def create_user_group(
+        self,
+        *,
+        body: PublicApiCreateUserGroupDTO,
+    ) -> _RawResponse[None]:
+        """Create user group (`createUserGroup`: POST /api/v1/userGroups)
+
+        Creates a user group. The answer has no body; header `Location` says where the group is.
+
+        ## Authorization
+
+        Manage organization settings (`MANAGE_ORGANISATION_SETTINGS`).
+
+        ## Rate limiting
+
+        60 requests/60 seconds
+
+        Args:
+            body (PublicApiCreateUserGroupDTO): Nothing is required ([SODA-SPEC]).
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _users__create_user_group._get_kwargs(
+            body=body,
+        )
+        return cast("_RawResponse[None]", self._client._invoke_raw("createUserGroup", kwargs))
+
+    def get_user_group(
+        self,
+        user_group_id: str,
+    ) -> _RawResponse[UserGroupContentDTO]:
+        """Get user group (`getUserGroup`: GET /api/v1/userGroups/{user_group_id})
+
+        One user group with its users.
+
+        ## Authorization
+
+        Any user.
+
+        ## Rate limiting
+
+        60 requests/60 seconds
+
+        Args:
+            user_group_id (str):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _users__get_user_group._get_kwargs(
+            user_group_id=user_group_id,
+        )
+        return cast("_RawResponse[UserGroupContentDTO]", self._client._invoke_raw("getUserGroup", kwargs))
+
+    def update_user_group(
+        self,
+        user_group_id: str,
+        *,
+        body: PublicApiUpdateUserGroupDTO,
+    ) -> _RawResponse[UserGroupContentDTO]:
+        """Update user group (`updateUserGroup`: POST /api/v1/userGroups/{user_group_id})
+
+        Sets the members of a user group (`userIds` is the only field; no rename).
+
+        ## Authorization
+
+        Manage organization settings.
+
+        ## Rate limiting
+
+        60 requests/60 seconds
+
+        Args:
+            user_group_id (str):
+            body (PublicApiUpdateUserGroupDTO):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _users__update_user_group._get_kwargs(
+            user_group_id=user_group_id,
+            body=body,
+        )
+        return cast("_RawResponse[UserGroupContentDTO]", self._client._invoke_raw("updateUserGroup", kwargs))
+
+    def delete_user_group(
+        self,
+        user_group_id: str,
+    ) -> _RawResponse[PublicApiDeleteUserGroupResponse]:
+        """Delete user group (`deleteUserGroup`: DELETE /api/v1/userGroups/{user_group_id})
+
+        Deletes a user group; 404 when it is not found.
+
+        ## Authorization
+
+        Manage organization settings.
+
+        ## Rate limiting
+
+        60 requests/60 seconds
+
+        Args:
+            user_group_id (str):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _users__delete_user_group._get_kwargs(
+            user_group_id=user_group_id,
+        )
+        return cast(
+            "_RawResponse[PublicApiDeleteUserGroupResponse]", self._client._invoke_raw("deleteUserGroup", kwargs)
+        )
+
+
+class AsyncUsersResource:
+    """Operations tagged `users` in the Soda Cloud API (scanwire transcription) spec."""
+
+    def __init__(self, client: _AsyncScanClient[Any, Any]) -> None:
+        self._client = client
+
+    async def list_users(
+        self,
+        *,
+        page: int | Unset = 0,
+        size: int | Unset = 1000,
+        search: str | Unset = UNSET,
+    ) -> PublicApiUsersResponse:
+        """Get users (`listUsers`: GET /api/v1/users)
+
+        Lists the users of the organization sorted by user name; `search` is a fuzzy match on first name,
+        last name and email.
+
+        ## Authorization
+
+        Any user.
+
+        ## Rate limiting
+
+        60 requests/60 seconds
+
+        Args:
+            page (int | Unset):  Default: 0.
+            size (int | Unset):  Default: 1000.
+            search (str | Unset):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _users__list_users._get_kwargs(
+            page=page,
+            size=size,
+            search=search,
+        )
+        return cast("PublicApiUsersResponse", await self._client._invoke("listUsers", kwargs))
+
+    async def list_user_groups(
+        self,
+        *,
+        page: int | Unset = 0,
+        size: int | Unset = 1000,
+        search: str | Unset = UNSET,
+    ) -> PublicApiUserGroupsResponse:
+        """Get user groups (`listUserGroups`: GET /api/v1/userGroups)
+
+        Lists the user groups of the organization; `search` is a fuzzy match on the name.
+
+        ## Authorization
+
+        Any user.
+
+        ## Rate limiting
+
+        60 requests/60 seconds
+
+        Args:
+            page (int | Unset):  Default: 0.
+            size (int | Unset):  Default: 1000.
+            search (str | Unset):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _users__list_user_groups._get_kwargs(
+            page=page,
+            size=size,
+            search=search,
+        )
+        return cast("PublicApiUserGroupsResponse", await self._client._invoke("listUserGroups", kwargs))
+
+    async def create_user_group(
+        self,
+        *,
+        body: PublicApiCreateUserGroupDTO,
+    ) -> None:
+        """Create user group (`createUserGroup`: POST /api/v1/userGroups)
+
+        Creates a user group. The answer has no body; header `Location` says where the group is.
+
+        ## Authorization
+
+        Manage organization settings (`MANAGE_ORGANISATION_SETTINGS`).
+
+        ## Rate limiting
+
+        60 requests/60 seconds
+
+        Args:
+            body (PublicApiCreateUserGroupDTO): Nothing is required ([SODA-SPEC]).
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _users__create_user_group._get_kwargs(
+            body=body,
+        )
+        return cast("None", await self._client._invoke("createUserGroup", kwargs))
+
+    async def get_user_group(
+        self,
+        user_group_id: str,
+    ) -> UserGroupContentDTO:
+        """Get user group (`getUserGroup`: GET /api/v1/userGroups/{user_group_id})
+
+        One user group with its users.
+
+        ## Authorization
+
+        Any user.
+
+        ## Rate limiting
+
+        60 requests/60 seconds
+
+        Args:
+            user_group_id (str):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _users__get_user_group._get_kwargs(
+            user_group_id=user_group_id,
+        )
+        return cast("UserGroupContentDTO", await self._client._invoke("getUserGroup", kwargs))
+
+    async def update_user_group(
+        self,
+        user_group_id: str,
+        *,
+        body: PublicApiUpdateUserGroupDTO,
+    ) -> UserGroupContentDTO:
+        """Update user group (`updateUserGroup`: POST /api/v1/userGroups/{user_group_id})
+
+        Sets the members of a user group (`userIds` is the only field; no rename).
+
+        ## Authorization
+
+        Manage organization settings.
+
+        ## Rate limiting
+
+        60 requests/60 seconds
+
+        Args:
+            user_group_id (str):
+            body (PublicApiUpdateUserGroupDTO):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _users__update_user_group._get_kwargs(
+            user_group_id=user_group_id,
+            body=body,
+        )
+        return cast("UserGroupContentDTO", await self._client._invoke("updateUserGroup", kwargs))
+
+    async def delete_user_group(
+        self,
+        user_group_id: str,
+    ) -> PublicApiDeleteUserGroupResponse:
+        """Delete user group (`deleteUserGroup`: DELETE /api/v1/userGroups/{user_group_id})
+
+        Deletes a user group; 404 when it is not found.
+
+        ## Authorization
+
+        Manage organization settings.
+
+        ## Rate limiting
+
+        60 requests/60 seconds
+
+        Args:
+            user_group_id (str):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _users__delete_user_group._get_kwargs(
+            user_group_id=user_group_id,
+        )
+        return cast("PublicApiDeleteUserGroupResponse", await self._client._invoke("deleteUserGroup", kwargs))
+
+
+class AsyncUsersResourceWithRawResponse:
+    """Operations tagged `users` in the Soda Cloud API (scanwire transcription) spec, answering RawResponse (status, headers, parsed model)."""
+
+    def __init__(self, client: _AsyncScanClient[Any, Any]) -> None:
+        self._client = client
+
+    async def list_users(
+        self,
+        *,
+        page: int | Unset = 0,
+        size: int | Unset = 1000,
+        search: str | Unset = UNSET,
+    ) -> _RawResponse[PublicApiUsersResponse]:
+        """Get users (`listUsers`: GET /api/v1/users)
+
+        Lists the users of the organization sorted by user name; `search` is a fuzzy match on first name,
+        last name and email.
+
+        ## Authorization
+
+        Any user.
+
+        ## Rate limiting
+
+        60 requests/60 seconds
+
+        Args:
+            page (int | Unset):  Default: 0.
+            size (int | Unset):  Default: 1000.
+            search (str | Unset):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _users__list_users._get_kwargs(
+            page=page,
+            size=size,
+            search=search,
+        )
+        return cast("_RawResponse[PublicApiUsersResponse]", await self._client._invoke_raw("listUsers", kwargs))
+
+    async def list_user_groups(
+        self,
+        *,
+        page: int | Unset = 0,
+        size: int | Unset = 1000,
+        search: str | Unset = UNSET,
+    ) -> _RawResponse[PublicApiUserGroupsResponse]:
+        """Get user groups (`listUserGroups`: GET /api/v1/userGroups)
+
+        Lists the user groups of the organization; `search` is a fuzzy match on the name.
+
+        ## Authorization
+
+        Any user.
+
+        ## Rate limiting
+
+        60 requests/60 seconds
+
+        Args:
+            page (int | Unset):  Default: 0.
+            size (int | Unset):  Default: 1000.
+            search (str | Unset):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _users__list_user_groups._get_kwargs(
+            page=page,
+            size=size,
+            search=search,
+        )
+        return cast(
+            "_RawResponse[PublicApiUserGroupsResponse]", await self._client._invoke_raw("listUserGroups", kwargs)
+        )
+
+    async def create_user_group(
+        self,
+        *,
+        body: PublicApiCreateUserGroupDTO,
+    ) -> _RawResponse[None]:
+        """Create user group (`createUserGroup`: POST /api/v1/userGroups)
+
+        Creates a user group. The answer has no body; header `Location` says where the group is.
+
+        ## Authorization
+
+        Manage organization settings (`MANAGE_ORGANISATION_SETTINGS`).
+
+        ## Rate limiting
+
+        60 requests/60 seconds
+
+        Args:
+            body (PublicApiCreateUserGroupDTO): Nothing is required ([SODA-SPEC]).
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _users__create_user_group._get_kwargs(
+            body=body,
+        )
+        return cast("_RawResponse[None]", await self._client._invoke_raw("createUserGroup", kwargs))
+
+    async def get_user_group(
+        self,
+        user_group_id: str,
+    ) -> _RawResponse[UserGroupContentDTO]:
+        """Get user group (`getUserGroup`: GET /api/v1/userGroups/{user_group_id})
+
+        One user group with its users.
+
+        ## Authorization
+
+        Any user.
+
+        ## Rate limiting
+
+        60 requests/60 seconds
+
+        Args:
+            user_group_id (str):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _users__get_user_group._get_kwargs(
+            user_group_id=user_group_id,
+        )
+        return cast("_RawResponse[UserGroupContentDTO]", await self._client._invoke_raw("getUserGroup", kwargs))
+
+    async def update_user_group(
+        self,
+        user_group_id: str,
+        *,
+        body: PublicApiUpdateUserGroupDTO,
+    ) -> _RawResponse[UserGroupContentDTO]:
+        """Update user group (`updateUserGroup`: POST /api/v1/userGroups/{user_group_id})
+
+        Sets the members of a user group (`userIds` is the only field; no rename).
+
+        ## Authorization
+
+        Manage organization settings.
+
+        ## Rate limiting
+
+        60 requests/60 seconds
+
+        Args:
+            user_group_id (str):
+            body (PublicApiUpdateUserGroupDTO):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _users__update_user_group._get_kwargs(
+            user_group_id=user_group_id,
+            body=body,
+        )
+        return cast("_RawResponse[UserGroupContentDTO]", await self._client._invoke_raw("updateUserGroup", kwargs))
+
+    async def delete_user_group(
+        self,
+        user_group_id: str,
+    ) -> _RawResponse[PublicApiDeleteUserGroupResponse]:
+        """Delete user group (`deleteUserGroup`: DELETE /api/v1/userGroups/{user_group_id})
+
+        Deletes a user group; 404 when it is not found.
+
+        ## Authorization
+
+        Manage organization settings.
+
+        ## Rate limiting
+
+        60 requests/60 seconds
+
+        Args:
+            user_group_id (str):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _users__delete_user_group._get_kwargs(
+            user_group_id=user_group_id,
+        )
+        return cast(
+            "_RawResponse[PublicApiDeleteUserGroupResponse]", await self._client._invoke_raw("deleteUserGroup", kwargs)
+        )
+
+
 class SodaClientWithRawResponse:
     """`client.with_raw_response`: the same resource namespaces, answering RawResponse[model]."""
 
     def __init__(self, client: _ScanClient[Any, Any]) -> None:
         self.scans = ScansResourceWithRawResponse(client)
         self.utility = UtilityResourceWithRawResponse(client)
+        self.checks = ChecksResourceWithRawResponse(client)
+        self.datasets = DatasetsResourceWithRawResponse(client)
+        self.incidents = IncidentsResourceWithRawResponse(client)
+        self.users = UsersResourceWithRawResponse(client)
 
 
 class SodaClient(_ScanClient[PublicApiScanStatusResponse, PublicApiScanStatusResponse]):
-    """Synchronous client of the Soda Cloud API (scanwire transcription): resource namespaces named from the spec's tags (`scans`, `utility`) and the cross-vendor lifecycle methods. Made by `soda_client.connect(...)`."""
+    """Synchronous client of the Soda Cloud API (scanwire transcription): resource namespaces named from the spec's tags (`scans`, `utility`, `checks`, `datasets`, `incidents`, `users`) and the cross-vendor lifecycle methods. Made by `soda_client.connect(...)`."""
 
     scans: ScansResource
     utility: UtilityResource
+    checks: ChecksResource
+    datasets: DatasetsResource
+    incidents: IncidentsResource
+    users: UsersResource
     with_raw_response: SodaClientWithRawResponse
     raw: AuthenticatedClient  # the generated client on the same connection (auth, retries), for api.* functions
 
     def _bind(self) -> None:
         self.scans = ScansResource(self)
         self.utility = UtilityResource(self)
+        self.checks = ChecksResource(self)
+        self.datasets = DatasetsResource(self)
+        self.incidents = IncidentsResource(self)
+        self.users = UsersResource(self)
         self.with_raw_response = SodaClientWithRawResponse(self)
 
     def get_scan(self, scan: _ScanLike) -> _Scan[PublicApiScanStatusResponse]:
@@ -1401,6 +3985,10 @@ class SodaClient(_ScanClient[PublicApiScanStatusResponse, PublicApiScanStatusRes
         """Every log entry of the lifecycle's `logs` (`getScanLogs`), page after page (`x-scanwire-paging`); `page_size` items a request."""
         return cast("Iterator[LogsContentDTO]", self._iter_scan_logs(scan, page_size))
 
+    def iter_findings(self, scan: _ScanLike, *, page_size: int | None = None) -> Iterator[PublicApiCheckSlimDTO]:
+        """Every finding of the scan: the lifecycle's `findings` (`getScanStatus`), page after page when the operation is paged (`page_size` items a request)."""
+        return cast("Iterator[PublicApiCheckSlimDTO]", self._iter_findings(scan, page_size))
+
 
 class AsyncSodaClientWithRawResponse:
     """`client.with_raw_response`: the same resource namespaces, answering RawResponse[model]."""
@@ -1408,19 +3996,31 @@ class AsyncSodaClientWithRawResponse:
     def __init__(self, client: _AsyncScanClient[Any, Any]) -> None:
         self.scans = AsyncScansResourceWithRawResponse(client)
         self.utility = AsyncUtilityResourceWithRawResponse(client)
+        self.checks = AsyncChecksResourceWithRawResponse(client)
+        self.datasets = AsyncDatasetsResourceWithRawResponse(client)
+        self.incidents = AsyncIncidentsResourceWithRawResponse(client)
+        self.users = AsyncUsersResourceWithRawResponse(client)
 
 
 class AsyncSodaClient(_AsyncScanClient[PublicApiScanStatusResponse, PublicApiScanStatusResponse]):
-    """Asynchronous client of the Soda Cloud API (scanwire transcription): resource namespaces named from the spec's tags (`scans`, `utility`) and the cross-vendor lifecycle methods. Made by `soda_client.connect_async(...)`."""
+    """Asynchronous client of the Soda Cloud API (scanwire transcription): resource namespaces named from the spec's tags (`scans`, `utility`, `checks`, `datasets`, `incidents`, `users`) and the cross-vendor lifecycle methods. Made by `soda_client.connect_async(...)`."""
 
     scans: AsyncScansResource
     utility: AsyncUtilityResource
+    checks: AsyncChecksResource
+    datasets: AsyncDatasetsResource
+    incidents: AsyncIncidentsResource
+    users: AsyncUsersResource
     with_raw_response: AsyncSodaClientWithRawResponse
     raw: AuthenticatedClient  # the generated client on the same connection (auth, retries), for api.* functions
 
     def _bind(self) -> None:
         self.scans = AsyncScansResource(self)
         self.utility = AsyncUtilityResource(self)
+        self.checks = AsyncChecksResource(self)
+        self.datasets = AsyncDatasetsResource(self)
+        self.incidents = AsyncIncidentsResource(self)
+        self.users = AsyncUsersResource(self)
         self.with_raw_response = AsyncSodaClientWithRawResponse(self)
 
     async def get_scan(self, scan: _ScanLike) -> _Scan[PublicApiScanStatusResponse]:
@@ -1536,3 +4136,7 @@ class AsyncSodaClient(_AsyncScanClient[PublicApiScanStatusResponse, PublicApiSca
     def iter_scan_logs(self, scan: _ScanLike, *, page_size: int | None = None) -> AsyncIterator[LogsContentDTO]:
         """Every log entry of the lifecycle's `logs` (`getScanLogs`), page after page (`x-scanwire-paging`); `page_size` items a request."""
         return cast("AsyncIterator[LogsContentDTO]", self._iter_scan_logs(scan, page_size))
+
+    def iter_findings(self, scan: _ScanLike, *, page_size: int | None = None) -> AsyncIterator[PublicApiCheckSlimDTO]:
+        """Every finding of the scan: the lifecycle's `findings` (`getScanStatus`), page after page when the operation is paged (`page_size` items a request)."""
+        return cast("AsyncIterator[PublicApiCheckSlimDTO]", self._iter_findings(scan, page_size))
