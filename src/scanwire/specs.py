@@ -202,7 +202,7 @@ def check_provenance(spec: Spec, layout: Layout | None) -> Iterator[Problem]:
         yield spec.source.problem(["info"], "info.x-origin is missing", "provenance")
     known: set[str] | None = None
     if layout is not None and layout.seeds.is_dir():
-        known = {p.name for p in layout.seeds.iterdir()} | {"vendor-notes.md"}
+        known = {p.name for p in layout.seeds.iterdir()} | {"vendor-notes.md", "vendor-notes-workflow.md"}
     for method, path, op in iter_operations(spec.doc):
         where = ["paths", path, method.lower()]
         sources = op.get("x-source")
