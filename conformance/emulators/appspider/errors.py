@@ -9,9 +9,16 @@ from typing import Any
 
 from starlette.responses import Response
 
+from conformance.emulators.appspider.configs import (
+    AttachmentNotFoundError,
+    ConfigNameNotUniqueError,
+    NoConfigError,
+)
 from conformance.emulators.appspider.models import (
+    ClientNotFoundError,
     ConfigNotFoundError,
     InvalidClientIdError,
+    ReportNotReadyError,
     ScanNotAllowedError,
     ScanStartFailedError,
 )
@@ -55,6 +62,13 @@ ERRORS = ErrorTable(
         # The document gives this GetScans error no Reason code (seed "Config Id does not exist in client").
         (ConfigNotFoundError, Rule(400)),
         (ScanStartFailedError, Rule(400, code="ScanStartFailed")),
+        # vendor-notes-workflow §3: SaveConfig's documented Reasons; GetClient's "No Client Found".
+        (NoConfigError, Rule(400, code="ConfigNotFound")),
+        (ConfigNameNotUniqueError, Rule(400, code="ConfigNameIsNotUnique")),
+        (ClientNotFoundError, Rule(400, code="NotFound")),
+        # No public Reason for a missing report or attachment (vendor-notes-workflow Gaps): INFERENCE.
+        (ReportNotReadyError, Rule(400, code="ReportNotReady")),
+        (AttachmentNotFoundError, Rule(400, code="AttachmentNotFound")),
         # The document lists no Reason for an action the scan's status forbids: 400, Reason null (INFERENCE).
         (core.IllegalTransitionError, Rule(400, lambda call, e: call.backend.action_refusal(e))),
         (core.BadRequestError, Rule(400, _describe, code="InvalidJsonSchema")),

@@ -1750,12 +1750,12 @@ class ScanConfigurationResource:
         envelope: find the new config by name (`GetConfigs`) or run it by name (`RunScan configName`).
 
         Args:
-            body (SaveConfigForm): SaveConfig as a form. `xml` (documented) or `scanconfigxml`
+            body (SaveConfigForm | Unset): SaveConfig as a form. `xml` (documented) or `scanconfigxml`
                 (Rapid7's Jenkins plugin) carries the
                 scan-config XML; the string "null" counts as absent (the plugin sends `id=null`,
                 `clientId=null`).
-            body (SaveConfigMultipart): SaveConfig as multipart/form-data: either one part `Config`
-                holding the config as a JSON object
+            body (SaveConfigMultipart | Unset): SaveConfig as multipart/form-data: either one part
+                `Config` holding the config as a JSON object
                 (`{Name, EngineGroupId, ClientId, Id, DefendEnabled, Monitoring, MonitoringDelay,
                 MonitoringTriggerScan, IsApproveRequired, Xml}`, PyAppSpider), or the SaveConfigForm
                 fields as
@@ -1872,12 +1872,12 @@ class ScanConfigurationResourceWithRawResponse:
         envelope: find the new config by name (`GetConfigs`) or run it by name (`RunScan configName`).
 
         Args:
-            body (SaveConfigForm): SaveConfig as a form. `xml` (documented) or `scanconfigxml`
+            body (SaveConfigForm | Unset): SaveConfig as a form. `xml` (documented) or `scanconfigxml`
                 (Rapid7's Jenkins plugin) carries the
                 scan-config XML; the string "null" counts as absent (the plugin sends `id=null`,
                 `clientId=null`).
-            body (SaveConfigMultipart): SaveConfig as multipart/form-data: either one part `Config`
-                holding the config as a JSON object
+            body (SaveConfigMultipart | Unset): SaveConfig as multipart/form-data: either one part
+                `Config` holding the config as a JSON object
                 (`{Name, EngineGroupId, ClientId, Id, DefendEnabled, Monitoring, MonitoringDelay,
                 MonitoringTriggerScan, IsApproveRequired, Xml}`, PyAppSpider), or the SaveConfigForm
                 fields as
@@ -1994,12 +1994,12 @@ class AsyncScanConfigurationResource:
         envelope: find the new config by name (`GetConfigs`) or run it by name (`RunScan configName`).
 
         Args:
-            body (SaveConfigForm): SaveConfig as a form. `xml` (documented) or `scanconfigxml`
+            body (SaveConfigForm | Unset): SaveConfig as a form. `xml` (documented) or `scanconfigxml`
                 (Rapid7's Jenkins plugin) carries the
                 scan-config XML; the string "null" counts as absent (the plugin sends `id=null`,
                 `clientId=null`).
-            body (SaveConfigMultipart): SaveConfig as multipart/form-data: either one part `Config`
-                holding the config as a JSON object
+            body (SaveConfigMultipart | Unset): SaveConfig as multipart/form-data: either one part
+                `Config` holding the config as a JSON object
                 (`{Name, EngineGroupId, ClientId, Id, DefendEnabled, Monitoring, MonitoringDelay,
                 MonitoringTriggerScan, IsApproveRequired, Xml}`, PyAppSpider), or the SaveConfigForm
                 fields as
@@ -2116,12 +2116,12 @@ class AsyncScanConfigurationResourceWithRawResponse:
         envelope: find the new config by name (`GetConfigs`) or run it by name (`RunScan configName`).
 
         Args:
-            body (SaveConfigForm): SaveConfig as a form. `xml` (documented) or `scanconfigxml`
+            body (SaveConfigForm | Unset): SaveConfig as a form. `xml` (documented) or `scanconfigxml`
                 (Rapid7's Jenkins plugin) carries the
                 scan-config XML; the string "null" counts as absent (the plugin sends `id=null`,
                 `clientId=null`).
-            body (SaveConfigMultipart): SaveConfig as multipart/form-data: either one part `Config`
-                holding the config as a JSON object
+            body (SaveConfigMultipart | Unset): SaveConfig as multipart/form-data: either one part
+                `Config` holding the config as a JSON object
                 (`{Name, EngineGroupId, ClientId, Id, DefendEnabled, Monitoring, MonitoringDelay,
                 MonitoringTriggerScan, IsApproveRequired, Xml}`, PyAppSpider), or the SaveConfigForm
                 fields as

@@ -10,7 +10,7 @@ from ...models.api_response import ApiResponse
 from ...models.error_response import ErrorResponse
 from ...models.save_config_form import SaveConfigForm
 from ...models.save_config_multipart import SaveConfigMultipart
-from ...types import UNSET, Response
+from ...types import UNSET, Response, Unset
 
 
 def _get_kwargs(
@@ -25,10 +25,12 @@ def _get_kwargs(
     }
 
     if isinstance(body, SaveConfigForm):
-        _kwargs["data"] = body.to_dict()
+        if not isinstance(body, Unset):
+            _kwargs["data"] = body.to_dict()
         headers["Content-Type"] = "application/x-www-form-urlencoded"
     if isinstance(body, SaveConfigMultipart):
-        _kwargs["files"] = body.to_multipart()
+        if not isinstance(body, Unset):
+            _kwargs["files"] = body.to_multipart()
 
     _kwargs["headers"] = headers
     return _kwargs
@@ -83,12 +85,12 @@ def sync_detailed(
     envelope: find the new config by name (`GetConfigs`) or run it by name (`RunScan configName`).
 
     Args:
-        body (SaveConfigForm): SaveConfig as a form. `xml` (documented) or `scanconfigxml`
+        body (SaveConfigForm | Unset): SaveConfig as a form. `xml` (documented) or `scanconfigxml`
             (Rapid7's Jenkins plugin) carries the
             scan-config XML; the string "null" counts as absent (the plugin sends `id=null`,
             `clientId=null`).
-        body (SaveConfigMultipart): SaveConfig as multipart/form-data: either one part `Config`
-            holding the config as a JSON object
+        body (SaveConfigMultipart | Unset): SaveConfig as multipart/form-data: either one part
+            `Config` holding the config as a JSON object
             (`{Name, EngineGroupId, ClientId, Id, DefendEnabled, Monitoring, MonitoringDelay,
             MonitoringTriggerScan, IsApproveRequired, Xml}`, PyAppSpider), or the SaveConfigForm
             fields as
@@ -129,12 +131,12 @@ def sync(
     envelope: find the new config by name (`GetConfigs`) or run it by name (`RunScan configName`).
 
     Args:
-        body (SaveConfigForm): SaveConfig as a form. `xml` (documented) or `scanconfigxml`
+        body (SaveConfigForm | Unset): SaveConfig as a form. `xml` (documented) or `scanconfigxml`
             (Rapid7's Jenkins plugin) carries the
             scan-config XML; the string "null" counts as absent (the plugin sends `id=null`,
             `clientId=null`).
-        body (SaveConfigMultipart): SaveConfig as multipart/form-data: either one part `Config`
-            holding the config as a JSON object
+        body (SaveConfigMultipart | Unset): SaveConfig as multipart/form-data: either one part
+            `Config` holding the config as a JSON object
             (`{Name, EngineGroupId, ClientId, Id, DefendEnabled, Monitoring, MonitoringDelay,
             MonitoringTriggerScan, IsApproveRequired, Xml}`, PyAppSpider), or the SaveConfigForm
             fields as
@@ -170,12 +172,12 @@ async def asyncio_detailed(
     envelope: find the new config by name (`GetConfigs`) or run it by name (`RunScan configName`).
 
     Args:
-        body (SaveConfigForm): SaveConfig as a form. `xml` (documented) or `scanconfigxml`
+        body (SaveConfigForm | Unset): SaveConfig as a form. `xml` (documented) or `scanconfigxml`
             (Rapid7's Jenkins plugin) carries the
             scan-config XML; the string "null" counts as absent (the plugin sends `id=null`,
             `clientId=null`).
-        body (SaveConfigMultipart): SaveConfig as multipart/form-data: either one part `Config`
-            holding the config as a JSON object
+        body (SaveConfigMultipart | Unset): SaveConfig as multipart/form-data: either one part
+            `Config` holding the config as a JSON object
             (`{Name, EngineGroupId, ClientId, Id, DefendEnabled, Monitoring, MonitoringDelay,
             MonitoringTriggerScan, IsApproveRequired, Xml}`, PyAppSpider), or the SaveConfigForm
             fields as
@@ -214,12 +216,12 @@ async def asyncio(
     envelope: find the new config by name (`GetConfigs`) or run it by name (`RunScan configName`).
 
     Args:
-        body (SaveConfigForm): SaveConfig as a form. `xml` (documented) or `scanconfigxml`
+        body (SaveConfigForm | Unset): SaveConfig as a form. `xml` (documented) or `scanconfigxml`
             (Rapid7's Jenkins plugin) carries the
             scan-config XML; the string "null" counts as absent (the plugin sends `id=null`,
             `clientId=null`).
-        body (SaveConfigMultipart): SaveConfig as multipart/form-data: either one part `Config`
-            holding the config as a JSON object
+        body (SaveConfigMultipart | Unset): SaveConfig as multipart/form-data: either one part
+            `Config` holding the config as a JSON object
             (`{Name, EngineGroupId, ClientId, Id, DefendEnabled, Monitoring, MonitoringDelay,
             MonitoringTriggerScan, IsApproveRequired, Xml}`, PyAppSpider), or the SaveConfigForm
             fields as
