@@ -49,7 +49,10 @@ def _describe(call: Call[Any] | None, exc: core.BadRequestError) -> str:
     """A short ErrorMessage: the documented one when something required is missing, else each finding."""
     if any(p.rule == "required" for p in exc.problems):
         return _REQUIRED
-    return "; ".join(p.short for p in exc.problems)
+    # Name the field when the validator's finding does not ("5 is not one of [0, 1, 24, 168, 720]").
+    return "; ".join(
+        p.short if not p.field or p.field in p.short else f"{p.field}: {p.short}" for p in exc.problems
+    )
 
 
 ERRORS = ErrorTable(

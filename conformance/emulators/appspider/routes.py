@@ -12,7 +12,7 @@ import email.policy
 import json
 from email.parser import BytesParser
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode
 
 from starlette.responses import Response
 
@@ -33,6 +33,10 @@ _REQUIRED = "Required parameters not provided"
 def _ids(call: AppSpider, name: str) -> list[str]:
     # param() falls back to the raw query: the actions also take `scanId` there, undeclared (AS-PY).
     value = param(call, name)
+    if call.content_type == "application/x-www-form-urlencoded" and name not in call.query:
+        # A repeated form field is a list (`configIds=a&configIds=b`); the typed body may keep one.
+        sent = parse_qs(call.raw_body.decode("utf-8", "replace")).get(name)
+        value = sent if sent and len(sent) > 1 else value
     values = value if isinstance(value, list) else [] if value in (None, "") else [value]
     return [str(v).strip().lower() for v in values if str(v).strip()]
 

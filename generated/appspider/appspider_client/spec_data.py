@@ -431,7 +431,7 @@ SPEC: dict[str, Any] = {'extensions': {'x-scanwire-auth': {'credentials': ['user
                                              '400': ['application/json'],
                                              '401': ['application/json']},
                                'x-scanwire-errors': {'statuses': {'400': 'conflict'}}},
-                'deleteConfigs': {'body': ['application/x-www-form-urlencoded'],
+                'deleteConfigs': {'body': ['application/x-www-form-urlencoded', 'application/json'],
                                   'method': 'POST',
                                   'module': 'api.scan_configuration.delete_configs',
                                   'parameters': [],

@@ -28,6 +28,7 @@ from ..models.client_response import ClientResponse
 from ..models.clients_response import ClientsResponse
 from ..models.config_response import ConfigResponse
 from ..models.configs_response import ConfigsResponse
+from ..models.delete_configs_json_request import DeleteConfigsJsonRequest
 from ..models.delete_configs_request import DeleteConfigsRequest
 from ..models.engine_groups_response import EngineGroupsResponse
 from ..models.engines_response import EnginesResponse
@@ -1775,7 +1776,7 @@ class ScanConfigurationResource:
     def delete_configs(
         self,
         *,
-        body: DeleteConfigsRequest,
+        body: DeleteConfigsRequest | DeleteConfigsJsonRequest | Unset = UNSET,
     ) -> ApiResponse:
         """Delete scan configs (`deleteConfigs`: POST /Config/DeleteConfigs)
 
@@ -1783,7 +1784,10 @@ class ScanConfigurationResource:
         finished scans of those configs are deleted with their reports ("Deleting All").
 
         Args:
-            body (DeleteConfigsRequest):
+            body (DeleteConfigsRequest | Unset):
+            body (DeleteConfigsJsonRequest | Unset): DeleteConfigsRequest sent as JSON (`{"configIds":
+                [...], "deleteReport": true}`): the same schema under another name, so the generated
+                client can tell the form and JSON encodings apart.
 
         Raises:
             scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
@@ -1897,7 +1901,7 @@ class ScanConfigurationResourceWithRawResponse:
     def delete_configs(
         self,
         *,
-        body: DeleteConfigsRequest,
+        body: DeleteConfigsRequest | DeleteConfigsJsonRequest | Unset = UNSET,
     ) -> _RawResponse[ApiResponse]:
         """Delete scan configs (`deleteConfigs`: POST /Config/DeleteConfigs)
 
@@ -1905,7 +1909,10 @@ class ScanConfigurationResourceWithRawResponse:
         finished scans of those configs are deleted with their reports ("Deleting All").
 
         Args:
-            body (DeleteConfigsRequest):
+            body (DeleteConfigsRequest | Unset):
+            body (DeleteConfigsJsonRequest | Unset): DeleteConfigsRequest sent as JSON (`{"configIds":
+                [...], "deleteReport": true}`): the same schema under another name, so the generated
+                client can tell the form and JSON encodings apart.
 
         Raises:
             scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
@@ -2019,7 +2026,7 @@ class AsyncScanConfigurationResource:
     async def delete_configs(
         self,
         *,
-        body: DeleteConfigsRequest,
+        body: DeleteConfigsRequest | DeleteConfigsJsonRequest | Unset = UNSET,
     ) -> ApiResponse:
         """Delete scan configs (`deleteConfigs`: POST /Config/DeleteConfigs)
 
@@ -2027,7 +2034,10 @@ class AsyncScanConfigurationResource:
         finished scans of those configs are deleted with their reports ("Deleting All").
 
         Args:
-            body (DeleteConfigsRequest):
+            body (DeleteConfigsRequest | Unset):
+            body (DeleteConfigsJsonRequest | Unset): DeleteConfigsRequest sent as JSON (`{"configIds":
+                [...], "deleteReport": true}`): the same schema under another name, so the generated
+                client can tell the form and JSON encodings apart.
 
         Raises:
             scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
@@ -2141,7 +2151,7 @@ class AsyncScanConfigurationResourceWithRawResponse:
     async def delete_configs(
         self,
         *,
-        body: DeleteConfigsRequest,
+        body: DeleteConfigsRequest | DeleteConfigsJsonRequest | Unset = UNSET,
     ) -> _RawResponse[ApiResponse]:
         """Delete scan configs (`deleteConfigs`: POST /Config/DeleteConfigs)
 
@@ -2149,7 +2159,10 @@ class AsyncScanConfigurationResourceWithRawResponse:
         finished scans of those configs are deleted with their reports ("Deleting All").
 
         Args:
-            body (DeleteConfigsRequest):
+            body (DeleteConfigsRequest | Unset):
+            body (DeleteConfigsJsonRequest | Unset): DeleteConfigsRequest sent as JSON (`{"configIds":
+                [...], "deleteReport": true}`): the same schema under another name, so the generated
+                client can tell the form and JSON encodings apart.
 
         Raises:
             scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
@@ -2535,7 +2548,7 @@ class ReportsResource:
         self,
         *,
         scan_id: UUID,
-    ) -> str:
+    ) -> File:
         """VulnerabilitiesSummary.xml of a scan (`getVulnerabilitiesSummaryXml`: GET /Report/GetVulnerabilitiesSummaryXml)
 
         Gets VulnerabilitiesSummary.xml for the scan. "Only scans in "Completed" and "Stopped" states may
@@ -2551,7 +2564,7 @@ class ReportsResource:
         kwargs = _reports__get_vulnerabilities_summary_xml._get_kwargs(
             scan_id=scan_id,
         )
-        return cast("str", self._client._invoke("getVulnerabilitiesSummaryXml", kwargs))
+        return cast("File", self._client._invoke("getVulnerabilitiesSummaryXml", kwargs))
 
     def get_report_zip(
         self,
@@ -2579,7 +2592,7 @@ class ReportsResource:
         self,
         *,
         scan_id: UUID,
-    ) -> str:
+    ) -> File:
         """CrawledLinks.xml of a scan (`getCrawledLinksXml`: GET /Report/GetCrawledLinksXml)
 
         The links the scan crawled, as XML (CrawledLinks.xml). Same Completed/Stopped rule.
@@ -2594,7 +2607,7 @@ class ReportsResource:
         kwargs = _reports__get_crawled_links_xml._get_kwargs(
             scan_id=scan_id,
         )
-        return cast("str", self._client._invoke("getCrawledLinksXml", kwargs))
+        return cast("File", self._client._invoke("getCrawledLinksXml", kwargs))
 
 
 class ReportsResourceWithRawResponse:
@@ -2607,7 +2620,7 @@ class ReportsResourceWithRawResponse:
         self,
         *,
         scan_id: UUID,
-    ) -> _RawResponse[str]:
+    ) -> _RawResponse[File]:
         """VulnerabilitiesSummary.xml of a scan (`getVulnerabilitiesSummaryXml`: GET /Report/GetVulnerabilitiesSummaryXml)
 
         Gets VulnerabilitiesSummary.xml for the scan. "Only scans in "Completed" and "Stopped" states may
@@ -2623,7 +2636,7 @@ class ReportsResourceWithRawResponse:
         kwargs = _reports__get_vulnerabilities_summary_xml._get_kwargs(
             scan_id=scan_id,
         )
-        return cast("_RawResponse[str]", self._client._invoke_raw("getVulnerabilitiesSummaryXml", kwargs))
+        return cast("_RawResponse[File]", self._client._invoke_raw("getVulnerabilitiesSummaryXml", kwargs))
 
     def get_report_zip(
         self,
@@ -2651,7 +2664,7 @@ class ReportsResourceWithRawResponse:
         self,
         *,
         scan_id: UUID,
-    ) -> _RawResponse[str]:
+    ) -> _RawResponse[File]:
         """CrawledLinks.xml of a scan (`getCrawledLinksXml`: GET /Report/GetCrawledLinksXml)
 
         The links the scan crawled, as XML (CrawledLinks.xml). Same Completed/Stopped rule.
@@ -2666,7 +2679,7 @@ class ReportsResourceWithRawResponse:
         kwargs = _reports__get_crawled_links_xml._get_kwargs(
             scan_id=scan_id,
         )
-        return cast("_RawResponse[str]", self._client._invoke_raw("getCrawledLinksXml", kwargs))
+        return cast("_RawResponse[File]", self._client._invoke_raw("getCrawledLinksXml", kwargs))
 
 
 class AsyncReportsResource:
@@ -2679,7 +2692,7 @@ class AsyncReportsResource:
         self,
         *,
         scan_id: UUID,
-    ) -> str:
+    ) -> File:
         """VulnerabilitiesSummary.xml of a scan (`getVulnerabilitiesSummaryXml`: GET /Report/GetVulnerabilitiesSummaryXml)
 
         Gets VulnerabilitiesSummary.xml for the scan. "Only scans in "Completed" and "Stopped" states may
@@ -2695,7 +2708,7 @@ class AsyncReportsResource:
         kwargs = _reports__get_vulnerabilities_summary_xml._get_kwargs(
             scan_id=scan_id,
         )
-        return cast("str", await self._client._invoke("getVulnerabilitiesSummaryXml", kwargs))
+        return cast("File", await self._client._invoke("getVulnerabilitiesSummaryXml", kwargs))
 
     async def get_report_zip(
         self,
@@ -2723,7 +2736,7 @@ class AsyncReportsResource:
         self,
         *,
         scan_id: UUID,
-    ) -> str:
+    ) -> File:
         """CrawledLinks.xml of a scan (`getCrawledLinksXml`: GET /Report/GetCrawledLinksXml)
 
         The links the scan crawled, as XML (CrawledLinks.xml). Same Completed/Stopped rule.
@@ -2738,7 +2751,7 @@ class AsyncReportsResource:
         kwargs = _reports__get_crawled_links_xml._get_kwargs(
             scan_id=scan_id,
         )
-        return cast("str", await self._client._invoke("getCrawledLinksXml", kwargs))
+        return cast("File", await self._client._invoke("getCrawledLinksXml", kwargs))
 
 
 class AsyncReportsResourceWithRawResponse:
@@ -2751,7 +2764,7 @@ class AsyncReportsResourceWithRawResponse:
         self,
         *,
         scan_id: UUID,
-    ) -> _RawResponse[str]:
+    ) -> _RawResponse[File]:
         """VulnerabilitiesSummary.xml of a scan (`getVulnerabilitiesSummaryXml`: GET /Report/GetVulnerabilitiesSummaryXml)
 
         Gets VulnerabilitiesSummary.xml for the scan. "Only scans in "Completed" and "Stopped" states may
@@ -2767,7 +2780,7 @@ class AsyncReportsResourceWithRawResponse:
         kwargs = _reports__get_vulnerabilities_summary_xml._get_kwargs(
             scan_id=scan_id,
         )
-        return cast("_RawResponse[str]", await self._client._invoke_raw("getVulnerabilitiesSummaryXml", kwargs))
+        return cast("_RawResponse[File]", await self._client._invoke_raw("getVulnerabilitiesSummaryXml", kwargs))
 
     async def get_report_zip(
         self,
@@ -2795,7 +2808,7 @@ class AsyncReportsResourceWithRawResponse:
         self,
         *,
         scan_id: UUID,
-    ) -> _RawResponse[str]:
+    ) -> _RawResponse[File]:
         """CrawledLinks.xml of a scan (`getCrawledLinksXml`: GET /Report/GetCrawledLinksXml)
 
         The links the scan crawled, as XML (CrawledLinks.xml). Same Completed/Stopped rule.
@@ -2810,7 +2823,7 @@ class AsyncReportsResourceWithRawResponse:
         kwargs = _reports__get_crawled_links_xml._get_kwargs(
             scan_id=scan_id,
         )
-        return cast("_RawResponse[str]", await self._client._invoke_raw("getCrawledLinksXml", kwargs))
+        return cast("_RawResponse[File]", await self._client._invoke_raw("getCrawledLinksXml", kwargs))
 
 
 class ClientsResource:

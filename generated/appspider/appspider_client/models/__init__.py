@@ -10,6 +10,7 @@ from .client_summary import ClientSummary
 from .clients_response import ClientsResponse
 from .config_response import ConfigResponse
 from .configs_response import ConfigsResponse
+from .delete_configs_json_request import DeleteConfigsJsonRequest
 from .delete_configs_request import DeleteConfigsRequest
 from .engine import Engine
 from .engine_group import EngineGroup
@@ -58,6 +59,7 @@ __all__ = (
     "ClientSummary",
     "ConfigResponse",
     "ConfigsResponse",
+    "DeleteConfigsJsonRequest",
     "DeleteConfigsRequest",
     "Engine",
     "EngineGroup",

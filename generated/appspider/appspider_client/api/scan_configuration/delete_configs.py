@@ -7,14 +7,15 @@ import httpx
 from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.api_response import ApiResponse
+from ...models.delete_configs_json_request import DeleteConfigsJsonRequest
 from ...models.delete_configs_request import DeleteConfigsRequest
 from ...models.error_response import ErrorResponse
-from ...types import Response
+from ...types import UNSET, Response, Unset
 
 
 def _get_kwargs(
     *,
-    body: DeleteConfigsRequest,
+    body: DeleteConfigsRequest | DeleteConfigsJsonRequest | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
 
@@ -23,8 +24,15 @@ def _get_kwargs(
         "url": "/Config/DeleteConfigs",
     }
 
-    _kwargs["data"] = body.to_dict()
-    headers["Content-Type"] = "application/x-www-form-urlencoded"
+    if isinstance(body, DeleteConfigsRequest):
+        if not isinstance(body, Unset):
+            _kwargs["data"] = body.to_dict()
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+    if isinstance(body, DeleteConfigsJsonRequest):
+        if not isinstance(body, Unset):
+            _kwargs["json"] = body.to_dict()
+
+        headers["Content-Type"] = "application/json"
 
     _kwargs["headers"] = headers
     return _kwargs
@@ -68,7 +76,7 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: DeleteConfigsRequest,
+    body: DeleteConfigsRequest | DeleteConfigsJsonRequest | Unset = UNSET,
 ) -> Response[ApiResponse | ErrorResponse]:
     """Delete scan configs
 
@@ -76,7 +84,10 @@ def sync_detailed(
     finished scans of those configs are deleted with their reports ("Deleting All").
 
     Args:
-        body (DeleteConfigsRequest):
+        body (DeleteConfigsRequest | Unset):
+        body (DeleteConfigsJsonRequest | Unset): DeleteConfigsRequest sent as JSON (`{"configIds":
+            [...], "deleteReport": true}`): the same schema under another name, so the generated
+            client can tell the form and JSON encodings apart.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -100,7 +111,7 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient | Client,
-    body: DeleteConfigsRequest,
+    body: DeleteConfigsRequest | DeleteConfigsJsonRequest | Unset = UNSET,
 ) -> ApiResponse | ErrorResponse | None:
     """Delete scan configs
 
@@ -108,7 +119,10 @@ def sync(
     finished scans of those configs are deleted with their reports ("Deleting All").
 
     Args:
-        body (DeleteConfigsRequest):
+        body (DeleteConfigsRequest | Unset):
+        body (DeleteConfigsJsonRequest | Unset): DeleteConfigsRequest sent as JSON (`{"configIds":
+            [...], "deleteReport": true}`): the same schema under another name, so the generated
+            client can tell the form and JSON encodings apart.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -127,7 +141,7 @@ def sync(
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: DeleteConfigsRequest,
+    body: DeleteConfigsRequest | DeleteConfigsJsonRequest | Unset = UNSET,
 ) -> Response[ApiResponse | ErrorResponse]:
     """Delete scan configs
 
@@ -135,7 +149,10 @@ async def asyncio_detailed(
     finished scans of those configs are deleted with their reports ("Deleting All").
 
     Args:
-        body (DeleteConfigsRequest):
+        body (DeleteConfigsRequest | Unset):
+        body (DeleteConfigsJsonRequest | Unset): DeleteConfigsRequest sent as JSON (`{"configIds":
+            [...], "deleteReport": true}`): the same schema under another name, so the generated
+            client can tell the form and JSON encodings apart.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -157,7 +174,7 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient | Client,
-    body: DeleteConfigsRequest,
+    body: DeleteConfigsRequest | DeleteConfigsJsonRequest | Unset = UNSET,
 ) -> ApiResponse | ErrorResponse | None:
     """Delete scan configs
 
@@ -165,7 +182,10 @@ async def asyncio(
     finished scans of those configs are deleted with their reports ("Deleting All").
 
     Args:
-        body (DeleteConfigsRequest):
+        body (DeleteConfigsRequest | Unset):
+        body (DeleteConfigsJsonRequest | Unset): DeleteConfigsRequest sent as JSON (`{"configIds":
+            [...], "deleteReport": true}`): the same schema under another name, so the generated
+            client can tell the form and JSON encodings apart.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
