@@ -41,12 +41,15 @@ def _snake(name: str) -> str:
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
 
 
+_NOTES = ("vendor-notes.md", "vendor-notes-workflow.md")
+
+
 def _sources(op: dict[str, Any]) -> tuple[str, ...]:
     raw = op.get("x-source") or []
     items = raw if isinstance(raw, list) else [raw]
     out: list[str] = []
     for item in items:
-        name = "vendor-notes" if item.get("file") in ("vendor-notes.md", "vendor-notes-workflow.md") else "seed"
+        name = "vendor-notes" if item.get("file") in _NOTES else "seed"
         label = f"{name} ({item['tag']})" if item.get("tag") else name
         if label not in out:
             out.append(label)

@@ -2409,7 +2409,8 @@ class FindingsResource:
     ) -> FindingsResponse:
         """The client's findings (optionally of one scan, optionally paged) (`getVulnerabilities`: GET /Finding/GetVulnerabilities)
 
-        Retrieves the findings (vulnerabilities) of the client, newest scan's first; with `scanId`, the
+        Retrieves the findings (vulnerabilities) of the client in the order they were found; with `scanId`,
+        the
         findings of that scan. With `page` and `pageSize` (page starts at 0), one page; `TotalCount`
         counts every finding that matches, `TotalPages` the pages.
 
@@ -2445,7 +2446,8 @@ class FindingsResourceWithRawResponse:
     ) -> _RawResponse[FindingsResponse]:
         """The client's findings (optionally of one scan, optionally paged) (`getVulnerabilities`: GET /Finding/GetVulnerabilities)
 
-        Retrieves the findings (vulnerabilities) of the client, newest scan's first; with `scanId`, the
+        Retrieves the findings (vulnerabilities) of the client in the order they were found; with `scanId`,
+        the
         findings of that scan. With `page` and `pageSize` (page starts at 0), one page; `TotalCount`
         counts every finding that matches, `TotalPages` the pages.
 
@@ -2481,7 +2483,8 @@ class AsyncFindingsResource:
     ) -> FindingsResponse:
         """The client's findings (optionally of one scan, optionally paged) (`getVulnerabilities`: GET /Finding/GetVulnerabilities)
 
-        Retrieves the findings (vulnerabilities) of the client, newest scan's first; with `scanId`, the
+        Retrieves the findings (vulnerabilities) of the client in the order they were found; with `scanId`,
+        the
         findings of that scan. With `page` and `pageSize` (page starts at 0), one page; `TotalCount`
         counts every finding that matches, `TotalPages` the pages.
 
@@ -2517,7 +2520,8 @@ class AsyncFindingsResourceWithRawResponse:
     ) -> _RawResponse[FindingsResponse]:
         """The client's findings (optionally of one scan, optionally paged) (`getVulnerabilities`: GET /Finding/GetVulnerabilities)
 
-        Retrieves the findings (vulnerabilities) of the client, newest scan's first; with `scanId`, the
+        Retrieves the findings (vulnerabilities) of the client in the order they were found; with `scanId`,
+        the
         findings of that scan. With `page` and `pageSize` (page starts at 0), one page; `TotalCount`
         counts every finding that matches, `TotalPages` the pages.
 

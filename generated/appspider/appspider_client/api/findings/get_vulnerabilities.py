@@ -85,7 +85,8 @@ def sync_detailed(
 ) -> Response[ErrorResponse | FindingsResponse]:
     """The client's findings (optionally of one scan, optionally paged)
 
-     Retrieves the findings (vulnerabilities) of the client, newest scan's first; with `scanId`, the
+     Retrieves the findings (vulnerabilities) of the client in the order they were found; with `scanId`,
+    the
     findings of that scan. With `page` and `pageSize` (page starts at 0), one page; `TotalCount`
     counts every finding that matches, `TotalPages` the pages.
 
@@ -124,7 +125,8 @@ def sync(
 ) -> ErrorResponse | FindingsResponse | None:
     """The client's findings (optionally of one scan, optionally paged)
 
-     Retrieves the findings (vulnerabilities) of the client, newest scan's first; with `scanId`, the
+     Retrieves the findings (vulnerabilities) of the client in the order they were found; with `scanId`,
+    the
     findings of that scan. With `page` and `pageSize` (page starts at 0), one page; `TotalCount`
     counts every finding that matches, `TotalPages` the pages.
 
@@ -158,7 +160,8 @@ async def asyncio_detailed(
 ) -> Response[ErrorResponse | FindingsResponse]:
     """The client's findings (optionally of one scan, optionally paged)
 
-     Retrieves the findings (vulnerabilities) of the client, newest scan's first; with `scanId`, the
+     Retrieves the findings (vulnerabilities) of the client in the order they were found; with `scanId`,
+    the
     findings of that scan. With `page` and `pageSize` (page starts at 0), one page; `TotalCount`
     counts every finding that matches, `TotalPages` the pages.
 
@@ -195,7 +198,8 @@ async def asyncio(
 ) -> ErrorResponse | FindingsResponse | None:
     """The client's findings (optionally of one scan, optionally paged)
 
-     Retrieves the findings (vulnerabilities) of the client, newest scan's first; with `scanId`, the
+     Retrieves the findings (vulnerabilities) of the client in the order they were found; with `scanId`,
+    the
     findings of that scan. With `page` and `pageSize` (page starts at 0), one page; `TotalCount`
     counts every finding that matches, `TotalPages` the pages.
 
