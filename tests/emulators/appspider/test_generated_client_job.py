@@ -87,6 +87,7 @@ def test_job__runtime_helpers_iter_findings_and_download_report(emu: Emulator, t
         scan = client.start_scan(config_name=NAME)
         with pytest.raises(appspider_client.ApiError) as early:
             client.download_report(scan, tmp_path / "early.zip")
+        assert isinstance(early.value, appspider_client.ConflictError)
         assert early.value.code == "ReportNotReady" and early.value.status == 400
         assert list(tmp_path.iterdir()) == []  # no partial file
         for state in ("Running", "Completed"):
