@@ -77,9 +77,13 @@ def seed_text(vendor: str) -> str:
     return seed_path(vendor).read_text(encoding="utf-8")
 
 
+# The research notes: vendor-notes.md (the scan-status slice) and its companion for the workflow operations.
+NOTES_FILES = ("vendor-notes.md", "vendor-notes-workflow.md")
+
+
 @cache
-def notes_text() -> str:
-    return (LAYOUT.shared / "vendor-notes.md").read_text(encoding="utf-8")
+def notes_text(file_name: str = "vendor-notes.md") -> str:
+    return (LAYOUT.shared / file_name).read_text(encoding="utf-8")
 
 
 @cache
@@ -339,12 +343,12 @@ def section_problems(file_name: str, section: str, *, locators: bool = True) -> 
     table. Matching ignores case, whitespace, markdown `*`/` and doubled braces; a trailing
     parenthetical is detail and may be dropped.
     """
-    if file_name == "vendor-notes.md":
-        text = notes_text()
+    if file_name in NOTES_FILES:
+        text = notes_text(file_name)
         pieces = _pieces(section)
         vendors = [h for h in _headings(text) if h.level == 2 and _any_found(pieces[0][0], [_norm(h.title)])]
         if not vendors:
-            return [f"no '## ' heading of vendor-notes.md matches {pieces[0][0]!r}"]
+            return [f"no '## ' heading of {file_name} matches {pieces[0][0]!r}"]
         problems = []
         part = vendors[0]
         subs = [_norm(h.title) for h in _headings(part.body) if h.level == 3]

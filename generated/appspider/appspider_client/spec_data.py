@@ -47,16 +47,13 @@ SPEC: dict[str, Any] = {'extensions': {'x-scanwire-auth': {'credentials': ['user
                                                             '(`.../rest/v1//Scan/PauseScan`, '
                                                             '`.../Scan/RunScan/` reach PauseScan '
                                                             'and RunScan)',
-                                                    'why': 'INFERENCE: a public AppSpider client '
-                                                           'posts to `.../rest/v1//Scan/PauseScan` '
-                                                           'and `.../Scan/RunScan/` (issue 16 item '
-                                                           '3) and works against real servers, so '
-                                                           'the ASP.NET server routes them as the '
-                                                           'plain paths'},
-                                         'x-source': {'file': 'issue 16',
-                                                      'section': '3. Tolerance the real servers '
-                                                                 'show',
-                                                      'tag': 'INFERENCE'}}},
+                                                    'why': 'INFERENCE (evidence: issue 16 item 3, '
+                                                           '"Tolerance the real servers show"): a '
+                                                           'public AppSpider client posts to '
+                                                           '`.../rest/v1//Scan/PauseScan` and '
+                                                           '`.../Scan/RunScan/` and works against '
+                                                           'real servers, so the ASP.NET server '
+                                                           'routes them as the plain paths'}}},
  'lifecycle': {'aliases': {'ActStopped': 'Stopping',
                            'Blackouted': 'PausedByBlackout',
                            'Canceling..': 'Canceling',
