@@ -451,3 +451,20 @@ def test_run_scan__a_saved_config_runs_by_name_and_lists_by_config(
     listed = http.get("Scan/GetScans", params={"configId": config_id}, headers=auth).json()["Scans"]
     assert [s["Id"] for s in listed] == [scan_id]
     assert listed[0]["Targets"][0]["Host"] == "fresh.test"
+
+
+def test_save_config__an_entity_expansion_bomb_is_a_short_400(
+    http: httpx.Client, auth: dict[str, str]
+) -> None:
+    entities = "".join(f'<!ENTITY {chr(98 + i)} "{("&" + chr(97 + i) + ";") * 10}">' for i in range(9))
+    bomb = f'<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaaaaaaaa">{entities}]>'
+    bomb += "<ScanConfig><Name>&j;</Name></ScanConfig>"
+    response = save(http, auth, name="bomb", xml=bomb, engineGroupId=group_of(http, auth))
+    says = failure(response, "InvalidJsonSchema")
+    assert says.startswith("xml: not a well-formed scan config") and len(response.content) < 1024
+
+
+def test_scenario__no_configs_leaves_an_empty_client(http: httpx.Client, auth: dict[str, str]) -> None:
+    control(http, "POST", "/scenario", {"name": "no_configs"})
+    assert configs(http, auth) == {}
+    assert findings(http, auth).json()["TotalCount"] == 0
