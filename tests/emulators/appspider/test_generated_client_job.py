@@ -33,7 +33,8 @@ def emu() -> Any:
     emu = build_emulator(
         "appspider", clock=ManualClock(), settings=EmulatorSettings(progression={"mode": "immediate"})
     )
-    assert emu.store.count("scan") == 0 and emu.store.count("finding") == 0
+    emu.plugin.scenarios["no_configs"](emu.backend)  # nothing but the client and its engine group
+    assert [emu.store.count(kind) for kind in ("scan", "config", "finding")] == [0, 0, 0]
     yield emu
     assert emu.violations == [] and emu.errors == []
     emu.store.close()
