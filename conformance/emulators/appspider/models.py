@@ -7,7 +7,7 @@ import base64
 import hashlib
 from typing import Any
 
-from conformance.emulators.appspider.configs import ConfigStore
+from conformance.emulators.appspider.configs import ConfigNameNotUniqueError, ConfigStore
 from conformance.emulators.appspider.findings import crawled_links_xml, findings_for, report_zip, summary_xml
 from conformance.emulators.core import (
     AuthError,
@@ -151,6 +151,22 @@ class AppSpiderBackend(ConfigStore, Backend):
             group, _ = self.engine_group_for(account, f"{ACCOUNTS[account]['clientName']} engines")
             for name, hosts in configs.items():
                 self.add_config(account, ACCOUNTS[account]["client_id"], name, hosts, group)
+
+    def seed_resource(self, kind: str, account: str, data: dict[str, Any]) -> dict[str, Any]:
+        """Control API kind `config`: `{name, hosts: [...]}` on the client's engine group (the name must be
+        free in the client, as SaveConfig requires)."""
+        if kind != "config":
+            return super().seed_resource(kind, account, data)
+        name, hosts = data.get("name"), data.get("hosts") or []
+        if not isinstance(name, str) or not name.strip():
+            raise BadRequestError("data.name: a config name is required", field="data.name")
+        if not isinstance(hosts, list) or not all(isinstance(h, str) and h for h in hosts):
+            raise BadRequestError("data.hosts: a list of host names", field="data.hosts")
+        if self.config_by_name(account, name) is not None:
+            raise ConfigNameNotUniqueError(name)
+        group = self.engine_groups(account)[0]["Id"]
+        made = self.add_config(account, ACCOUNTS[account]["client_id"], name.strip(), hosts, group)
+        return self.config(account, made["Id"])
 
     # -- clients ----------------------------------------------------------------------------------
 

@@ -468,3 +468,20 @@ def test_scenario__no_configs_leaves_an_empty_client(http: httpx.Client, auth: d
     control(http, "POST", "/scenario", {"name": "no_configs"})
     assert configs(http, auth) == {}
     assert findings(http, auth).json()["TotalCount"] == 0
+
+
+def test_control__seeds_a_config_that_runs(http: httpx.Client, auth: dict[str, str]) -> None:
+    body = {"account": "webshop", "data": {"name": "seeded", "hosts": ["seeded.test"]}}
+    made = control(http, "POST", "/resources/config", body, status=201)
+    assert made["Name"] == "seeded" and [t["Host"] for t in made["Targets"]] == ["seeded.test"]
+    assert configs(http, auth)["seeded"]["Id"] == made["Id"]
+    assert http.get("Scan/GetScans", params={"configId": made["Id"]}, headers=auth).json()["Scans"] == []
+    run(http, auth, "seeded")
+    for data, says in [
+        ({"name": "seeded", "hosts": []}, "Config name should be unique in the client"),
+        ({"hosts": ["x.test"]}, "data.name"),
+    ]:
+        response = http.post(http.base_url.join("/_emulator/resources/config"), json={"data": data})
+        assert response.status_code == 400 and says in response.json()["error"]
+    other = http.post(http.base_url.join("/_emulator/resources/website"), json={"data": {}})
+    assert other.status_code == 400 and "'website' is not a resource kind" in other.json()["error"]
