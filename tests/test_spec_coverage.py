@@ -32,6 +32,22 @@ FACT_OPERATIONS: dict[str, list[str]] = {
 
 # Operations issue 16 adds from vendor-notes-workflow.md (per vendor, as each vendor's part lands).
 WORKFLOW_OPERATIONS: dict[str, list[str]] = {
+    "appspider": [
+        "GET /Config/GetConfigs",
+        "GET /Config/GetConfig",
+        "POST /Config/SaveConfig",
+        "POST /Config/DeleteConfigs",
+        "POST /Config/GetAttachment",
+        "GET /EngineGroup/GetEngineGroupsForClient",
+        "GET /EngineGroup/GetAllEngineGroups",
+        "GET /Engine/GetEngines",
+        "GET /Finding/GetVulnerabilities",
+        "GET /Report/GetVulnerabilitiesSummaryXml",
+        "GET /Report/GetReportZip",
+        "GET /Report/GetCrawledLinksXml",
+        "GET /Client/GetClients",
+        "GET /Client/GetClient",
+    ],
     "advalidation": [
         "GET /ad-specifications",
         "GET /ad-specifications/{adSpecificationId}",
@@ -104,7 +120,7 @@ WORKFLOW_OPERATIONS: dict[str, list[str]] = {
     ],
 }
 
-SPEC_COUNTS = {"advalidation": 14, "invicti": 26, "appspider": 18, "threadfix": 16, "soda": 23}
+SPEC_COUNTS = {"advalidation": 14, "invicti": 26, "appspider": 32, "threadfix": 16, "soda": 23}
 
 
 @dataclass(frozen=True)

@@ -742,6 +742,12 @@ class _Core:
             self.vendor.redacted(request.headers),
         )
 
+    def _module(self, op: Operation) -> Any:
+        module = self._modules.get(op.module)
+        if module is None:
+            module = self._modules[op.module] = importlib.import_module(f"{self.vendor.package}.{op.module}")
+        return module
+
     def _answer(self, op: Operation, response: httpx.Response) -> Answer:
         status = response.status_code
         expects_json = op.expects_json(status)
@@ -767,12 +773,12 @@ class _Core:
             expects_json=expects_json,
         )
         model = None
+        if body is None and 200 <= status < 300 and expects_json is False:
+            # A documented non-JSON success (a zip, an XML document): the generated parser reads the
+            # bytes itself (File, str), so the typed method answers the document, not None.
+            model = self._module(op)._parse_response(client=self.raw, response=response)
         if body is not None:
-            module = self._modules.get(op.module)
-            if module is None:
-                module = self._modules[op.module] = importlib.import_module(
-                    f"{self.vendor.package}.{op.module}"
-                )
+            module = self._module(op)
             # The generated parser reads the body through errors.response_json; it is decoded already
             # (raise_for_response), so it gets that object instead of parsing the bytes a second time. Its
             # from_dict copies what it pops, so `body` stays as it was.

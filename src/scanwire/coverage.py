@@ -41,12 +41,15 @@ def _snake(name: str) -> str:
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
 
 
+_NOTES = ("vendor-notes.md", "vendor-notes-workflow.md")
+
+
 def _sources(op: dict[str, Any]) -> tuple[str, ...]:
     raw = op.get("x-source") or []
     items = raw if isinstance(raw, list) else [raw]
     out: list[str] = []
     for item in items:
-        name = "vendor-notes" if item.get("file") == "vendor-notes.md" else "seed"
+        name = "vendor-notes" if item.get("file") in _NOTES else "seed"
         label = f"{name} ({item['tag']})" if item.get("tag") else name
         if label not in out:
             out.append(label)
@@ -93,7 +96,7 @@ def render(lay: Layout, vendors: list[str]) -> str:
         "Written by `scanwire coverage` from the resolved specs, the emulators' routing tables and the",
         "generated packages (moto's IMPLEMENTATION_COVERAGE.md); `make test` fails when it is stale.",
         "Sources: `seed` is the vendor document in ../shared/seeds/, `vendor-notes (FACT)` a public fact",
-        "from ../shared/vendor-notes.md.",
+        "from ../shared/vendor-notes.md or ../shared/vendor-notes-workflow.md.",
         "",
         "| vendor | operations | emulated | client functions | lifecycle operations | paged |",
         "|---|---:|---:|---:|---:|---:|",

@@ -970,7 +970,7 @@ def test_queue_stalled__scenario_keeps_new_scans_starting(http: httpx.Client) ->
 
 def test_coverage__every_spec_operation_is_routed(http: httpx.Client) -> None:
     coverage = control(http, "GET", "/coverage")
-    assert coverage["missing"] == [] and len(coverage["implemented"]) == 18
+    assert coverage["missing"] == [] and len(coverage["implemented"]) == 32
     assert control(http, "GET", "/accounts") == ACCOUNTS
 
 

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from uuid import UUID
 
+import appspider_client
 from appspider_client import AuthenticatedClient
 from appspider_client.api.scan_management import get_scan_status, run_scan
 from appspider_client.models import (
+    Finding,
+    FindingsResponse,
     RunScanJsonRequest,
     RunScanRequest,
     RunScanResponse,
+    SaveConfigForm,
     ScanStatusName,
     ScanStatusResponse,
     ScanStatusText,
 )
+from appspider_client.types import File
 
 
 def make_client(login_token: str) -> AuthenticatedClient:
@@ -42,3 +48,20 @@ def status(client: AuthenticatedClient, scan_id: UUID) -> ScanStatusText | ScanS
         text: ScanStatusText | ScanStatusName | None = response.parsed.status
         return text
     return None
+
+
+def job(scan_config_xml: str, workdir: Path) -> tuple[list[Finding], Path, bytes]:
+    # The workflow through the typed surface: a config, a run, its findings and its report files.
+    with appspider_client.connect(auth=("scanner-ci", "secret")) as client:
+        group: UUID = client.engines.get_engine_groups_for_client().engine_groups[0].id
+        client.scan_configuration.save_config(
+            body=SaveConfigForm(engine_group_id=group, name="ci", xml=scan_config_xml)
+        )
+        scan = client.start_scan(config_name="ci")
+        client.wait_for_scan(scan)
+        page: FindingsResponse = client.findings.get_vulnerabilities(
+            scan_id=UUID(str(scan.id)), page=0, page_size=50
+        )
+        found: list[Finding] = [*page.findings, *client.iter_findings(scan)]
+        summary: File = client.reports.get_vulnerabilities_summary_xml(scan_id=UUID(str(scan.id)))
+        return found, client.download_report(scan, workdir / "ReportAllFiles.zip"), summary.payload.read()

@@ -9,9 +9,16 @@ from typing import Any
 
 from starlette.responses import Response
 
+from conformance.emulators.appspider.configs import (
+    AttachmentNotFoundError,
+    ConfigNameNotUniqueError,
+    NoConfigError,
+)
 from conformance.emulators.appspider.models import (
+    ClientNotFoundError,
     ConfigNotFoundError,
     InvalidClientIdError,
+    ReportNotReadyError,
     ScanNotAllowedError,
     ScanStartFailedError,
 )
@@ -42,7 +49,10 @@ def _describe(call: Call[Any] | None, exc: core.BadRequestError) -> str:
     """A short ErrorMessage: the documented one when something required is missing, else each finding."""
     if any(p.rule == "required" for p in exc.problems):
         return _REQUIRED
-    return "; ".join(p.short for p in exc.problems)
+    # Name the field when the validator's finding does not ("5 is not one of [0, 1, 24, 168, 720]").
+    return "; ".join(
+        p.short if not p.field or p.field in p.short else f"{p.field}: {p.short}" for p in exc.problems
+    )
 
 
 ERRORS = ErrorTable(
@@ -55,6 +65,13 @@ ERRORS = ErrorTable(
         # The document gives this GetScans error no Reason code (seed "Config Id does not exist in client").
         (ConfigNotFoundError, Rule(400)),
         (ScanStartFailedError, Rule(400, code="ScanStartFailed")),
+        # vendor-notes-workflow §3: SaveConfig's documented Reasons; GetClient's "No Client Found".
+        (NoConfigError, Rule(400, code="ConfigNotFound")),
+        (ConfigNameNotUniqueError, Rule(400, code="ConfigNameIsNotUnique")),
+        (ClientNotFoundError, Rule(400, code="NotFound")),
+        # No public Reason for a missing report or attachment (vendor-notes-workflow Gaps): INFERENCE.
+        (ReportNotReadyError, Rule(400, code="ReportNotReady")),
+        (AttachmentNotFoundError, Rule(400, code="AttachmentNotFound")),
         # The document lists no Reason for an action the scan's status forbids: 400, Reason null (INFERENCE).
         (core.IllegalTransitionError, Rule(400, lambda call, e: call.backend.action_refusal(e))),
         (core.BadRequestError, Rule(400, _describe, code="InvalidJsonSchema")),

@@ -1,4 +1,5 @@
-"""AppSpider Enterprise state: users and clients, login tokens, scan configs, scans. No HTTP here."""
+"""AppSpider Enterprise state: users and clients, login tokens, scans, their findings and reports (configs,
+engine groups and engines in configs.py). No HTTP here."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import hashlib
 from collections.abc import Callable
 from typing import Any
 
+from conformance.emulators.appspider.configs import ConfigNameNotUniqueError, ConfigStore
+from conformance.emulators.appspider.findings import crawled_links_xml, findings_for, report_zip, summary_xml
 from conformance.emulators.core import (
     AuthError,
     BadRequestError,
@@ -18,15 +21,17 @@ from conformance.emulators.core import (
     ScanNotFoundError,
 )
 from conformance.emulators.core.ids import guid, iso_ms_z
-from conformance.emulators.core.plugin import Backend
+from conformance.emulators.core.plugin import Backend, Host
 from conformance.emulators.core.store import one_of
 
 __all__ = [
     "ACCOUNTS",
     "CONFIGS",
     "AppSpiderBackend",
+    "ClientNotFoundError",
     "ConfigNotFoundError",
     "InvalidClientIdError",
+    "ReportNotReadyError",
     "ScanNotAllowedError",
     "ScanStartFailedError",
 ]
@@ -119,26 +124,82 @@ class ConfigNotFoundError(NotFoundError):
         super().__init__("Config Id does not exist in client", config_id=config_id)
 
 
+class ReportNotReadyError(EmulatorError):
+    """A report or findings call for a scan without a report (vendor-notes-workflow §3 INFERENCE)."""
+
+    reason = "report_not_ready"
+
+
+class ClientNotFoundError(NotFoundError):
+    def __init__(self, name: str) -> None:
+        super().__init__("No Client Found", client_name=name)
+
+
 def dotnet_time(ts: float) -> str:
     """2024-04-02T14:11:09.317 (.NET DateTime without offset; vendor-notes §3 INFERENCE)."""
     return iso_ms_z(ts)[:-1]
 
 
-class AppSpiderBackend(Backend):
+class AppSpiderBackend(ConfigStore, Backend):
     # GetScans filters on the scan's config (configId).
     LIST_INDEXES = (("config",),)
+
+    def __init__(self, emulator: Host) -> None:
+        super().__init__(emulator)
+        self.setup_kinds()
 
     def reset(self) -> None:
         # Configs persist with the store: a restart on the same SQLite file keeps their ids.
         if self.store.count("config"):
             return
         for account, configs in CONFIGS.items():
-            group, engine = guid(self.store, "appspider-engine-group"), guid(self.store, "appspider-engine")
+            group, _ = self.engine_group_for(account, f"{ACCOUNTS[account]['clientName']} engines")
             for name, hosts in configs.items():
-                config_id = guid(self.store, "appspider-config")
-                targets = [{"Id": guid(self.store, "appspider-target"), "Host": h} for h in hosts]
-                config = {"Id": config_id, "Name": name, "Targets": targets, "EngineGroupId": group}
-                self.store.put("config", config_id, account, {**config, "EngineId": engine})
+                self.add_config(account, ACCOUNTS[account]["client_id"], name, hosts, group)
+
+    def seed_resource(self, kind: str, account: str, data: dict[str, Any]) -> dict[str, Any]:
+        """Control API kind `config`: `{name, hosts: [...]}` on the client's engine group (the name must be
+        free in the client, as SaveConfig requires)."""
+        if kind != "config":
+            return super().seed_resource(kind, account, data)
+        name, hosts = data.get("name"), data.get("hosts") or []
+        if not isinstance(name, str) or not name.strip():
+            raise BadRequestError("data.name: a config name is required", field="data.name")
+        if not isinstance(hosts, list) or not all(isinstance(h, str) and h for h in hosts):
+            raise BadRequestError("data.hosts: a list of host names", field="data.hosts")
+        if self.config_by_name(account, name) is not None:
+            raise ConfigNameNotUniqueError(name)
+        group = self.engine_groups(account)[0]["Id"]
+        made = self.add_config(account, ACCOUNTS[account]["client_id"], name.strip(), hosts, group)
+        return self.config(account, made["Id"])
+
+    # -- clients ----------------------------------------------------------------------------------
+
+    def clients_of(self, user: str) -> list[dict[str, str]]:
+        """The clients the user's name opens (a client administrator sees their clients, AS-DOC2)."""
+        return [
+            {"ClientId": i["client_id"], "ClientName": i["clientName"]}
+            for i in ACCOUNTS.values()
+            if i["username"] == user
+        ]
+
+    def client(self, user: str, name: str) -> dict[str, Any]:
+        for info in ACCOUNTS.values():
+            if info["username"] == user and info["clientName"].lower() == name.strip().lower():
+                return {
+                    "ClientId": info["client_id"],
+                    "ClientName": info["clientName"],
+                    "LoweredClientName": info["clientName"].lower(),
+                    "Address": None,
+                    "Email": None,
+                    "Phone": None,
+                    "Mobile": None,
+                    "Notes": None,
+                    "DefaultTimeZone": "UTC",
+                    "DefendEnabled": False,
+                    "EnhancedServices": False,
+                }
+        raise ClientNotFoundError(name)
 
     # -- authentication ---------------------------------------------------------------------------
 
@@ -182,10 +243,14 @@ class AppSpiderBackend(Backend):
 
     def find_config(self, account: str, config_id: str | None, config_name: str | None) -> dict[str, Any]:
         # configId wins when both are given (Rapid7's Jenkins plugin sends only the id).
-        key, wanted = ("Id", config_id) if config_id is not None else ("Name", config_name)
-        for config in self.configs(account):
-            if config[key] == wanted:
-                return config
+        if config_id is not None:
+            record = self.store.get("config", config_id)
+            if record is not None and record.account == account:
+                return record.data
+        elif config_name is not None:
+            found = self.config_by_name(account, config_name)
+            if found is not None:
+                return found
         if config_id is not None:
             raise ScanStartFailedError("Scan config with 'configId' doesn't exist in client")
         raise ScanStartFailedError("Scan config with 'configName' not found in client")
@@ -218,6 +283,7 @@ class AppSpiderBackend(Backend):
     ) -> Scan:
         data = {
             "ConfigId": config["Id"],
+            "Name": config["Name"],
             "EngineGroupId": config["EngineGroupId"],
             "engine": config["EngineId"],
             "Targets": config["Targets"],
@@ -242,10 +308,50 @@ class AppSpiderBackend(Backend):
     def has_report(self, account: str, scan_id: str) -> bool:
         # The report exists once the scan completed (vuln loading may still fail); a report download
         # failure, a rebuild or a deletion leaves none to fetch (vendor-notes §3 Lifecycle, INFERENCE).
-        scan = self.engine.read(scan_id, account)
+        return self._has_report(self.engine.read(scan_id, account))
+
+    def _has_report(self, scan: Scan) -> bool:
         return scan.state in ("Completed", "VulnLoadFailed") or (
             scan.state == "Stopped" and bool(scan.data.get("stoppedWhileRunning"))
         )
+
+    # -- findings and reports ---------------------------------------------------------------------
+
+    def reported_scan(self, account: str, scan_id: str) -> Scan:
+        """The scan, when it has a report; ReportNotReadyError when it has none (yet)."""
+        scan = self.engine.read(scan_id, account)
+        if not self._has_report(scan):
+            shown = self.status_text(scan.state) or scan.state
+            raise ReportNotReadyError(f"The scan has no report: its status is '{shown}'", scan_id=scan_id)
+        return scan
+
+    def finding_filter(self, account: str, scan_id: str | None) -> dict[str, Any] | None:
+        """The store filter of a findings list: one scan's (ReportNotReadyError without a report), or all."""
+        return None if scan_id is None else {"scan": self.reported_scan(account, scan_id).id}
+
+    def finding_count(self, account: str, where: dict[str, Any] | None) -> int:
+        return self.store.count("finding", account, where=where)
+
+    def finding_page(
+        self, account: str, where: dict[str, Any] | None, offset: int, limit: int | None
+    ) -> list[dict[str, Any]]:
+        """One page of findings, read from the store (never every finding of the client)."""
+        page = self.store.list("finding", account, where=where, offset=offset, limit=limit)
+        return [{k: v for k, v in r.data.items() if k != "scan"} for r in page]
+
+    def _report_parts(self, account: str, scan_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        scan = self.reported_scan(account, scan_id)
+        found = [r.data for r in self.store.list("finding", account, where={"scan": scan.id})]
+        return {**scan.data, "Name": scan.data.get("Name") or scan.data["ConfigId"]}, found
+
+    def summary_xml(self, account: str, scan_id: str) -> bytes:
+        return summary_xml(*self._report_parts(account, scan_id))
+
+    def crawled_links_xml(self, account: str, scan_id: str) -> bytes:
+        return crawled_links_xml(*self._report_parts(account, scan_id))
+
+    def report_zip(self, account: str, scan_id: str) -> bytes:
+        return report_zip(*self._report_parts(account, scan_id))
 
     def imported(self, account: str, scan_id: str) -> tuple[bool, str | None]:
         scan = self.engine.read(scan_id, account)
@@ -267,11 +373,10 @@ class AppSpiderBackend(Backend):
     ) -> tuple[int, Callable[[int, int | None], list[dict[str, Any]]]]:
         """(how many scans match, how to fetch a page of GetScans items), oldest first; counted and
         paged in SQLite on the scan record's `config` key, after the due time-based steps."""
-        if config_ids:
-            known = {c["Id"] for c in self.configs(account)}
-            for config_id in config_ids:
-                if config_id not in known:
-                    raise ConfigNotFoundError(config_id)
+        for config_id in config_ids or []:
+            record = self.store.get("config", config_id)
+            if record is None or record.account != account:
+                raise ConfigNotFoundError(config_id)
         where = {"config": one_of(*config_ids)} if config_ids else None
         self.engine.catch_up()
         total = self.engine.count(account, where=where)
@@ -289,6 +394,19 @@ class AppSpiderBackend(Backend):
 
     def act(self, account: str, scan_id: str, action: str) -> Scan:
         return self.engine.act(scan_id, account, action)
+
+    def delete_configs_with_scans(self, account: str, config_ids: list[str], delete_report: bool) -> None:
+        """DeleteConfigs: with `deleteReport`, the configs' finished scans start deleting with their
+        reports (the lifecycle's `delete` trigger, "Deleting All"); the others are left alone (INFERENCE)."""
+        self.delete_configs(account, config_ids)
+        if not delete_report:
+            return
+        for scan in self.engine.all(account):
+            if scan.data["ConfigId"] in config_ids:
+                try:
+                    self.engine.act(scan.id, account, "delete")
+                except IllegalTransitionError:
+                    continue
 
     def act_all(self, account: str, action: str) -> list[str]:
         """The action on every scan of the client where the lifecycle allows it; ids of those moved."""
@@ -348,6 +466,12 @@ class AppSpiderBackend(Backend):
             d["StopTime"] = now
             # A stopped scan keeps the report of what it scanned; a canceled one never ran.
             d["stoppedWhileRunning"] = old == "Stopping"
+        if (new == "Completed" or d.get("stoppedWhileRunning")) and not d.get("findings"):
+            # Findings appear with the report, once per scan, the same ones for the same scan id.
+            found = findings_for(scan.id, d["Targets"], now)
+            for finding in found:
+                self.store.put("finding", finding["Id"], scan.account, {"scan": scan.id, **finding})
+            d["findings"] = len(found)
         if new in _EVENTS:
             d.setdefault("events", []).append({"Type": "Error", "Date": now, "Message": _EVENTS[new]})
 

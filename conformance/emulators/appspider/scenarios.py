@@ -65,3 +65,10 @@ def expired_token(backend: AppSpiderBackend) -> dict[str, Any]:
     """A webshop token that has already expired, and a completed scan it would have read."""
     token = backend.issue_token("webshop", ACCOUNTS["webshop"]["username"], ttl=0)
     return {"token": token, **one_completed_scan(backend)}
+
+
+def no_configs(backend: AppSpiderBackend) -> dict[str, Any]:
+    """Every client without scan configs (nor scans): a job has to save its config first."""
+    backend.store.delete("config")
+    backend.store.delete("attachment")
+    return {"configs": 0}

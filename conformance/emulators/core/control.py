@@ -62,6 +62,17 @@ _SEED = {
     },
     "additionalProperties": False,
 }
+_SEED_RESOURCE = {
+    "type": "object",
+    "properties": {
+        "account": {"type": "string"},
+        "data": {
+            "type": "object",
+            "description": "the resource's fields, as the vendor's backend names them",
+        },
+    },
+    "additionalProperties": False,
+}
 _PATCH_SCAN = {
     "type": "object",
     "properties": {"state": {"type": "string"}, "progression": _PROGRESSION},
@@ -184,6 +195,17 @@ def seed_scan(emu: Target, request: Request, body: dict[str, Any]) -> Response:
     with emu.store.transaction():
         scan = emu.backend.seed_scan(account, state, body.get("data") or {}, progression)
     return JSONResponse(_scan_json(emu, scan), status_code=201)
+
+
+def seed_resource(emu: Target, request: Request, body: dict[str, Any]) -> Response:
+    """A resource of a vendor kind (AppSpider `config`, ...) for an account, made by the backend's rules."""
+    accounts = list(emu.accounts)
+    account = body.get("account", accounts[0] if accounts else "default")
+    if account not in emu.accounts:
+        raise BadRequestError(f"unknown account {account!r}; known: {', '.join(accounts)}", field="account")
+    with emu.store.transaction():
+        made = emu.backend.seed_resource(request.path_params["kind"], account, body.get("data") or {})
+    return JSONResponse(made, status_code=201)
 
 
 def get_scan(emu: Target, request: Request, body: dict[str, Any]) -> Response:
@@ -309,6 +331,14 @@ ENDPOINTS: list[Endpoint] = [
     ),
     Endpoint("POST", "/scans", "Seed a scan in any state", seed_scan, _SEED, status=201),
     Endpoint("GET", _SCAN_ID, "Read one scan", get_scan),
+    Endpoint(
+        "POST",
+        "/resources/{kind}",
+        "Seed a resource of a vendor kind",
+        seed_resource,
+        _SEED_RESOURCE,
+        status=201,
+    ),
     Endpoint("PATCH", _SCAN_ID, "Force a state and/or a progression", patch_scan, _PATCH_SCAN, True),
     Endpoint("POST", _SCAN_ID + "/advance", "Move a scan along its road", advance, _ADVANCE),
     Endpoint("GET", "/progression", "Default progression", get_progression),

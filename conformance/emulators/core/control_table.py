@@ -8,6 +8,7 @@ scan, 413 for a body over the limit, 422 for non-finite numbers), the message na
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -128,9 +129,10 @@ def openapi_document(endpoints: Sequence[Endpoint], title: str) -> dict[str, Any
     paths: dict[str, Any] = {}
     for endpoint in endpoints:
         item = paths.setdefault("/_emulator" + endpoint.path, {})
-        if "{scan_id}" in endpoint.path:
+        names = re.findall(r"{(\w+)}", endpoint.path)
+        if names:
             item["parameters"] = [
-                {"name": "scan_id", "in": "path", "required": True, "schema": {"type": "string"}}
+                {"name": name, "in": "path", "required": True, "schema": {"type": "string"}} for name in names
             ]
         op: dict[str, Any] = {
             "summary": endpoint.summary,

@@ -29,7 +29,7 @@ from starlette.responses import Response
 
 from conformance.emulators.core.clock import Clock
 from conformance.emulators.core.engine import Progression, Scan, ScanEngine
-from conformance.emulators.core.errors import AuthError
+from conformance.emulators.core.errors import AuthError, BadRequestError
 from conformance.emulators.core.http import Call
 from conformance.emulators.core.ratelimit import Verdict
 from conformance.emulators.core.render import ErrorTable
@@ -84,6 +84,13 @@ class Backend:
     ) -> Scan:
         """Control API: create a scan for `account` in any state; vendor fields may be given in `data`."""
         raise NotImplementedError
+
+    def seed_resource(self, kind: str, account: str, data: dict[str, Any]) -> dict[str, Any]:
+        """Control API: create one resource of a vendor kind (a config, a website...) for `account`,
+        by the vendor's own rules; the resource as the vendor's API shows it."""
+        raise BadRequestError(
+            f"{kind!r} is not a resource kind the {type(self).__name__} seeds", field="kind"
+        )
 
     def summary(self, scan: Scan) -> dict[str, Any] | None:
         """The few vendor fields a status poll answers with, kept beside the engine's fields each time the

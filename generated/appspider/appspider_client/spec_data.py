@@ -13,9 +13,14 @@ SPEC: dict[str, Any] = {'extensions': {'x-scanwire-auth': {'credentials': ['user
                                               'token': {'in': 'body', 'pointer': '/Token'}},
                                     'optional': ['client_id'],
                                     'relogin-on': [401]},
-                'x-scanwire-errors': {'categories': {'Invalid clientId': 'authentication',
+                'x-scanwire-errors': {'categories': {'AttachmentNotFound': 'not-found',
+                                                     'ConfigNameIsNotUnique': 'conflict',
+                                                     'ConfigNotFound': 'not-found',
+                                                     'Invalid clientId': 'authentication',
                                                      'InvalidCredentials': 'authentication',
                                                      'InvalidJsonSchema': 'bad-request',
+                                                     'NotFound': 'not-found',
+                                                     'ReportNotReady': 'conflict',
                                                      'ScanIsNotAllowed': 'conflict',
                                                      'ScanNotFound': 'not-found',
                                                      'ScanStartFailed': 'conflict'},
@@ -33,7 +38,22 @@ SPEC: dict[str, Any] = {'extensions': {'x-scanwire-auth': {'credentials': ['user
                                       'results-model': 'ScanStatusResponse',
                                       'start': 'scan = '
                                                'client.start_scan(config_name="shop.example.com '
-                                               'weekly")'}},
+                                               'weekly")'},
+                'x-scanwire-tolerance': {'slashes': 'collapse',
+                                         'x-note': {'document': 'the documented paths have single '
+                                                                'slashes and no trailing slash',
+                                                    'spec': 'a doubled slash inside the path and a '
+                                                            'trailing slash are tolerated '
+                                                            '(`.../rest/v1//Scan/PauseScan`, '
+                                                            '`.../Scan/RunScan/` reach PauseScan '
+                                                            'and RunScan)',
+                                                    'why': 'INFERENCE (evidence: issue 16 item 3, '
+                                                           '"Tolerance the real servers show"): a '
+                                                           'public AppSpider client posts to '
+                                                           '`.../rest/v1//Scan/PauseScan` and '
+                                                           '`.../Scan/RunScan/` and works against '
+                                                           'real servers, so the ASP.NET server '
+                                                           'routes them as the plain paths'}}},
  'lifecycle': {'aliases': {'ActStopped': 'Stopping',
                            'Blackouted': 'PausedByBlackout',
                            'Canceling..': 'Canceling',
@@ -102,6 +122,12 @@ SPEC: dict[str, Any] = {'extensions': {'x-scanwire-auth': {'credentials': ['user
                'operations': {'cancel': {'id': {'in': 'form', 'name': 'scanId'},
                                          'operation': 'POST /Scan/CancelScan'},
                               'delete': None,
+                              'findings': {'description': "The scan's findings, paged (page from "
+                                                          '0, `pageSize`); 400 `ReportNotReady` '
+                                                          'until the scan has a report '
+                                                          '(HasReport).',
+                                           'id': {'in': 'query', 'name': 'scanId'},
+                                           'operation': 'GET /Finding/GetVulnerabilities'},
                               'list': {'description': 'Scans of the client; each item carries `Id` '
                                                       'and the integer `Status` (see `codes`).',
                                        'operation': 'GET /Scan/GetScans'},
@@ -113,6 +139,12 @@ SPEC: dict[str, Any] = {'extensions': {'x-scanwire-auth': {'credentials': ['user
                               'poll': {'id': {'in': 'query', 'name': 'scanId'},
                                        'operation': 'GET /Scan/GetScanStatus',
                                        'state': {'in': 'body', 'pointer': '/Status'}},
+                              'report': {'description': 'ReportAllFiles.zip with '
+                                                        'VulnerabilitiesSummary.xml at its root; '
+                                                        'the XML alone is GET '
+                                                        '/Report/GetVulnerabilitiesSummaryXml.',
+                                         'id': {'in': 'query', 'name': 'scanId'},
+                                         'operation': 'GET /Report/GetReportZip'},
                               'resume': {'id': {'in': 'form', 'name': 'scanId'},
                                          'operation': 'POST /Scan/ResumeScan'},
                               'start': {'id': {'in': 'body', 'pointer': '/Scan/Id'},
@@ -401,6 +433,178 @@ SPEC: dict[str, Any] = {'extensions': {'x-scanwire-auth': {'credentials': ['user
                                              '400': ['application/json'],
                                              '401': ['application/json']},
                                'x-scanwire-errors': {'statuses': {'400': 'conflict'}}},
+                'deleteConfigs': {'body': ['application/x-www-form-urlencoded', 'application/json'],
+                                  'method': 'POST',
+                                  'module': 'api.scan_configuration.delete_configs',
+                                  'parameters': [],
+                                  'path': '/Config/DeleteConfigs',
+                                  'responses': {'200': ['application/json'],
+                                                '400': ['application/json'],
+                                                '401': ['application/json']},
+                                  'x-note': [{'document': '`configIds` guid[] (required), '
+                                                          '`deleteReport` bool; the rest of the '
+                                                          'section is unreadable (response, '
+                                                          'required-ness of deleteReport)',
+                                              'spec': '`deleteReport` optional (default false); '
+                                                      'answer the bare envelope; an unknown id is '
+                                                      '400 `ConfigNotFound` and nothing is deleted',
+                                              'why': 'INFERENCE (vendor-notes-workflow Gaps)'},
+                                             {'document': 'nothing on the scans of a deleted '
+                                                          'config',
+                                              'spec': "with `deleteReport` the config's finished "
+                                                      "scans take the lifecycle's `delete` trigger "
+                                                      '(StartDeleteWithReports); without it they '
+                                                      'stay listed with their reports',
+                                              'why': 'INFERENCE — the only documented deletion '
+                                                     'status is "Deleting All" (scan with its '
+                                                     'reports)'}]},
+                'getAllEngineGroups': {'body': [],
+                                       'method': 'GET',
+                                       'module': 'api.engines.get_all_engine_groups',
+                                       'parameters': [],
+                                       'path': '/EngineGroup/GetAllEngineGroups',
+                                       'responses': {'200': ['application/json'],
+                                                     '401': ['application/json']},
+                                       'x-note': {'document': 'PyAppSpider '
+                                                              '`admin_get_all_engine_groups`; '
+                                                              'system-administrator scope '
+                                                              '(INFERENCE from the "admin_" '
+                                                              'prefix)',
+                                                  'spec': 'same answer shape as '
+                                                          'GetEngineGroupsForClient',
+                                                  'why': 'INFERENCE (vendor-notes-workflow S7); '
+                                                         'the emulator has no system-administrator '
+                                                         'tokens and answers every token'}},
+                'getAttachment': {'body': ['application/x-www-form-urlencoded'],
+                                  'method': 'POST',
+                                  'module': 'api.scan_configuration.get_attachment',
+                                  'parameters': [],
+                                  'path': '/Config/GetAttachment',
+                                  'responses': {'200': ['application/octet-stream'],
+                                                '400': ['application/json'],
+                                                '401': ['application/json']},
+                                  'x-note': {'document': 'PyAppSpider docstring: `configId`, '
+                                                         '`fileName`, `fileType` ∈ Authentication, '
+                                                         'Certificate, Crawling, Selenium, '
+                                                         'Traffic, Wsdl; answer "file"',
+                                             'spec': 'form body; the file as '
+                                                     '`application/octet-stream` with a '
+                                                     'content-disposition; 400 '
+                                                     '`AttachmentNotFound` for an unknown file',
+                                             'why': 'INFERENCE: media type, error Reason and how a '
+                                                    'file gets its fileType (the multipart part '
+                                                    'name) are not documented'}},
+                'getClient': {'body': [],
+                              'method': 'GET',
+                              'module': 'api.clients.get_client',
+                              'parameters': [{'array': False, 'in': 'query', 'name': 'clientName'}],
+                              'path': '/Client/GetClient',
+                              'responses': {'200': ['application/json'],
+                                            '400': ['application/json'],
+                                            '401': ['application/json']}},
+                'getClients': {'body': [],
+                               'method': 'GET',
+                               'module': 'api.clients.get_clients',
+                               'parameters': [],
+                               'path': '/Client/GetClients',
+                               'responses': {'200': ['application/json'],
+                                             '401': ['application/json']},
+                               'x-note': {'document': 'no scope rule for a client user',
+                                          'spec': 'the clients of the logged-in user (every client '
+                                                  'its name and password open)',
+                                          'why': 'INFERENCE; the emulator has no system '
+                                                 'administrators'}},
+                'getConfig': {'body': [],
+                              'method': 'GET',
+                              'module': 'api.scan_configuration.get_config',
+                              'parameters': [{'array': False, 'in': 'query', 'name': 'id'}],
+                              'path': '/Config/GetConfig',
+                              'responses': {'200': ['application/json'],
+                                            '400': ['application/json'],
+                                            '401': ['application/json']},
+                              'x-note': [{'document': 'query `id`; answer `{Config: {Name, …}, '
+                                                      '…}`; the Ruby 2015 client names the call '
+                                                      '`Config/GetScanConfig?id=`',
+                                          'spec': '`GET /Config/GetConfig?id=` answering '
+                                                  'ConfigResponse (`Config`: ScanConfig with its '
+                                                  '`Xml`)',
+                                          'why': 'PyAppSpider (2018) uses GetConfig; which name '
+                                                 'the current server serves is a gap '
+                                                 '(vendor-notes-workflow Gaps) — INFERENCE: the '
+                                                 'newer name'},
+                                         {'document': 'no error documented for an unknown id',
+                                          'spec': '400 `ConfigNotFound`, the Reason SaveConfig '
+                                                  'documents for an unknown id',
+                                          'why': 'INFERENCE'}]},
+                'getConfigs': {'body': [],
+                               'method': 'GET',
+                               'module': 'api.scan_configuration.get_configs',
+                               'parameters': [],
+                               'path': '/Config/GetConfigs',
+                               'responses': {'200': ['application/json'],
+                                             '401': ['application/json']},
+                               'x-note': {'document': '`{Configs: [{Id, Name, …}], IsSuccess, '
+                                                      'ErrorMessage, Reason}`; the rest of a '
+                                                      'config item is not readable '
+                                                      '(vendor-notes-workflow Gaps)',
+                                          'spec': 'ConfigsResponse with `Configs[]` of ScanConfig '
+                                                  '(Id, Name required; EngineGroupId, ClientId, '
+                                                  'Targets, Xml and the SaveConfig flags optional)',
+                                          'why': 'INFERENCE: the item fields beyond Id and Name '
+                                                 "mirror what SaveConfig takes; Rapid7's plugin "
+                                                 'reads only `Configs[].Id/Name` and matches names '
+                                                 'case-insensitively'}},
+                'getCrawledLinksXml': {'body': [],
+                                       'method': 'GET',
+                                       'module': 'api.reports.get_crawled_links_xml',
+                                       'parameters': [{'array': False,
+                                                       'in': 'query',
+                                                       'name': 'scanId'}],
+                                       'path': '/Report/GetCrawledLinksXml',
+                                       'responses': {'200': ['text/xml'],
+                                                     '400': ['application/json'],
+                                                     '401': ['application/json']},
+                                       'x-note': {'document': 'XML document; its elements are not '
+                                                              'documented',
+                                                  'spec': '`text/xml`, root `<CrawledLinks>` with '
+                                                          '`<Link><Url>` items',
+                                                  'why': 'INFERENCE (element names)'}},
+                'getEngineGroupsForClient': {'body': [],
+                                             'method': 'GET',
+                                             'module': 'api.engines.get_engine_groups_for_client',
+                                             'parameters': [],
+                                             'path': '/EngineGroup/GetEngineGroupsForClient',
+                                             'responses': {'200': ['application/json'],
+                                                           '401': ['application/json']}},
+                'getEngines': {'body': [],
+                               'method': 'GET',
+                               'module': 'api.engines.get_engines',
+                               'parameters': [],
+                               'path': '/Engine/GetEngines',
+                               'responses': {'200': ['application/json'],
+                                             '401': ['application/json']},
+                               'x-note': {'document': '"list of engines (shape not documented)"; '
+                                                      'the Ruby 2015 client names it '
+                                                      '`Engine/GetScanEngines`',
+                                          'spec': '`{Engines: [{Id, Url, VirtualName, Status, '
+                                                  'Notes}], IsSuccess, ErrorMessage, Reason}`',
+                                          'why': 'INFERENCE (vendor-notes-workflow Gaps); item '
+                                                 'fields other than `Id` are open'}},
+                'getReportZip': {'body': [],
+                                 'method': 'GET',
+                                 'module': 'api.reports.get_report_zip',
+                                 'parameters': [{'array': False, 'in': 'query', 'name': 'scanId'}],
+                                 'path': '/Report/GetReportZip',
+                                 'responses': {'200': ['application/zip'],
+                                               '400': ['application/json'],
+                                               '401': ['application/json']},
+                                 'x-note': {'document': 'binary zip recognised by a '
+                                                        '`content-disposition` header; content '
+                                                        'type not documented; Ruby 2015 name '
+                                                        '`Report/GetReportAllFiles`',
+                                            'spec': '`application/zip` with `Content-Disposition: '
+                                                    'attachment; filename="ReportAllFiles.zip"`',
+                                            'why': 'INFERENCE (vendor-notes-workflow Gaps)'}},
                 'getScanErrors': {'body': [],
                                   'items-attribute': ['events'],
                                   'method': 'GET',
@@ -473,6 +677,70 @@ SPEC: dict[str, Any] = {'extensions': {'x-scanwire-auth': {'credentials': ['user
                                                    'size': 'pageSize',
                                                    'style': 'page-number',
                                                    'total-pages': '/TotalPages'}},
+                'getVulnerabilities': {'body': [],
+                                       'items-attribute': ['findings'],
+                                       'method': 'GET',
+                                       'module': 'api.findings.get_vulnerabilities',
+                                       'parameters': [{'array': False,
+                                                       'in': 'query',
+                                                       'name': 'scanId'},
+                                                      {'array': False,
+                                                       'in': 'query',
+                                                       'name': 'page'},
+                                                      {'array': False,
+                                                       'in': 'query',
+                                                       'name': 'pageSize'}],
+                                       'path': '/Finding/GetVulnerabilities',
+                                       'responses': {'200': ['application/json'],
+                                                     '400': ['application/json'],
+                                                     '401': ['application/json']},
+                                       'x-note': [{'document': '"No parameters"; PyAppSpider says '
+                                                               '"filtered by the specified '
+                                                               'parameters" but sends none; '
+                                                               '`TotalCount` is read',
+                                                   'spec': 'optional `scanId`, `page`, `pageSize` '
+                                                           '(the names and 0-based paging of '
+                                                           'GetScans); `TotalPages` when paged',
+                                                   'why': 'INFERENCE: a findings list for one scan '
+                                                          'needs a filter and a total count hints '
+                                                          'at paging; the names copy the '
+                                                          'documented paged GetScans'},
+                                                  {'document': 'a finding exists once its scan has '
+                                                               'a report (Completed, or Stopped '
+                                                               'after running)',
+                                                   'spec': '`scanId` of a scan without a report '
+                                                           'answers 400 `ReportNotReady`',
+                                                   'why': 'INFERENCE (vendor-notes-workflow §3: '
+                                                          'Report/Finding calls for a scan that is '
+                                                          'not Completed/Stopped answer 400 with a '
+                                                          'Reason; the Reason string is a gap)'}],
+                                       'x-scanwire-paging': {'default-size': 100,
+                                                             'first': 0,
+                                                             'items': '/Findings',
+                                                             'page': 'page',
+                                                             'size': 'pageSize',
+                                                             'style': 'page-number',
+                                                             'total-pages': '/TotalPages'}},
+                'getVulnerabilitiesSummaryXml': {'body': [],
+                                                 'method': 'GET',
+                                                 'module': 'api.reports.get_vulnerabilities_summary_xml',
+                                                 'parameters': [{'array': False,
+                                                                 'in': 'query',
+                                                                 'name': 'scanId'}],
+                                                 'path': '/Report/GetVulnerabilitiesSummaryXml',
+                                                 'responses': {'200': ['text/xml'],
+                                                               '400': ['application/json'],
+                                                               '401': ['application/json']},
+                                                 'x-note': {'document': 'raw XML, not JSON; '
+                                                                        "Rapid7's plugin accepts a "
+                                                                        'Content-Type containing '
+                                                                        '`text/html` or `text/xml`',
+                                                            'spec': '`text/xml`; a scan without a '
+                                                                    'report answers 400 '
+                                                                    '`ReportNotReady` (JSON '
+                                                                    'envelope)',
+                                                            'why': 'the Reason string is a gap '
+                                                                   '(INFERENCE)'}},
                 'hasReport': {'body': [],
                               'method': 'GET',
                               'module': 'api.scan_management.has_report',
@@ -567,6 +835,33 @@ SPEC: dict[str, Any] = {'extensions': {'x-scanwire-auth': {'credentials': ['user
                                        'why': "the description is a copy-paste error; Rapid7's "
                                               'Jenkins plugin and PyAppSpider read `Scan.Id` from '
                                               'the body (vendor-notes §3 Responses, FACT)'}},
+                'saveConfig': {'body': ['application/x-www-form-urlencoded', 'multipart/form-data'],
+                               'method': 'POST',
+                               'module': 'api.scan_configuration.save_config',
+                               'parameters': [],
+                               'path': '/Config/SaveConfig',
+                               'responses': {'200': ['application/json'],
+                                             '400': ['application/json'],
+                                             '401': ['application/json']},
+                               'x-note': [{'document': '"config flies (sic) are send as part of a '
+                                                       'multipart/form-data request"; parameters '
+                                                       '`id`, `xml`, `defendEnabled`, '
+                                                       '`monitoring`, `monitoringDelay`, '
+                                                       '`monitoringTriggerScan`, `name`, '
+                                                       '`engineGroupId`, `isApproveRequired`',
+                                           'spec': 'form (`application/x-www-form-urlencoded`, '
+                                                   'SaveConfigForm) and multipart '
+                                                   '(SaveConfigMultipart, either the same fields '
+                                                   'or one `Config` JSON part)',
+                                           'why': 'INFERENCE (vendor-notes-workflow §3): the '
+                                                  'emulator must accept all three encodings and '
+                                                  'treat "null" as absent'},
+                                          {'document': 'SaveConfig requires `xml` and `name`',
+                                           'spec': '`name` may be omitted when the XML has '
+                                                   '`<Name>`; `<ScanConfig><Name>` wins nothing — '
+                                                   'the field `name` names the config',
+                                           'why': 'INFERENCE: the Jenkins template puts the same '
+                                                  'name in both places'}]},
                 'stopAllScans': {'body': [],
                                  'method': 'POST',
                                  'module': 'api.scan_management.stop_all_scans',

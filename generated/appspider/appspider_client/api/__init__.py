@@ -5,7 +5,10 @@ Generated from the spec; each method calls the generated endpoint module of its 
 shared scanwire_runtime (auth, retries, typed errors, per-request options via `client.with_options`).
 """
 
+import os
 from collections.abc import AsyncIterator, Iterator
+from io import BytesIO
+from pathlib import Path
 from typing import Any, cast
 from uuid import UUID
 
@@ -17,15 +20,29 @@ from scanwire_runtime import ScanClient as _ScanClient
 from scanwire_runtime import ScanLike as _ScanLike
 
 from ..client import AuthenticatedClient
-from ..models import Scan, ScanErrorEvent
+from ..models import Finding, Scan, ScanErrorEvent
 from ..models.api_response import ApiResponse
+from ..models.attachment_type import AttachmentType
 from ..models.boolean_result_response import BooleanResultResponse
+from ..models.client_response import ClientResponse
+from ..models.clients_response import ClientsResponse
+from ..models.config_response import ConfigResponse
+from ..models.configs_response import ConfigsResponse
+from ..models.delete_configs_json_request import DeleteConfigsJsonRequest
+from ..models.delete_configs_request import DeleteConfigsRequest
+from ..models.engine_groups_response import EngineGroupsResponse
+from ..models.engines_response import EnginesResponse
 from ..models.error_response import ErrorResponse
+from ..models.findings_response import FindingsResponse
+from ..models.get_attachment_request import GetAttachmentRequest
 from ..models.login_request import LoginRequest
 from ..models.login_response import LoginResponse
+from ..models.monitoring_delay import MonitoringDelay
 from ..models.run_scan_json_request import RunScanJsonRequest
 from ..models.run_scan_request import RunScanRequest
 from ..models.run_scan_response import RunScanResponse
+from ..models.save_config_form import SaveConfigForm
+from ..models.save_config_multipart import SaveConfigMultipart
 from ..models.scan_errors_response import ScanErrorsResponse
 from ..models.scan_id_json_request import ScanIdJsonRequest
 from ..models.scan_id_request import ScanIdRequest
@@ -33,8 +50,22 @@ from ..models.scan_import_status_response import ScanImportStatusResponse
 from ..models.scan_status_response import ScanStatusResponse
 from ..models.scan_statuses_response import ScanStatusesResponse
 from ..models.scans_response import ScansResponse
-from ..types import UNSET, Unset
+from ..types import UNSET, File, FileTypes, Unset
 from .authentication import login as _authentication__login
+from .clients import get_client as _clients__get_client
+from .clients import get_clients as _clients__get_clients
+from .engines import get_all_engine_groups as _engines__get_all_engine_groups
+from .engines import get_engine_groups_for_client as _engines__get_engine_groups_for_client
+from .engines import get_engines as _engines__get_engines
+from .findings import get_vulnerabilities as _findings__get_vulnerabilities
+from .reports import get_crawled_links_xml as _reports__get_crawled_links_xml
+from .reports import get_report_zip as _reports__get_report_zip
+from .reports import get_vulnerabilities_summary_xml as _reports__get_vulnerabilities_summary_xml
+from .scan_configuration import delete_configs as _scan_configuration__delete_configs
+from .scan_configuration import get_attachment as _scan_configuration__get_attachment
+from .scan_configuration import get_config as _scan_configuration__get_config
+from .scan_configuration import get_configs as _scan_configuration__get_configs
+from .scan_configuration import save_config as _scan_configuration__save_config
 from .scan_management import cancel_all_scans as _scan_management__cancel_all_scans
 from .scan_management import cancel_scan as _scan_management__cancel_scan
 from .scan_management import get_scan_errors as _scan_management__get_scan_errors
@@ -60,6 +91,16 @@ __all__ = [
     "AuthenticationResource",
     "AsyncScanManagementResource",
     "ScanManagementResource",
+    "AsyncScanConfigurationResource",
+    "ScanConfigurationResource",
+    "AsyncEnginesResource",
+    "EnginesResource",
+    "AsyncFindingsResource",
+    "FindingsResource",
+    "AsyncReportsResource",
+    "ReportsResource",
+    "AsyncClientsResource",
+    "ClientsResource",
 ]
 
 
@@ -1655,25 +1696,1342 @@ class AsyncScanManagementResourceWithRawResponse:
         return cast("_RawResponse[ScanImportStatusResponse]", await self._client._invoke_raw("hasScanImported", kwargs))
 
 
+class ScanConfigurationResource:
+    """Operations tagged `scan_configuration` in the Rapid7 AppSpider Enterprise REST API (scanwire transcription) spec."""
+
+    def __init__(self, client: _ScanClient[Any, Any]) -> None:
+        self._client = client
+
+    def get_configs(
+        self,
+    ) -> ConfigsResponse:
+        """List the client's scan configs (`getConfigs`: GET /Config/GetConfigs)
+
+        Retrieves all scan configs for the client.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _scan_configuration__get_configs._get_kwargs()
+        return cast("ConfigsResponse", self._client._invoke("getConfigs", kwargs))
+
+    def get_config(
+        self,
+        *,
+        id: UUID,
+    ) -> ConfigResponse:
+        """Get one scan config (with its XML) (`getConfig`: GET /Config/GetConfig)
+
+        Retrieves the scan config with the given id.
+
+        Args:
+            id (UUID):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _scan_configuration__get_config._get_kwargs(
+            id=id,
+        )
+        return cast("ConfigResponse", self._client._invoke("getConfig", kwargs))
+
+    def save_config(
+        self,
+        *,
+        body: SaveConfigForm | SaveConfigMultipart | Unset = UNSET,
+    ) -> ApiResponse:
+        """Create or update a scan config (`saveConfig`: POST /Config/SaveConfig)
+
+        Creates a scan config (no `id`) or updates the one with `id`. "Config name should be unique in the
+        client". Three encodings are seen in real clients and all are accepted: the documented form
+        fields (`xml`), Rapid7's Jenkins plugin form (`scanconfigxml`, the string `"null"` for absent
+        values) and PyAppSpider's multipart part `Config` holding a JSON object. The answer is the bare
+        envelope: find the new config by name (`GetConfigs`) or run it by name (`RunScan configName`).
+
+        Args:
+            body (SaveConfigForm | Unset): SaveConfig as a form. `xml` (documented) or `scanconfigxml`
+                (Rapid7's Jenkins plugin) carries the
+                scan-config XML; the string "null" counts as absent (the plugin sends `id=null`,
+                `clientId=null`).
+            body (SaveConfigMultipart | Unset): SaveConfig as multipart/form-data: either one part
+                `Config` holding the config as a JSON object
+                (`{Name, EngineGroupId, ClientId, Id, DefendEnabled, Monitoring, MonitoringDelay,
+                MonitoringTriggerScan, IsApproveRequired, Xml}`, PyAppSpider), or the SaveConfigForm
+                fields as
+                parts. Any other part is a file attached to the config (GetAttachment finds it by part
+                name =
+                file type and file name).
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _scan_configuration__save_config._get_kwargs(
+            body=body,
+        )
+        return cast("ApiResponse", self._client._invoke("saveConfig", kwargs))
+
+    def delete_configs(
+        self,
+        *,
+        body: DeleteConfigsRequest | DeleteConfigsJsonRequest | Unset = UNSET,
+    ) -> ApiResponse:
+        """Delete scan configs (`deleteConfigs`: POST /Config/DeleteConfigs)
+
+        Deletes the scan configs named in `configIds` (one id or a list). With `deleteReport`, the
+        finished scans of those configs are deleted with their reports ("Deleting All").
+
+        Args:
+            body (DeleteConfigsRequest | Unset):
+            body (DeleteConfigsJsonRequest | Unset): DeleteConfigsRequest sent as JSON (`{"configIds":
+                [...], "deleteReport": true}`): the same schema under another name, so the generated
+                client can tell the form and JSON encodings apart.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _scan_configuration__delete_configs._get_kwargs(
+            body=body,
+        )
+        return cast("ApiResponse", self._client._invoke("deleteConfigs", kwargs))
+
+    def get_attachment(
+        self,
+        *,
+        body: GetAttachmentRequest,
+    ) -> File:
+        """Download a file attached to a scan config (`getAttachment`: POST /Config/GetAttachment)
+
+        A file sent with the config in SaveConfig's multipart request (any part besides the fields),
+        by config, file name and kind.
+
+        Args:
+            body (GetAttachmentRequest):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _scan_configuration__get_attachment._get_kwargs(
+            body=body,
+        )
+        return cast("File", self._client._invoke("getAttachment", kwargs))
+
+
+class ScanConfigurationResourceWithRawResponse:
+    """Operations tagged `scan_configuration` in the Rapid7 AppSpider Enterprise REST API (scanwire transcription) spec, answering RawResponse (status, headers, parsed model)."""
+
+    def __init__(self, client: _ScanClient[Any, Any]) -> None:
+        self._client = client
+
+    def get_configs(
+        self,
+    ) -> _RawResponse[ConfigsResponse]:
+        """List the client's scan configs (`getConfigs`: GET /Config/GetConfigs)
+
+        Retrieves all scan configs for the client.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _scan_configuration__get_configs._get_kwargs()
+        return cast("_RawResponse[ConfigsResponse]", self._client._invoke_raw("getConfigs", kwargs))
+
+    def get_config(
+        self,
+        *,
+        id: UUID,
+    ) -> _RawResponse[ConfigResponse]:
+        """Get one scan config (with its XML) (`getConfig`: GET /Config/GetConfig)
+
+        Retrieves the scan config with the given id.
+
+        Args:
+            id (UUID):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _scan_configuration__get_config._get_kwargs(
+            id=id,
+        )
+        return cast("_RawResponse[ConfigResponse]", self._client._invoke_raw("getConfig", kwargs))
+
+    def save_config(
+        self,
+        *,
+        body: SaveConfigForm | SaveConfigMultipart | Unset = UNSET,
+    ) -> _RawResponse[ApiResponse]:
+        """Create or update a scan config (`saveConfig`: POST /Config/SaveConfig)
+
+        Creates a scan config (no `id`) or updates the one with `id`. "Config name should be unique in the
+        client". Three encodings are seen in real clients and all are accepted: the documented form
+        fields (`xml`), Rapid7's Jenkins plugin form (`scanconfigxml`, the string `"null"` for absent
+        values) and PyAppSpider's multipart part `Config` holding a JSON object. The answer is the bare
+        envelope: find the new config by name (`GetConfigs`) or run it by name (`RunScan configName`).
+
+        Args:
+            body (SaveConfigForm | Unset): SaveConfig as a form. `xml` (documented) or `scanconfigxml`
+                (Rapid7's Jenkins plugin) carries the
+                scan-config XML; the string "null" counts as absent (the plugin sends `id=null`,
+                `clientId=null`).
+            body (SaveConfigMultipart | Unset): SaveConfig as multipart/form-data: either one part
+                `Config` holding the config as a JSON object
+                (`{Name, EngineGroupId, ClientId, Id, DefendEnabled, Monitoring, MonitoringDelay,
+                MonitoringTriggerScan, IsApproveRequired, Xml}`, PyAppSpider), or the SaveConfigForm
+                fields as
+                parts. Any other part is a file attached to the config (GetAttachment finds it by part
+                name =
+                file type and file name).
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _scan_configuration__save_config._get_kwargs(
+            body=body,
+        )
+        return cast("_RawResponse[ApiResponse]", self._client._invoke_raw("saveConfig", kwargs))
+
+    def delete_configs(
+        self,
+        *,
+        body: DeleteConfigsRequest | DeleteConfigsJsonRequest | Unset = UNSET,
+    ) -> _RawResponse[ApiResponse]:
+        """Delete scan configs (`deleteConfigs`: POST /Config/DeleteConfigs)
+
+        Deletes the scan configs named in `configIds` (one id or a list). With `deleteReport`, the
+        finished scans of those configs are deleted with their reports ("Deleting All").
+
+        Args:
+            body (DeleteConfigsRequest | Unset):
+            body (DeleteConfigsJsonRequest | Unset): DeleteConfigsRequest sent as JSON (`{"configIds":
+                [...], "deleteReport": true}`): the same schema under another name, so the generated
+                client can tell the form and JSON encodings apart.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _scan_configuration__delete_configs._get_kwargs(
+            body=body,
+        )
+        return cast("_RawResponse[ApiResponse]", self._client._invoke_raw("deleteConfigs", kwargs))
+
+    def get_attachment(
+        self,
+        *,
+        body: GetAttachmentRequest,
+    ) -> _RawResponse[File]:
+        """Download a file attached to a scan config (`getAttachment`: POST /Config/GetAttachment)
+
+        A file sent with the config in SaveConfig's multipart request (any part besides the fields),
+        by config, file name and kind.
+
+        Args:
+            body (GetAttachmentRequest):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _scan_configuration__get_attachment._get_kwargs(
+            body=body,
+        )
+        return cast("_RawResponse[File]", self._client._invoke_raw("getAttachment", kwargs))
+
+
+class AsyncScanConfigurationResource:
+    """Operations tagged `scan_configuration` in the Rapid7 AppSpider Enterprise REST API (scanwire transcription) spec."""
+
+    def __init__(self, client: _AsyncScanClient[Any, Any]) -> None:
+        self._client = client
+
+    async def get_configs(
+        self,
+    ) -> ConfigsResponse:
+        """List the client's scan configs (`getConfigs`: GET /Config/GetConfigs)
+
+        Retrieves all scan configs for the client.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _scan_configuration__get_configs._get_kwargs()
+        return cast("ConfigsResponse", await self._client._invoke("getConfigs", kwargs))
+
+    async def get_config(
+        self,
+        *,
+        id: UUID,
+    ) -> ConfigResponse:
+        """Get one scan config (with its XML) (`getConfig`: GET /Config/GetConfig)
+
+        Retrieves the scan config with the given id.
+
+        Args:
+            id (UUID):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _scan_configuration__get_config._get_kwargs(
+            id=id,
+        )
+        return cast("ConfigResponse", await self._client._invoke("getConfig", kwargs))
+
+    async def save_config(
+        self,
+        *,
+        body: SaveConfigForm | SaveConfigMultipart | Unset = UNSET,
+    ) -> ApiResponse:
+        """Create or update a scan config (`saveConfig`: POST /Config/SaveConfig)
+
+        Creates a scan config (no `id`) or updates the one with `id`. "Config name should be unique in the
+        client". Three encodings are seen in real clients and all are accepted: the documented form
+        fields (`xml`), Rapid7's Jenkins plugin form (`scanconfigxml`, the string `"null"` for absent
+        values) and PyAppSpider's multipart part `Config` holding a JSON object. The answer is the bare
+        envelope: find the new config by name (`GetConfigs`) or run it by name (`RunScan configName`).
+
+        Args:
+            body (SaveConfigForm | Unset): SaveConfig as a form. `xml` (documented) or `scanconfigxml`
+                (Rapid7's Jenkins plugin) carries the
+                scan-config XML; the string "null" counts as absent (the plugin sends `id=null`,
+                `clientId=null`).
+            body (SaveConfigMultipart | Unset): SaveConfig as multipart/form-data: either one part
+                `Config` holding the config as a JSON object
+                (`{Name, EngineGroupId, ClientId, Id, DefendEnabled, Monitoring, MonitoringDelay,
+                MonitoringTriggerScan, IsApproveRequired, Xml}`, PyAppSpider), or the SaveConfigForm
+                fields as
+                parts. Any other part is a file attached to the config (GetAttachment finds it by part
+                name =
+                file type and file name).
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _scan_configuration__save_config._get_kwargs(
+            body=body,
+        )
+        return cast("ApiResponse", await self._client._invoke("saveConfig", kwargs))
+
+    async def delete_configs(
+        self,
+        *,
+        body: DeleteConfigsRequest | DeleteConfigsJsonRequest | Unset = UNSET,
+    ) -> ApiResponse:
+        """Delete scan configs (`deleteConfigs`: POST /Config/DeleteConfigs)
+
+        Deletes the scan configs named in `configIds` (one id or a list). With `deleteReport`, the
+        finished scans of those configs are deleted with their reports ("Deleting All").
+
+        Args:
+            body (DeleteConfigsRequest | Unset):
+            body (DeleteConfigsJsonRequest | Unset): DeleteConfigsRequest sent as JSON (`{"configIds":
+                [...], "deleteReport": true}`): the same schema under another name, so the generated
+                client can tell the form and JSON encodings apart.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _scan_configuration__delete_configs._get_kwargs(
+            body=body,
+        )
+        return cast("ApiResponse", await self._client._invoke("deleteConfigs", kwargs))
+
+    async def get_attachment(
+        self,
+        *,
+        body: GetAttachmentRequest,
+    ) -> File:
+        """Download a file attached to a scan config (`getAttachment`: POST /Config/GetAttachment)
+
+        A file sent with the config in SaveConfig's multipart request (any part besides the fields),
+        by config, file name and kind.
+
+        Args:
+            body (GetAttachmentRequest):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _scan_configuration__get_attachment._get_kwargs(
+            body=body,
+        )
+        return cast("File", await self._client._invoke("getAttachment", kwargs))
+
+
+class AsyncScanConfigurationResourceWithRawResponse:
+    """Operations tagged `scan_configuration` in the Rapid7 AppSpider Enterprise REST API (scanwire transcription) spec, answering RawResponse (status, headers, parsed model)."""
+
+    def __init__(self, client: _AsyncScanClient[Any, Any]) -> None:
+        self._client = client
+
+    async def get_configs(
+        self,
+    ) -> _RawResponse[ConfigsResponse]:
+        """List the client's scan configs (`getConfigs`: GET /Config/GetConfigs)
+
+        Retrieves all scan configs for the client.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _scan_configuration__get_configs._get_kwargs()
+        return cast("_RawResponse[ConfigsResponse]", await self._client._invoke_raw("getConfigs", kwargs))
+
+    async def get_config(
+        self,
+        *,
+        id: UUID,
+    ) -> _RawResponse[ConfigResponse]:
+        """Get one scan config (with its XML) (`getConfig`: GET /Config/GetConfig)
+
+        Retrieves the scan config with the given id.
+
+        Args:
+            id (UUID):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _scan_configuration__get_config._get_kwargs(
+            id=id,
+        )
+        return cast("_RawResponse[ConfigResponse]", await self._client._invoke_raw("getConfig", kwargs))
+
+    async def save_config(
+        self,
+        *,
+        body: SaveConfigForm | SaveConfigMultipart | Unset = UNSET,
+    ) -> _RawResponse[ApiResponse]:
+        """Create or update a scan config (`saveConfig`: POST /Config/SaveConfig)
+
+        Creates a scan config (no `id`) or updates the one with `id`. "Config name should be unique in the
+        client". Three encodings are seen in real clients and all are accepted: the documented form
+        fields (`xml`), Rapid7's Jenkins plugin form (`scanconfigxml`, the string `"null"` for absent
+        values) and PyAppSpider's multipart part `Config` holding a JSON object. The answer is the bare
+        envelope: find the new config by name (`GetConfigs`) or run it by name (`RunScan configName`).
+
+        Args:
+            body (SaveConfigForm | Unset): SaveConfig as a form. `xml` (documented) or `scanconfigxml`
+                (Rapid7's Jenkins plugin) carries the
+                scan-config XML; the string "null" counts as absent (the plugin sends `id=null`,
+                `clientId=null`).
+            body (SaveConfigMultipart | Unset): SaveConfig as multipart/form-data: either one part
+                `Config` holding the config as a JSON object
+                (`{Name, EngineGroupId, ClientId, Id, DefendEnabled, Monitoring, MonitoringDelay,
+                MonitoringTriggerScan, IsApproveRequired, Xml}`, PyAppSpider), or the SaveConfigForm
+                fields as
+                parts. Any other part is a file attached to the config (GetAttachment finds it by part
+                name =
+                file type and file name).
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _scan_configuration__save_config._get_kwargs(
+            body=body,
+        )
+        return cast("_RawResponse[ApiResponse]", await self._client._invoke_raw("saveConfig", kwargs))
+
+    async def delete_configs(
+        self,
+        *,
+        body: DeleteConfigsRequest | DeleteConfigsJsonRequest | Unset = UNSET,
+    ) -> _RawResponse[ApiResponse]:
+        """Delete scan configs (`deleteConfigs`: POST /Config/DeleteConfigs)
+
+        Deletes the scan configs named in `configIds` (one id or a list). With `deleteReport`, the
+        finished scans of those configs are deleted with their reports ("Deleting All").
+
+        Args:
+            body (DeleteConfigsRequest | Unset):
+            body (DeleteConfigsJsonRequest | Unset): DeleteConfigsRequest sent as JSON (`{"configIds":
+                [...], "deleteReport": true}`): the same schema under another name, so the generated
+                client can tell the form and JSON encodings apart.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _scan_configuration__delete_configs._get_kwargs(
+            body=body,
+        )
+        return cast("_RawResponse[ApiResponse]", await self._client._invoke_raw("deleteConfigs", kwargs))
+
+    async def get_attachment(
+        self,
+        *,
+        body: GetAttachmentRequest,
+    ) -> _RawResponse[File]:
+        """Download a file attached to a scan config (`getAttachment`: POST /Config/GetAttachment)
+
+        A file sent with the config in SaveConfig's multipart request (any part besides the fields),
+        by config, file name and kind.
+
+        Args:
+            body (GetAttachmentRequest):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _scan_configuration__get_attachment._get_kwargs(
+            body=body,
+        )
+        return cast("_RawResponse[File]", await self._client._invoke_raw("getAttachment", kwargs))
+
+
+class EnginesResource:
+    """Operations tagged `engines` in the Rapid7 AppSpider Enterprise REST API (scanwire transcription) spec."""
+
+    def __init__(self, client: _ScanClient[Any, Any]) -> None:
+        self._client = client
+
+    def get_engine_groups_for_client(
+        self,
+    ) -> EngineGroupsResponse:
+        """The engine groups the client may scan with (`getEngineGroupsForClient`: GET /EngineGroup/GetEngineGroupsForClient)
+
+        Retrieves the engine groups assigned to the client (the `engineGroupId` SaveConfig needs).
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _engines__get_engine_groups_for_client._get_kwargs()
+        return cast("EngineGroupsResponse", self._client._invoke("getEngineGroupsForClient", kwargs))
+
+    def get_all_engine_groups(
+        self,
+    ) -> EngineGroupsResponse:
+        """Every engine group of the installation (system administrators) (`getAllEngineGroups`: GET /EngineGroup/GetAllEngineGroups)
+
+        Retrieves all engine groups, whichever client they serve.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _engines__get_all_engine_groups._get_kwargs()
+        return cast("EngineGroupsResponse", self._client._invoke("getAllEngineGroups", kwargs))
+
+    def get_engines(
+        self,
+    ) -> EnginesResponse:
+        """The installation's scan engines (`getEngines`: GET /Engine/GetEngines)
+
+        Retrieves the scan engines.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _engines__get_engines._get_kwargs()
+        return cast("EnginesResponse", self._client._invoke("getEngines", kwargs))
+
+
+class EnginesResourceWithRawResponse:
+    """Operations tagged `engines` in the Rapid7 AppSpider Enterprise REST API (scanwire transcription) spec, answering RawResponse (status, headers, parsed model)."""
+
+    def __init__(self, client: _ScanClient[Any, Any]) -> None:
+        self._client = client
+
+    def get_engine_groups_for_client(
+        self,
+    ) -> _RawResponse[EngineGroupsResponse]:
+        """The engine groups the client may scan with (`getEngineGroupsForClient`: GET /EngineGroup/GetEngineGroupsForClient)
+
+        Retrieves the engine groups assigned to the client (the `engineGroupId` SaveConfig needs).
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _engines__get_engine_groups_for_client._get_kwargs()
+        return cast("_RawResponse[EngineGroupsResponse]", self._client._invoke_raw("getEngineGroupsForClient", kwargs))
+
+    def get_all_engine_groups(
+        self,
+    ) -> _RawResponse[EngineGroupsResponse]:
+        """Every engine group of the installation (system administrators) (`getAllEngineGroups`: GET /EngineGroup/GetAllEngineGroups)
+
+        Retrieves all engine groups, whichever client they serve.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _engines__get_all_engine_groups._get_kwargs()
+        return cast("_RawResponse[EngineGroupsResponse]", self._client._invoke_raw("getAllEngineGroups", kwargs))
+
+    def get_engines(
+        self,
+    ) -> _RawResponse[EnginesResponse]:
+        """The installation's scan engines (`getEngines`: GET /Engine/GetEngines)
+
+        Retrieves the scan engines.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _engines__get_engines._get_kwargs()
+        return cast("_RawResponse[EnginesResponse]", self._client._invoke_raw("getEngines", kwargs))
+
+
+class AsyncEnginesResource:
+    """Operations tagged `engines` in the Rapid7 AppSpider Enterprise REST API (scanwire transcription) spec."""
+
+    def __init__(self, client: _AsyncScanClient[Any, Any]) -> None:
+        self._client = client
+
+    async def get_engine_groups_for_client(
+        self,
+    ) -> EngineGroupsResponse:
+        """The engine groups the client may scan with (`getEngineGroupsForClient`: GET /EngineGroup/GetEngineGroupsForClient)
+
+        Retrieves the engine groups assigned to the client (the `engineGroupId` SaveConfig needs).
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _engines__get_engine_groups_for_client._get_kwargs()
+        return cast("EngineGroupsResponse", await self._client._invoke("getEngineGroupsForClient", kwargs))
+
+    async def get_all_engine_groups(
+        self,
+    ) -> EngineGroupsResponse:
+        """Every engine group of the installation (system administrators) (`getAllEngineGroups`: GET /EngineGroup/GetAllEngineGroups)
+
+        Retrieves all engine groups, whichever client they serve.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _engines__get_all_engine_groups._get_kwargs()
+        return cast("EngineGroupsResponse", await self._client._invoke("getAllEngineGroups", kwargs))
+
+    async def get_engines(
+        self,
+    ) -> EnginesResponse:
+        """The installation's scan engines (`getEngines`: GET /Engine/GetEngines)
+
+        Retrieves the scan engines.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _engines__get_engines._get_kwargs()
+        return cast("EnginesResponse", await self._client._invoke("getEngines", kwargs))
+
+
+class AsyncEnginesResourceWithRawResponse:
+    """Operations tagged `engines` in the Rapid7 AppSpider Enterprise REST API (scanwire transcription) spec, answering RawResponse (status, headers, parsed model)."""
+
+    def __init__(self, client: _AsyncScanClient[Any, Any]) -> None:
+        self._client = client
+
+    async def get_engine_groups_for_client(
+        self,
+    ) -> _RawResponse[EngineGroupsResponse]:
+        """The engine groups the client may scan with (`getEngineGroupsForClient`: GET /EngineGroup/GetEngineGroupsForClient)
+
+        Retrieves the engine groups assigned to the client (the `engineGroupId` SaveConfig needs).
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _engines__get_engine_groups_for_client._get_kwargs()
+        return cast(
+            "_RawResponse[EngineGroupsResponse]", await self._client._invoke_raw("getEngineGroupsForClient", kwargs)
+        )
+
+    async def get_all_engine_groups(
+        self,
+    ) -> _RawResponse[EngineGroupsResponse]:
+        """Every engine group of the installation (system administrators) (`getAllEngineGroups`: GET /EngineGroup/GetAllEngineGroups)
+
+        Retrieves all engine groups, whichever client they serve.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _engines__get_all_engine_groups._get_kwargs()
+        return cast("_RawResponse[EngineGroupsResponse]", await self._client._invoke_raw("getAllEngineGroups", kwargs))
+
+    async def get_engines(
+        self,
+    ) -> _RawResponse[EnginesResponse]:
+        """The installation's scan engines (`getEngines`: GET /Engine/GetEngines)
+
+        Retrieves the scan engines.
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _engines__get_engines._get_kwargs()
+        return cast("_RawResponse[EnginesResponse]", await self._client._invoke_raw("getEngines", kwargs))
+
+
+class FindingsResource:
+    """Operations tagged `findings` in the Rapid7 AppSpider Enterprise REST API (scanwire transcription) spec."""
+
+    def __init__(self, client: _ScanClient[Any, Any]) -> None:
+        self._client = client
+
+    def get_vulnerabilities(
+        self,
+        *,
+        scan_id: UUID | Unset = UNSET,
+        page: int | Unset = UNSET,
+        page_size: int | Unset = UNSET,
+    ) -> FindingsResponse:
+        """The client's findings (optionally of one scan, optionally paged) (`getVulnerabilities`: GET /Finding/GetVulnerabilities)
+
+        Retrieves the findings (vulnerabilities) of the client in the order they were found; with `scanId`,
+        the
+        findings of that scan. With `page` and `pageSize` (page starts at 0), one page; `TotalCount`
+        counts every finding that matches, `TotalPages` the pages.
+
+        Args:
+            scan_id (UUID | Unset):
+            page (int | Unset):
+            page_size (int | Unset):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _findings__get_vulnerabilities._get_kwargs(
+            scan_id=scan_id,
+            page=page,
+            page_size=page_size,
+        )
+        return cast("FindingsResponse", self._client._invoke("getVulnerabilities", kwargs))
+
+
+class FindingsResourceWithRawResponse:
+    """Operations tagged `findings` in the Rapid7 AppSpider Enterprise REST API (scanwire transcription) spec, answering RawResponse (status, headers, parsed model)."""
+
+    def __init__(self, client: _ScanClient[Any, Any]) -> None:
+        self._client = client
+
+    def get_vulnerabilities(
+        self,
+        *,
+        scan_id: UUID | Unset = UNSET,
+        page: int | Unset = UNSET,
+        page_size: int | Unset = UNSET,
+    ) -> _RawResponse[FindingsResponse]:
+        """The client's findings (optionally of one scan, optionally paged) (`getVulnerabilities`: GET /Finding/GetVulnerabilities)
+
+        Retrieves the findings (vulnerabilities) of the client in the order they were found; with `scanId`,
+        the
+        findings of that scan. With `page` and `pageSize` (page starts at 0), one page; `TotalCount`
+        counts every finding that matches, `TotalPages` the pages.
+
+        Args:
+            scan_id (UUID | Unset):
+            page (int | Unset):
+            page_size (int | Unset):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _findings__get_vulnerabilities._get_kwargs(
+            scan_id=scan_id,
+            page=page,
+            page_size=page_size,
+        )
+        return cast("_RawResponse[FindingsResponse]", self._client._invoke_raw("getVulnerabilities", kwargs))
+
+
+class AsyncFindingsResource:
+    """Operations tagged `findings` in the Rapid7 AppSpider Enterprise REST API (scanwire transcription) spec."""
+
+    def __init__(self, client: _AsyncScanClient[Any, Any]) -> None:
+        self._client = client
+
+    async def get_vulnerabilities(
+        self,
+        *,
+        scan_id: UUID | Unset = UNSET,
+        page: int | Unset = UNSET,
+        page_size: int | Unset = UNSET,
+    ) -> FindingsResponse:
+        """The client's findings (optionally of one scan, optionally paged) (`getVulnerabilities`: GET /Finding/GetVulnerabilities)
+
+        Retrieves the findings (vulnerabilities) of the client in the order they were found; with `scanId`,
+        the
+        findings of that scan. With `page` and `pageSize` (page starts at 0), one page; `TotalCount`
+        counts every finding that matches, `TotalPages` the pages.
+
+        Args:
+            scan_id (UUID | Unset):
+            page (int | Unset):
+            page_size (int | Unset):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _findings__get_vulnerabilities._get_kwargs(
+            scan_id=scan_id,
+            page=page,
+            page_size=page_size,
+        )
+        return cast("FindingsResponse", await self._client._invoke("getVulnerabilities", kwargs))
+
+
+class AsyncFindingsResourceWithRawResponse:
+    """Operations tagged `findings` in the Rapid7 AppSpider Enterprise REST API (scanwire transcription) spec, answering RawResponse (status, headers, parsed model)."""
+
+    def __init__(self, client: _AsyncScanClient[Any, Any]) -> None:
+        self._client = client
+
+    async def get_vulnerabilities(
+        self,
+        *,
+        scan_id: UUID | Unset = UNSET,
+        page: int | Unset = UNSET,
+        page_size: int | Unset = UNSET,
+    ) -> _RawResponse[FindingsResponse]:
+        """The client's findings (optionally of one scan, optionally paged) (`getVulnerabilities`: GET /Finding/GetVulnerabilities)
+
+        Retrieves the findings (vulnerabilities) of the client in the order they were found; with `scanId`,
+        the
+        findings of that scan. With `page` and `pageSize` (page starts at 0), one page; `TotalCount`
+        counts every finding that matches, `TotalPages` the pages.
+
+        Args:
+            scan_id (UUID | Unset):
+            page (int | Unset):
+            page_size (int | Unset):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _findings__get_vulnerabilities._get_kwargs(
+            scan_id=scan_id,
+            page=page,
+            page_size=page_size,
+        )
+        return cast("_RawResponse[FindingsResponse]", await self._client._invoke_raw("getVulnerabilities", kwargs))
+
+
+class ReportsResource:
+    """Operations tagged `reports` in the Rapid7 AppSpider Enterprise REST API (scanwire transcription) spec."""
+
+    def __init__(self, client: _ScanClient[Any, Any]) -> None:
+        self._client = client
+
+    def get_vulnerabilities_summary_xml(
+        self,
+        *,
+        scan_id: UUID,
+    ) -> File:
+        """VulnerabilitiesSummary.xml of a scan (`getVulnerabilitiesSummaryXml`: GET /Report/GetVulnerabilitiesSummaryXml)
+
+        Gets VulnerabilitiesSummary.xml for the scan. "Only scans in "Completed" and "Stopped" states may
+        have a report": ask `Scan/HasReport` first.
+
+        Args:
+            scan_id (UUID):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _reports__get_vulnerabilities_summary_xml._get_kwargs(
+            scan_id=scan_id,
+        )
+        return cast("File", self._client._invoke("getVulnerabilitiesSummaryXml", kwargs))
+
+    def get_report_zip(
+        self,
+        *,
+        scan_id: UUID,
+    ) -> File:
+        """Every report file of a scan as one zip (`getReportZip`: GET /Report/GetReportZip)
+
+        Gets the scan's report files as a zip ("ReportAllFiles.zip") with `VulnerabilitiesSummary.xml` at
+        its root (and `CrawledLinks.xml`). Same Completed/Stopped rule as the XML.
+
+        Args:
+            scan_id (UUID):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _reports__get_report_zip._get_kwargs(
+            scan_id=scan_id,
+        )
+        return cast("File", self._client._invoke("getReportZip", kwargs))
+
+    def get_crawled_links_xml(
+        self,
+        *,
+        scan_id: UUID,
+    ) -> File:
+        """CrawledLinks.xml of a scan (`getCrawledLinksXml`: GET /Report/GetCrawledLinksXml)
+
+        The links the scan crawled, as XML (CrawledLinks.xml). Same Completed/Stopped rule.
+
+        Args:
+            scan_id (UUID):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _reports__get_crawled_links_xml._get_kwargs(
+            scan_id=scan_id,
+        )
+        return cast("File", self._client._invoke("getCrawledLinksXml", kwargs))
+
+
+class ReportsResourceWithRawResponse:
+    """Operations tagged `reports` in the Rapid7 AppSpider Enterprise REST API (scanwire transcription) spec, answering RawResponse (status, headers, parsed model)."""
+
+    def __init__(self, client: _ScanClient[Any, Any]) -> None:
+        self._client = client
+
+    def get_vulnerabilities_summary_xml(
+        self,
+        *,
+        scan_id: UUID,
+    ) -> _RawResponse[File]:
+        """VulnerabilitiesSummary.xml of a scan (`getVulnerabilitiesSummaryXml`: GET /Report/GetVulnerabilitiesSummaryXml)
+
+        Gets VulnerabilitiesSummary.xml for the scan. "Only scans in "Completed" and "Stopped" states may
+        have a report": ask `Scan/HasReport` first.
+
+        Args:
+            scan_id (UUID):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _reports__get_vulnerabilities_summary_xml._get_kwargs(
+            scan_id=scan_id,
+        )
+        return cast("_RawResponse[File]", self._client._invoke_raw("getVulnerabilitiesSummaryXml", kwargs))
+
+    def get_report_zip(
+        self,
+        *,
+        scan_id: UUID,
+    ) -> _RawResponse[File]:
+        """Every report file of a scan as one zip (`getReportZip`: GET /Report/GetReportZip)
+
+        Gets the scan's report files as a zip ("ReportAllFiles.zip") with `VulnerabilitiesSummary.xml` at
+        its root (and `CrawledLinks.xml`). Same Completed/Stopped rule as the XML.
+
+        Args:
+            scan_id (UUID):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _reports__get_report_zip._get_kwargs(
+            scan_id=scan_id,
+        )
+        return cast("_RawResponse[File]", self._client._invoke_raw("getReportZip", kwargs))
+
+    def get_crawled_links_xml(
+        self,
+        *,
+        scan_id: UUID,
+    ) -> _RawResponse[File]:
+        """CrawledLinks.xml of a scan (`getCrawledLinksXml`: GET /Report/GetCrawledLinksXml)
+
+        The links the scan crawled, as XML (CrawledLinks.xml). Same Completed/Stopped rule.
+
+        Args:
+            scan_id (UUID):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _reports__get_crawled_links_xml._get_kwargs(
+            scan_id=scan_id,
+        )
+        return cast("_RawResponse[File]", self._client._invoke_raw("getCrawledLinksXml", kwargs))
+
+
+class AsyncReportsResource:
+    """Operations tagged `reports` in the Rapid7 AppSpider Enterprise REST API (scanwire transcription) spec."""
+
+    def __init__(self, client: _AsyncScanClient[Any, Any]) -> None:
+        self._client = client
+
+    async def get_vulnerabilities_summary_xml(
+        self,
+        *,
+        scan_id: UUID,
+    ) -> File:
+        """VulnerabilitiesSummary.xml of a scan (`getVulnerabilitiesSummaryXml`: GET /Report/GetVulnerabilitiesSummaryXml)
+
+        Gets VulnerabilitiesSummary.xml for the scan. "Only scans in "Completed" and "Stopped" states may
+        have a report": ask `Scan/HasReport` first.
+
+        Args:
+            scan_id (UUID):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _reports__get_vulnerabilities_summary_xml._get_kwargs(
+            scan_id=scan_id,
+        )
+        return cast("File", await self._client._invoke("getVulnerabilitiesSummaryXml", kwargs))
+
+    async def get_report_zip(
+        self,
+        *,
+        scan_id: UUID,
+    ) -> File:
+        """Every report file of a scan as one zip (`getReportZip`: GET /Report/GetReportZip)
+
+        Gets the scan's report files as a zip ("ReportAllFiles.zip") with `VulnerabilitiesSummary.xml` at
+        its root (and `CrawledLinks.xml`). Same Completed/Stopped rule as the XML.
+
+        Args:
+            scan_id (UUID):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _reports__get_report_zip._get_kwargs(
+            scan_id=scan_id,
+        )
+        return cast("File", await self._client._invoke("getReportZip", kwargs))
+
+    async def get_crawled_links_xml(
+        self,
+        *,
+        scan_id: UUID,
+    ) -> File:
+        """CrawledLinks.xml of a scan (`getCrawledLinksXml`: GET /Report/GetCrawledLinksXml)
+
+        The links the scan crawled, as XML (CrawledLinks.xml). Same Completed/Stopped rule.
+
+        Args:
+            scan_id (UUID):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _reports__get_crawled_links_xml._get_kwargs(
+            scan_id=scan_id,
+        )
+        return cast("File", await self._client._invoke("getCrawledLinksXml", kwargs))
+
+
+class AsyncReportsResourceWithRawResponse:
+    """Operations tagged `reports` in the Rapid7 AppSpider Enterprise REST API (scanwire transcription) spec, answering RawResponse (status, headers, parsed model)."""
+
+    def __init__(self, client: _AsyncScanClient[Any, Any]) -> None:
+        self._client = client
+
+    async def get_vulnerabilities_summary_xml(
+        self,
+        *,
+        scan_id: UUID,
+    ) -> _RawResponse[File]:
+        """VulnerabilitiesSummary.xml of a scan (`getVulnerabilitiesSummaryXml`: GET /Report/GetVulnerabilitiesSummaryXml)
+
+        Gets VulnerabilitiesSummary.xml for the scan. "Only scans in "Completed" and "Stopped" states may
+        have a report": ask `Scan/HasReport` first.
+
+        Args:
+            scan_id (UUID):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _reports__get_vulnerabilities_summary_xml._get_kwargs(
+            scan_id=scan_id,
+        )
+        return cast("_RawResponse[File]", await self._client._invoke_raw("getVulnerabilitiesSummaryXml", kwargs))
+
+    async def get_report_zip(
+        self,
+        *,
+        scan_id: UUID,
+    ) -> _RawResponse[File]:
+        """Every report file of a scan as one zip (`getReportZip`: GET /Report/GetReportZip)
+
+        Gets the scan's report files as a zip ("ReportAllFiles.zip") with `VulnerabilitiesSummary.xml` at
+        its root (and `CrawledLinks.xml`). Same Completed/Stopped rule as the XML.
+
+        Args:
+            scan_id (UUID):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _reports__get_report_zip._get_kwargs(
+            scan_id=scan_id,
+        )
+        return cast("_RawResponse[File]", await self._client._invoke_raw("getReportZip", kwargs))
+
+    async def get_crawled_links_xml(
+        self,
+        *,
+        scan_id: UUID,
+    ) -> _RawResponse[File]:
+        """CrawledLinks.xml of a scan (`getCrawledLinksXml`: GET /Report/GetCrawledLinksXml)
+
+        The links the scan crawled, as XML (CrawledLinks.xml). Same Completed/Stopped rule.
+
+        Args:
+            scan_id (UUID):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _reports__get_crawled_links_xml._get_kwargs(
+            scan_id=scan_id,
+        )
+        return cast("_RawResponse[File]", await self._client._invoke_raw("getCrawledLinksXml", kwargs))
+
+
+class ClientsResource:
+    """Operations tagged `clients` in the Rapid7 AppSpider Enterprise REST API (scanwire transcription) spec."""
+
+    def __init__(self, client: _ScanClient[Any, Any]) -> None:
+        self._client = client
+
+    def get_clients(
+        self,
+    ) -> ClientsResponse:
+        """The clients the user may see (`getClients`: GET /Client/GetClients)
+
+        "Sys Admins will see all clients. Client Admin will only see their clients".
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _clients__get_clients._get_kwargs()
+        return cast("ClientsResponse", self._client._invoke("getClients", kwargs))
+
+    def get_client(
+        self,
+        *,
+        client_name: str,
+    ) -> ClientResponse:
+        """One client by name (`getClient`: GET /Client/GetClient)
+
+        The client with the given name.
+
+        Args:
+            client_name (str):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _clients__get_client._get_kwargs(
+            client_name=client_name,
+        )
+        return cast("ClientResponse", self._client._invoke("getClient", kwargs))
+
+
+class ClientsResourceWithRawResponse:
+    """Operations tagged `clients` in the Rapid7 AppSpider Enterprise REST API (scanwire transcription) spec, answering RawResponse (status, headers, parsed model)."""
+
+    def __init__(self, client: _ScanClient[Any, Any]) -> None:
+        self._client = client
+
+    def get_clients(
+        self,
+    ) -> _RawResponse[ClientsResponse]:
+        """The clients the user may see (`getClients`: GET /Client/GetClients)
+
+        "Sys Admins will see all clients. Client Admin will only see their clients".
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _clients__get_clients._get_kwargs()
+        return cast("_RawResponse[ClientsResponse]", self._client._invoke_raw("getClients", kwargs))
+
+    def get_client(
+        self,
+        *,
+        client_name: str,
+    ) -> _RawResponse[ClientResponse]:
+        """One client by name (`getClient`: GET /Client/GetClient)
+
+        The client with the given name.
+
+        Args:
+            client_name (str):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _clients__get_client._get_kwargs(
+            client_name=client_name,
+        )
+        return cast("_RawResponse[ClientResponse]", self._client._invoke_raw("getClient", kwargs))
+
+
+class AsyncClientsResource:
+    """Operations tagged `clients` in the Rapid7 AppSpider Enterprise REST API (scanwire transcription) spec."""
+
+    def __init__(self, client: _AsyncScanClient[Any, Any]) -> None:
+        self._client = client
+
+    async def get_clients(
+        self,
+    ) -> ClientsResponse:
+        """The clients the user may see (`getClients`: GET /Client/GetClients)
+
+        "Sys Admins will see all clients. Client Admin will only see their clients".
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _clients__get_clients._get_kwargs()
+        return cast("ClientsResponse", await self._client._invoke("getClients", kwargs))
+
+    async def get_client(
+        self,
+        *,
+        client_name: str,
+    ) -> ClientResponse:
+        """One client by name (`getClient`: GET /Client/GetClient)
+
+        The client with the given name.
+
+        Args:
+            client_name (str):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _clients__get_client._get_kwargs(
+            client_name=client_name,
+        )
+        return cast("ClientResponse", await self._client._invoke("getClient", kwargs))
+
+
+class AsyncClientsResourceWithRawResponse:
+    """Operations tagged `clients` in the Rapid7 AppSpider Enterprise REST API (scanwire transcription) spec, answering RawResponse (status, headers, parsed model)."""
+
+    def __init__(self, client: _AsyncScanClient[Any, Any]) -> None:
+        self._client = client
+
+    async def get_clients(
+        self,
+    ) -> _RawResponse[ClientsResponse]:
+        """The clients the user may see (`getClients`: GET /Client/GetClients)
+
+        "Sys Admins will see all clients. Client Admin will only see their clients".
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _clients__get_clients._get_kwargs()
+        return cast("_RawResponse[ClientsResponse]", await self._client._invoke_raw("getClients", kwargs))
+
+    async def get_client(
+        self,
+        *,
+        client_name: str,
+    ) -> _RawResponse[ClientResponse]:
+        """One client by name (`getClient`: GET /Client/GetClient)
+
+        The client with the given name.
+
+        Args:
+            client_name (str):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _clients__get_client._get_kwargs(
+            client_name=client_name,
+        )
+        return cast("_RawResponse[ClientResponse]", await self._client._invoke_raw("getClient", kwargs))
+
+
 class AppspiderClientWithRawResponse:
     """`client.with_raw_response`: the same resource namespaces, answering RawResponse[model]."""
 
     def __init__(self, client: _ScanClient[Any, Any]) -> None:
         self.authentication = AuthenticationResourceWithRawResponse(client)
         self.scan_management = ScanManagementResourceWithRawResponse(client)
+        self.scan_configuration = ScanConfigurationResourceWithRawResponse(client)
+        self.engines = EnginesResourceWithRawResponse(client)
+        self.findings = FindingsResourceWithRawResponse(client)
+        self.reports = ReportsResourceWithRawResponse(client)
+        self.clients = ClientsResourceWithRawResponse(client)
 
 
 class AppspiderClient(_ScanClient[ScanStatusResponse, ScanStatusResponse]):
-    """Synchronous client of the Rapid7 AppSpider Enterprise REST API (scanwire transcription): resource namespaces named from the spec's tags (`authentication`, `scan_management`) and the cross-vendor lifecycle methods. Made by `appspider_client.connect(...)`."""
+    """Synchronous client of the Rapid7 AppSpider Enterprise REST API (scanwire transcription): resource namespaces named from the spec's tags (`authentication`, `scan_management`, `scan_configuration`, `engines`, `findings`, `reports`, `clients`) and the cross-vendor lifecycle methods. Made by `appspider_client.connect(...)`."""
 
     authentication: AuthenticationResource
     scan_management: ScanManagementResource
+    scan_configuration: ScanConfigurationResource
+    engines: EnginesResource
+    findings: FindingsResource
+    reports: ReportsResource
+    clients: ClientsResource
     with_raw_response: AppspiderClientWithRawResponse
     raw: AuthenticatedClient  # the generated client on the same connection (auth, retries), for api.* functions
 
     def _bind(self) -> None:
         self.authentication = AuthenticationResource(self)
         self.scan_management = ScanManagementResource(self)
+        self.scan_configuration = ScanConfigurationResource(self)
+        self.engines = EnginesResource(self)
+        self.findings = FindingsResource(self)
+        self.reports = ReportsResource(self)
+        self.clients = ClientsResource(self)
         self.with_raw_response = AppspiderClientWithRawResponse(self)
 
     def get_scan(self, scan: _ScanLike) -> _Scan[ScanStatusResponse]:
@@ -1777,6 +3135,16 @@ class AppspiderClient(_ScanClient[ScanStatusResponse, ScanStatusResponse]):
         """Every log entry of the lifecycle's `logs` (`getScanErrors`), page after page (`x-scanwire-paging`); `page_size` items a request."""
         return cast("Iterator[ScanErrorEvent]", self._iter_scan_logs(scan, page_size))
 
+    def iter_findings(self, scan: _ScanLike, *, page_size: int | None = None) -> Iterator[Finding]:
+        """Every finding of the scan: the lifecycle's `findings` (`getVulnerabilities`), page after page when the operation is paged (`page_size` items a request)."""
+        return cast("Iterator[Finding]", self._iter_findings(scan, page_size))
+
+    def download_report(self, scan: _ScanLike, path: "str | os.PathLike[str]") -> Path:
+        """Stream the scan's report (the lifecycle's `report`: `getReportZip`) to `path` and answer it; memory stays bounded, and a failed download leaves no partial file.
+        An error answer raises its typed error (NotFoundError, ConflictError for a report not ready yet, ...).
+        """
+        return self._download_report(scan, path)
+
 
 class AsyncAppspiderClientWithRawResponse:
     """`client.with_raw_response`: the same resource namespaces, answering RawResponse[model]."""
@@ -1784,19 +3152,34 @@ class AsyncAppspiderClientWithRawResponse:
     def __init__(self, client: _AsyncScanClient[Any, Any]) -> None:
         self.authentication = AsyncAuthenticationResourceWithRawResponse(client)
         self.scan_management = AsyncScanManagementResourceWithRawResponse(client)
+        self.scan_configuration = AsyncScanConfigurationResourceWithRawResponse(client)
+        self.engines = AsyncEnginesResourceWithRawResponse(client)
+        self.findings = AsyncFindingsResourceWithRawResponse(client)
+        self.reports = AsyncReportsResourceWithRawResponse(client)
+        self.clients = AsyncClientsResourceWithRawResponse(client)
 
 
 class AsyncAppspiderClient(_AsyncScanClient[ScanStatusResponse, ScanStatusResponse]):
-    """Asynchronous client of the Rapid7 AppSpider Enterprise REST API (scanwire transcription): resource namespaces named from the spec's tags (`authentication`, `scan_management`) and the cross-vendor lifecycle methods. Made by `appspider_client.connect_async(...)`."""
+    """Asynchronous client of the Rapid7 AppSpider Enterprise REST API (scanwire transcription): resource namespaces named from the spec's tags (`authentication`, `scan_management`, `scan_configuration`, `engines`, `findings`, `reports`, `clients`) and the cross-vendor lifecycle methods. Made by `appspider_client.connect_async(...)`."""
 
     authentication: AsyncAuthenticationResource
     scan_management: AsyncScanManagementResource
+    scan_configuration: AsyncScanConfigurationResource
+    engines: AsyncEnginesResource
+    findings: AsyncFindingsResource
+    reports: AsyncReportsResource
+    clients: AsyncClientsResource
     with_raw_response: AsyncAppspiderClientWithRawResponse
     raw: AuthenticatedClient  # the generated client on the same connection (auth, retries), for api.* functions
 
     def _bind(self) -> None:
         self.authentication = AsyncAuthenticationResource(self)
         self.scan_management = AsyncScanManagementResource(self)
+        self.scan_configuration = AsyncScanConfigurationResource(self)
+        self.engines = AsyncEnginesResource(self)
+        self.findings = AsyncFindingsResource(self)
+        self.reports = AsyncReportsResource(self)
+        self.clients = AsyncClientsResource(self)
         self.with_raw_response = AsyncAppspiderClientWithRawResponse(self)
 
     async def get_scan(self, scan: _ScanLike) -> _Scan[ScanStatusResponse]:
@@ -1899,3 +3282,13 @@ class AsyncAppspiderClient(_AsyncScanClient[ScanStatusResponse, ScanStatusRespon
     def iter_scan_logs(self, scan: _ScanLike, *, page_size: int | None = None) -> AsyncIterator[ScanErrorEvent]:
         """Every log entry of the lifecycle's `logs` (`getScanErrors`), page after page (`x-scanwire-paging`); `page_size` items a request."""
         return cast("AsyncIterator[ScanErrorEvent]", self._iter_scan_logs(scan, page_size))
+
+    def iter_findings(self, scan: _ScanLike, *, page_size: int | None = None) -> AsyncIterator[Finding]:
+        """Every finding of the scan: the lifecycle's `findings` (`getVulnerabilities`), page after page when the operation is paged (`page_size` items a request)."""
+        return cast("AsyncIterator[Finding]", self._iter_findings(scan, page_size))
+
+    async def download_report(self, scan: _ScanLike, path: "str | os.PathLike[str]") -> Path:
+        """Stream the scan's report (the lifecycle's `report`: `getReportZip`) to `path` and answer it; memory stays bounded, and a failed download leaves no partial file.
+        An error answer raises its typed error (NotFoundError, ConflictError for a report not ready yet, ...).
+        """
+        return await self._download_report(scan, path)

@@ -2,18 +2,39 @@
 """Contains all the data models used in inputs/outputs"""
 
 from .api_response import ApiResponse
+from .attachment_type import AttachmentType
 from .boolean_result_response import BooleanResultResponse
+from .client import Client
+from .client_response import ClientResponse
+from .client_summary import ClientSummary
+from .clients_response import ClientsResponse
+from .config_response import ConfigResponse
+from .configs_response import ConfigsResponse
+from .delete_configs_json_request import DeleteConfigsJsonRequest
+from .delete_configs_request import DeleteConfigsRequest
+from .engine import Engine
+from .engine_group import EngineGroup
+from .engine_groups_response import EngineGroupsResponse
+from .engines_response import EnginesResponse
 from .error_reason import ErrorReason
 from .error_response import ErrorResponse
+from .finding import Finding
+from .finding_attack_vulnerabilities_type_0_item import FindingAttackVulnerabilitiesType0Item
+from .findings_response import FindingsResponse
+from .get_attachment_request import GetAttachmentRequest
 from .link import Link
 from .login_reason import LoginReason
 from .login_request import LoginRequest
 from .login_response import LoginResponse
 from .login_response_clients import LoginResponseClients
+from .monitoring_delay import MonitoringDelay
 from .run_scan_json_request import RunScanJsonRequest
 from .run_scan_request import RunScanRequest
 from .run_scan_response import RunScanResponse
+from .save_config_form import SaveConfigForm
+from .save_config_multipart import SaveConfigMultipart
 from .scan import Scan
+from .scan_config import ScanConfig
 from .scan_error_event import ScanErrorEvent
 from .scan_errors_response import ScanErrorsResponse
 from .scan_id_json_request import ScanIdJsonRequest
@@ -30,18 +51,39 @@ from .started_scan import StartedScan
 
 __all__ = (
     "ApiResponse",
+    "AttachmentType",
     "BooleanResultResponse",
+    "Client",
+    "ClientResponse",
+    "ClientsResponse",
+    "ClientSummary",
+    "ConfigResponse",
+    "ConfigsResponse",
+    "DeleteConfigsJsonRequest",
+    "DeleteConfigsRequest",
+    "Engine",
+    "EngineGroup",
+    "EngineGroupsResponse",
+    "EnginesResponse",
     "ErrorReason",
     "ErrorResponse",
+    "Finding",
+    "FindingAttackVulnerabilitiesType0Item",
+    "FindingsResponse",
+    "GetAttachmentRequest",
     "Link",
     "LoginReason",
     "LoginRequest",
     "LoginResponse",
     "LoginResponseClients",
+    "MonitoringDelay",
     "RunScanJsonRequest",
     "RunScanRequest",
     "RunScanResponse",
+    "SaveConfigForm",
+    "SaveConfigMultipart",
     "Scan",
+    "ScanConfig",
     "ScanErrorEvent",
     "ScanErrorsResponse",
     "ScanIdJsonRequest",

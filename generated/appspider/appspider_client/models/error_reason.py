@@ -4,8 +4,13 @@ from typing import Any
 
 
 class ErrorReason(StrEnum):
+    ATTACHMENTNOTFOUND = "AttachmentNotFound"
+    CONFIGNAMEISNOTUNIQUE = "ConfigNameIsNotUnique"
+    CONFIGNOTFOUND = "ConfigNotFound"
     INVALIDCREDENTIALS = "InvalidCredentials"
     INVALIDJSONSCHEMA = "InvalidJsonSchema"
+    NOTFOUND = "NotFound"
+    REPORTNOTREADY = "ReportNotReady"
     SCANISNOTALLOWED = "ScanIsNotAllowed"
     SCANNOTFOUND = "ScanNotFound"
     SCANSTARTFAILED = "ScanStartFailed"

@@ -8,6 +8,8 @@ from uuid import UUID
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..types import UNSET, Unset
+
 T = TypeVar("T", bound="StartedScan")
 
 
@@ -18,13 +20,19 @@ class StartedScan:
 
         Attributes:
             id (UUID):
+            config_id (UUID | Unset): The config the scan runs (the emulator sends the whole GetScans item).
     """
 
     id: UUID
+    config_id: UUID | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         id = str(self.id)
+
+        config_id: str | Unset = UNSET
+        if not isinstance(self.config_id, Unset):
+            config_id = str(self.config_id)
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -33,6 +41,8 @@ class StartedScan:
                 "Id": id,
             }
         )
+        if config_id is not UNSET:
+            field_dict["ConfigId"] = config_id
 
         return field_dict
 
@@ -41,8 +51,16 @@ class StartedScan:
         d = dict(src_dict)
         id = UUID(d.pop("Id"))
 
+        _config_id = d.pop("ConfigId", UNSET)
+        config_id: UUID | Unset
+        if isinstance(_config_id, Unset):
+            config_id = UNSET
+        else:
+            config_id = UUID(_config_id)
+
         started_scan = cls(
             id,
+            config_id,
         )
 
         started_scan.additional_properties = d
