@@ -3,6 +3,7 @@ from http import HTTPStatus
 from typing import Any
 
 import httpx
+from scanwire_runtime.errors import response_json as _json
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
@@ -35,17 +36,17 @@ def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
 ) -> ClientResponse | ErrorResponse | None:
     if response.status_code == 200:
-        response_200 = ClientResponse.from_dict(response.json())
+        response_200 = ClientResponse.from_dict(_json(response))
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = ErrorResponse.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(_json(response))
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = ErrorResponse.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(_json(response))
 
         return response_401
 

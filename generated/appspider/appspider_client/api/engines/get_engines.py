@@ -3,6 +3,7 @@ from http import HTTPStatus
 from typing import Any
 
 import httpx
+from scanwire_runtime.errors import response_json as _json
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
@@ -25,12 +26,12 @@ def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
 ) -> EnginesResponse | ErrorResponse | None:
     if response.status_code == 200:
-        response_200 = EnginesResponse.from_dict(response.json())
+        response_200 = EnginesResponse.from_dict(_json(response))
 
         return response_200
 
     if response.status_code == 401:
-        response_401 = ErrorResponse.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(_json(response))
 
         return response_401
 

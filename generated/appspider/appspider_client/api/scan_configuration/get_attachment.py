@@ -4,6 +4,7 @@ from io import BytesIO
 from typing import Any
 
 import httpx
+from scanwire_runtime.errors import response_json as _json
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
@@ -37,12 +38,12 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         return response_200
 
     if response.status_code == 400:
-        response_400 = ErrorResponse.from_dict(response.json())
+        response_400 = ErrorResponse.from_dict(_json(response))
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = ErrorResponse.from_dict(response.json())
+        response_401 = ErrorResponse.from_dict(_json(response))
 
         return response_401
 
