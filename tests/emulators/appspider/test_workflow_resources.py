@@ -485,3 +485,18 @@ def test_control__seeds_a_config_that_runs(http: httpx.Client, auth: dict[str, s
         assert response.status_code == 400 and says in response.json()["error"]
     other = http.post(http.base_url.join("/_emulator/resources/website"), json={"data": {}})
     assert other.status_code == 400 and "'website' is not a resource kind" in other.json()["error"]
+
+
+def test_tolerance__doubled_and_trailing_slashes_reach_the_operation(
+    http: httpx.Client, auth: dict[str, str]
+) -> None:
+    """A public AppSpider client posts to `.../rest/v1//Scan/PauseScan` and `.../Scan/RunScan/`
+    (x-scanwire-tolerance slashes: collapse, INFERENCE): both reach the operation, as on the real server."""
+    plain = http.get("Scan/GetScans", headers=auth)
+    doubled = http.get(f"http://127.0.0.1{BASE}//Scan/GetScans", headers=auth)
+    trailing = http.get("Scan/GetScans/", headers=auth)
+    assert plain.status_code == doubled.status_code == trailing.status_code == 200
+    assert doubled.json() == trailing.json() == plain.json()
+    paused = http.post(f"http://127.0.0.1{BASE}//Scan/PauseScan", data={"scanId": UNKNOWN}, headers=auth)
+    # The operation answered (an unknown scan), not the router's "no such endpoint" 404.
+    assert (paused.status_code, paused.json()["Reason"]) == (400, "ScanNotFound")
