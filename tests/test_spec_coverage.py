@@ -87,6 +87,7 @@ WORKFLOW_OPERATIONS: dict[str, list[str]] = {
         "GET /api/1.0/scanprofiles/list",
         "GET /api/1.0/scanpolicies/list",
         "GET /api/1.0/scanprofiles/get/{id}",
+        "GET /api/1.0/scanprofiles/get",
         "POST /api/1.0/scans/newwithprofile",
         "POST /api/1.0/scans/newfromscan",
         "POST /api/1.0/scans/incremental",
@@ -120,7 +121,7 @@ WORKFLOW_OPERATIONS: dict[str, list[str]] = {
     ],
 }
 
-SPEC_COUNTS = {"advalidation": 14, "invicti": 26, "appspider": 32, "threadfix": 16, "soda": 23}
+SPEC_COUNTS = {"advalidation": 14, "invicti": 27, "appspider": 32, "threadfix": 16, "soda": 23}
 
 
 @dataclass(frozen=True)

@@ -303,6 +303,12 @@ class InvictiBackend(Backend):
             archive.writestr(f"{scan_id}.xml", xml)
         return buffer.getvalue()
 
+    def find_profile(self, account: str, name: str) -> dict[str, Any]:
+        found = self.store.list(PROFILE, account, where={"ProfileName": name}, limit=1)
+        if not found:
+            raise NotFoundError("Scan profile not found.", name=name)
+        return found[0].data
+
     def profile(self, account: str, profile_id: str) -> dict[str, Any]:
         record = self.store.get(PROFILE, profile_id)
         if record is None or record.account != account:

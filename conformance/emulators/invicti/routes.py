@@ -148,6 +148,10 @@ def download_scan_file(call: Invicti) -> Response:
     return Response(content, media_type="application/octet-stream", headers=headers)
 
 
+def find_scan_profile(call: Invicti) -> Response:
+    return _json(call.backend.find_profile(call.account, str(call.query["name"])))
+
+
 def get_scan_profile(call: Invicti) -> Response:
     return _json(call.backend.profile(call.account, str(call.path_params["id"])))
 

@@ -293,6 +293,15 @@ SPEC: dict[str, Any] = {'extensions': {'x-scanwire-auth': {'case-insensitive': [
                                                 'why': 'INFERENCE — the emulator needs a valid '
                                                        "archive; the real scan file is Invicti's "
                                                        'own format'}},
+                'findScanProfile': {'body': [],
+                                    'method': 'GET',
+                                    'module': 'api.scan_profiles.find_scan_profile',
+                                    'parameters': [{'array': False, 'in': 'query', 'name': 'name'}],
+                                    'path': '/api/1.0/scanprofiles/get',
+                                    'responses': {'200': ['application/json'],
+                                                  '400': ['application/json'],
+                                                  '401': ['application/json'],
+                                                  '404': ['application/json']}},
                 'findWebsite': {'body': [],
                                 'method': 'GET',
                                 'module': 'api.websites.find_website',

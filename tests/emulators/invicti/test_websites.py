@@ -128,6 +128,8 @@ def test_launch_variants__from_a_base_scan_or_a_profile(http: httpx.Client) -> N
     assert listed["TotalItemCount"] == 4 and listed["List"][0]["Id"] == made["newfromscan"].json()["Id"]
     profile_id = http.get(f"{API}/scanprofiles/list").json()["List"][0]["ProfileId"]
     assert http.get(f"{API}/scanprofiles/get/{profile_id}").json()["ProfileName"] == "Default"
+    assert http.get(f"{API}/scanprofiles/get", params={"name": "Default"}).json()["ProfileId"] == profile_id
+    assert http.get(f"{API}/scanprofiles/get", params={"name": "Nope"}).status_code == 404
     assert http.get(f"{API}/scanprofiles/get/{base}").status_code == 404
 
 

@@ -53,6 +53,7 @@ from ..models.website_license_type import WebsiteLicenseType
 from ..models.website_list_api_result import WebsiteListApiResult
 from ..types import UNSET, File, FileTypes, Unset
 from .scan_policies import list_scan_policies as _scan_policies__list_scan_policies
+from .scan_profiles import find_scan_profile as _scan_profiles__find_scan_profile
 from .scan_profiles import get_scan_profile as _scan_profiles__get_scan_profile
 from .scan_profiles import list_scan_profiles as _scan_profiles__list_scan_profiles
 from .scans import cancel_scan as _scans__cancel_scan
@@ -2351,6 +2352,25 @@ class ScanProfilesResource:
         )
         return cast("SaveScanProfileApiModel", self._client._invoke("getScanProfile", kwargs))
 
+    def find_scan_profile(
+        self,
+        *,
+        name: str,
+    ) -> SaveScanProfileApiModel:
+        """Gets the scan profile by name. (`findScanProfile`: GET /api/1.0/scanprofiles/get)
+
+        Args:
+            name (str):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _scan_profiles__find_scan_profile._get_kwargs(
+            name=name,
+        )
+        return cast("SaveScanProfileApiModel", self._client._invoke("findScanProfile", kwargs))
+
 
 class ScanProfilesResourceWithRawResponse:
     """Operations tagged `scan_profiles` in the Invicti Enterprise (Netsparker) API (scanwire transcription) spec, answering RawResponse (status, headers, parsed model)."""
@@ -2398,6 +2418,25 @@ class ScanProfilesResourceWithRawResponse:
         )
         return cast("_RawResponse[SaveScanProfileApiModel]", self._client._invoke_raw("getScanProfile", kwargs))
 
+    def find_scan_profile(
+        self,
+        *,
+        name: str,
+    ) -> _RawResponse[SaveScanProfileApiModel]:
+        """Gets the scan profile by name. (`findScanProfile`: GET /api/1.0/scanprofiles/get)
+
+        Args:
+            name (str):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _scan_profiles__find_scan_profile._get_kwargs(
+            name=name,
+        )
+        return cast("_RawResponse[SaveScanProfileApiModel]", self._client._invoke_raw("findScanProfile", kwargs))
+
 
 class AsyncScanProfilesResource:
     """Operations tagged `scan_profiles` in the Invicti Enterprise (Netsparker) API (scanwire transcription) spec."""
@@ -2444,6 +2483,25 @@ class AsyncScanProfilesResource:
             id=id,
         )
         return cast("SaveScanProfileApiModel", await self._client._invoke("getScanProfile", kwargs))
+
+    async def find_scan_profile(
+        self,
+        *,
+        name: str,
+    ) -> SaveScanProfileApiModel:
+        """Gets the scan profile by name. (`findScanProfile`: GET /api/1.0/scanprofiles/get)
+
+        Args:
+            name (str):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _scan_profiles__find_scan_profile._get_kwargs(
+            name=name,
+        )
+        return cast("SaveScanProfileApiModel", await self._client._invoke("findScanProfile", kwargs))
 
 
 class AsyncScanProfilesResourceWithRawResponse:
@@ -2493,6 +2551,25 @@ class AsyncScanProfilesResourceWithRawResponse:
             id=id,
         )
         return cast("_RawResponse[SaveScanProfileApiModel]", await self._client._invoke_raw("getScanProfile", kwargs))
+
+    async def find_scan_profile(
+        self,
+        *,
+        name: str,
+    ) -> _RawResponse[SaveScanProfileApiModel]:
+        """Gets the scan profile by name. (`findScanProfile`: GET /api/1.0/scanprofiles/get)
+
+        Args:
+            name (str):
+
+        Raises:
+            scanwire_runtime.ApiError: a failure answer, as its kind (NotFoundError, ConflictError, ...).
+            scanwire_runtime.APIConnectionError: no answer after the retries (APITimeoutError on a timeout).
+        """
+        kwargs = _scan_profiles__find_scan_profile._get_kwargs(
+            name=name,
+        )
+        return cast("_RawResponse[SaveScanProfileApiModel]", await self._client._invoke_raw("findScanProfile", kwargs))
 
 
 class ScanPoliciesResource:
