@@ -217,12 +217,17 @@ def _part_path(target: os.PathLike[str] | str) -> tuple[Path, Path]:
     return path, path.with_name(path.name + ".part")
 
 
+def _keep_head(head: bytearray, chunk: bytes) -> bool:
+    """Add to `head` what fits of REPORT_ERROR_LIMIT (no more is buffered); True once it is full."""
+    head += chunk[: REPORT_ERROR_LIMIT - len(head)]
+    return len(head) >= REPORT_ERROR_LIMIT
+
+
 def _head(chunks: Iterator[bytes]) -> bytes:
-    """The first REPORT_ERROR_LIMIT bytes of a streamed answer (an error's envelope), no more buffered."""
+    """The first REPORT_ERROR_LIMIT bytes of a streamed answer."""
     head = bytearray()
     for chunk in chunks:
-        head += chunk[: REPORT_ERROR_LIMIT - len(head)]
-        if len(head) >= REPORT_ERROR_LIMIT:
+        if _keep_head(head, chunk):
             break
     return bytes(head)
 
@@ -1318,8 +1323,7 @@ class AsyncScanClient(_Core, Generic[PollT, ResultT]):
             if not 200 <= response.status_code < 300:
                 head = bytearray()
                 async for chunk in response.aiter_bytes(_REPORT_CHUNK):
-                    head += chunk[: REPORT_ERROR_LIMIT - len(head)]
-                    if len(head) >= REPORT_ERROR_LIMIT:
+                    if _keep_head(head, chunk):
                         break
                 self._check_report(op, response, bytes(head))
             size = 0

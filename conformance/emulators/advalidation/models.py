@@ -7,6 +7,7 @@ import binascii
 import copy
 import random
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -231,13 +232,16 @@ class AdvalidationBackend(Backend):
 
     # -- ad specifications, campaigns, creatives --------------------------------------------------
 
-    def list_kind(
-        self, kind: str, account: str, where: dict[str, Any] | None, offset: int, limit: int
-    ) -> tuple[int, list[dict[str, Any]]]:
-        """(total, one page of records' data), from the store (O(page))."""
-        total = self.store.count(kind, account, where=where)
-        rows = self.store.list(kind, account, where=where, limit=limit, offset=offset)
-        return total, [r.data for r in rows]
+    def listing(
+        self, kind: str, account: str, where: dict[str, Any] | None
+    ) -> tuple[int, Callable[[int, int], list[dict[str, Any]]]]:
+        """(how many match, fetch one page of their data): counted and paged in the store (O(page))."""
+
+        def fetch(offset: int, limit: int) -> list[dict[str, Any]]:
+            rows = self.store.list(kind, account, where=where, limit=limit, offset=offset)
+            return [r.data for r in rows]
+
+        return self.store.count(kind, account, where=where), fetch
 
     def adspec(self, account: str, adspec_id: int) -> dict[str, Any]:
         return self._owned(ADSPEC, account, adspec_id, "ad specification")
@@ -335,7 +339,8 @@ class AdvalidationBackend(Backend):
             view["nbMediaFiles"] = creative.get("nbMediaFiles", 0)  # "Not available in list mode"
         return view
 
-    def media_files(self, account: str, creative_id: int) -> dict[str, Any]:
+    def owned_creative(self, account: str, creative_id: int) -> dict[str, Any]:
+        """The creative, if `account` owns it (403 for another account's, 404 for an unknown id)."""
         return self._owned_creative(account, creative_id)
 
     def variation(self, account: str, creative_id: int, variation_id: int) -> list[dict[str, Any]]:

@@ -34,14 +34,15 @@ def rescan_creative(call: Advalidation) -> Response:
 def _listed(call: Advalidation, kind: str, where: dict[str, Any] | None, view: Any = None) -> Response:
     """The vendor's list envelope around one page read from the store (vendor-notes-workflow §1 FACT:
     `meta.pagination` has count, totalCount, page, totalPages)."""
-    total = call.backend.store.count(kind, call.account, where=where)
-    page = page_query(
-        call,
-        total,
-        lambda offset, limit: call.backend.list_kind(kind, call.account, where, offset, limit)[1],
-    )
+    page = page_query(call, *call.backend.listing(kind, call.account, where))
     items = [view(item) for item in page.items] if view is not None else page.items
-    meta = {"count": len(items), "totalCount": total, "page": page.number, "totalPages": page.pages}
+    meta = {"count": len(items), "totalCount": page.total, "page": page.number, "totalPages": page.pages}
+    return json_response({"data": items, "meta": {"pagination": meta}})
+
+
+def _whole(items: list[dict[str, Any]]) -> Response:
+    """A list envelope holding everything in one page (the upload and variation answers)."""
+    meta = {"count": len(items), "totalCount": len(items), "page": 1, "totalPages": 1}
     return json_response({"data": items, "meta": {"pagination": meta}})
 
 
@@ -86,11 +87,9 @@ def upload_creative(call: Advalidation) -> Response:
         payload = call.raw_body
     if not payload:
         raise BadRequestError("the upload is empty", field="payload", location="body")
-    creatives = call.backend.upload(
-        call.account, path_int(call, "campaignId"), payload, call.header("X-Filename")
+    return _whole(
+        call.backend.upload(call.account, path_int(call, "campaignId"), payload, call.header("X-Filename"))
     )
-    meta = {"count": len(creatives), "totalCount": len(creatives), "page": 1, "totalPages": 1}
-    return json_response({"data": creatives, "meta": {"pagination": meta}})
 
 
 def get_creative(call: Advalidation) -> Response:
@@ -98,7 +97,7 @@ def get_creative(call: Advalidation) -> Response:
 
 
 def list_creative_media_files(call: Advalidation) -> Response:
-    parent = call.backend.media_files(call.account, path_int(call, "creativeId"))
+    parent = call.backend.owned_creative(call.account, path_int(call, "creativeId"))
     return _listed(
         call,
         CREATIVE,
@@ -108,16 +107,16 @@ def list_creative_media_files(call: Advalidation) -> Response:
 
 
 def list_creative_variations(call: Advalidation) -> Response:
-    call.backend.media_files(call.account, path_int(call, "creativeId"))
+    call.backend.owned_creative(call.account, path_int(call, "creativeId"))
     return _listed(call, "variation", {"creativeId": path_int(call, "creativeId")})
 
 
 def get_creative_variation(call: Advalidation) -> Response:
-    views = call.backend.variation(
-        call.account, path_int(call, "creativeId"), path_int(call, "variationCreativeId")
+    return _whole(
+        call.backend.variation(
+            call.account, path_int(call, "creativeId"), path_int(call, "variationCreativeId")
+        )
     )
-    meta = {"count": len(views), "totalCount": len(views), "page": 1, "totalPages": 1}
-    return json_response({"data": views, "meta": {"pagination": meta}})
 
 
 def decorate(call: Advalidation, response: Response, verdict: Verdict | None) -> Response:

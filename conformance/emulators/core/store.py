@@ -278,20 +278,10 @@ class Store:
     def patch(self, kind: str, id: str, changes: Mapping[str, Any]) -> bool:
         """Set top-level keys of a stored record in place, by SQLite's `json_set` (the rest of the record
         is not decoded and encoded again in Python); False when there is no such record."""
-        if not changes:
-            return self.get(kind, id) is not None
-        sets, args = [], []
-        for key, value in changes.items():
+        for key in changes:
             if not _KEY.match(key):
                 raise ValueError(f"cannot patch key {key!r}")
-            sets.append(f"'$.\"{key}\"', json(?)")
-            args.append(_ENCODER.encode(value))
-        with self.transaction():
-            cursor = self._db.execute(
-                f"UPDATE records SET data = json_set(data, {', '.join(sets)}) WHERE kind=? AND id=?",
-                (*args, kind, id),
-            )
-            return cursor.rowcount > 0
+        return self.patch_paths(kind, id, {(key,): value for key, value in changes.items()})
 
     def patch_where(
         self, kind: str, changes: Mapping[str, Any], *, where: Mapping[str, Any] | None = None
