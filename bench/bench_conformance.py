@@ -28,7 +28,7 @@ from _common import ROOT, VENDORS, machine, print_ratio, print_table
 
 TARGET_CASES = 100
 TARGET_SECONDS = 60.0
-PHASES = ("examples", "coverage", "fuzzing", "stateful")
+PHASES = ("examples", "coverage", "fuzzing", "stateful", "fuzzing (fresh values)")
 # `make conformance-full` runs `scanwire conformance --max-examples 100`: the same figure here.
 CONFORMANCE_FULL_MAX_EXAMPLES = 100
 
@@ -114,7 +114,7 @@ def main() -> None:
     empty = [
         f"{vendor} {phase}"
         for vendor in VENDORS
-        for phase in PHASES
+        for phase in PHASES[:4]  # the fresh-values pass runs only where an operation fell short
         if parallel["vendors"][vendor]["phases"].get(phase, 0) == 0
     ]
     if empty:

@@ -66,6 +66,9 @@ class ConformanceOptions:
     checks: tuple[str, ...] = ALL_CHECKS
     rate_limit: str | None = None  # e.g. "5/s"; real servers default to "auto" (honours 429/Retry-After)
     max_time: float | None = None
+    # Fuzz again, with fresh values only, every operation that got fewer cases than this (None:
+    # max_examples; 0: never). See `_top_up`.
+    min_cases: int | None = None
     emulator_factory: Callable[[str], Any] | None = None  # tests inject deliberately broken emulators
 
 
@@ -214,9 +217,8 @@ def _register_auth(
             case.headers = {**(case.headers or {}), **data}
 
 
-def _config(
-    vendor: str, spec: dict[str, Any], opts: ConformanceOptions, creds: dict[str, str], base_url: str
-) -> Any:
+def _config(opts: ConformanceOptions, base_url: str) -> dict[str, Any]:
+    """Schemathesis' configuration for a run, as the dict `schemathesis.Config.from_dict` takes."""
     checks: dict[str, Any] = {"enabled": False}
     for name in opts.checks:
         checks[name] = {"enabled": True}
@@ -238,7 +240,7 @@ def _config(
         data["rate-limit"] = opts.rate_limit
     if opts.max_time:
         data["max-time"] = opts.max_time
-    return schemathesis.Config.from_dict(data)
+    return data
 
 
 def _spec(vendor: str) -> dict[str, Any]:
@@ -293,8 +295,8 @@ def run_vendor(
         target = base_url
     secrets = [v for v in creds.values() if v]
 
-    config = _config(vendor, spec, opts, creds, base_url)
-    schema: BaseSchema = schemathesis.openapi.from_dict(spec, config=config)
+    config = _config(opts, base_url)
+    schema: BaseSchema = schemathesis.openapi.from_dict(spec, config=schemathesis.Config.from_dict(config))
     if emulator is not None:
         schema.app = emulator
     excluded: list[str] = []
@@ -304,24 +306,39 @@ def run_vendor(
     login_http = httpx.Client(base_url=base_url, transport=transport, timeout=30)
     _register_auth(schema, vendor, spec, creds, login_http)
 
+    def top_up(missing: dict[str, int]) -> BaseSchema:
+        again = _top_up(spec, config, missing, app=emulator)
+        _register_auth(again, vendor, spec, creds, login_http)
+        return again
+
     results: dict[str, OperationResult] = {op.label: OperationResult(op.label) for op in _operations(schema)}
     phases: dict[str, int] = {}
     statuses: dict[str, int] = {}
     fatal: str | None = None
-    try:
+
+    def execute(schema: BaseSchema, phase_name: str | None = None) -> str | None:
         for event in from_schema(schema).execute():
             if isinstance(event, events.PhaseStarted):
-                progress(vendor, f"{event.phase.name.value} phase")
+                progress(vendor, f"{phase_name or event.phase.name.value} phase")
             elif isinstance(event, events.ScenarioFinished):
-                _fold(results, phases, statuses, event, secrets)
-                progress(vendor, f"{event.phase.value}: {event.recorder.label}")
+                _fold(results, phases, statuses, event, secrets, phase_name)
+                progress(vendor, f"{phase_name or event.phase.value}: {event.recorder.label}")
             elif isinstance(event, events.NonFatalError):
                 label = getattr(event, "label", "") or "run"
                 results.setdefault(label, OperationResult(label)).errors.append(
                     redact(str(getattr(event, "info", event)), secrets)
                 )
             elif isinstance(event, events.FatalError):
-                fatal = redact(f"{type(event.exception).__name__}: {event.exception}", secrets)
+                return redact(f"{type(event.exception).__name__}: {event.exception}", secrets)
+        return None
+
+    try:
+        fatal = execute(schema)
+        wanted = opts.max_examples if opts.min_cases is None else opts.min_cases
+        short = {label: wanted - op.cases for label, op in sorted(results.items()) if op.cases < wanted}
+        short.pop("run", None)
+        if fatal is None and short and "fuzzing" in opts.phases:
+            fatal = execute(top_up(short), TOP_UP_PHASE)
     finally:
         login_http.close()
         if transport is not None:
@@ -411,6 +428,41 @@ def run_vendors(
         relay_thread.join()
 
 
+TOP_UP_PHASE = "fuzzing (fresh values)"
+
+
+def _top_up(spec: dict[str, Any], config: dict[str, Any], missing: dict[str, int], *, app: Any) -> BaseSchema:
+    """A fuzzing-only schema for the operations that got fewer cases than asked for (label -> how many
+    more).
+
+    Schemathesis' fuzzing draws resource ids from the values earlier answers returned (its
+    "extra data sources"). An operation whose only input is one such id (Soda `DELETE
+    /datasets/{datasetId}`, AppSpider `GetReportZip?scanId=`) then has a handful of distinct inputs,
+    Hypothesis exhausts them and stops after 3-70 cases whatever `max-examples` says (the upstream
+    behaviour of schemathesis#4848). The second pass fuzzes just those operations, for what the
+    shortest lacks, with freshly generated values: each gets its budget while the first pass keeps
+    testing real resources.
+    """
+    fresh = schemathesis.Config.from_dict(
+        {
+            **config,
+            "phases": {
+                "examples": {"enabled": False},
+                "coverage": {"enabled": False},
+                "stateful": {"enabled": False},
+                "fuzzing": {"enabled": True, "extra-data-sources": {"responses": False}},
+            },
+            # One budget for the pass: schemathesis' per-operation `generation` overrides widen the run
+            # to every operation.
+            "generation": {**config["generation"], "max-examples": max(missing.values())},
+        }
+    )
+    top_up: BaseSchema = schemathesis.openapi.from_dict(spec, config=fresh)
+    if app is not None:
+        top_up.app = app
+    return top_up.include(name=list(missing))
+
+
 def _operations(schema: Any) -> list[Any]:
     return [result.ok() for result in schema.get_all_operations() if hasattr(result, "ok")]
 
@@ -421,9 +473,10 @@ def _fold(
     statuses: dict[str, int],
     event: Any,
     secrets: list[str],
+    phase_name: str | None = None,
 ) -> None:
     recorder = event.recorder
-    phase = event.phase.value
+    phase = phase_name or event.phase.value
     phases[phase] = phases.get(phase, 0) + len(recorder.cases)
     for interaction in recorder.interactions.values():
         if interaction.response is not None:

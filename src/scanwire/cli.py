@@ -486,7 +486,10 @@ def conformance(
     auth: Annotated[
         list[str], typer.Option(help="credential key=value (see docs/conformance.md); repeatable")
     ] = [],  # noqa: B006
-    max_examples: Annotated[int, typer.Option(help="generated cases per operation and phase")] = 25,
+    max_examples: Annotated[
+        int,
+        typer.Option(help="generated cases per operation and phase; the least an operation gets in all"),
+    ] = 25,
     allow_writes: Annotated[
         bool, typer.Option(help="against a real server, also run POST/DELETE operations")
     ] = False,
