@@ -65,10 +65,12 @@ class Clones:
 
     kind: str
     pick: Callable[[dict[str, Any], dict[str, Any]], bool]
-    id_key: str
+    id_key: str | None  # None: the id is the record's only (not in its data)
     int_ids: bool = False
     unique: tuple[str, ...] = ()
     parent: dict[str, str] = field(default_factory=dict)  # data key -> context key
+    # (parent kind, context key, data key): a count the parent's record keeps of these children
+    count_key: tuple[str, str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -190,7 +192,14 @@ OPERATIONS: dict[str, list[Operation]] = {
         Operation(
             "/api/v1/datasets/{datasetId}/responsibilities",
             {"datasetId": "{dataset}"},
-            note="`size` entries in one dataset's responsibilities (its record's array, grown in SQL)",
+            fill=Clones(
+                "soda_dataset_responsibility",
+                _is("dataset", "dataset"),
+                None,
+                parent={"dataset": "dataset"},
+                count_key=("soda_dataset", "dataset", "responsibilityCount"),
+            ),
+            note="one dataset's responsibilities (the API's 4 MB body limit allows ~50,000)",
         ),
         Operation(
             "/api/v1/users",
@@ -328,6 +337,25 @@ def _rows_of(con: sqlite3.Connection, kind: str) -> list[tuple[str, str, int, st
     ).fetchall()
 
 
+def _clones(
+    c: Clones, data: dict[str, Any], account: str, n_op: int, seq: int, size: int, ctx: dict[str, Any]
+) -> Iterator[tuple[Any, ...]]:
+    """The rows of `size` clones of one template record (positions after `seq`)."""
+    for n in range(1, size + 1):
+        new_id: Any = (
+            INT_BASE + n_op * 1_000_000 + n if c.int_ids else stable_guid(f"bench-{c.kind}-{n_op}:{n}")
+        )
+        clone = dict(data)
+        if c.id_key:
+            clone[c.id_key] = new_id
+        for key in c.unique:
+            if isinstance(clone.get(key), str):
+                clone[key] = f"{clone[key]}-{n}"
+        for key, ctx_key in c.parent.items():
+            clone[key] = ctx[ctx_key]
+        yield c.kind, str(new_id), account, seq + n, json.dumps(clone, sort_keys=True)
+
+
 def fill(vendor: str, template: Path, out: Path, size: int, ctx: dict[str, Any]) -> float:
     """The store of one size: scans as bench_scaling clones them (or the template as it is), then `size`
     clones of each list's template record, in one transaction. Returns the seconds it took."""
@@ -352,41 +380,23 @@ def fill(vendor: str, template: Path, out: Path, size: int, ctx: dict[str, Any])
             _id, account, _seq, text = template_row
             data = json.loads(text)
 
-            def rows(
-                n_op: int = n_op, c: Clones = c, data: dict[str, Any] = data, account: str = account
-            ) -> Iterator[tuple[Any, ...]]:
-                for n in range(1, size + 1):
-                    new_id: Any = (
-                        INT_BASE + n_op * 1_000_000 + n
-                        if c.int_ids
-                        else stable_guid(f"bench-{c.kind}-{n_op}:{n}")
-                    )
-                    clone = dict(data)
-                    clone[c.id_key] = new_id
-                    for key in c.unique:
-                        if isinstance(clone.get(key), str):
-                            clone[key] = f"{clone[key]}-{n}"
-                    for key, ctx_key in c.parent.items():
-                        clone[key] = ctx[ctx_key]
-                    yield c.kind, str(new_id), account, seq + n, json.dumps(clone, sort_keys=True)
-
             con.executemany(
-                "INSERT INTO records (kind, id, account, seq, data) VALUES (?, ?, ?, ?, ?)", rows()
+                "INSERT INTO records (kind, id, account, seq, data) VALUES (?, ?, ?, ?, ?)",
+                _clones(c, data, account, n_op, seq, size, ctx),
             )
             con.execute(
                 "INSERT OR REPLACE INTO counters (name, value) VALUES (?, ?)", (f"seq:{c.kind}", seq + size)
             )
             seq += size
-        if vendor == "soda":  # one dataset with `size` responsibilities
-            row = con.execute(
-                "SELECT data FROM records WHERE kind='soda_dataset' AND id=?", (ctx["dataset"],)
-            ).fetchone()
-            data = json.loads(row[0])
-            data["responsibilities"] = (data["responsibilities"] * size)[:size]
-            con.execute(
-                "UPDATE records SET data=? WHERE kind='soda_dataset' AND id=?",
-                (json.dumps(data, sort_keys=True), ctx["dataset"]),
-            )
+            if c.count_key:
+                parent_kind, ctx_key, count_key = c.count_key
+                child_key = next(iter(c.parent))
+                con.execute(
+                    f"UPDATE records SET data = json_set(data, '$.{count_key}', (SELECT COUNT(*) "
+                    f"FROM records WHERE kind=? AND json_extract(data, '$.{child_key}')=?)) "
+                    "WHERE kind=? AND id=?",
+                    (c.kind, ctx[ctx_key], parent_kind, ctx[ctx_key]),
+                )
         con.execute("COMMIT")
         con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     return time.perf_counter() - start
@@ -419,6 +429,10 @@ def _paging(spec_op: dict[str, Any]) -> tuple[str | None, str | None, int, int]:
     return rule.get("page", "page"), size_name, int(rule.get("first", 0)), size
 
 
+def _getter(http: httpx.Client, url: str, query: dict[str, Any]) -> Callable[[int], httpx.Response]:
+    return lambda _i: http.get(url, params=query)
+
+
 def measure(
     vendor: str, db: Path, size: int, ctx: dict[str, Any], args: argparse.Namespace, log: Path
 ) -> dict[str, Any]:
@@ -437,12 +451,6 @@ def measure(
                 params[size_name] = page_size
             url = s.base + path
 
-            def at(
-                number: int, params: dict[str, Any] = params, url: str = url
-            ) -> Callable[[int], httpx.Response]:
-                query = {**params, **({page_name: number} if page_name else {})}
-                return lambda _i: s.http.get(url, params=query)
-
             probe = s.http.get(url, params={**params, **({page_name: first} if page_name else {})})
             if probe.status_code >= 300:
                 result["errors"].append(f"{op.path}: HTTP {probe.status_code} {probe.text[:200]}")
@@ -450,7 +458,8 @@ def measure(
             middle = first + (size // 2) // page_size if page_name and page_size else first
             timings: dict[str, list[float]] = {}
             for name, number in (("p1", first), ("mid", middle)):
-                latencies, error = timed(at(number), args.requests, args.budget)
+                query = {**params, **({page_name: number} if page_name else {})}
+                latencies, error = timed(_getter(s.http, url, query), args.requests, args.budget)
                 timings[name] = latencies
                 if error:
                     result["errors"].append(f"{op.path} {name}: {error}")

@@ -355,7 +355,13 @@ class AdvalidationBackend(Backend):
 
     def reset(self) -> None:
         """Creatives and their initial scans; a store reopened from a file keeps its own."""
-        for kind, keys in ((CREATIVE, ("campaignId", "parentId")), (ADSPEC, ("type", "isDefault"))):
+        # A creative's media files are listed by parentId alone: an index of their own (issue 18), or the
+        # list walks every creative of the account.
+        for kind, keys in (
+            (CREATIVE, ("campaignId", "parentId")),
+            (CREATIVE, ("parentId",)),
+            (ADSPEC, ("type", "isDefault")),
+        ):
             self.store.index(kind, *keys)
         if self.store.count(CREATIVE):
             return

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from conformance.emulators.core.engine import Scan
@@ -11,7 +12,9 @@ from conformance.emulators.core.ids import guid, iso_ms_z, stable_guid
 from conformance.emulators.core.plugin import Backend, Host
 from conformance.emulators.soda.resources import SodaResources
 
-__all__ = ["ACCOUNTS", "CHECKS_BY_STATE", "SodaBackend"]
+__all__ = ["ACCOUNTS", "CHECKS_BY_STATE", "LOGS", "SodaBackend"]
+
+LOGS = "soda_scan_log"  # one record per log line: {"scan", "index", "level", "message", "timestamp"}
 
 # Two organisations so isolation can be tested; credentials named as in x-scanwire-auth.
 ACCOUNTS = {
@@ -40,6 +43,7 @@ class SodaBackend(SodaResources, Backend):
     def __init__(self, emulator: Host) -> None:
         super().__init__(emulator)
         self.index_resources()
+        self.store.index(LOGS, "scan")
 
     def reset(self) -> None:
         self.seed_catalogue()
@@ -87,7 +91,11 @@ class SodaBackend(SodaResources, Backend):
                 "scanDefinition",
                 {"id": stable_guid(f"soda-definition:{definition}"), "name": definition},
             )
-            data.setdefault("logs", [])
+            # Log lines are records of their own kind (`scan` a top-level key): a scan with 100,000 lines
+            # keeps a small document, and a page of its log reads that page only (issue 18).
+            seeded = data.pop("logs", None) or []
+            data["logCount"] = 0
+            self._put_logs(scan_id, account, data, seeded)
             scan = self.engine.create(scan_id, account, data, progression=progression)
             if state is not None and state != scan.state:
                 scan = self.engine.set_state(scan_id, state)
@@ -99,10 +107,21 @@ class SodaBackend(SodaResources, Backend):
     def cancel(self, account: str, scan_id: str) -> Scan:
         return self.engine.act(scan_id, account, "cancel")
 
-    def logs(self, account: str, scan_id: str) -> list[dict[str, Any]]:
-        """Every log line of the scan, each with its index (routes cut the page)."""
-        lines = self.engine.get(scan_id, account).data.get("logs", [])
-        return [{"index": i, **line} for i, line in enumerate(lines)]
+    def logs(self, account: str, scan_id: str) -> tuple[int, Callable[[int, int], list[dict[str, Any]]]]:
+        """(how many log lines the scan has, fetch one page of them, each with its index): read from the
+        store by the page (a store written before the lines were records keeps them in the document)."""
+        d = self.engine.get(scan_id, account).data
+        kept = d.get("logs")
+        if isinstance(kept, list):
+            return len(kept), lambda offset, limit: [
+                {"index": offset + i, **line} for i, line in enumerate(kept[offset : offset + limit])
+            ]
+
+        def fetch(offset: int, limit: int) -> list[dict[str, Any]]:
+            rows = self.store.list(LOGS, account, where={"scan": scan_id}, offset=offset, limit=limit)
+            return [{k: v for k, v in r.data.items() if k != "scan"} for r in rows]
+
+        return int(d.get("logCount", 0)), fetch
 
     def test_login(self, account: str) -> dict[str, Any]:
         return {"organisationName": self.organisation.get(account, account)}
@@ -140,15 +159,29 @@ class SodaBackend(SodaResources, Backend):
         self._log(scan, new, cause, now)
 
     def _log(self, scan: Scan, state: str, cause: str, now: str) -> None:
-        logs: list[dict[str, Any]] = scan.data.setdefault("logs", [])
         level = _LEVEL.get(state, "info")
-        logs.append({"level": level, "message": f"Scan state: {state} ({cause})", "timestamp": now})
+        lines = [{"level": level, "message": f"Scan state: {state} ({cause})", "timestamp": now}]
         if state in CHECKS_BY_STATE:
             extra = int(scan.data.get("logLines", 0))
-            logs.extend(
+            lines.extend(
                 {"level": "debug", "message": f"Evaluated check {i + 1}", "timestamp": now}
                 for i in range(extra)
             )
+        kept = scan.data.get("logs")
+        if isinstance(kept, list):  # a scan stored before log lines were records: its lines move out
+            scan.data["logCount"] = 0
+            del scan.data["logs"]
+            lines = [*kept, *lines]
+        self._put_logs(scan.id, scan.account, scan.data, lines)
+
+    def _put_logs(
+        self, scan_id: str, account: str, data: dict[str, Any], lines: list[dict[str, Any]]
+    ) -> None:
+        """Append log lines to a scan: one record each, numbered on from the document's `logCount`."""
+        first = int(data.get("logCount", 0))
+        for n, line in enumerate(lines, start=first):
+            self.store.put(LOGS, f"{scan_id}:{n}", account, {"scan": scan_id, "index": n, **line})
+        data["logCount"] = first + len(lines)
 
     def view(self, scan: Scan) -> dict[str, Any]:
         """The vendor's representation: unset fields are omitted, never null (Jackson NON_NULL)."""

@@ -36,6 +36,9 @@ CHECKS = "soda_check"
 INCIDENTS = "soda_incident"
 ROLES = "soda_dataset_role"
 ATTRIBUTES = "soda_dataset_attribute"
+# One record per responsibility of a dataset ({"dataset", "type", "userId" | "userGroupId", "roleId"}), in
+# the dataset's order: a page of them reads that page, whatever the dataset holds (issue 18).
+RESPONSIBILITIES = "soda_dataset_responsibility"
 
 _PERMISSIONS = (
     "configureDataset",
@@ -123,9 +126,16 @@ class SodaResources:
     clock: Any
 
     def index_resources(self) -> None:
+        # (hidden, seq) gives the visible records in list order: page 1 stops after a page, no sort of
+        # every visible one (issue 18); (hidden, name) serves a name search on index entries alone.
+        self.store.index(DATASETS, "hidden")
         self.store.index(DATASETS, "hidden", "name")
-        self.store.index(DATASETS, "deleteAt")
+        # Deletions fall due across organisations: found without walking every dataset.
+        self.store.index(DATASETS, "deleteAt", by_account=False)
+        self.store.index(CHECKS, "hidden")
         self.store.index(CHECKS, "hidden", "datasetId")
+        self.store.index(CHECKS, "datasetId", "evaluationStatus")  # a dataset's quality, in every view
+        self.store.index(RESPONSIBILITIES, "dataset")
         self.store.index(USERS, "searchText")
         self.store.index(GROUPS, "name")
 
@@ -246,12 +256,14 @@ class SodaResources:
                 "attributes": {},
                 "tags": [],
                 "owners": [{"type": "user", "userId": owner}],
-                "responsibilities": [{"type": "user", "userId": owner, "roleId": f"role-manager-{account}"}],
+                "responsibilityCount": 0,
                 "profiling": None,
                 "metricMonitoring": None,
                 "diagnosticsWarehouse": None,
             },
         )
+        owner_role = [{"type": "user", "userId": owner, "roleId": f"role-manager-{account}"}]
+        self._put_responsibilities(account, dataset_id, owner_role)
 
     # -- users and groups -------------------------------------------------------------------------
 
@@ -355,11 +367,12 @@ class SodaResources:
 
     def _dataset_view(self, record: Record) -> dict[str, Any]:
         d = record.data
-        statuses = [
-            c.data["evaluationStatus"]
-            for c in self.store.list(CHECKS, record.account, where={"datasetId": record.id})
-        ]
-        quality = "fail" if "fail" in statuses else "warn" if "warn" in statuses else "pass"
+        quality = "pass"
+        for status in ("fail", "warn"):  # the worst of its checks: one indexed probe each, not every check
+            where = {"datasetId": record.id, "evaluationStatus": status}
+            if self.store.list(CHECKS, record.account, where=where, limit=1):
+                quality = status
+                break
         out: dict[str, Any] = {
             "id": d["id"],
             "name": d["name"],
@@ -491,19 +504,46 @@ class SodaResources:
             config["state"] = "ready"
         return {"failedRowsConfiguration": config}
 
-    def responsibilities(self, account: str, dataset_id: str) -> list[dict[str, Any]]:
-        """All of one dataset's responsibilities (bounded by the dataset: routes cut the page)."""
+    def responsibilities(self, account: str, dataset_id: str) -> tuple[int, Any]:
+        """(how many, fetch one page) of a dataset's responsibilities: records of their own kind, read by
+        the page (a dataset stored before they were records keeps them in its document)."""
         record = self._dataset(account, dataset_id)
-        out = []
-        for item in record.data["responsibilities"]:
-            role = self.store.get(ROLES, item["roleId"])
-            if role is None:
-                continue
-            entry = {"type": item["type"], "managed": False, "role": role.data}
-            key = "userId" if item["type"] == "user" else "userGroupId"
-            entry[key] = item[key]
-            out.append(entry)
-        return out
+        kept = record.data.get("responsibilities")
+        if isinstance(kept, list):
+            total, items = len(kept), lambda offset, limit: kept[offset : offset + limit]
+        else:
+            where = {"dataset": dataset_id}
+            total = int(record.data.get("responsibilityCount", 0))
+
+            def items(offset: int, limit: int) -> list[dict[str, Any]]:
+                rows = self.store.list(RESPONSIBILITIES, account, where=where, offset=offset, limit=limit)
+                return [r.data for r in rows]
+
+        def fetch(offset: int, limit: int) -> list[dict[str, Any]]:
+            out = []
+            for item in items(offset, limit):
+                role = self.store.get(ROLES, item["roleId"])
+                if role is None:  # roles are a fixed catalogue: only a reset loses one
+                    continue
+                entry = {"type": item["type"], "managed": False, "role": role.data}
+                key = "userId" if item["type"] == "user" else "userGroupId"
+                entry[key] = item[key]
+                out.append(entry)
+            return out
+
+        return total, fetch
+
+    def _put_responsibilities(self, account: str, dataset_id: str, items: list[dict[str, Any]]) -> None:
+        """Replace a dataset's responsibilities: the old records go, one record per new entry comes."""
+        with self.store.transaction():
+            for old in self.store.list(RESPONSIBILITIES, account, where={"dataset": dataset_id}):
+                self.store.delete(RESPONSIBILITIES, old.id)
+            for n, item in enumerate(items):
+                data = {"dataset": dataset_id, **item}
+                self.store.put(RESPONSIBILITIES, f"{dataset_id}:{n}", account, data)
+            self.store.patch(
+                DATASETS, dataset_id, {"responsibilities": None, "responsibilityCount": len(items)}
+            )
 
     def replace_responsibilities(self, account: str, dataset_id: str, body: dict[str, Any]) -> None:
         self._dataset(account, dataset_id)
@@ -520,7 +560,7 @@ class SodaResources:
                     location="body",
                 )
             new.append({**self._check_party(account, item, "responsibilities"), "roleId": role.id})
-        self.store.patch(DATASETS, dataset_id, {"responsibilities": new})
+        self._put_responsibilities(account, dataset_id, new)
 
     def roles_page(self, account: str) -> tuple[int, Any]:
         return self._plain_page(ROLES, account)

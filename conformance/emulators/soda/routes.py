@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from conformance.emulators.core.errors import BadRequestError
 from conformance.emulators.core.http import Call, json_response
-from conformance.emulators.core.paging import Page, page_of, page_query
+from conformance.emulators.core.paging import Page, page_query
 from conformance.emulators.soda.models import SodaBackend
 
 Soda = Call[SodaBackend]
@@ -69,7 +69,7 @@ def _json_object(call: Soda) -> dict[str, Any]:
 
 
 def get_scan_logs(call: Soda) -> Response:
-    return _spring(page_of(call, call.backend.logs(call.account, call.path_params["scanId"])))
+    return _paged(call, call.backend.logs(call.account, call.path_params["scanId"]))
 
 
 def list_checks(call: Soda) -> Response:
@@ -122,8 +122,7 @@ def get_dataset_diagnostics_warehouse(call: Soda) -> Response:
 
 
 def list_dataset_responsibilities(call: Soda) -> Response:
-    items = call.backend.responsibilities(call.account, call.path_params["datasetId"])
-    return _spring(page_of(call, items))
+    return _paged(call, call.backend.responsibilities(call.account, call.path_params["datasetId"]))
 
 
 def update_dataset_responsibilities(call: Soda) -> Response:

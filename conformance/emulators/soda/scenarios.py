@@ -23,7 +23,7 @@ def long_log(backend: SodaBackend) -> dict[str, Any]:
     scan = backend.engine.set_state(scan.id, "executing")
     scan = backend.engine.set_state(scan.id, "started")
     scan = backend.engine.set_state(scan.id, "completed")
-    return {"scanId": scan.id, "logLines": len(scan.data["logs"])}
+    return {"scanId": scan.id, "logLines": scan.data["logCount"]}
 
 
 def large_catalogue(backend: SodaBackend) -> dict[str, Any]:

@@ -122,6 +122,9 @@ class ThreadfixBackend(Backend):
             (SCAN_KIND, ("app",)),
             (VULN_KIND, ("scan",)),
             (VULN_KIND, ("app",)),
+            # A team's or an application's counts per severity (in every /teams item): index entries.
+            (VULN_KIND, ("team", "severity")),
+            (VULN_KIND, ("app", "severity")),
             (TEAM_KIND, ("name",)),
         ):
             self.store.index(kind, *keys)
