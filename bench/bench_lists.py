@@ -212,6 +212,13 @@ OPERATIONS: dict[str, list[Operation]] = {
         ),
     ],
 }
+# Where each vendor's list answer says how many items match (ThreadFix's /teams says nothing).
+TOTALS = {
+    "advalidation": ("meta", "pagination", "totalCount"),
+    "invicti": ("TotalItemCount",),
+    "appspider": ("TotalCount",),
+    "soda": ("totalElements",),
+}
 INT_BASE = 1_500_000_000  # above every emulator's own ids, below int32's limit
 
 
@@ -455,6 +462,10 @@ def measure(
             if probe.status_code >= 300:
                 result["errors"].append(f"{op.path}: HTTP {probe.status_code} {probe.text[:200]}")
                 continue
+            total: Any = probe.json()
+            for key in TOTALS.get(vendor, ("-",)):
+                total = total.get(key, "-") if isinstance(total, dict) else "-"
+            result.setdefault("totals", {})[op.path] = total
             middle = first + (size // 2) // page_size if page_name and page_size else first
             timings: dict[str, list[float]] = {}
             for name, number in (("p1", first), ("mid", middle)):
@@ -536,11 +547,12 @@ def main() -> None:
                     if ms > worst[0]:
                         worst = (ms, f"{vendor} {op.path}")
                 rss = " / ".join(f"{r['rss'] / 1024:.0f}" for r in results)
-                rows.append([f"{vendor} {op.path}", *cells, ratio, verdict, rss, op.note])
+                total = results[-1].get("totals", {}).get(op.path, "-")
+                rows.append([f"{vendor} {op.path}", *cells, ratio, verdict, rss, str(total), op.note])
     print_table(
         f"page 1 / middle page, median ms of up to {args.requests} requests; ratio and verdict: page 1 at "
         f"{sizes[-1]:,} vs {sizes[0]:,}, target <= {TARGET_MS:g} ms",
-        ["operation", *(f"{s:,}" for s in sizes), "ratio", "verdict", "RSS MiB", "note"],
+        ["operation", *(f"{s:,}" for s in sizes), "ratio", "verdict", "RSS MiB", "listed", "note"],
         rows,
     )
     load = os.getloadavg()[0]
