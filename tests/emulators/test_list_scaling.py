@@ -207,3 +207,171 @@ def test_appspider_get_scans__decodes_only_the_page(
     assert total == len(range(0, STORED, len(configs)))
     assert len(page) == PAGE and all(s["ConfigId"] == configs[0]["Id"] for s in page)
     assert PAGE <= cost <= 4 * PAGE + len(configs) + 2, cost
+
+
+# -- every other paged list: the cost of one page does not grow with what is stored ---------------------
+#
+# Cost here is SQLite's own work (virtual machine steps, counted by a progress handler) and the text the
+# store decodes, for one page, with SMALL and then 4 x SMALL records of the kind the list reads. A list
+# that walks, sorts or decodes every record (the old Soda datasets, checks, log lines and
+# responsibilities) costs about 4x as much; one read by the page costs about the same.
+
+SMALL = 60
+
+
+class Cost:
+    """SQLite steps and decoded characters while a block runs (`with cost: ...`; then `.steps`, `.chars`)."""
+
+    def __init__(self, emu: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.db = emu.store._db
+        self.steps = self.chars = 0
+        real = store_module._decode
+
+        def counting(text: str) -> Any:
+            self.chars += len(text)
+            return real(text)
+
+        monkeypatch.setattr(store_module, "_decode", counting)
+
+    def __enter__(self) -> Cost:
+        self.steps = self.chars = 0
+
+        def step() -> int:
+            self.steps += 1
+            return 0
+
+        self.db.set_progress_handler(step, 10)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.db.set_progress_handler(None, 0)
+
+
+def _flat(seen: dict[str, list[tuple[int, int]]]) -> None:
+    """A page with 4x the records stored costs at most 1.5x (plus a little): O(page), not O(records).
+    `seen`: per list, (SQLite steps, characters decoded) with the small and the large store."""
+    grown = []
+    for what, (small, large) in seen.items():
+        assert small[0] > 0 and small[1] > 0, f"{what}: the counters counted nothing"
+        if large[0] > 1.5 * small[0] + 50 or large[1] > 1.5 * small[1] + 2000:
+            grown.append(f"{what}: SQLite steps {small[0]} -> {large[0]}, decoded {small[1]} -> {large[1]}")
+    assert not grown, grown
+
+
+def test_soda_datasets_and_checks__a_page_reads_the_page(
+    emulator: Callable[..., Emulator], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    emu = emulator("soda")
+    backend: Any = emu.backend
+    owner = emu.store.list("soda_user", "acme", limit=1)[0].id
+    cost = Cost(emu, monkeypatch)
+    seen: dict[str, list[tuple[int, int]]] = {"datasets": [], "checks": []}
+    added = 0
+    for target in (SMALL, 4 * SMALL):
+        with emu.store.transaction():
+            for i in range(added, target):
+                backend.add_dataset("acme", f"bulk_{i:04d}", "lake", owner, emu.clock.now())
+        added = target
+        for name, listing in (
+            ("datasets", backend.datasets_page("acme", None, None, None)),
+            ("checks", backend.checks_page("acme", None, None)),
+        ):
+            total, fetch = listing
+            assert total >= target
+            with cost:
+                page = fetch(PAGE, PAGE)
+            assert len(page) == PAGE
+            seen[name].append((cost.steps, cost.chars))
+    _flat(seen)
+
+
+def test_soda_lists__another_organisations_records_cost_nothing(
+    emulator: Callable[..., Emulator],
+    emu_client: Callable[..., httpx.Client],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Whole requests (count, due deletions, page): datasets piling up in globex leave acme's lists flat."""
+    emu = emulator("soda")
+    backend: Any = emu.backend
+    http = emu_client(emu, auth=basic_auth(emu, "acme"))
+    owner = emu.store.list("soda_user", "globex", limit=1)[0].id
+    cost = Cost(emu, monkeypatch)
+    seen: dict[str, list[tuple[int, int]]] = {"/api/v1/datasets": [], "/api/v1/checks": []}
+    added = 0
+    for target in (SMALL, 4 * SMALL):
+        with emu.store.transaction():
+            for i in range(added, target):
+                backend.add_dataset("globex", f"bulk_{i:04d}", "lake", owner, emu.clock.now())
+        added = target
+        for url, steps in seen.items():
+            with cost:
+                answer = http.get(url, params={"page": 0, "size": 10})
+            assert answer.status_code == 200 and answer.json()["content"], answer.text
+            steps.append((cost.steps, cost.chars))
+    _flat(seen)
+
+
+def test_soda_logs_and_responsibilities__a_page_reads_the_page(
+    emulator: Callable[..., Emulator],
+    emu_client: Callable[..., httpx.Client],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    emu = emulator("soda")
+    http = emu_client(emu, auth=basic_auth(emu))
+    cost = Cost(emu, monkeypatch)
+    dataset = http.get("/api/v1/datasets", params={"size": 10}).json()["content"][0]["id"]
+    user = http.get("/api/v1/users", params={"size": 10}).json()["content"][0]["userId"]
+    roles = http.get("/api/v1/datasets/roles", params={"size": 10}).json()["content"]
+    seen: dict[str, list[tuple[int, int]]] = {"logs": [], "responsibilities": []}
+    for lines in (10 * SMALL, 40 * SMALL):  # log pages are of 100 lines at least
+        scan = seed(http, "completed", data={"logLines": lines})
+        with cost:
+            page = http.get(f"/api/v1/scans/{scan}/logs", params={"page": 1, "size": 100}).json()
+        assert page["totalElements"] >= lines and len(page["content"]) == 100
+        assert page["content"][0]["index"] == 100
+        seen["logs"].append((cost.steps, cost.chars))
+    for n in (SMALL, 4 * SMALL):
+        entries = [{"type": "user", "userId": user, "roleId": roles[i % len(roles)]["id"]} for i in range(n)]
+        put = http.post(f"/api/v1/datasets/{dataset}/responsibilities", json={"responsibilities": entries})
+        assert put.status_code == 201, put.text
+        url = f"/api/v1/datasets/{dataset}/responsibilities"
+        with cost:
+            page = http.get(url, params={"page": 1, "size": 10}).json()
+        assert page["totalElements"] == n
+        assert [e["role"]["id"] for e in page["content"]] == [e["roleId"] for e in entries[10:20]]
+        seen["responsibilities"].append((cost.steps, cost.chars))
+    _flat(seen)
+
+
+def test_advalidation_media_files__a_page_reads_the_page(
+    emulator: Callable[..., Emulator],
+    emu_client: Callable[..., httpx.Client],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A creative's media files are found by their parent alone (not by walking every creative)."""
+    emu = emulator("advalidation")
+    backend: Any = emu.backend
+    account, creds = next(iter(emu.accounts.items()))
+    http = emu_client(emu, headers={"X-API-Key": creds["api_key"]})
+    campaign = emu.store.list("campaign", account, limit=1)[0].data["id"]
+    media = "".join(f"<MediaFile>https://cdn.example/{n}.mp4</MediaFile>" for n in range(12))
+    parent = backend.upload(account, campaign, f"<VAST>{media}</VAST>", None)[0]["id"]
+    url = emu.spec["servers"][0]["url"].split("/", 3)[3]
+    cost = Cost(emu, monkeypatch)
+    seen = []
+    for n in (SMALL, 4 * SMALL):  # other creatives (single images) pile up in the campaign meanwhile
+        with emu.store.transaction():
+            while emu.store.count("creative", account) < n:
+                backend.upload(account, campaign, _PNG, None)
+        with cost:
+            page = http.get(f"/{url}/creatives/{parent}/media-files")
+        assert page.status_code == 200, page.text
+        assert page.json()["meta"]["pagination"]["totalCount"] == 12
+        seen.append((cost.steps, cost.chars))
+    _flat({"media files": seen})
+
+
+_PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478da63f8cf"
+    "c0f01f0005000201b5f0e08a0000000049454e44ae426082"
+)
