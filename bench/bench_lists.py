@@ -156,7 +156,13 @@ OPERATIONS: dict[str, list[Operation]] = {
         Operation(
             "/Finding/GetVulnerabilities",
             {"scanId": "{done_scan}"},
-            fill=Clones("finding", _is("scan", "done_scan"), "Id", parent={"scan": "done_scan"}),
+            fill=Clones(
+                "finding",
+                _is("scan", "done_scan"),
+                "Id",
+                parent={"scan": "done_scan"},
+                count_key=("scan.data", "done_scan", "findings"),
+            ),
         ),
     ],
     "threadfix": [

@@ -375,3 +375,58 @@ _PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478da63f8cf"
     "c0f01f0005000201b5f0e08a0000000049454e44ae426082"
 )
+
+
+def test_invicti_list_by_website__other_websites_scans_cost_nothing(
+    emulator: Callable[..., Emulator],
+    emu_client: Callable[..., httpx.Client],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """listbywebsite finds a website's scans by an index on the target, not by walking every scan."""
+    emu, http = _invicti(emulator, emu_client)
+    mine = [seed(http, "Complete", data={"TargetUrl": "https://mine.example/"}) for _ in range(3)]
+    cost = Cost(emu, monkeypatch)
+    seen: list[tuple[int, int]] = []
+    for n in (SMALL, 4 * SMALL):
+        while emu.store.count("scan") < n:
+            seed(http, "Complete", data={"TargetUrl": "https://other.example/"})
+        with cost:
+            answer = http.get(
+                "/api/1.0/scans/listbywebsite", params={"websiteUrl": "https://mine.example/", "pageSize": 2}
+            ).json()
+        assert answer["TotalItemCount"] == 3 and [s["Id"] for s in answer["List"]] == mine[:2]
+        seen.append((cost.steps, cost.chars))
+    _flat({"listbywebsite": seen})
+
+
+def test_appspider_vulnerabilities_of_a_scan__counted_by_its_tally(
+    emulator: Callable[..., Emulator],
+    emu_client: Callable[..., httpx.Client],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A page of one scan's findings costs the same whatever the scan has: the total is the tally the
+    scan's document keeps, not a walk over its findings."""
+    emu = emulator("appspider")
+    backend: Any = emu.backend
+    account, creds = next(iter(emu.accounts.items()))
+    token = backend.issue_token(account, creds["username"])
+    http = emu_client(emu, headers={"Authorization": f"Basic {token}"})
+    scan = backend.seed_scan(account, "Completed", {}, {"mode": "manual"})
+    made = emu.store.list("finding", account, where={"scan": scan.id})
+    template = made[0].data
+    cost = Cost(emu, monkeypatch)
+    seen: list[tuple[int, int]] = []
+    for n in (SMALL, 4 * SMALL):  # more findings of the one scan, as a large report would have
+        with emu.store.transaction():
+            for i in range(emu.store.count("finding", account), n):
+                emu.store.put("finding", f"extra-{i}", account, {**template, "Id": f"extra-{i}"})
+            emu.store.patch("scan.data", scan.id, {"findings": n})
+        with cost:
+            answer = http.get(
+                f"{emu.prefixes[0]}/Finding/GetVulnerabilities",
+                params={"scanId": scan.id, "page": 0, "pageSize": PAGE},
+            )
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["TotalCount"] == n and len(answer.json()["Findings"]) == PAGE
+        seen.append((cost.steps, cost.chars))
+    _flat({"GetVulnerabilities?scanId": seen})

@@ -325,12 +325,18 @@ class AppSpiderBackend(ConfigStore, Backend):
             raise ReportNotReadyError(f"The scan has no report: its status is '{shown}'", scan_id=scan_id)
         return scan
 
-    def finding_filter(self, account: str, scan_id: str | None) -> dict[str, Any] | None:
-        """The store filter of a findings list: one scan's (ReportNotReadyError without a report), or all."""
-        return None if scan_id is None else {"scan": self.reported_scan(account, scan_id).id}
-
-    def finding_count(self, account: str, where: dict[str, Any] | None) -> int:
-        return self.store.count("finding", account, where=where)
+    def finding_listing(self, account: str, scan_id: str | None) -> tuple[dict[str, Any] | None, int]:
+        """(store filter, how many) of a findings list: one scan's (ReportNotReadyError without a report),
+        counted by the tally its document keeps (`findings`, set when they were made: one scan may have
+        100,000, and counting them walks as many index entries), or all of the client's."""
+        if scan_id is None:
+            return None, self.store.count("finding", account)
+        scan = self.reported_scan(account, scan_id)
+        where = {"scan": scan.id}
+        kept = scan.data.get("findings")
+        if isinstance(kept, int) and not isinstance(kept, bool):
+            return where, kept
+        return where, self.store.count("finding", account, where=where)
 
     def finding_page(
         self, account: str, where: dict[str, Any] | None, offset: int, limit: int | None

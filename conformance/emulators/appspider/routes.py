@@ -275,8 +275,7 @@ def get_client(call: AppSpider) -> Response:
 
 
 def get_vulnerabilities(call: AppSpider) -> Response:
-    where = call.backend.finding_filter(call.account, _maybe_id(call, "scanId"))
-    total = call.backend.finding_count(call.account, where)
+    where, total = call.backend.finding_listing(call.account, _maybe_id(call, "scanId"))
     page, size = int_param(call, "page"), int_param(call, "pageSize")
     if page is None and size is None:
         return ok(Findings=call.backend.finding_page(call.account, where, 0, None), TotalCount=total)

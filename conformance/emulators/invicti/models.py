@@ -117,7 +117,8 @@ class InvictiBackend(Backend):
     # listbystate filters on the state, then on the date window and the target: one index holds all
     # three, so a count or a page's pick reads index entries only (SQLite evaluates the target's
     # substring test on the indexed value), never the records.
-    LIST_INDEXES = (("state", "when", "target"),)
+    # listbywebsite filters on the target alone: its own index, in list order (issue 18).
+    LIST_INDEXES = (("state", "when", "target"), ("target",))
 
     def reset(self) -> None:
         op = self.emulator.spec["paths"][DETAIL]["get"]
