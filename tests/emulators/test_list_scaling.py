@@ -253,7 +253,7 @@ def _flat(seen: dict[str, list[tuple[int, int]]]) -> None:
     grown = []
     for what, (small, large) in seen.items():
         assert small[0] > 0 and small[1] > 0, f"{what}: the counters counted nothing"
-        if large[0] > 1.5 * small[0] + 50 or large[1] > 1.5 * small[1] + 2000:
+        if large[0] > 1.5 * small[0] + 20 or large[1] > 1.5 * small[1] + 2000:
             grown.append(f"{what}: SQLite steps {small[0]} -> {large[0]}, decoded {small[1]} -> {large[1]}")
     assert not grown, grown
 
