@@ -430,3 +430,33 @@ def test_appspider_vulnerabilities_of_a_scan__counted_by_its_tally(
         assert answer.json()["TotalCount"] == n and len(answer.json()["Findings"]) == PAGE
         seen.append((cost.steps, cost.chars))
     _flat({"GetVulnerabilities?scanId": seen})
+
+
+def test_soda_store_written_before_lines_were_records__still_lists(
+    emulator: Callable[..., Emulator], emu_client: Callable[..., httpx.Client]
+) -> None:
+    """A store file from before: log lines and responsibilities inside the scan's and dataset's
+    documents. Both list as they did; the scan's next transition moves its lines out into records."""
+    emu = emulator("soda")
+    http = emu_client(emu, auth=basic_auth(emu))
+    scan = seed(http, "queuing", progression={"mode": "manual"})
+    old_lines = [
+        {"level": "info", "message": f"old {i}", "timestamp": "2024-01-01T00:00:00.000Z"} for i in range(3)
+    ]
+    emu.store.patch("scan.data", scan, {"logs": old_lines, "logCount": None})
+    dataset = http.get("/api/v1/datasets", params={"size": 10}).json()["content"][0]["id"]
+    user = http.get("/api/v1/users", params={"size": 10}).json()["content"][0]["userId"]
+    old = [{"type": "user", "userId": user, "roleId": "role-viewer-acme"}] * 2
+    emu.store.patch("soda_dataset", dataset, {"responsibilities": old, "responsibilityCount": None})
+
+    def lines() -> list[str]:
+        page = http.get(f"/api/v1/scans/{scan}/logs", params={"size": 100}).json()
+        assert [line["index"] for line in page["content"]] == list(range(page["totalElements"]))
+        return [line["message"] for line in page["content"]]
+
+    assert lines() == ["old 0", "old 1", "old 2"]
+    listed = http.get(f"/api/v1/datasets/{dataset}/responsibilities", params={"size": 10}).json()
+    assert listed["totalElements"] == 2 and {e["role"]["name"] for e in listed["content"]} == {"Viewer"}
+    control(http, "POST", f"/scans/{scan}/advance", {"steps": 1})
+    assert lines()[:3] == ["old 0", "old 1", "old 2"] and len(lines()) == 4
+    assert emu.store.count("soda_scan_log", where={"scan": scan}) == 4

@@ -509,15 +509,14 @@ class SodaResources:
         the page (a dataset stored before they were records keeps them in its document)."""
         record = self._dataset(account, dataset_id)
         kept = record.data.get("responsibilities")
-        if isinstance(kept, list):
-            total, items = len(kept), lambda offset, limit: kept[offset : offset + limit]
-        else:
-            where = {"dataset": dataset_id}
-            total = int(record.data.get("responsibilityCount", 0))
+        where = {"dataset": dataset_id}
+        total = len(kept) if isinstance(kept, list) else int(record.data.get("responsibilityCount", 0))
 
-            def items(offset: int, limit: int) -> list[dict[str, Any]]:
-                rows = self.store.list(RESPONSIBILITIES, account, where=where, offset=offset, limit=limit)
-                return [r.data for r in rows]
+        def items(offset: int, limit: int) -> list[dict[str, Any]]:
+            if isinstance(kept, list):
+                return list(kept[offset : offset + limit])
+            rows = self.store.list(RESPONSIBILITIES, account, where=where, offset=offset, limit=limit)
+            return [r.data for r in rows]
 
         def fetch(offset: int, limit: int) -> list[dict[str, Any]]:
             out = []
