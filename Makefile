@@ -61,13 +61,14 @@ coverage: install ## rewrite IMPLEMENTATION_COVERAGE.md (spec operations vs emul
 emulate: install ## serve one emulator on 127.0.0.1 (VENDOR=soda PORT=8080)
 	$(BIN)/scanwire emulate $(or $(VENDOR),soda) --port $(or $(PORT),8080)
 
-bench: install ## benchmarks (bench/README.md): regeneration, conformance, client overhead, emulator vs Prism, drift proxy overhead, scaling with stored scans
+bench: install ## benchmarks (bench/README.md): regeneration, conformance, client overhead, emulator vs Prism, drift proxy overhead, scaling with stored scans, every paged list at 100k records
 	$(BIN)/python bench/bench_regeneration.py
 	$(BIN)/python bench/bench_conformance.py
 	$(BIN)/python bench/bench_client_overhead.py
 	$(BIN)/python bench/bench_emulator_vs_prism.py
 	$(BIN)/python bench/bench_proxy.py
 	$(BIN)/python bench/bench_scaling.py
+	$(BIN)/python bench/bench_lists.py
 
 dist: install ## wheels of scanwire-runtime and the five clients into dist/ (then: pip install --find-links dist invicti-client)
 	rm -rf dist && mkdir -p dist

@@ -404,7 +404,7 @@ class SodaResources:
             where["datasourceName"] = datasource
         if search:
             where["name"] = contains(search)
-        total = self.store.count(DATASETS, account, where=where)
+        total = self._visible(DATASETS, account, where)
 
         def fetch(offset: int, limit: int) -> list[dict[str, Any]]:
             records = self.store.list(DATASETS, account, where=where, offset=offset, limit=limit)
@@ -575,6 +575,13 @@ class SodaResources:
 
     # -- checks and incidents ---------------------------------------------------------------------
 
+    def _visible(self, kind: str, account: str, where: dict[str, Any]) -> int:
+        """How many records match `where`. With no filter but `hidden: False`: all the organisation's (the
+        store's per-account tally) less its hidden ones (a few), not a walk over every visible one."""
+        if where == {"hidden": False}:
+            return self.store.count(kind, account) - self.store.count(kind, account, where={"hidden": True})
+        return self.store.count(kind, account, where=where)
+
     def _check_view(self, record: Record) -> dict[str, Any]:
         d = dict(record.data)
         dataset = self.store.get(DATASETS, d.pop("datasetId")).data  # type: ignore[union-attr]
@@ -609,7 +616,7 @@ class SodaResources:
                     location="query",
                 )
             where["id"] = one_of(*ids)
-        total = self.store.count(CHECKS, account, where=where)
+        total = self._visible(CHECKS, account, where)
 
         def fetch(offset: int, limit: int) -> list[dict[str, Any]]:
             return [
