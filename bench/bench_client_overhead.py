@@ -138,6 +138,7 @@ def main() -> None:
         headers={"Accept": "application/json", "User-Agent": invicti_client.VENDOR.user_agent},
     )
     _lean_cookies(floor_http)
+
     def call_floor() -> Any:
         url = f"{BASE}/api/1.0/scans/detail/{quote(SCAN_ID, safe='')}"
         response = floor_http.send(floor_http.build_request("GET", url))

@@ -24,7 +24,7 @@ from conformance.suites import checks as _checks  # registers scanwire's checks
 from scanwire.paths import layout
 from scanwire.runtime.auth import credentials_for, make_auth
 from scanwire.runtime.errors import ErrorSpec, ScanwireError
-from scanwire.specs import iter_operations
+from scanwire.specs import iter_operations, served_spec
 from scanwire.yamlio import loads_yaml
 
 __all__ = [
@@ -247,7 +247,8 @@ def _spec(vendor: str) -> dict[str, Any]:
     path = layout().resolved(vendor)
     if not path.exists():
         raise FileNotFoundError(f"{path} is missing: run `scanwire generate {vendor}`")
-    doc: dict[str, Any] = loads_yaml(path.read_text(encoding="utf-8"))
+    # As the server takes it: the suites also send the bodies the generated clients cannot (served_spec).
+    doc: dict[str, Any] = served_spec(loads_yaml(path.read_text(encoding="utf-8")))
     return doc
 
 
