@@ -474,7 +474,11 @@ def test_get_current_user__expired_auth_fault_is_401(http: httpx.Client) -> None
 
 def test_every_operation__answers_carry_ip_limit_and_remaining(http: httpx.Client) -> None:
     answers = [http.request(m, p, headers=ACME) for m, p in OPERATIONS]
-    assert [int(r.headers["x-ratelimit-ipremaining"]) for r in answers] == [BUCKET - 1, BUCKET - 2, BUCKET - 3]
+    assert [int(r.headers["x-ratelimit-ipremaining"]) for r in answers] == [
+        BUCKET - 1,
+        BUCKET - 2,
+        BUCKET - 3,
+    ]
     assert {r.headers["x-ratelimit-iplimit"] for r in answers} == {str(BUCKET)}
     response = http.get("/v2/scans/999", headers=ACME)  # failures spend a token and say so too
     assert response.status_code == 404
@@ -510,7 +514,9 @@ def test_get_current_user__rate_limit_enforced_per_ip_and_refilled(emu: Emulator
         transport=SyncASGITransport(emu, client=("10.0.0.7", 4000)), base_url="http://127.0.0.1"
     )
     with other_ip:
-        assert other_ip.get("/v2/users/me", headers=GLOBEX).headers["x-ratelimit-ipremaining"] == str(BUCKET - 1)
+        assert other_ip.get("/v2/users/me", headers=GLOBEX).headers["x-ratelimit-ipremaining"] == str(
+            BUCKET - 1
+        )
     control(http, "POST", "/clock", {"advance": 1}, status=200)  # one token back (refill 1/s)
     passed = http.get("/v2/users/me", headers=ACME)
     assert (passed.status_code, passed.headers["x-ratelimit-ipremaining"]) == (200, "0")
