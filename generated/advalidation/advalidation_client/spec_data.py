@@ -42,7 +42,12 @@ SPEC: dict[str, Any] = {'extensions': {'x-rate-limit': {'capacity': 15,
                                       'issues': '/error/issues'},
                 'x-scanwire-readme': {'auth': 'One API key, sent as `X-API-Key` on every request.',
                                       'errors': 'Advalidation has no cancel: the client has no '
-                                                '`cancel` method.',
+                                                '`cancel` method. Its rate limit is a bucket of 15 '
+                                                "requests per IP refilled at 1 token/s; a 429's "
+                                                '`Retry-After` is always 15 (the bucket size, not '
+                                                'a wait), so the client waits one token (1 s) '
+                                                "before retrying, as the spec's "
+                                                '`x-rate-limit.retry-after: bucket-size` says.',
                                       'imports': '',
                                       'raw-call': 'users.get_current_user()',
                                       'results-model': 'ScanResponse',
