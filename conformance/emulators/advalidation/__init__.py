@@ -14,7 +14,9 @@ field or payload 422 naming the field. Lists come 25 a page from the store.
 Not emulated: variations (the emulator's tags never vary, so `nbVariations` is omitted and every
 variation id is unknown), monitoring scans and `monitoring_alerts`; cancellation through the API (the
 vendor has none: cancel with the control API, `PATCH /_emulator/scans/{id} {"state": "cancelled"}`);
-the rate-limit bucket does not count requests whose API key is rejected.
+a smaller allowance for unauthenticated requests (vendor-notes-workflow §1: authenticated requests get a
+higher one, no figure is public): every request, a rejected key's included, spends from the one IP bucket
+of `x-rate-limit` (15 tokens, 1/s), and every answer it counted carries `X-RateLimit-IPLimit`/`-IPRemaining`.
 """
 
 from __future__ import annotations
