@@ -78,8 +78,8 @@ def render_markdown(runs: list[VendorRun]) -> str:
             ]
         if run.topped_up:
             lines += [
-                f"{len(run.topped_up)} operation(s) ran out of distinct inputs in the first pass and were fuzzed "
-                "again with fresh values (phase `fuzzing (fresh values)`): "
+                f"{len(run.topped_up)} operation(s) ran out of distinct inputs in the first pass and were "
+                "fuzzed again with fresh values (phase `fuzzing (fresh values)`): "
                 + ", ".join(f"`{label}` (+{more})" for label, more in run.topped_up.items()),
                 "",
             ]
