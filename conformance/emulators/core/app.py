@@ -114,6 +114,12 @@ class Emulator:
         self.prefixes = [*server_prefixes(self.spec), *plugin.extra_prefixes]
         self.tolerance = Tolerance.from_spec(self.spec)
         self._query_params = {k: query_params(self.spec, op) for k, op in self.operations.items()}
+        # The vendor permission an operation needs (x-scanwire-permission; core/auth.py's members).
+        self._permission = {
+            k: str(op["x-scanwire-permission"])
+            for k, op in self.operations.items()
+            if "x-scanwire-permission" in op
+        }
         self.router = Router(
             self.vendor, self.spec, self.operations, plugin.routes, self.prefixes, self.tolerance
         )
@@ -226,6 +232,9 @@ class Emulator:
                     for check in self.plugin.route_checks:
                         check(call)
                     call.account = self.authenticator.authenticate(call, self.backend)
+                    permission = self._permission.get(route.key)
+                    if permission is not None:
+                        self.authenticator.check_permission(call, permission)
                 if self.settings.rate_limits:
                     verdict = (
                         self.limiter.check(
