@@ -702,7 +702,7 @@ def generate_vendor(
     from scanwire.yamlio import use_cache
 
     use_cache(lay.root / YAML_CACHE)
-    from scanwire.specs import remember_valid, validation_key
+    from scanwire.specs import remember_valid
 
     # The documents the committed stamp says were valid OpenAPI (by content hash and validator version)
     # are not validated again, also in a fresh clone without .scanwire/cache (CI).
@@ -717,7 +717,7 @@ def generate_vendor(
     # Both passed validation (resolve_vendor raises otherwise): their keys go into the stamp.
     validated = {
         name: key
-        for name, key in (("spec", validation_key(checked.doc)), ("resolved", validation_key(resolved)))
+        for name, key in (("spec", checked.doc_key), ("resolved", checked.resolved_key))
         if key is not None
     }
     from scanwire.release import plan_release
