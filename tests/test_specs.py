@@ -372,3 +372,40 @@ def test_openapi_errors__cache_remembers_valid_documents_only(tmp_path: Any, mon
     changed["info"]["title"] += " (changed)"
     assert list(openapi_errors(changed, cache)) == [] and calls == [1, 1]  # another document
     assert list(openapi_errors(valid, None)) == [] and calls == [1, 1, 1]  # no cache given
+
+
+def test_served_spec_puts_back_the_bodies_the_generator_did_not_see() -> None:
+    from scanwire.specs import served_spec
+
+    doc = {
+        "paths": {
+            "/up": {
+                "post": {
+                    "requestBody": {
+                        "content": {"application/json": {"schema": {"type": "object"}}},
+                        "x-scanwire-not-generated": {"text/plain": {"schema": {"type": "string"}}},
+                    }
+                },
+                "get": {"requestBody": {"content": {"application/json": {}}}},
+            }
+        }
+    }
+    served = served_spec(doc)
+    assert list(served["paths"]["/up"]["post"]["requestBody"]["content"]) == [
+        "application/json",
+        "text/plain",
+    ]
+    assert list(served["paths"]["/up"]["get"]["requestBody"]["content"]) == ["application/json"]
+    # The resolved Advalidation spec: the generator's copy has no text/plain upload, the served one has.
+    from scanwire.paths import layout
+    from scanwire.yamlio import loads_yaml
+
+    resolved = loads_yaml(layout().resolved("advalidation").read_text(encoding="utf-8"))
+    upload = resolved["paths"]["/campaigns/{campaignId}/creatives"]["post"]["requestBody"]
+    assert "text/plain" not in upload["content"]
+    assert (
+        "text/plain"
+        in served_spec(resolved)["paths"]["/campaigns/{campaignId}/creatives"]["post"]["requestBody"][
+            "content"
+        ]
+    )

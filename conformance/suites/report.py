@@ -76,6 +76,13 @@ def render_markdown(runs: list[VendorRun]) -> str:
                 "Read-only run; write operations not exercised: " + ", ".join(f"`{x}`" for x in run.excluded),
                 "",
             ]
+        if run.topped_up:
+            lines += [
+                f"{len(run.topped_up)} operation(s) ran out of distinct inputs in the first pass and were "
+                "fuzzed again with fresh values (phase `fuzzing (fresh values)`): "
+                + ", ".join(f"`{label}` (+{more})" for label, more in run.topped_up.items()),
+                "",
+            ]
         lines.append("| operation | cases | " + " | ".join(checks) + " |")
         lines.append("|---|---:|" + "---|" * len(checks))
         failures: list[str] = []

@@ -24,7 +24,7 @@ from conformance.suites import checks as _checks  # registers scanwire's checks
 from scanwire.paths import layout
 from scanwire.runtime.auth import credentials_for, make_auth
 from scanwire.runtime.errors import ErrorSpec, ScanwireError
-from scanwire.specs import iter_operations
+from scanwire.specs import iter_operations, served_spec
 from scanwire.yamlio import loads_yaml
 
 __all__ = [
@@ -115,6 +115,8 @@ class VendorRun:
     statuses: dict[str, int] = field(default_factory=dict)  # answers per status class ("2xx", "401", ...)
     excluded: list[str] = field(default_factory=list)  # write operations left out (read-only mode)
     fatal: str | None = None
+    # Operations fuzzed again with fresh values, each with the cases it lacked then (runner._top_up).
+    topped_up: dict[str, int] = field(default_factory=dict)
 
     @property
     def cases(self) -> int:
@@ -247,7 +249,8 @@ def _spec(vendor: str) -> dict[str, Any]:
     path = layout().resolved(vendor)
     if not path.exists():
         raise FileNotFoundError(f"{path} is missing: run `scanwire generate {vendor}`")
-    doc: dict[str, Any] = loads_yaml(path.read_text(encoding="utf-8"))
+    # As the server takes it: the suites also send the bodies the generated clients cannot (served_spec).
+    doc: dict[str, Any] = served_spec(loads_yaml(path.read_text(encoding="utf-8")))
     return doc
 
 
@@ -315,6 +318,7 @@ def run_vendor(
     phases: dict[str, int] = {}
     statuses: dict[str, int] = {}
     fatal: str | None = None
+    short: dict[str, int] = {}
 
     def execute(schema: BaseSchema, phase_name: str | None = None) -> str | None:
         for event in from_schema(schema).execute():
@@ -349,7 +353,8 @@ def run_vendor(
         # Every answer was an error: the checks "pass" on documented 401s, but nothing was tested.
         seen = ", ".join(f"{k}: {v}" for k, v in sorted(statuses.items()))
         fatal = f"no request succeeded ({seen}); check the credentials and the base URL and its path prefix"
-    return VendorRun(vendor, target, results, time.perf_counter() - start, phases, statuses, excluded, fatal)
+    seconds = time.perf_counter() - start
+    return VendorRun(vendor, target, results, seconds, phases, statuses, excluded, fatal, short)
 
 
 # -- several vendors -------------------------------------------------------------------------------

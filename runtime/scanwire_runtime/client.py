@@ -42,6 +42,7 @@ from .errors import (
     ErrorSpec,
     MalformedResponseError,
     RateLimitedError,
+    RetryAfter,
     ScanTimeoutError,
     ServerError,
     UnsupportedOperationError,
@@ -286,6 +287,8 @@ class Vendor(Generic[C, AC]):
         self.auth_spec: Mapping[str, Any] = extensions.get("x-scanwire-auth") or {}
         doc_errors = extensions.get("x-scanwire-errors")
         doc_limit = extensions.get("x-rate-limit")
+        # How a 429's Retry-After reads (a bucket size for Advalidation): retries and RateLimitedError.
+        self.retry_after = RetryAfter.from_rate_limit(doc_limit)
         self.operations: dict[str, Operation] = {}
         for op_id, raw in spec["operations"].items():
             paging = raw.get("x-scanwire-paging")
@@ -297,7 +300,9 @@ class Vendor(Generic[C, AC]):
                 parameters=tuple(Param(p["name"], p["in"], bool(p.get("array"))) for p in raw["parameters"]),
                 body=tuple(raw.get("body") or ()),
                 responses={k: tuple(v) for k, v in (raw.get("responses") or {}).items()},
-                errors=ErrorSpec.from_extensions(doc_errors, raw.get("x-scanwire-errors")),
+                errors=ErrorSpec.from_extensions(
+                    doc_errors, raw.get("x-scanwire-errors"), retry_after=self.retry_after
+                ),
                 paging=Paging.parse(paging, raw.get("items-attribute") or ()) if paging else None,
                 min_interval=_min_interval(doc_limit, raw.get("x-rate-limit")),
             )
@@ -307,7 +312,7 @@ class Vendor(Generic[C, AC]):
             credentials_for(
                 self.auth_spec, self.slug, [], {n: "x" for n in self.auth_spec.get("credentials") or []}
             )
-        self.errors = ErrorSpec.from_extensions(doc_errors)
+        self.errors = ErrorSpec.from_extensions(doc_errors, retry_after=self.retry_after)
         header = (self.auth_spec.get("header") or {}).get("name")
         self.secret_headers = _ALWAYS_SECRET | ({str(header).lower()} if header else set())
 
@@ -426,7 +431,7 @@ class Vendor(Generic[C, AC]):
         http = httpx.Client(
             base_url=url,
             auth=self._auth(auth, url),
-            transport=RetryTransport(transport, retry, timer),
+            transport=RetryTransport(transport, retry, timer, self.retry_after),
             timeout=timeout,
             headers={"Accept": "application/json", "User-Agent": self.user_agent, **(headers or {})},
         )
@@ -454,7 +459,7 @@ class Vendor(Generic[C, AC]):
         http = httpx.AsyncClient(
             base_url=url,
             auth=self._auth(auth, url),
-            transport=AsyncRetryTransport(transport, retry, timer),
+            transport=AsyncRetryTransport(transport, retry, timer, self.retry_after),
             timeout=timeout,
             headers={"Accept": "application/json", "User-Agent": self.user_agent, **(headers or {})},
         )

@@ -36,6 +36,7 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitedError",
+    "RetryAfter",
     "ScanTimeoutError",
     "ScanwireError",
     "ServerError",
@@ -147,7 +148,8 @@ class ConflictError(ApiError):
 
 
 class RateLimitedError(ApiError):
-    """429 after the retries gave up; `retry_after` holds the server's `Retry-After` in seconds, if sent."""
+    """429 after the retries gave up; `retry_after` holds the seconds its `Retry-After` asks to wait, if sent
+    (read as the spec's `x-rate-limit.retry-after` says: a bucket-size header means one token's wait)."""
 
 
 class ServerError(ApiError):
@@ -241,6 +243,8 @@ class ErrorSpec:
     request_id_headers: tuple[str, ...] = ()
     # HTTP status -> category, when neither code nor message names one (Soda's 400 on a refused cancel).
     statuses: Mapping[str, str] = field(default_factory=dict)
+    # How the vendor's Retry-After reads (`x-rate-limit.retry-after`), for `ApiError.retry_after`.
+    retry_after: RetryAfter = field(default_factory=lambda: RetryAfter())
 
     def request_id(self, response: httpx.Response) -> str | None:
         """The vendor's request id header of an answer (`x-scanwire-errors.request-id`), if sent."""
@@ -251,7 +255,9 @@ class ErrorSpec:
         return None
 
     @classmethod
-    def from_extensions(cls, *layers: Mapping[str, Any] | None) -> ErrorSpec:
+    def from_extensions(
+        cls, *layers: Mapping[str, Any] | None, retry_after: RetryAfter | None = None
+    ) -> ErrorSpec:
         merged: dict[str, Any] = {}
         categories: dict[str, str] = {}
         statuses: dict[str, str] = {}
@@ -281,6 +287,7 @@ class ErrorSpec:
                 if isinstance(merged.get("request-id"), str)
                 else merged.get("request-id") or ()
             ),
+            retry_after=retry_after or RetryAfter(),
         )
 
 
@@ -350,6 +357,47 @@ def parse_retry_after(value: str | None) -> float | None:
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
+RETRY_AFTER_MEANINGS = ("seconds", "bucket-size")
+
+
+@dataclass(frozen=True)
+class RetryAfter:
+    """How a vendor's `Retry-After` reads: the spec's document-level `x-rate-limit.retry-after`.
+
+    `seconds` (the default, RFC 9110): the header is the wait, delta-seconds or an HTTP date.
+    `bucket-size`: the header repeats the rate limit's bucket size whatever the wait (Advalidation always
+    sends 15, its SDK's changelog says), so a 429 that carries it waits for one token instead:
+    `1 / refill-per-second` seconds. Other statuses' Retry-After still read as seconds.
+    """
+
+    token_wait: float | None = None
+
+    @classmethod
+    def from_rate_limit(cls, raw: Any) -> RetryAfter:
+        if not isinstance(raw, Mapping):
+            return cls()
+        meaning = raw.get("retry-after", "seconds")
+        if meaning not in RETRY_AFTER_MEANINGS:
+            raise ValueError(
+                f"x-rate-limit.retry-after must be one of {', '.join(RETRY_AFTER_MEANINGS)}, not {meaning!r}"
+            )
+        if meaning == "seconds":
+            return cls()
+        refill = raw.get("refill-per-second")
+        if isinstance(refill, bool) or not isinstance(refill, int | float) or not refill > 0:
+            raise ValueError(
+                f"x-rate-limit.retry-after: bucket-size needs a positive refill-per-second, not {refill!r}"
+            )
+        return cls(token_wait=1.0 / float(refill))
+
+    def seconds(self, response: httpx.Response) -> float | None:
+        """Seconds the answer asks the client to wait; None when it sends no (readable) Retry-After."""
+        value = response.headers.get("retry-after")
+        if value is not None and self.token_wait is not None and response.status_code == 429:
+            return self.token_wait
+        return parse_retry_after(value)
+
+
 def _text(value: Any) -> str | None:
     if value is None:
         return None
@@ -404,7 +452,7 @@ def _error(
         issues=issues,
         envelope=envelope if decoded else None,
         excerpt=body_excerpt(response),
-        retry_after=parse_retry_after(response.headers.get("retry-after")),
+        retry_after=spec.retry_after.seconds(response),
         request_id=spec.request_id(response),
         response=response,
     )

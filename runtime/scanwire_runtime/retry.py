@@ -6,7 +6,8 @@ including the generated endpoint functions called through `ScanClient.raw` — i
 
 - 429 and 5xx answers (`RetryPolicy.statuses`) and transport failures are retried, waiting
   `initial * 2**(n-1) + uniform(0, jitter)` seconds, at most `max_wait`;
-- a `Retry-After` header is honoured (seconds or HTTP date); one asking for more than
+- a `Retry-After` header is honoured (seconds or HTTP date, or as the vendor's spec says it reads:
+  `errors.RetryAfter`, e.g. a bucket size that means "wait one token"); one asking for more than
   `max_retry_after` is not waited for — the answer goes back to the caller, who gets a
   `RateLimitedError` carrying `retry_after`;
 - a 429 is retried for every method (the server did not process the request);
@@ -27,7 +28,7 @@ import httpx
 import tenacity
 from tenacity.wait import wait_base
 
-from .errors import parse_retry_after
+from .errors import RetryAfter
 from .timing import SystemTimer, Timer
 
 __all__ = [
@@ -40,6 +41,7 @@ __all__ = [
 ]
 
 log = logging.getLogger("scanwire.client")
+_SECONDS = RetryAfter()  # RFC 9110: Retry-After is the wait
 
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
 # A request extension: True forces retries for this request, False forbids them.
@@ -80,10 +82,15 @@ class RetryPolicy:
             return override
         return self.retry_non_idempotent or request.method.upper() in IDEMPOTENT
 
-    def retry_after(self, response: httpx.Response) -> float | None:
-        return parse_retry_after(response.headers.get("retry-after")) if self.respect_retry_after else None
+    def retry_after(self, response: httpx.Response, reading: RetryAfter | None = None) -> float | None:
+        """The wait the answer's Retry-After asks for, read as `reading` says (default: seconds)."""
+        if not self.respect_retry_after:
+            return None
+        return (reading or _SECONDS).seconds(response)
 
-    def should_retry(self, request: httpx.Request, state: tenacity.RetryCallState) -> bool:
+    def should_retry(
+        self, request: httpx.Request, state: tenacity.RetryCallState, reading: RetryAfter | None = None
+    ) -> bool:
         outcome = state.outcome
         if outcome is None:
             return False
@@ -98,15 +105,16 @@ class RetryPolicy:
         # 429: the server refused to process the request, so sending it again is safe for every method.
         if response.status_code != 429 and not self.may_retry(request):
             return False
-        wait = self.retry_after(response)
+        wait = self.retry_after(response, reading)
         return wait is None or wait <= self.max_retry_after
 
 
 class _Wait(wait_base):
     """Exponential backoff with jitter, or the server's Retry-After when it sent one."""
 
-    def __init__(self, policy: RetryPolicy) -> None:
+    def __init__(self, policy: RetryPolicy, reading: RetryAfter | None = None) -> None:
         self.policy = policy
+        self.reading = reading
         # wait_exponential + wait_random rather than wait_exponential_jitter, whose arguments changed
         # between tenacity 8 and 9 (the generated packages accept both).
         self.exponential = tenacity.wait_exponential(multiplier=policy.initial, max=policy.max_wait)
@@ -115,7 +123,7 @@ class _Wait(wait_base):
     def __call__(self, retry_state: tenacity.RetryCallState) -> float:
         outcome = retry_state.outcome
         if outcome is not None and not outcome.failed:
-            asked = self.policy.retry_after(outcome.result())
+            asked = self.policy.retry_after(outcome.result(), self.reading)
             if asked is not None:
                 return asked
         backoff = float(self.exponential(retry_state)) + float(self.jitter(retry_state))
@@ -148,28 +156,31 @@ def _last_outcome(state: tenacity.RetryCallState) -> Any:
     return state.outcome.result()
 
 
-def _options(policy: RetryPolicy, request: httpx.Request) -> dict[str, Any]:
+def _options(policy: RetryPolicy, request: httpx.Request, reading: RetryAfter | None) -> dict[str, Any]:
     return {
         "stop": tenacity.stop_after_attempt(policy.max_attempts),
-        "wait": _Wait(policy),
-        "retry": lambda state: policy.should_retry(request, state),
+        "wait": _Wait(policy, reading),
+        "retry": lambda state: policy.should_retry(request, state, reading),
         "before_sleep": _log_retry(request, policy),
         "retry_error_callback": _last_outcome,
     }
 
 
 class RetryTransport(httpx.BaseTransport):
-    """Sends each request through `transport` (default: a new httpx.HTTPTransport), retrying per `policy`."""
+    """Sends each request through `transport` (default: a new httpx.HTTPTransport), retrying per `policy`;
+    `retry_after` says how the vendor's Retry-After reads (from its spec; default: seconds)."""
 
     def __init__(
         self,
         transport: httpx.BaseTransport | None = None,
         policy: RetryPolicy | None = None,
         timer: Timer | None = None,
+        retry_after: RetryAfter | None = None,
     ) -> None:
         self.transport = transport or httpx.HTTPTransport()
         self.policy = policy or RetryPolicy()
         self.timer: Timer = timer or SystemTimer()
+        self.retry_after = retry_after
 
     def _attempt(self, request: httpx.Request) -> httpx.Response:
         response = self.transport.handle_request(request)
@@ -203,7 +214,7 @@ class RetryTransport(httpx.BaseTransport):
                 raise outcome
             return outcome
 
-        retrying = tenacity.Retrying(sleep=self.timer.sleep, **_options(policy, request))
+        retrying = tenacity.Retrying(sleep=self.timer.sleep, **_options(policy, request, self.retry_after))
         response: httpx.Response = retrying(attempt, request)
         return response
 
@@ -219,10 +230,12 @@ class AsyncRetryTransport(httpx.AsyncBaseTransport):
         transport: httpx.AsyncBaseTransport | None = None,
         policy: RetryPolicy | None = None,
         timer: Timer | None = None,
+        retry_after: RetryAfter | None = None,
     ) -> None:
         self.transport = transport or httpx.AsyncHTTPTransport()
         self.policy = policy or RetryPolicy()
         self.timer: Timer = timer or SystemTimer()
+        self.retry_after = retry_after
 
     async def _attempt(self, request: httpx.Request) -> httpx.Response:
         response = await self.transport.handle_async_request(request)
@@ -253,7 +266,7 @@ class AsyncRetryTransport(httpx.AsyncBaseTransport):
             return outcome
 
         sleep: Callable[[float], Coroutine[Any, Any, None]] = self.timer.asleep
-        retrying = tenacity.AsyncRetrying(sleep=sleep, **_options(policy, request))
+        retrying = tenacity.AsyncRetrying(sleep=sleep, **_options(policy, request, self.retry_after))
         response: httpx.Response = await retrying(attempt, request)
         return response
 

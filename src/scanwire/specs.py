@@ -28,7 +28,13 @@ __all__ = [
     "iter_operations",
     "load_spec",
     "openapi_errors",
+    "served_spec",
 ]
+
+# On a requestBody: media types the server accepts but the generated clients do not send (a generator
+# limit, set by an overlays/<vendor>/30-codegen-* overlay that removes them from `content`). The resolved
+# spec is what the generator saw; `served_spec` puts them back for the emulators and the suites.
+NOT_GENERATED = "x-scanwire-not-generated"
 
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 
@@ -41,6 +47,18 @@ def iter_operations(doc: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, A
         for method, op in item.items():
             if method in HTTP_METHODS and isinstance(op, dict):
                 yield method.upper(), path, op
+
+
+def served_spec(doc: dict[str, Any]) -> dict[str, Any]:
+    """The resolved spec as the server takes it: every request body's `x-scanwire-not-generated` media
+    types back in its `content` (in place; returns `doc`)."""
+    for _method, _path, op in iter_operations(doc):
+        body = op.get("requestBody")
+        if isinstance(body, dict) and isinstance(body.get(NOT_GENERATED), dict):
+            content = body.setdefault("content", {})
+            for media, entry in body[NOT_GENERATED].items():
+                content.setdefault(media, entry)
+    return doc
 
 
 @dataclass(frozen=True)

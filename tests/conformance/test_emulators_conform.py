@@ -57,6 +57,9 @@ def test_operations_short_of_cases_are_fuzzed_again_with_fresh_values() -> None:
     assert topped.operations[label].cases >= 30
     assert topped.phases["fuzzing (fresh values)"] > 0
     assert topped.ok, topped.failing_checks()
-    # Only the operations short of their budget are fuzzed again, for at most what the shortest lacks.
-    short = [op for op in bare.operations.values() if op.cases < 30]
-    assert topped.phases["fuzzing (fresh values)"] <= 30 * len(short) < 30 * len(bare.operations)
+    # Only the operations short of their budget are fuzzed again, for at most what the shortest lacked.
+    assert label in topped.topped_up and bare.topped_up == {}
+    assert set(topped.topped_up) < set(topped.operations)
+    assert all(topped.operations[op].cases >= 30 for op in topped.topped_up)
+    most = max(topped.topped_up.values())
+    assert topped.phases["fuzzing (fresh values)"] <= most * len(topped.topped_up)

@@ -14,6 +14,7 @@ import pytest
 from conformance.emulators.advalidation import Plugin
 from conformance.emulators.advalidation.models import CHECKS_BY_FORMAT, checks_for
 from conformance.emulators.core import Emulator, EmulatorSettings, ManualClock, build_emulator
+from conformance.emulators.core.spec import resolved_spec
 from conformance.emulators.core.transport import SyncASGITransport
 
 from .conftest import control
@@ -26,6 +27,8 @@ T0 = "2024-03-22T19:56:21Z"  # ManualClock's start
 ACME_DISPLAY, ACME_VIDEO, GLOBEX_DISPLAY = 101, 102, 103
 ACME_SCAN, ACME_VIDEO_SCAN, GLOBEX_SCAN = 301, 302, 303
 OPERATIONS = [("GET", "/v2/scans/301"), ("GET", "/v2/users/me"), ("POST", "/v2/creatives/101/rescan")]
+# The IP bucket's size, read from the spec the emulator serves (x-rate-limit.capacity).
+BUCKET = int(resolved_spec("advalidation")[0]["x-rate-limit"]["capacity"])
 
 
 def err(status: int, *issues: dict[str, Any]) -> dict[str, Any]:
@@ -321,7 +324,8 @@ def test_every_operation__bad_credentials_get_401(
 ) -> None:
     response = http.request(method, path, headers=headers)
     assert (response.status_code, response.json()) == (401, err(401))
-    assert "x-ratelimit-ipremaining" not in response.headers
+    # The IP bucket counts a refused key too, and says so (headers on every answer, vendor-notes-workflow §1).
+    assert response.headers["x-ratelimit-ipremaining"] == str(BUCKET - 1)
 
 
 def test_get_scan__other_accounts_scan_is_forbidden_and_not_progressed(http: httpx.Client) -> None:
@@ -419,7 +423,8 @@ def test_get_scan__injected_status_fault_in_vendor_envelope(http: httpx.Client, 
     control(http, "POST", "/faults", {"kind": "status", "status": status, "retry_after": 3})
     response = http.get(f"/v2/scans/{ACME_SCAN}", headers=ACME)
     assert (response.status_code, response.json()) == (status, err(status))
-    assert "retry-after" not in response.headers  # the vendor sends none (vendor-notes §1)
+    # Retry-After on a 429 only (the fault's own value); never on a 5xx (vendor-notes-workflow §1).
+    assert response.headers.get("retry-after") == ("3" if status == 429 else None)
     assert poll(http, ACME_SCAN)["processingStatus"] == "finished"  # one use only
 
 
@@ -467,40 +472,65 @@ def test_get_current_user__expired_auth_fault_is_401(http: httpx.Client) -> None
 # -- rate limits ----------------------------------------------------------------------------------
 
 
-def test_every_operation__success_carries_ip_remaining(http: httpx.Client) -> None:
-    remaining = [
-        int(http.request(m, p, headers=ACME).headers["x-ratelimit-ipremaining"]) for m, p in OPERATIONS
+def test_every_operation__answers_carry_ip_limit_and_remaining(http: httpx.Client) -> None:
+    answers = [http.request(m, p, headers=ACME) for m, p in OPERATIONS]
+    assert [int(r.headers["x-ratelimit-ipremaining"]) for r in answers] == [
+        BUCKET - 1,
+        BUCKET - 2,
+        BUCKET - 3,
     ]
-    assert remaining == [59, 58, 57]
-    response = http.get("/v2/scans/999", headers=ACME)
-    assert response.status_code == 404 and "x-ratelimit-ipremaining" not in response.headers
+    assert {r.headers["x-ratelimit-iplimit"] for r in answers} == {str(BUCKET)}
+    response = http.get("/v2/scans/999", headers=ACME)  # failures spend a token and say so too
+    assert response.status_code == 404
+    assert (response.headers["x-ratelimit-iplimit"], response.headers["x-ratelimit-ipremaining"]) == (
+        str(BUCKET),
+        str(BUCKET - 4),
+    )
+
+
+def test_rate_limit__bucket_is_the_spec_capacity_refilled_per_second(emu: Emulator) -> None:
+    # The numbers are the spec's (vendor-notes-workflow §1: a 15-request bucket, 1 token/s).
+    assert {k: emu.spec["x-rate-limit"][k] for k in ("capacity", "refill-per-second", "scope")} == {
+        "capacity": 15,
+        "refill-per-second": 1,
+        "scope": "ip",
+    }
 
 
 def test_get_current_user__rate_limit_enforced_per_ip_and_refilled(emu: Emulator, http: httpx.Client) -> None:
     remaining = [
-        int(http.get("/v2/users/me", headers=ACME).headers["x-ratelimit-ipremaining"]) for _ in range(60)
+        int(http.get("/v2/users/me", headers=ACME).headers["x-ratelimit-ipremaining"]) for _ in range(BUCKET)
     ]
-    assert remaining == list(range(59, -1, -1))
-    limited = http.get(f"/v2/scans/{ACME_SCAN}", headers=ACME)
+    assert remaining == list(range(BUCKET - 1, -1, -1))
+    limited = http.get(f"/v2/scans/{ACME_SCAN}", headers=ACME)  # request BUCKET + 1 of the burst
     assert (limited.status_code, limited.json()) == (429, err(429))
-    assert "retry-after" not in limited.headers and "x-ratelimit-ipremaining" not in limited.headers
+    # Retry-After is the bucket size, not the wait (the vendor SDK's changelog: "always sends 15").
+    assert limited.headers["retry-after"] == str(BUCKET)
+    assert (limited.headers["x-ratelimit-iplimit"], limited.headers["x-ratelimit-ipremaining"]) == (
+        str(BUCKET),
+        "0",
+    )
     other_ip = httpx.Client(
         transport=SyncASGITransport(emu, client=("10.0.0.7", 4000)), base_url="http://127.0.0.1"
     )
     with other_ip:
-        assert other_ip.get("/v2/users/me", headers=GLOBEX).headers["x-ratelimit-ipremaining"] == "59"
+        assert other_ip.get("/v2/users/me", headers=GLOBEX).headers["x-ratelimit-ipremaining"] == str(
+            BUCKET - 1
+        )
     control(http, "POST", "/clock", {"advance": 1}, status=200)  # one token back (refill 1/s)
-    assert http.get("/v2/users/me", headers=ACME).status_code == 200
+    passed = http.get("/v2/users/me", headers=ACME)
+    assert (passed.status_code, passed.headers["x-ratelimit-ipremaining"]) == (200, "0")
+    assert "retry-after" not in passed.headers
     assert http.get("/v2/users/me", headers=ACME).status_code == 429
 
 
 def test_get_current_user__rate_limits_switch_off(http: httpx.Client) -> None:
     control(http, "PATCH", "/settings", {"rate_limits": False}, status=200)
-    responses = [http.get("/v2/users/me", headers=ACME) for _ in range(80)]
+    responses = [http.get("/v2/users/me", headers=ACME) for _ in range(BUCKET + 5)]
     assert {r.status_code for r in responses} == {200}
     assert all("x-ratelimit-ipremaining" not in r.headers for r in responses)
     control(http, "PATCH", "/settings", {"rate_limits": True}, status=200)
-    assert http.get("/v2/users/me", headers=ACME).headers["x-ratelimit-ipremaining"] == "59"
+    assert http.get("/v2/users/me", headers=ACME).headers["x-ratelimit-ipremaining"] == str(BUCKET - 1)
 
 
 # -- scenarios, control seeding, coverage, persistence ---------------------------------------------

@@ -85,6 +85,9 @@ def test_create_campaign__default_spec_for_its_type_and_field_errors(http: httpx
     ]
 
 
+TEXT = {"Content-Type": "text/plain"}
+
+
 @pytest.mark.parametrize(
     ("kwargs", "source"),
     [
@@ -97,6 +100,8 @@ def test_create_campaign__default_spec_for_its_type_and_field_errors(http: httpx
             {"content": PNG, "headers": {"Content-Type": "application/octet-stream", "X-Filename": "a.png"}},
             "image",
         ),
+        # text/plain: not generated (overlay 30), still served (scanwire.specs.served_spec).
+        ({"content": b'<script src="https://ads.example.com/t.js"></script>', "headers": TEXT}, "html-tag"),
     ],
 )
 def test_upload__each_body_form_becomes_a_creative_with_a_queued_scan(
@@ -139,6 +144,7 @@ def test_upload__vast_tag_gets_one_media_file_per_mediafile(http: httpx.Client) 
         {"json": {"payload": "not a url, tag or base64!"}},
         {"content": b"\x00\x01 plain bytes", "headers": {"Content-Type": "application/octet-stream"}},
         {"json": {}},
+        {"content": b"", "headers": TEXT},
     ],
 )
 def test_upload__unrecognisable_payloads_are_422(http: httpx.Client, kwargs: dict[str, Any]) -> None:
@@ -155,6 +161,8 @@ def test_upload__unknown_or_foreign_campaign(http: httpx.Client) -> None:
 
 
 def test_campaign_creatives__paged_25_a_page_from_the_store(http: httpx.Client) -> None:
+    # 30 requests in a row: more than the 15-token IP bucket (x-rate-limit), which is not the subject here.
+    assert http.patch("/_emulator/settings", json={"rate_limits": False}).status_code == 200
     made = campaign(http)
     for n in range(27):
         assert (

@@ -127,9 +127,12 @@ def test_fault__429_burst_is_survived(
     assert control(emu).post("/_emulator/faults", json=fault).status_code in (200, 201)
     final = client.wait_for_scan(scan, timeout=600, poll_interval=5)
     assert final.status.terminal
-    if vendor == "invicti":  # the only one of the five that sends Retry-After (emulator: spec headers)
+    if vendor == "invicti":  # Retry-After is the wait (emulator: spec headers)
         # The waiter retries a 429 itself after Retry-After (never before the poll rate limit allows).
         assert client.timer.sleeps[:3] == [2.0, 2.0, 2.0]
+    if vendor == "advalidation":  # Retry-After is not a wait (x-rate-limit.retry-after: bucket-size)
+        one_token = 1.0 / float(emu.spec["x-rate-limit"]["refill-per-second"])
+        assert client.timer.sleeps[:3] == [one_token] * 3
     assert control(emu).get("/_emulator/faults").json() in ([], {"faults": []})
 
 
@@ -386,3 +389,16 @@ def test_soda__malformed_start_scan_answer_is_an_error_not_a_scan(
     with pytest.raises(pkg.MalformedResponseError) as caught:
         client.start_scan(scan_definition="nightly")
     assert caught.value.status == 200 and "undocumented success status" in str(caught.value)
+
+
+def test_rate_limit__advalidation_burst_past_the_bucket_waits_a_token_not_retry_after(
+    emulator: Any, connect_emulator: Any
+) -> None:
+    # The emulator's 429 says Retry-After: 15 (the bucket size); the client waits for one token instead.
+    emu = emulator("advalidation")
+    client = connect_emulator(emu)
+    limit = emu.spec["x-rate-limit"]
+    bucket, one_token = int(limit["capacity"]), 1.0 / float(limit["refill-per-second"])
+    users = [client.users.get_current_user() for _ in range(bucket + 3)]
+    assert {u.data.email for u in users} == {users[0].data.email}
+    assert client.timer.sleeps == [one_token] * 3  # one wait per request past the bucket, each a 429

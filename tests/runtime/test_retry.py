@@ -5,6 +5,7 @@ records every computed wait."""
 from __future__ import annotations
 
 import asyncio
+import importlib
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
@@ -13,7 +14,7 @@ import httpx
 import pytest
 import scanwire_runtime.retry
 
-from .conftest import package
+from .conftest import example, package
 
 soda = package("soda")
 STATUS = "/api/v1/scans/abc"
@@ -216,3 +217,120 @@ def test_options__per_request_timeout_retry_and_headers_are_never_a_body(mocked:
     assert "X-Trace" not in second.headers and second.extensions["timeout"] == httpx.Timeout(30.0).as_dict()
     with pytest.raises(TypeError, match="unexpected keyword argument 'timout'"):
         client.scans.get_scan_status("abc", timout=1)
+
+
+# -- a Retry-After that is not a wait (Advalidation: x-rate-limit.retry-after: bucket-size) ----------
+
+adv = package("advalidation")
+ADV_LIMIT = adv.VENDOR.spec["extensions"]["x-rate-limit"]
+ONE_TOKEN = 1.0 / float(ADV_LIMIT["refill-per-second"])  # the wait for one token of the IP bucket
+
+
+def adv_limited(**headers: str) -> httpx.Response:
+    # What the vendor answers on an empty bucket: Retry-After is the bucket size, whatever the wait.
+    bucket = str(ADV_LIMIT["capacity"])
+    return httpx.Response(
+        429,
+        json={"error": {"responseCode": 429, "issues": []}},
+        headers={
+            "Retry-After": bucket,
+            "X-RateLimit-IPLimit": bucket,
+            "X-RateLimit-IPRemaining": "0",
+            **headers,
+        },
+    )
+
+
+def adv_scan() -> httpx.Response:
+    return httpx.Response(200, json=example("advalidation-getScan-notes-finished"))
+
+
+def test_retry__bucket_size_retry_after_waits_one_token_not_the_header(mocked: Any, timer: Any) -> None:
+    assert ADV_LIMIT["retry-after"] == "bucket-size" and float(ADV_LIMIT["capacity"]) != ONE_TOKEN
+    client, router = mocked("advalidation", auth="key")
+    route = router.get("/scans/301").mock(side_effect=[adv_limited(), adv_limited(), adv_scan()])
+    assert client.get_scan(301).status.raw == "finished"
+    assert (route.call_count, timer.sleeps) == (3, [ONE_TOKEN, ONE_TOKEN])
+
+
+def test_retry__bucket_size_retry_after_on_a_post_too(mocked: Any, timer: Any) -> None:
+    client, router = mocked("advalidation", auth="key")
+    rescanned = httpx.Response(200, json=example("advalidation-getScan-notes-queued"))
+    route = router.post("/creatives/101/rescan").mock(side_effect=[adv_limited(), rescanned])
+    answer = importlib.import_module("advalidation_client.api.scans.rescan_creative").sync_detailed(
+        101, client=client.raw
+    )
+    assert answer.status_code == 200
+    assert (route.call_count, timer.sleeps) == (2, [ONE_TOKEN])
+
+
+def test_retry__bucket_size_rate_limited_error_carries_the_token_wait(mocked: Any, timer: Any) -> None:
+    client, router = mocked("advalidation", auth="key", retry=adv.RetryPolicy.disabled())
+    router.get("/scans/301").mock(return_value=adv_limited())
+    with pytest.raises(adv.RateLimitedError) as caught:
+        client.get_scan(301)
+    assert (caught.value.status, caught.value.retry_after, timer.sleeps) == (429, ONE_TOKEN, [])
+
+
+def test_retry__bucket_size_reading_leaves_other_statuses_and_vendors_alone(mocked: Any, timer: Any) -> None:
+    # Advalidation's 503 Retry-After is still seconds; Invicti's and Soda's 429 Retry-After are the wait.
+    client, router = mocked("advalidation", auth="key")
+    router.get("/scans/301").mock(side_effect=[error(503, **{"Retry-After": "15"}), adv_scan()])
+    client.get_scan(301)
+    inv_client, inv_router = mocked("invicti", auth=("u", "t"))
+    limited = httpx.Response(429, json={"Message": "Too many requests."}, headers={"Retry-After": "15"})
+    done = httpx.Response(200, json=example("invicti-getScanStatus-notes-complete"))
+    inv_router.get("/api/1.0/scans/status/x").mock(side_effect=[limited, done])
+    inv_client.get_scan("x")
+    soda_client, soda_router = mocked("soda", auth=("id", "secret"))
+    soda_router.get(STATUS).mock(side_effect=[error(429, **{"Retry-After": "15"}), soda_status()])
+    soda_client.get_scan("abc")
+    assert timer.sleeps == [15.0, 15.0, 15.0]
+
+
+def test_retry__bucket_size_without_retry_after_backs_off_as_usual(mocked: Any, timer: Any) -> None:
+    client, router = mocked("advalidation", auth="key", retry=adv.RetryPolicy(jitter=0))
+    bare = httpx.Response(429, json={"error": {"responseCode": 429, "issues": []}})
+    router.get("/scans/301").mock(side_effect=[bare, adv_scan()])
+    client.get_scan(301)
+    assert timer.sleeps == [adv.RetryPolicy().initial]
+
+
+def test_retry__bucket_size_async_client(mocked_async: Any, timer: Any) -> None:
+    client, router = mocked_async("advalidation", auth="key")
+    route = router.get("/scans/301").mock(side_effect=[adv_limited(), adv_scan()])
+
+    async def main() -> str:
+        async with client:
+            return str((await client.get_scan(301)).status.raw)
+
+    assert asyncio.run(main()) == "finished"
+    assert (route.call_count, timer.sleeps) == (2, [ONE_TOKEN])
+
+
+def test_retry__policy_that_ignores_retry_after_ignores_the_bucket_size_too(mocked: Any, timer: Any) -> None:
+    client, router = mocked(
+        "advalidation", auth="key", retry=adv.RetryPolicy(respect_retry_after=False, jitter=0)
+    )
+    router.get("/scans/301").mock(side_effect=[adv_limited(), adv_scan()])
+    client.get_scan(301)
+    assert timer.sleeps == [adv.RetryPolicy().initial]
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (
+            {"capacity": 15, "refill-per-second": 1, "retry-after": "minutes"},
+            "must be one of seconds, bucket-size",
+        ),
+        ({"capacity": 15, "retry-after": "bucket-size"}, "needs a positive refill-per-second, not None"),
+        (
+            {"capacity": 15, "refill-per-second": 0, "retry-after": "bucket-size"},
+            "positive refill-per-second",
+        ),
+    ],
+)
+def test_retry__retry_after_reading_rejects_a_bad_extension(raw: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        scanwire_runtime.errors.RetryAfter.from_rate_limit(raw)

@@ -77,7 +77,11 @@ def test_package__holds_no_copy_of_the_runtime(vendor: str) -> None:
     package = ROOT / "generated" / vendor / f"{vendor}_client"
     assert not (package / "runtime").exists()
     pyproject = tomllib.loads((package.parent / "pyproject.toml").read_text(encoding="utf-8"))
-    assert pyproject["project"]["dependencies"][0].startswith("scanwire-runtime>=0.2.0,<0.3")
+    runtime = tomllib.loads((ROOT / "runtime" / "pyproject.toml").read_text(encoding="utf-8"))
+    major, minor, _patch = runtime["project"]["version"].split(".")
+    # The runtime's own version, patch releases allowed: `scanwire-runtime>=X.Y.Z,<X.(Y+1)`.
+    wanted = f"scanwire-runtime>={runtime['project']['version']},<{major}.{int(minor) + 1}"
+    assert pyproject["project"]["dependencies"][0] == wanted
 
 
 def test_errors__are_one_hierarchy_shared_by_every_vendor() -> None:

@@ -56,7 +56,7 @@ def test_wait__never_polls_faster_than_the_spec_rate_limit(mocked: Any, timer: A
 
 
 def test_wait__document_level_rate_limit_sets_the_floor_too(mocked: Any, timer: Any) -> None:
-    # Advalidation: a bucket of 60 refilled 1 token/s per IP (document-level x-rate-limit).
+    # Advalidation: a bucket of 15 refilled 1 token/s per IP (document-level x-rate-limit).
     client, router = mocked("advalidation", auth="key")
     queued, finished = (
         example("advalidation-getScan-notes-queued"),
@@ -95,6 +95,22 @@ def test_wait__a_429_that_outlasts_the_retries_is_waited_out(mocked: Any, timer:
     route = router.get("/api/1.0/scans/status/x").mock(side_effect=[limited, done])
     assert client.wait_for_scan("x", poll_interval=5).status.raw == "Complete"
     assert route.call_count == 2 and timer.sleeps == [20.0]
+
+
+def test_wait__a_bucket_size_retry_after_is_waited_as_one_token(mocked: Any, timer: Any) -> None:
+    # Advalidation's 429 says Retry-After: 15, the bucket size (x-rate-limit.retry-after: bucket-size):
+    # the waiter waits for one token (1/refill-per-second s), not 15 s.
+    adv = package("advalidation")
+    limit = adv.VENDOR.spec["extensions"]["x-rate-limit"]
+    client, router = mocked("advalidation", auth="key", retry=adv.RetryPolicy.disabled())
+    bucket = str(limit["capacity"])
+    limited = httpx.Response(
+        429, json={"error": {"responseCode": 429, "issues": []}}, headers={"Retry-After": bucket}
+    )
+    done = httpx.Response(200, json=example("advalidation-getScan-notes-finished"))
+    route = router.get("/scans/301").mock(side_effect=[limited, done])
+    assert client.wait_for_scan(301, poll_interval=0).status.raw == "finished"
+    assert route.call_count == 2 and timer.sleeps == [1.0 / float(limit["refill-per-second"])]
 
 
 def test_wait__other_errors_end_the_wait_at_once(mocked: Any, timer: Any) -> None:

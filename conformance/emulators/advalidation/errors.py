@@ -17,14 +17,19 @@ _ARTICLE = {"integer": "an integer", "boolean": "a boolean", "string": "a string
 
 def _envelope(failure: Failure) -> Response:
     """`issues` is empty unless a field is at fault (the vendor's own 401 fixture has `"issues": []`,
-    vendor-notes §1 FACT). No Retry-After, even on 429: the vendor sends none and its SDK reads none
-    (vendor-notes §1 FACT)."""
+    vendor-notes §1 FACT). A 429 carries `Retry-After`: for the bucket's own refusal that is the bucket
+    size the spec declares (`x-rate-limit.retry-after: bucket-size`, so the limiter's verdict says 15, not
+    the wait: vendor-notes-workflow §1 FACT); an injected 429 fault carries the value it was given."""
     issues: list[dict[str, Any]] = []
     if isinstance(failure.error, core.BadRequestError) and failure.call is not None:
         issues = _issues(failure.call, failure.error)
     elif failure.code is not None:
         issues = [{"type": failure.code, "message": failure.message, "relatedField": None}]
-    return json_response({"error": {"responseCode": failure.status, "issues": issues}}, failure.status)
+    headers = {}
+    if failure.status == 429 and failure.retry_after is not None:
+        headers["Retry-After"] = str(max(1, round(failure.retry_after)))
+    body = {"error": {"responseCode": failure.status, "issues": issues}}
+    return json_response(body, failure.status, headers)
 
 
 def _issues(call: Call[Any], exc: core.BadRequestError) -> list[dict[str, Any]]:

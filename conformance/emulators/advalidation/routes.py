@@ -120,7 +120,10 @@ def get_creative_variation(call: Advalidation) -> Response:
 
 
 def decorate(call: Advalidation, response: Response, verdict: Verdict | None) -> Response:
-    # Successful answers only carry the bucket's level (vendor-notes §1 FACT, SDK request-gate.ts).
-    if verdict is not None and verdict.allowed and response.status_code < 400:
+    # Every answer the bucket counted carries its size and level, a 429 included (vendor-notes-workflow
+    # §1 FACT); the values come from the spec's x-rate-limit through the limiter's verdict.
+    if verdict is not None:
+        if verdict.limit is not None:
+            response.headers["X-RateLimit-IPLimit"] = str(verdict.limit)
         response.headers["X-RateLimit-IPRemaining"] = str(verdict.remaining)
     return response

@@ -5,6 +5,10 @@ and document-level `{capacity, refill-per-second, scope: ip}` (Advalidation's IP
 is pyrate-limiter's `TokenBucket` (a maintained GCRA implementation used as a pure function over a
 small state tuple); the state lives here, keyed by scope, and time comes from the emulator's clock so
 tests are deterministic.
+
+`retry-after` says what the server puts in a refusal's `Retry-After`: `seconds` (the wait, the default)
+or `bucket-size` (the bucket's capacity whatever the wait: Advalidation always sends 15, its SDK
+changelog says). A verdict carries that value and the bucket's size (`limit`) for the vendor's headers.
 """
 
 from __future__ import annotations
@@ -20,26 +24,34 @@ __all__ = ["Limit", "RateLimiter", "Verdict"]
 _ALGORITHM = TokenBucket()
 
 
+RETRY_AFTER = ("seconds", "bucket-size")
+
+
 @dataclass(frozen=True)
 class Limit:
     rate: Rate
     scope: str  # "ip" | "account"
+    retry_after: str = "seconds"  # one of RETRY_AFTER
 
     @classmethod
     def parse(cls, raw: dict[str, Any]) -> Limit:
+        retry_after = raw.get("retry-after", "seconds")
+        if retry_after not in RETRY_AFTER:
+            raise ValueError(f"x-rate-limit.retry-after must be one of {RETRY_AFTER}, not {retry_after!r}")
         if "requests" in raw:
             limit, seconds = int(raw["requests"]), float(raw["per-seconds"])
-            return cls(Rate(limit, int(seconds * 1000)), raw.get("scope", "account"))
+            return cls(Rate(limit, int(seconds * 1000)), raw.get("scope", "account"), retry_after)
         capacity, refill = int(raw["capacity"]), float(raw["refill-per-second"])
         # capacity tokens, refilled one per 1/refill s: `capacity` units per capacity/refill seconds.
-        return cls(Rate(capacity, int(capacity / refill * 1000)), raw.get("scope", "ip"))
+        return cls(Rate(capacity, int(capacity / refill * 1000)), raw.get("scope", "ip"), retry_after)
 
 
 @dataclass(frozen=True)
 class Verdict:
     allowed: bool
     remaining: int
-    retry_after: float | None
+    retry_after: float | None  # what a refusal's Retry-After says (the wait, or the bucket size)
+    limit: int | None = None  # the bucket's size (X-RateLimit-IPLimit)
 
 
 class RateLimiter:
@@ -74,7 +86,7 @@ class RateLimiter:
         if not checks:
             return None
         now_ms = int(now * 1000)
-        verdict = Verdict(True, 0, None)
+        verdict = Verdict(True, 0, None, None)
         with self._lock:
             for tag, op, limit in checks:
                 key = (tag, op, ip if limit.scope == "ip" else account)
@@ -82,8 +94,10 @@ class RateLimiter:
                 new_state, decision = _ALGORITHM.step([limit.rate], state, now_ms, 1)
                 if not decision.allowed:
                     retry = (decision.retry_after_ms or 1000) / 1000
-                    return Verdict(False, 0, retry)
+                    if limit.retry_after == "bucket-size":
+                        retry = float(limit.rate.burst)
+                    return Verdict(False, 0, retry, limit.rate.burst)
                 self._state[key] = new_state
                 remaining = limit.rate.burst - _ALGORITHM.consumed([limit.rate], new_state, now_ms)
-                verdict = Verdict(True, max(0, remaining), None)
+                verdict = Verdict(True, max(0, remaining), None, limit.rate.burst)
         return verdict

@@ -19,6 +19,8 @@ __all__ = ["STRIPPED_BY_URLLIB", "Route", "Router", "Where"]
 Handler = Callable[[Call[Any]], Response]
 _PLACES_KEPT = 1024  # distinct request URLs whose parsing is kept (fuzzed paths are mostly unique)
 STRIPPED_BY_URLLIB = re.compile("[\t\r\n]")
+# A path Starlette's URL (urllib.parse) hands back unchanged: no escaping, no stripping, no authority.
+_PLAIN_PATH = re.compile(r"/(?!/)[A-Za-z0-9._~/-]*")
 
 
 @dataclass
@@ -29,6 +31,7 @@ class Route:
     regex: re.Pattern[str]
     handler: Handler
     public: bool
+    literal: str = ""  # the template's text before its first parameter: a path not starting so cannot match
 
 
 @dataclass(frozen=True)
@@ -71,8 +74,12 @@ class Router:
             public = op.get("security", global_security) == []
             for prefix in prefixes:
                 regex, _, _ = compile_path(prefix + path)
-                self.routes.append(Route(key, op.get("operationId", key), method, regex, handler, public))
+                literal = (prefix + path).split("{", 1)[0]
+                self.routes.append(
+                    Route(key, op.get("operationId", key), method, regex, handler, public, literal)
+                )
         self._places: dict[tuple[Any, ...], Where] = {}
+        self._bases: dict[tuple[Any, ...], str] = {}
 
     def where(self, request: Request) -> Where:
         """The request's path, query, base URL (as Starlette works them out) and the routes its path
@@ -94,20 +101,41 @@ class Router:
         if known is None:
             if len(self._places) >= _PLACES_KEPT:
                 self._places.clear()
-            url = request.url
-            path = url.path
-            if STRIPPED_BY_URLLIB.search(scope["path"]):
-                # Starlette's URL went through urllib.parse, which drops tabs, CRs and LFs: `abc%0A`
-                # would name resource `abc`. The path as sent (escaped as Starlette does) keeps them.
-                path = scope["path"].replace("?", "%3F").replace("#", "%23").replace("\\", "%5C")
+            raw_query: bytes = scope.get("query_string", b"")
+            if _PLAIN_PATH.fullmatch(scope["path"]) and b"#" not in raw_query:
+                # What Starlette's URL would give, without building and re-parsing it (a client polling
+                # 2,000 scans misses this cache on every request): the base URL depends on the host only.
+                path, query = scope["path"], raw_query.decode()
+                base_url = self._base_url(request, key)
+            else:
+                url = request.url
+                path, query, base_url = url.path, url.query, str(request.base_url).rstrip("/")
+                if STRIPPED_BY_URLLIB.search(scope["path"]):
+                    # Starlette's URL went through urllib.parse, which drops tabs, CRs and LFs: `abc%0A`
+                    # would name resource `abc`. The path as sent (escaped as Starlette does) keeps them.
+                    path = scope["path"].replace("?", "%3F").replace("#", "%23").replace("\\", "%5C")
             matched: list[tuple[Route, dict[str, str]]] = []
             tolerated = None
             for candidate in self.tolerance.paths(path):
-                matched = [(r, m.groupdict()) for r in self.routes if (m := r.regex.match(candidate))]
+                matched = [
+                    (r, m.groupdict())
+                    for r in self.routes
+                    if candidate.startswith(r.literal) and (m := r.regex.match(candidate))
+                ]
                 if matched:
                     tolerated = None if candidate == path else candidate
                     path = candidate
                     break
-            known = Where(path, url.query, str(request.base_url).rstrip("/"), matched, tolerated)
+            known = Where(path, query, base_url, matched, tolerated)
             self._places[key] = known
+        return known
+
+    def _base_url(self, request: Request, key: tuple[Any, ...]) -> str:
+        """Starlette's base URL of the request, kept per scheme, server, root paths and Host header."""
+        base_key = key[:4] + key[6:]
+        known = self._bases.get(base_key)
+        if known is None:
+            if len(self._bases) >= _PLACES_KEPT:
+                self._bases.clear()
+            known = self._bases[base_key] = str(request.base_url).rstrip("/")
         return known

@@ -19,6 +19,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+import msgspec
+
 __all__ = ["Condition", "Plus", "Record", "Store", "between", "contains", "none_of", "one_of", "plus"]
 
 _SCHEMA = """
@@ -178,6 +180,18 @@ def _where(where: Mapping[str, Any] | None) -> tuple[str, list[Any]]:
     return " AND " + " AND ".join(parts), args
 
 
+_DECODER = msgspec.json.Decoder()
+
+
+def _decode(text: str) -> Any:
+    """A stored document: msgspec (a status poll decodes two), json.loads for what it refuses and
+    json.dumps wrote (NaN, Infinity)."""
+    try:
+        return _DECODER.decode(text)
+    except msgspec.DecodeError:
+        return json.loads(text)
+
+
 class Record:
     """One stored record. Its `data` is decoded from the stored JSON on first access: a caller that needs
     only some of what it fetched (a scan's engine fields, not its vendor document) pays for no more."""
@@ -201,7 +215,7 @@ class Record:
     @property
     def data(self) -> dict[str, Any]:
         if self._text is not None:
-            self._data, self._text = json.loads(self._text), None
+            self._data, self._text = _decode(self._text), None
         return self._data
 
     def __eq__(self, other: object) -> bool:

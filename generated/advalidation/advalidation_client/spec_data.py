@@ -3,16 +3,37 @@
 
 from typing import Any
 
-SPEC: dict[str, Any] = {'extensions': {'x-rate-limit': {'capacity': 60,
-                                 'description': 'Token bucket per client IP. INFERENCE from the '
-                                                'vendor SDK: README "~60 req/min per IP", '
-                                                'request-gate.ts comment "1 token/s"; the header '
-                                                'X-RateLimit-IPRemaining is FACT.',
+SPEC: dict[str, Any] = {'extensions': {'x-rate-limit': {'capacity': 15,
+                                 'description': 'Token bucket per client IP: 15 tokens, refilled '
+                                                '1/s. FACT: the headers X-RateLimit-IPLimit and '
+                                                'X-RateLimit-IPRemaining on every answer, 429 when '
+                                                'over quota, the 15-request bucket and the '
+                                                'Retry-After that always says 15 (the bucket size, '
+                                                'not the wait) from the SDK changelog; the SDK '
+                                                "refills 1 token/s. INFERENCE: the server's bucket "
+                                                'is that model. `retry-after: bucket-size` tells '
+                                                "clients that a 429's Retry-After is not a wait: "
+                                                'they wait one token (1/refill-per-second s).',
                                  'refill-per-second': 1,
+                                 'retry-after': 'bucket-size',
                                  'scope': 'ip',
-                                 'x-source': {'file': 'vendor-notes.md',
-                                              'section': '1. Advalidation — Rate limiting',
-                                              'tag': 'INFERENCE'}},
+                                 'x-note': {'document': 'vendor-notes §1 (SDK README) said ~60 '
+                                                        'requests/minute per IP and no Retry-After',
+                                            'spec': 'capacity 15, refill 1 token/s; 429 carries '
+                                                    'Retry-After: 15',
+                                            'why': 'vendor-notes-workflow §1 (SDK changelog 1.1.0: '
+                                                   'a 15-request bucket, Retry-After always 15) '
+                                                   'corrects the ~60/minute figure (INFERENCE)'},
+                                 'x-source': [{'file': 'vendor-notes-workflow.md',
+                                               'section': '1. Advalidation v2 — Cross-cutting '
+                                                          'facts (rate limit: headers, 429, '
+                                                          'Retry-After, 15-request bucket)',
+                                               'tag': 'FACT'},
+                                              {'file': 'vendor-notes-workflow.md',
+                                               'section': '1. Advalidation v2 — Cross-cutting '
+                                                          'facts (rate limit: 15-token bucket '
+                                                          'refilled 1/s)',
+                                               'tag': 'INFERENCE'}]},
                 'x-scanwire-auth': {'credentials': ['api_key'],
                                     'header': {'name': 'X-API-Key', 'value': '{api_key}'},
                                     'kind': 'api-key-header'},
@@ -21,7 +42,12 @@ SPEC: dict[str, Any] = {'extensions': {'x-rate-limit': {'capacity': 60,
                                       'issues': '/error/issues'},
                 'x-scanwire-readme': {'auth': 'One API key, sent as `X-API-Key` on every request.',
                                       'errors': 'Advalidation has no cancel: the client has no '
-                                                '`cancel` method.',
+                                                '`cancel` method. Its rate limit is a bucket of 15 '
+                                                "requests per IP refilled at 1 token/s; a 429's "
+                                                '`Retry-After` is always 15 (the bucket size, not '
+                                                'a wait), so the client waits one token (1 s) '
+                                                "before retrying, as the spec's "
+                                                '`x-rate-limit.retry-after: bucket-size` says.',
                                       'imports': '',
                                       'raw-call': 'users.get_current_user()',
                                       'results-model': 'ScanResponse',
