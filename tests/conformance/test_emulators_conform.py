@@ -63,3 +63,14 @@ def test_operations_short_of_cases_are_fuzzed_again_with_fresh_values() -> None:
     assert all(topped.operations[op].cases >= 30 for op in topped.topped_up)
     most = max(topped.topped_up.values())
     assert topped.phases["fuzzing (fresh values)"] <= most * len(topped.topped_up)
+
+
+def test_report_names_the_operations_fuzzed_again() -> None:
+    from conformance.suites.report import render_markdown
+    from conformance.suites.runner import OperationResult, VendorRun
+
+    label = "DELETE /api/v1/datasets/{datasetId}"
+    run = VendorRun("soda", "in-process emulator", {label: OperationResult(label, cases=30)}, 1.0)
+    assert "fuzzed again" not in render_markdown([run])
+    run.topped_up = {label: 26}
+    assert f"`{label}` (+26)" in render_markdown([run])

@@ -186,3 +186,17 @@ def test_creative_poll__moves_its_latest_scan(emu: Emulator, http: httpx.Client)
         for _ in range(3)
     ]
     assert states[-1] == "finished" and states[0] in ("queued", "processing")
+
+
+def test_no_report_file_api__download_report_is_absent_and_the_role_unsupported() -> None:
+    # The API has no report-file operation (vendor-notes-workflow §1: the summary links `shareURL`), so the
+    # lifecycle declares `report: null`: the generated client has no download_report, and asking the
+    # vendor for the role names what is missing instead of failing at request time.
+    import advalidation_client
+
+    client = advalidation_client.VENDOR.connect(
+        "http://127.0.0.1", auth="k", transport=httpx.MockTransport(lambda request: httpx.Response(500))
+    )
+    assert hasattr(client, "iter_findings") and not hasattr(client, "download_report")
+    with pytest.raises(advalidation_client.UnsupportedOperationError, match="no 'report' operation"):
+        advalidation_client.VENDOR.action("report")

@@ -300,3 +300,51 @@ def test_scenario__large_catalogue_pages_through_the_control_api(http: httpx.Cli
     assert [d["name"] for d in last["content"]][-1] == "events_249" and len(last["content"]) == 50
     checks = ok(http.get("/api/v1/checks", params={"datasetId": last["content"][0]["id"]}))["content"]
     assert [c["name"] for c in checks] == ["row_count > 0"]
+
+
+# -- permissions (x-scanwire-permission) ------------------------------------------------------------
+
+VIEWER = Plugin.accounts["acme"]["members"][0]
+
+
+@pytest.fixture
+def viewer(emu: Emulator, emu_client: Callable[..., httpx.Client]) -> httpx.Client:
+    return emu_client(emu, auth=(VIEWER["key_id"], VIEWER["secret"]))
+
+
+def test_permissions__a_member_without_one_gets_403_and_nothing_changes(
+    http: httpx.Client, viewer: httpx.Client
+) -> None:
+    target = dataset_id(http, "orders")
+    group = ok(http.get("/api/v1/userGroups"))["content"][0]["userGroupId"]
+    # What a viewer may do: it is the organisation's data (same account).
+    assert dataset_id(viewer, "orders") == target
+    ok(viewer.get(f"/api/v1/datasets/{target}/metricMonitoring"))
+    ok(viewer.get(f"/api/v1/datasets/{target}/profiling"))
+    ok(viewer.get(f"/api/v1/userGroups/{group}"))  # "Any user"
+    # What needs another permission ("## Authorization" of each operation).
+    refused = {
+        "Delete dataset": viewer.delete(f"/api/v1/datasets/{target}"),
+        "Configure dataset": viewer.post(f"/api/v1/datasets/{target}", json={"label": "x"}),
+        "Manage organization settings": viewer.delete(f"/api/v1/userGroups/{group}"),
+    }
+    for permission, response in refused.items():
+        assert permission in error(response, 403, "forbidden")
+    # Nothing was done: the admin still sees the dataset and the group.
+    assert dataset_id(http, "orders") == target
+    ok(http.get(f"/api/v1/userGroups/{group}"))
+    # The admin (the account's own key) may do everything.
+    ok(http.delete(f"/api/v1/userGroups/{group}"))
+
+
+def test_permissions__every_declared_label_is_one_the_spec_documents(emu: Emulator) -> None:
+    """x-scanwire-permission repeats the operation's documented "## Authorization" label (one fact, two
+    places in the transcription: a drift between them fails here)."""
+    declared = {
+        k: op["x-scanwire-permission"] for k, op in emu.operations.items() if "x-scanwire-permission" in op
+    }
+    assert len(declared) == 11
+    for key, label in declared.items():
+        assert f"## Authorization\n\n{label}" in emu.operations[key]["description"].replace(
+            "\n\n\n", "\n\n"
+        ), key

@@ -51,7 +51,7 @@ from conformance.emulators.core.routing import STRIPPED_BY_URLLIB, Route, Router
 from conformance.emulators.core.settings import EmulatorSettings
 from conformance.emulators.core.spec import resolved_spec, spec_validator
 from conformance.emulators.core.store import Store
-from conformance.emulators.core.tolerance import Tolerance, optional_query
+from conformance.emulators.core.tolerance import Tolerance, query_params
 from conformance.emulators.core.validation import server_prefixes
 from scanwire.runtime.lifecycle import Lifecycle
 from scanwire.specs import iter_operations
@@ -113,7 +113,13 @@ class Emulator:
         self.backend = plugin.backend_cls(self)
         self.prefixes = [*server_prefixes(self.spec), *plugin.extra_prefixes]
         self.tolerance = Tolerance.from_spec(self.spec)
-        self._optional_query = {k: optional_query(self.spec, op) for k, op in self.operations.items()}
+        self._query_params = {k: query_params(self.spec, op) for k, op in self.operations.items()}
+        # The vendor permission an operation needs (x-scanwire-permission; core/auth.py's members).
+        self._permission = {
+            k: str(op["x-scanwire-permission"])
+            for k, op in self.operations.items()
+            if "x-scanwire-permission" in op
+        }
         self.router = Router(
             self.vendor, self.spec, self.operations, plugin.routes, self.prefixes, self.tolerance
         )
@@ -181,7 +187,7 @@ class Emulator:
         self, request: Request, body: bytes | None, route: Route, path_params: dict[str, str], where: Where
     ) -> Response:
         query, base_url = where.query, where.base_url
-        tolerated_query = self.tolerance.query(query, self._optional_query[route.key])
+        tolerated_query = self.tolerance.query(query, self._query_params[route.key])
         if where.tolerated is not None or tolerated_query != query:
             # The request as the server understood it (x-scanwire-tolerance): validation and the
             # handler see the template's path and the query without the empty optional values.
@@ -226,6 +232,9 @@ class Emulator:
                     for check in self.plugin.route_checks:
                         check(call)
                     call.account = self.authenticator.authenticate(call, self.backend)
+                    permission = self._permission.get(route.key)
+                    if permission is not None:
+                        self.authenticator.check_permission(call, permission)
                 if self.settings.rate_limits:
                     verdict = (
                         self.limiter.check(

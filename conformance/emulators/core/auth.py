@@ -14,6 +14,11 @@ Server-side keys, additive to the client's vocabulary: `query` (a parameter that
 when the header is absent: ThreadFix's legacy `?apiKey=`) and `case-insensitive` (credentials compared
 case-blind: Invicti's GUID user id). Accounts are keyed by the declared credential names.
 
+Permissions: an account's own credentials may do everything. An account may also list `members`, each
+with its own credentials (same names) and `permissions` (the vendor's permission labels); an operation
+whose spec declares `x-scanwire-permission: <label>` answers ForbiddenError to a member without it
+(`Authenticator.check_permission`), as Soda's API does for a user without "Delete dataset".
+
 Failures are AuthError with `kind`: `missing` (no credential), `invalid` (malformed), `unknown` (well
 formed, matches no account) or `expired` (the backend's verdict on a token).
 """
@@ -27,7 +32,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from conformance.emulators.core.errors import AuthError
+from conformance.emulators.core.errors import AuthError, ForbiddenError
 
 __all__ = ["Authenticator", "Credentials", "TokenOwner"]
 
@@ -87,6 +92,8 @@ class Authenticator:
         self.query: str | None = query.get("name")
         # The lookup key of each account: its credentials as the request carries them.
         self._accounts: dict[tuple[str, ...], str] = {}
+        # The keys of members with limited permissions (account owners are not here: they may do all).
+        self._limited: dict[tuple[str, ...], frozenset[str]] = {}
         required = [n for n in self.names if n not in set(spec.get("optional") or [])]
         if self.kind == "basic":
             required = self.names[:2]
@@ -99,9 +106,36 @@ class Authenticator:
             if self.kind != "login-token":
                 key = tuple(_fold(str(creds[n]), n in blind) for n in required)
                 self._accounts[key] = account
+                for member in creds.get("members") or []:
+                    gaps = [n for n in required if n not in member]
+                    if gaps:
+                        raise ValueError(f"a member of account {account!r} lacks the credential(s) {gaps}")
+                    member_key = tuple(_fold(str(member[n]), n in blind) for n in required)
+                    self._accounts[member_key] = account
+                    self._limited[member_key] = frozenset(member.get("permissions") or ())
         self._blind = [n in blind for n in required]
 
     def authenticate(self, call: Credentials, backend: TokenOwner) -> str:
+        if self.kind == "login-token":
+            return backend.account_for_token(self._presented(call)[0], call)
+        account = self._accounts.get(self._key(call))  # one lookup per request: the poll is the hot path
+        if account is None:
+            raise AuthError("unknown credentials", kind="unknown")
+        return account
+
+    def check_permission(self, call: Credentials, permission: str) -> None:
+        """ForbiddenError when the request's credentials are a member's without `permission` (after
+        `authenticate` accepted them)."""
+        if not self._limited or self.kind == "login-token":
+            return
+        granted = self._limited.get(self._key(call))
+        if granted is not None and permission not in granted:
+            raise ForbiddenError(f"Forbidden: the user lacks the permission {permission!r}")
+
+    def _key(self, call: Credentials) -> tuple[str, ...]:
+        return tuple(_fold(v, blind) for v, blind in zip(self._presented(call), self._blind, strict=True))
+
+    def _presented(self, call: Credentials) -> tuple[str, ...]:
         if self.kind == "basic":
             raw = call.header(self.header)
             if not raw:
@@ -109,16 +143,8 @@ class Authenticator:
             scheme, _, value = raw.strip().partition(" ")
             if scheme.lower() != "basic" or not value.strip():
                 raise AuthError(f"{self.header} header must be `Basic <value>`", kind="invalid")
-            presented: tuple[str, ...] = _decode_basic(value.strip())
-        else:
-            presented = (self._header_or_query(call),)
-        if self.kind == "login-token":
-            return backend.account_for_token(presented[0], call)
-        key = tuple(_fold(v, blind) for v, blind in zip(presented, self._blind, strict=True))
-        account = self._accounts.get(key)  # one lookup per request: the status poll is the hot path
-        if account is None:
-            raise AuthError("unknown credentials", kind="unknown")
-        return account
+            return _decode_basic(value.strip())
+        return (self._header_or_query(call),)
 
     def _header_or_query(self, call: Credentials) -> str:
         assert self.template is not None

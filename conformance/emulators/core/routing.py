@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote_plus
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -80,6 +81,13 @@ class Router:
                 )
         self._places: dict[tuple[Any, ...], Where] = {}
         self._bases: dict[tuple[Any, ...], str] = {}
+        # x-scanwire-tolerance aliases: (the alias template's regex, the path the request then takes).
+        self.aliases: list[tuple[re.Pattern[str], str]] = []
+        for alias in self.tolerance.aliases:
+            target = alias.operation.split(" ", 1)[1]
+            for prefix in prefixes:
+                regex, _, _ = compile_path(prefix + alias.path)
+                self.aliases.append((regex, prefix + target))
 
     def where(self, request: Request) -> Where:
         """The request's path, query, base URL (as Starlette works them out) and the routes its path
@@ -126,9 +134,26 @@ class Router:
                     tolerated = None if candidate == path else candidate
                     path = candidate
                     break
+            if not matched and self.aliases:
+                path, query, matched, tolerated = self._alias(path, query)
             known = Where(path, query, base_url, matched, tolerated)
             self._places[key] = known
         return known
+
+    def _alias(
+        self, path: str, query: str
+    ) -> tuple[str, str, list[tuple[Route, dict[str, str]]], str | None]:
+        """(path, query, matched routes, tolerated path) through the first alias whose template matches:
+        the request takes the aliased operation's path, the alias's path parameters join its query."""
+        for candidate in self.tolerance.paths(path):
+            for regex, target in self.aliases:
+                m = regex.match(candidate)
+                if m is None:
+                    continue
+                moved = "&".join(f"{quote_plus(k)}={quote_plus(v)}" for k, v in m.groupdict().items())
+                matched = [(r, r_m.groupdict()) for r in self.routes if (r_m := r.regex.match(target))]
+                return target, "&".join(q for q in (query, moved) if q), matched, target
+        return path, query, [], None
 
     def _base_url(self, request: Request, key: tuple[Any, ...]) -> str:
         """Starlette's base URL of the request, kept per scheme, server, root paths and Host header."""

@@ -38,6 +38,7 @@ ERRORS = ErrorTable(
             core.AuthError,
             Rule(401, "Unauthorized: provide a valid API key id and secret with HTTP Basic authentication"),
         ),
+        (core.ForbiddenError, Rule(403)),
         (core.NotFoundError, Rule(404)),
         (
             core.IllegalTransitionError,

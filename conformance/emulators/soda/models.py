@@ -13,9 +13,22 @@ from conformance.emulators.soda.resources import SodaResources
 
 __all__ = ["ACCOUNTS", "CHECKS_BY_STATE", "SodaBackend"]
 
-# Two organisations so isolation can be tested; credentials named as in x-scanwire-auth.
-ACCOUNTS = {
-    "acme": {"key_id": "acme-key-id", "secret": "acme-secret"},
+# Two organisations so isolation can be tested; credentials named as in x-scanwire-auth. acme also has a
+# member user who may view datasets and nothing else: the operations whose spec names another
+# permission (x-scanwire-permission, the documented "## Authorization") answer them 403. INFERENCE: Soda
+# grants dataset permissions per dataset through roles; here a member's hold on every dataset.
+ACCOUNTS: dict[str, dict[str, Any]] = {
+    "acme": {
+        "key_id": "acme-key-id",
+        "secret": "acme-secret",
+        "members": [
+            {
+                "key_id": "acme-viewer-key-id",
+                "secret": "acme-viewer-secret",
+                "permissions": ["View dataset", "Access dataset profiling and sampling"],
+            }
+        ],
+    },
     "globex": {"key_id": "globex-key-id", "secret": "globex-secret"},
 }
 

@@ -26,7 +26,11 @@ SPEC: dict[str, Any] = {'extensions': {'x-scanwire-auth': {'case-insensitive': [
                                       'start': '# The API cannot start scans (the web UI or a '
                                                'schedule does): take the latest one.\n'
                                                'scan = next(client.iter_scans(page_size=1)).id'},
-                'x-scanwire-tolerance': {'empty-query': 'absent',
+                'x-scanwire-tolerance': {'aliases': [{'operation': 'GET /api/1.0/scans/report/',
+                                                      'path': '/api/1.0/scans/report/{id}'}],
+                                         'empty-query': 'absent',
+                                         'enum-values': 'case-insensitive',
+                                         'query-names': 'case-insensitive',
                                          'slashes': 'collapse',
                                          'x-note': {'evidence': 'A public Invicti client sends '
                                                                 '`targetUrlCriteria=&startDate=&endDate=` '
@@ -34,11 +38,32 @@ SPEC: dict[str, Any] = {'extensions': {'x-scanwire-auth': {'case-insensitive': [
                                                                 'issue 16 item 3); real clients '
                                                                 'call `scans/report` with and '
                                                                 'without its trailing slash '
-                                                                '[INV-GHA].',
-                                                    'why': 'INFERENCE: the ASP.NET Web API server '
-                                                           'binds an empty optional query value as '
-                                                           'absent and routes a doubled or '
-                                                           'trailing slash to the same action'}}},
+                                                                '[INV-GHA], as '
+                                                                '`?Type=…&Format=Html&Id=…` '
+                                                                '[INV-JENK], '
+                                                                '`?excludeResponseData=true&format=…&id=…&type=…` '
+                                                                '[INV-NW] and '
+                                                                '`report/{id}?Type=Vulnerabilities&Format=Xml` '
+                                                                'with the id in the path '
+                                                                "[INV-SECHUB]; the vendor's 2020 "
+                                                                'script spells the report type '
+                                                                '`ISO27001Compliance` (the spec: '
+                                                                '`Iso27001Compliance`) [INV-PY].',
+                                                    'why': 'INFERENCE (vendor-notes-workflow §2): '
+                                                           'the ASP.NET Web API server binds an '
+                                                           'empty optional query value as absent, '
+                                                           'routes a doubled or trailing slash to '
+                                                           'the same action, binds query names and '
+                                                           'enum values case-insensitively (.NET '
+                                                           'model and enum binding) and also '
+                                                           'routes `report/{id}`; the spec '
+                                                           'declares only the documented forms, '
+                                                           'the emulator accepts all of them.'},
+                                         'x-source': {'file': 'vendor-notes-workflow.md',
+                                                      'section': '2. Invicti — Results and reports '
+                                                                 '(query-name casing, report/{id}, '
+                                                                 'enum binding)',
+                                                      'tag': 'INFERENCE'}}},
  'lifecycle': {'aliases': {},
                'codes': {},
                'description': "A scan task's `State` (ScanTaskState). The 11 states are FACT "
@@ -405,10 +430,9 @@ SPEC: dict[str, Any] = {'extensions': {'x-scanwire-auth': {'case-insensitive': [
                                                           'in any casing, without the trailing '
                                                           'slash, or with the id in the path',
                                               'spec': 'only the documented form is declared',
-                                              'why': 'vendor-notes-workflow §2 INFERENCE '
-                                                     '(case-blind binding is not emulated; the '
-                                                     'missing trailing slash is, by '
-                                                     'x-scanwire-tolerance)'}]},
+                                              'why': 'vendor-notes-workflow §2 INFERENCE (the '
+                                                     'emulator accepts every form, by the '
+                                                     "document's x-scanwire-tolerance)"}]},
                 'getScanResult': {'body': [],
                                   'items-attribute': [],
                                   'method': 'GET',

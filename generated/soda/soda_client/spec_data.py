@@ -281,7 +281,8 @@ SPEC: dict[str, Any] = {'extensions': {'x-scanwire-auth': {'credentials': ['key_
                                                       'clients should accept both. INFERENCE: a '
                                                       'name already used answers 400 (name not '
                                                       'unique), unknown user ids 400'},
-                                    'x-rate-limit': {'per-seconds': 60, 'requests': 60}},
+                                    'x-rate-limit': {'per-seconds': 60, 'requests': 60},
+                                    'x-scanwire-permission': 'Manage organization settings'},
                 'deleteDataset': {'body': [],
                                   'method': 'DELETE',
                                   'module': 'api.datasets.delete_dataset',
@@ -305,7 +306,8 @@ SPEC: dict[str, Any] = {'extensions': {'x-scanwire-auth': {'credentials': ['key_
                                                     'after DELETE, then drops it; a second DELETE '
                                                     'while pending answers 200 again; after '
                                                     'removal 404'},
-                                  'x-rate-limit': {'per-seconds': 60, 'requests': 10}},
+                                  'x-rate-limit': {'per-seconds': 60, 'requests': 10},
+                                  'x-scanwire-permission': 'Delete dataset'},
                 'deleteUserGroup': {'body': [],
                                     'method': 'DELETE',
                                     'module': 'api.users.delete_user_group',
@@ -320,7 +322,8 @@ SPEC: dict[str, Any] = {'extensions': {'x-scanwire-auth': {'credentials': ['key_
                                                   '404': ['application/json'],
                                                   '429': ['application/json'],
                                                   '500': ['application/json']},
-                                    'x-rate-limit': {'per-seconds': 60, 'requests': 60}},
+                                    'x-rate-limit': {'per-seconds': 60, 'requests': 60},
+                                    'x-scanwire-permission': 'Manage organization settings'},
                 'getDatasetDiagnosticsWarehouse': {'body': [],
                                                    'method': 'GET',
                                                    'module': 'api.datasets.get_dataset_diagnostics_warehouse',
@@ -336,7 +339,8 @@ SPEC: dict[str, Any] = {'extensions': {'x-scanwire-auth': {'credentials': ['key_
                                                                  '429': ['application/json'],
                                                                  '500': ['application/json']},
                                                    'x-rate-limit': {'per-seconds': 60,
-                                                                    'requests': 1000}},
+                                                                    'requests': 1000},
+                                                   'x-scanwire-permission': 'View dataset'},
                 'getDatasetMetricMonitoring': {'body': [],
                                                'method': 'GET',
                                                'module': 'api.datasets.get_dataset_metric_monitoring',
@@ -352,7 +356,8 @@ SPEC: dict[str, Any] = {'extensions': {'x-scanwire-auth': {'credentials': ['key_
                                                              '429': ['application/json'],
                                                              '500': ['application/json']},
                                                'x-rate-limit': {'per-seconds': 60,
-                                                                'requests': 1000}},
+                                                                'requests': 1000},
+                                               'x-scanwire-permission': 'View dataset'},
                 'getDatasetProfiling': {'body': [],
                                         'method': 'GET',
                                         'module': 'api.datasets.get_dataset_profiling',
@@ -367,7 +372,9 @@ SPEC: dict[str, Any] = {'extensions': {'x-scanwire-auth': {'credentials': ['key_
                                                       '404': ['application/json'],
                                                       '429': ['application/json'],
                                                       '500': ['application/json']},
-                                        'x-rate-limit': {'per-seconds': 60, 'requests': 1000}},
+                                        'x-rate-limit': {'per-seconds': 60, 'requests': 1000},
+                                        'x-scanwire-permission': 'Access dataset profiling and '
+                                                                 'sampling'},
                 'getScanLogs': {'body': [],
                                 'items-attribute': ['content'],
                                 'method': 'GET',
@@ -514,7 +521,8 @@ SPEC: dict[str, Any] = {'extensions': {'x-scanwire-auth': {'credentials': ['key_
                                                                       'last': '/last',
                                                                       'page': 'page',
                                                                       'size': 'size',
-                                                                      'style': 'page-number'}},
+                                                                      'style': 'page-number'},
+                                                'x-scanwire-permission': 'View dataset'},
                 'listDatasetRoles': {'body': [],
                                      'items-attribute': ['content'],
                                      'method': 'GET',
@@ -697,7 +705,8 @@ SPEC: dict[str, Any] = {'extensions': {'x-scanwire-auth': {'credentials': ['key_
                                              'why': 'vendor inconsistency (vendor-notes-workflow '
                                                     '§5 FACT); INFERENCE: fields left out are '
                                                     'unchanged'},
-                                  'x-rate-limit': {'per-seconds': 60, 'requests': 100}},
+                                  'x-rate-limit': {'per-seconds': 60, 'requests': 100},
+                                  'x-scanwire-permission': 'Configure dataset'},
                 'updateDatasetResponsibilities': {'body': ['application/json'],
                                                   'method': 'POST',
                                                   'module': 'api.datasets.update_dataset_responsibilities',
@@ -724,7 +733,9 @@ SPEC: dict[str, Any] = {'extensions': {'x-scanwire-auth': {'credentials': ['key_
                                                                     'role/user/group ids answer '
                                                                     '400'},
                                                   'x-rate-limit': {'per-seconds': 60,
-                                                                   'requests': 10}},
+                                                                   'requests': 10},
+                                                  'x-scanwire-permission': 'Manage dataset '
+                                                                           'responsibilities'},
                 'updateIncident': {'body': ['application/json'],
                                    'method': 'POST',
                                    'module': 'api.incidents.update_incident',
@@ -742,7 +753,8 @@ SPEC: dict[str, Any] = {'extensions': {'x-scanwire-auth': {'credentials': ['key_
                                    'x-note': {'document': 'body field `title`',
                                               'spec': 'the answer names it `name`',
                                               'why': 'INFERENCE: `title` updates `name`'},
-                                   'x-rate-limit': {'per-seconds': 60, 'requests': 10}},
+                                   'x-rate-limit': {'per-seconds': 60, 'requests': 10},
+                                   'x-scanwire-permission': 'Manage incident'},
                 'updateUserGroup': {'body': ['application/json'],
                                     'method': 'POST',
                                     'module': 'api.users.update_user_group',
@@ -757,7 +769,8 @@ SPEC: dict[str, Any] = {'extensions': {'x-scanwire-auth': {'credentials': ['key_
                                                   '404': ['application/json'],
                                                   '429': ['application/json'],
                                                   '500': ['application/json']},
-                                    'x-rate-limit': {'per-seconds': 60, 'requests': 60}}},
+                                    'x-rate-limit': {'per-seconds': 60, 'requests': 60},
+                                    'x-scanwire-permission': 'Manage organization settings'}},
  'security': [{'basicAuthApiKey': []}],
  'security_schemes': {'basicAuthApiKey': {'description': 'HTTP Basic: username = API key id, '
                                                          'password = API key secret (vendor-notes '

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from conformance.emulators.core import Emulator
-from conformance.emulators.core.tolerance import Tolerance, ToleranceError
+from conformance.emulators.core.tolerance import QueryParams, Tolerance, ToleranceError
 from conformance.emulators.invicti import reports
 from conformance.emulators.invicti.models import ACCOUNTS
 
@@ -154,6 +154,39 @@ def test_tolerance__empty_required_query_value_is_still_400(http: httpx.Client) 
     assert http.get("/api/1.0/scans/listbystate?scanTaskState=").status_code == 400
 
 
+@pytest.mark.parametrize(
+    "form",
+    [
+        "/api/1.0/scans/report/?id={id}&type=Vulnerabilities&format=Csv",  # the documented one
+        "/api/1.0/scans/report/?Type=Vulnerabilities&Format=Csv&Id={id}",  # [INV-JENK]
+        "/api/1.0/scans/report?Id={id}&type=vulnerabilities&format=csv",  # [INV-GHA], enum values blind
+        "/api/1.0/scans/report/{id}?Type=Vulnerabilities&Format=Csv",  # [INV-SECHUB]
+        "/api/1.0/scans/report/{id}/?TYPE=VULNERABILITIES&format=Csv",
+    ],
+)
+def test_tolerance__every_report_form_real_clients_send(http: httpx.Client, form: str) -> None:
+    scan_id = launch(http)
+    complete(http, scan_id)
+    response = http.get(form.format(id=scan_id))
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/csv")
+    assert (
+        response.text
+        == http.get(
+            "/api/1.0/scans/report/", params={"id": scan_id, "type": "Vulnerabilities", "format": "Csv"}
+        ).text
+    )
+
+
+def test_tolerance__an_alias_still_needs_what_the_operation_needs(http: httpx.Client) -> None:
+    scan_id = launch(http)
+    complete(http, scan_id)
+    missing = http.get(f"/api/1.0/scans/report/{scan_id}?Format=Csv")  # no type
+    assert missing.status_code == 400 and "type" in missing.text
+    assert http.get(f"/api/1.0/scans/report/{UNKNOWN_ID}?type=Vulnerabilities&format=Csv").status_code == 404
+    assert http.get("/api/1.0/scans/report/a/b?type=Vulnerabilities&format=Csv").status_code == 404
+
+
 def test_tolerance__doubled_and_trailing_slashes(http: httpx.Client) -> None:
     scan_id = launch(http)
     complete(http, scan_id)
@@ -170,6 +203,13 @@ def test_tolerance__doubled_and_trailing_slashes(http: httpx.Client) -> None:
         ({"slashes": "merge"}, "'merge' is not one of strict, collapse"),
         ({"query": "absent"}, "x-scanwire-tolerance.query: unknown"),
         ("collapse", "must be a mapping"),
+        ({"query-names": "blind"}, "'blind' is not one of strict, case-insensitive"),
+        ({"aliases": {"path": "/x"}}, "aliases must be a list"),
+        (
+            {"aliases": [{"path": "/x/{id}", "operation": "GET /nowhere"}]},
+            r"aliases\[0\].operation: 'GET /nowhere'",
+        ),
+        ({"aliases": [{"operation": "GET /a"}]}, r"aliases\[0\]: needs `path`"),
     ],
 )
 def test_tolerance__bad_extension_names_what(raw: Any, message: str) -> None:
@@ -180,8 +220,16 @@ def test_tolerance__bad_extension_names_what(raw: Any, message: str) -> None:
 def test_tolerance__absent_extension_is_strict() -> None:
     strict = Tolerance.from_spec({})
     assert strict.paths("/a//b/") == ["/a//b/"]
-    assert strict.query("a=&b=1", {"a"}) == "a=&b=1"
-    assert Tolerance(empty_query_absent=True).query("a=&b=&c=1", {"a"}) == "b=&c=1"
+    params = QueryParams(
+        frozenset({"a"}), {"a": (), "b": (), "c": (), "type": ("Vulnerabilities", "Crawled")}
+    )
+    assert strict.query("a=&b=1", params) == "a=&b=1"
+    assert strict.query("A=1&type=crawled", params) == "A=1&type=crawled"
+    assert Tolerance(empty_query_absent=True).query("a=&b=&c=1", params) == "b=&c=1"
+    blind = Tolerance(empty_query_absent=True, query_names_case_blind=True, enum_values_case_blind=True)
+    # Names and enumerated values take the declared spelling; an empty optional one renamed is dropped.
+    assert blind.query("A=&TYPE=crawled&C=x%20y&Other=1", params) == "type=Crawled&c=x%20y&Other=1"
+    assert blind.query("type=Unknown", params) == "type=Unknown"  # no member matches: left to validation
     assert json.dumps(
         Tolerance.from_spec({"x-scanwire-tolerance": {"slashes": "collapse"}}).paths("/a//b/")
     ) == ('["/a//b/", "/a/b/", "/a/b"]')
