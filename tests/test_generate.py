@@ -24,8 +24,11 @@ from scanwire import VENDORS
 from scanwire.generate import (
     RUNTIME_PROJECT,
     TEMPLATES_DIR,
+    _files_hash,
+    _iter_files,
     check_generated,
     generate_vendor,
+    sync_files,
     tool_versions,
     tree_hash,
 )
@@ -202,6 +205,50 @@ def test_generate_vendor__a_fresh_clone_trusts_the_stamped_validation_only_for_t
     spec_path.write_text(text.replace("title: ", "title: Changed ", 1), encoding="utf-8")
     assert generate_vendor(checkout, "threadfix", force=True).status == "generated"
     assert len(validated) == 2  # another spec, so another resolved document: both validated
+
+
+def _tricky_tree(root: Path) -> dict[str, bytes]:
+    files = {
+        "a/b.py": b"1",
+        "a-c.py": b"2",  # `a-c` sorts before `a/b` as a string, after it as a path
+        "a/b/c.txt": b"3",
+        "A.md": b"4",
+        "generation.toml": b"stamp",
+        "a/__pycache__/x.pyc": b"cache",
+        ".ruff_cache/y": b"cache",
+    }
+    for rel, data in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(data)
+    return files
+
+
+def test_files_hash__is_the_tree_hash_of_those_files_on_disk(tmp_path: Path) -> None:
+    files = _tricky_tree(tmp_path)
+    kept = {rel: data for rel, data in files.items() if "cache" not in rel}
+    assert [p.relative_to(tmp_path).as_posix() for p in _iter_files(tmp_path)] == [
+        p.relative_to(tmp_path).as_posix()
+        for p in sorted(tmp_path.rglob("*"))
+        if p.is_file() and "__pycache__" not in p.parts and ".ruff_cache" not in p.parts
+    ]
+    assert _files_hash(kept) == tree_hash(tmp_path)
+    assert _files_hash({**kept, "a-c.py": b"changed"}) != tree_hash(tmp_path)
+    assert _files_hash({**kept, "generation.toml": b"another stamp"}) == tree_hash(tmp_path)  # excluded
+
+
+def test_sync_files__writes_what_changed_and_removes_what_is_gone(tmp_path: Path) -> None:
+    _tricky_tree(tmp_path)
+    before = (tmp_path / "A.md").stat().st_mtime_ns
+    wanted = {"a/b.py": b"1", "a-c.py": b"two", "A.md": b"4", "new/d.py": b"5"}
+    changed = sync_files(wanted, tmp_path, keep=("generation.toml",))
+    assert sorted(changed) == ["+ new/d.py", "- a/b/c.txt", "~ a-c.py"]
+    assert tree_bytes(tmp_path) == {
+        **wanted,
+        "generation.toml": b"stamp",
+        ".ruff_cache/y": b"cache",  # caches are not the output's: left alone
+    }
+    assert (tmp_path / "A.md").stat().st_mtime_ns == before and not (tmp_path / "a" / "b").exists()
+    assert sync_files(wanted, tmp_path, keep=("generation.toml",)) == []
 
 
 # -- the command line -----------------------------------------------------------------------------

@@ -9,21 +9,25 @@ invalid overlay document stops with an error naming the overlay file, action ind
 from __future__ import annotations
 
 import copy as copy_module
+import functools
+import hashlib
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 import jsonpath_rfc9535 as jsonpath
-import jsonschema
 
+from scanwire import yamlio
 from scanwire.yamlio import SourceError, YamlDocument, load_yaml
 
 __all__ = ["AppliedOverlay", "Overlay", "apply_overlays", "load_overlay", "overlay_files"]
 
-_SCHEMA = json.loads(resources.files("scanwire").joinpath("schemas/overlay.schema.json").read_text())
+_SCHEMA_TEXT = resources.files("scanwire").joinpath("schemas/overlay.schema.json").read_text()
+_SCHEMA = json.loads(_SCHEMA_TEXT)
 
 
 @dataclass(frozen=True)
@@ -55,9 +59,28 @@ def overlay_files(directory: Path) -> list[Path]:
     return sorted(p for p in directory.glob("*.yaml") if p.name[:2].isdigit())
 
 
+@functools.cache
+def _checks_identity() -> str:
+    code = hashlib.sha256(Path(__file__).read_bytes() + _SCHEMA_TEXT.encode()).hexdigest()
+    return f"{code} jsonschema {version('jsonschema')} jsonpath-rfc9535 {version('jsonpath-rfc9535')}"
+
+
+def _valid_key(text: str) -> str:
+    """What "this overlay text is valid" depends on: the text, the schema, this module's checks and the
+    validators' versions (for yamlio.known / remember, with yamlio's cache folder)."""
+    return f"{_checks_identity()}\n{text}"
+
+
 def load_overlay(path: Path) -> Overlay:
-    """Load and validate one overlay document; problems name the file, line and action."""
+    """Load and validate one overlay document; problems name the file, line and action.
+
+    An overlay text found valid before is not validated again when yamlio's cache is on (scanwire
+    generate); only "valid" is remembered."""
     doc = load_yaml(path, "overlay")
+    if yamlio.known("overlay-valid", _valid_key(doc.text)):
+        return Overlay(doc)
+    import jsonschema  # imported here: an overlay known valid needs no validator
+
     errors = list(jsonschema.Draft202012Validator(_SCHEMA).iter_errors(doc.data))
     problems = [doc.problem(list(e.absolute_path), e.message, "overlay") for e in errors]
     for i, action in enumerate(doc.data.get("actions") or []):
@@ -89,6 +112,7 @@ def load_overlay(path: Path) -> Overlay:
                 )
     if problems:
         raise SourceError(problems)
+    yamlio.remember("overlay-valid", _valid_key(doc.text))
     return Overlay(doc)
 
 

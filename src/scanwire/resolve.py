@@ -7,7 +7,16 @@ from typing import Any
 
 from scanwire.overlay import Overlay, apply_overlays, load_overlay, overlay_files
 from scanwire.paths import Layout
-from scanwire.specs import Spec, check_spec, load_spec, openapi_errors, validation_cache
+from scanwire.specs import (
+    CHECKS_CACHE,
+    Spec,
+    check_spec,
+    checks_key,
+    load_spec,
+    openapi_errors,
+    validation_cache,
+    validation_key,
+)
 from scanwire.yamlio import Problem, SourceError
 
 __all__ = ["resolve_vendor"]
@@ -43,16 +52,29 @@ def _blame(spec: Spec, overlays: list[Overlay]) -> list[Problem]:
 def resolve_vendor(lay: Layout, vendor: str, *, check: bool = True) -> Spec:
     """Load the spec, apply its overlays in order and check both; SourceError names file, line and cause.
 
-    The returned Spec carries the raw document (`doc`) and the overlaid one (`resolved`).
+    The returned Spec carries the raw document (`doc`) and the overlaid one (`resolved`), and with `check`
+    their validation keys (`doc_key`, `resolved_key`). A spec found clean before (same documents, same
+    checks: `scanwire.specs.checks_key`, remembered under CHECKS_CACHE) is not checked again.
     """
     spec = load_spec(lay.spec(vendor), vendor)
     overlays = [load_overlay(p) for p in overlay_files(lay.overlays(vendor))]
     spec.resolved, _ = apply_overlays(spec.doc, overlays)
     if not check:
         return spec
+    spec.doc_key, spec.resolved_key = validation_key(spec.doc), validation_key(spec.resolved)
+    key = checks_key(spec, lay)
+    clean = lay.root / CHECKS_CACHE / key if key is not None else None
+    if clean is not None and clean.is_file():
+        return spec
     problems = check_spec(spec, lay)
-    if not problems and next(openapi_errors(spec.resolved, validation_cache(lay)), None) is not None:
+    if not problems and (
+        next(openapi_errors(spec.resolved, validation_cache(lay), key=spec.resolved_key), None) is not None
+    ):
         problems = _blame(spec, overlays)
     if problems:
         raise SourceError(problems)
+    if clean is not None:
+        with contextlib.suppress(OSError):  # a read-only checkout checks every time
+            clean.parent.mkdir(parents=True, exist_ok=True)
+            clean.touch()
     return spec

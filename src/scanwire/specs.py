@@ -13,19 +13,17 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-from openapi_schema_validator import OAS31Validator
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT202012
 from scanwire_runtime.lifecycle import EXTENSION, Lifecycle, LifecycleError
 
 from scanwire.paths import Layout
 from scanwire.yamlio import Problem, SourceError, YamlDocument, load_yaml
 
 __all__ = [
+    "CHECKS_CACHE",
     "HTTP_METHODS",
     "Spec",
     "check_spec",
+    "checks_key",
     "iter_examples",
     "iter_operations",
     "load_spec",
@@ -102,6 +100,10 @@ class Spec:
     # The document after the vendor's overlays; examples are checked against it, because some vendor
     # schemas cannot be satisfied as written (Soda's `type: object` beside `$ref` to a string enum).
     resolved: dict[str, Any] | None = None
+    # `validation_key` of `doc` and of `resolved`, set by resolve_vendor once both are final: the checks,
+    # the check cache and the generation stamp use them instead of serialising the documents again.
+    doc_key: str | None = None
+    resolved_key: str | None = None
 
     @property
     def path(self) -> Path:
@@ -175,14 +177,18 @@ def _validation_key(doc: dict[str, Any]) -> str | None:
     return hashlib.sha256((salt + text).encode()).hexdigest()
 
 
-def openapi_errors(doc: dict[str, Any], cache: Path | None = None) -> Iterator[tuple[list[Any], str]]:
+def openapi_errors(
+    doc: dict[str, Any], cache: Path | None = None, *, key: str | None = None
+) -> Iterator[tuple[list[Any], str]]:
     """(JSON path, message) for each way `doc` is not valid OpenAPI 3.1 (openapi-spec-validator).
 
-    `cache`: a folder remembering the documents found valid (see VALIDATION_CACHE)."""
+    `cache`: a folder remembering the documents found valid (see VALIDATION_CACHE); `key`: the document's
+    `validation_key` when the caller has it already."""
     if str(doc.get("openapi", "")).split(".")[:2] != ["3", "1"]:
         yield ["openapi"], f"expected openapi: 3.1.x, found {doc.get('openapi')!r}"
         return
-    key = _validation_key(doc) if cache is not None or _KNOWN_VALID else None
+    if key is None and (cache is not None or _KNOWN_VALID):
+        key = _validation_key(doc)
     if key is not None and (key in _KNOWN_VALID or (cache is not None and (cache / key).is_file())):
         return
     # Imported here: a run whose documents are all known valid never pays for the validator's import.
@@ -233,7 +239,7 @@ def _dangling_refs(
 
 def check_openapi(spec: Spec, layout: Layout | None) -> Iterator[Problem]:
     """The document is valid OpenAPI 3.1."""
-    for parts, message in openapi_errors(spec.doc, validation_cache(layout)):
+    for parts, message in openapi_errors(spec.doc, validation_cache(layout), key=spec.doc_key):
         yield spec.source.problem(parts, message, "openapi")
 
 
@@ -243,6 +249,8 @@ def check_lifecycle(spec: Spec, _: Layout | None) -> Iterator[Problem]:
     if raw is None:
         yield spec.source.problem([], f"missing the {EXTENSION} extension", "lifecycle")
         return
+    import jsonschema  # imported when checks run (a cached clean spec needs none of them)
+
     schema = json.loads(resources.files("scanwire").joinpath("schemas/lifecycle.schema.json").read_text())
     errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(raw), key=lambda e: list(e.path))
     for err in errors:
@@ -332,6 +340,11 @@ def check_style(spec: Spec, _: Layout | None) -> Iterator[Problem]:
 
 def check_examples(spec: Spec, _: Layout | None) -> Iterator[Problem]:
     """Every named example validates against the schema beside it (in the spec as overlaid)."""
+    import jsonschema
+    from openapi_schema_validator import OAS31Validator
+    from referencing import Registry, Resource
+    from referencing.jsonschema import DRAFT202012
+
     doc = spec.resolved if spec.resolved is not None else spec.doc
     registry: Registry[Any] = Registry().with_resource(
         "urn:scanwire:spec", Resource.from_contents(doc, default_specification=DRAFT202012)
@@ -370,6 +383,46 @@ def check_spec(spec: Spec, layout: Layout | None = None) -> list[Problem]:
     for check in CHECKS:
         problems.extend(check(spec, layout))
     return problems
+
+
+# Specs found clean by every check, with their overlaid document found valid OpenAPI (one empty file per
+# `checks_key`): the checks walk the whole spec (examples against their schemas, lint, provenance) and
+# grow with it, and `scanwire generate --force` checked the same unchanged spec every time. As for
+# VALIDATION_CACHE, only "clean" is remembered: a spec with problems is checked again, so its messages are
+# always fresh. `scanwire validate` never reads it.
+CHECKS_CACHE = Path(".scanwire") / "cache" / "spec-checks"
+
+
+def _checks_salt(layout: Layout | None) -> str:
+    """What a clean result depends on beyond the two documents: the checks' code, the lifecycle schema and
+    machine, the validators' versions and the seed files provenance may name."""
+    from importlib.metadata import version
+
+    import scanwire_runtime.lifecycle
+
+    digest = hashlib.sha256()
+    for source in (
+        Path(__file__),
+        resources.files("scanwire").joinpath("schemas/lifecycle.schema.json"),
+        Path(scanwire_runtime.lifecycle.__file__),
+    ):
+        digest.update(source.read_bytes() + b"\0")
+    for dist in ("jsonschema", "openapi-schema-validator", "openapi-spec-validator", "referencing"):
+        digest.update(f"{dist} {version(dist)}\0".encode())
+    if layout is not None and layout.seeds.is_dir():
+        digest.update("\0".join(sorted(p.name for p in layout.seeds.iterdir())).encode())
+    else:
+        digest.update(b"no seeds")
+    return digest.hexdigest()
+
+
+def checks_key(spec: Spec, layout: Layout | None) -> str | None:
+    """The identity of "check_spec finds nothing and the overlaid document is valid OpenAPI" for this spec:
+    sha-256 of both documents' validation keys and `_checks_salt`; None when a document has no key."""
+    if spec.doc_key is None or spec.resolved is None or spec.resolved_key is None:
+        return None
+    text = f"{spec.vendor}\n{spec.doc_key}\n{spec.resolved_key}\n{_checks_salt(layout)}"
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def load_checked(path: Path, vendor: str, layout: Layout | None = None) -> Spec:

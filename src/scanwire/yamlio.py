@@ -13,7 +13,16 @@ from typing import Any
 
 import yaml
 
-__all__ = ["Problem", "SourceError", "YamlDocument", "dump_yaml", "load_yaml", "loads_yaml"]
+__all__ = [
+    "Problem",
+    "SourceError",
+    "YamlDocument",
+    "dump_yaml",
+    "known",
+    "load_yaml",
+    "loads_yaml",
+    "remember",
+]
 
 
 @dataclass(frozen=True)
@@ -125,6 +134,19 @@ def _store(path: Path | None, data: bytes) -> None:
         partial = path.with_suffix(f".{os.getpid()}.part")
         partial.write_bytes(data)
         partial.replace(path)
+
+
+def known(kind: str, key_text: str) -> bool:
+    """Whether `remember(kind, key_text)` was called with the same cache folder (False without one)."""
+    return _cached(kind, key_text)[1] is not None
+
+
+def remember(kind: str, key_text: str) -> None:
+    """Remember a fact about `key_text` (e.g. "this overlay is valid") in the cache folder, if there is one.
+    The caller puts into `key_text` everything the fact depends on; only facts worth keeping go here
+    (a document's problems are never remembered, so their messages stay fresh)."""
+    path, _ = _cached(kind, key_text)
+    _store(path, b"")
 
 
 def _load(text: str) -> Any:
