@@ -18,13 +18,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from pyrate_limiter import Rate, TokenBucket
+from scanwire_runtime.errors import RETRY_AFTER_MEANINGS as RETRY_AFTER  # one vocabulary with the clients
 
 __all__ = ["Limit", "RateLimiter", "Verdict"]
 
 _ALGORITHM = TokenBucket()
-
-
-RETRY_AFTER = ("seconds", "bucket-size")
 
 
 @dataclass(frozen=True)
