@@ -9,11 +9,11 @@ import random
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from conformance.emulators.core import BadRequestError, ForbiddenError, NotFoundError, Scan
 from conformance.emulators.core.ids import sequential
-from conformance.emulators.core.plugin import Backend
+from conformance.emulators.core.plugin import Backend, seed_field
 from scanwire.runtime.lifecycle import NormalizedStatus
 
 __all__ = [
@@ -248,6 +248,22 @@ class AdvalidationBackend(Backend):
 
     def campaign(self, account: str, campaign_id: int) -> dict[str, Any]:
         return self._owned(CAMPAIGN, account, campaign_id, "campaign")
+
+    SEEDS: ClassVar[dict[str, str]] = {"campaign": "seed_campaign", "creative": "seed_creative"}
+
+    def seed_campaign(self, account: str, data: dict[str, Any]) -> dict[str, Any]:
+        """Control API kind `campaign`: `{name, type: display|video, adspecId?}`, as POST /campaigns."""
+        seed_field(data, "name"), seed_field(data, "type"), seed_field(data, "adspecId", int, required=False)
+        return self.create_campaign(account, data)
+
+    def seed_creative(self, account: str, data: dict[str, Any]) -> dict[str, Any]:
+        """Control API kind `creative`: `{campaignId, payload (URL, tag or base64), filename?}`, as an upload
+        (its initial scan queued); the new creative."""
+        campaign_id = seed_field(data, "campaignId", int)
+        made = self.upload(
+            account, campaign_id, seed_field(data, "payload"), seed_field(data, "filename", required=False)
+        )
+        return made[0]
 
     def create_campaign(self, account: str, body: dict[str, Any]) -> dict[str, Any]:
         name, kind, adspec_id = body["name"], body["type"], body.get("adspecId")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 from conformance.emulators.appspider.configs import ConfigNameNotUniqueError, ConfigStore
 from conformance.emulators.appspider.findings import crawled_links_xml, findings_for, report_zip, summary_xml
@@ -21,7 +21,7 @@ from conformance.emulators.core import (
     ScanNotFoundError,
 )
 from conformance.emulators.core.ids import guid, iso_ms_z
-from conformance.emulators.core.plugin import Backend, Host
+from conformance.emulators.core.plugin import Backend, Host, seed_field
 from conformance.emulators.core.store import one_of
 
 __all__ = [
@@ -157,14 +157,12 @@ class AppSpiderBackend(ConfigStore, Backend):
             for name, hosts in configs.items():
                 self.add_config(account, ACCOUNTS[account]["client_id"], name, hosts, group)
 
-    def seed_resource(self, kind: str, account: str, data: dict[str, Any]) -> dict[str, Any]:
+    SEEDS: ClassVar[dict[str, str]] = {"config": "seed_config"}
+
+    def seed_config(self, account: str, data: dict[str, Any]) -> dict[str, Any]:
         """Control API kind `config`: `{name, hosts: [...]}` on the client's engine group (the name must be
         free in the client, as SaveConfig requires)."""
-        if kind != "config":
-            return super().seed_resource(kind, account, data)
-        name, hosts = data.get("name"), data.get("hosts") or []
-        if not isinstance(name, str) or not name.strip():
-            raise BadRequestError("data.name: a config name is required", field="data.name")
+        name, hosts = seed_field(data, "name"), data.get("hosts") or []
         if not isinstance(hosts, list) or not all(isinstance(h, str) and h for h in hosts):
             raise BadRequestError("data.hosts: a list of host names", field="data.hosts")
         if self.config_by_name(account, name) is not None:

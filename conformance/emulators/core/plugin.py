@@ -41,7 +41,7 @@ from scanwire.specs import iter_operations
 if TYPE_CHECKING:
     from conformance.emulators.core.settings import EmulatorSettings
 
-__all__ = ["SHARED_SCENARIOS", "Backend", "Handler", "VendorPlugin", "plugin_for"]
+__all__ = ["SHARED_SCENARIOS", "Backend", "Handler", "VendorPlugin", "plugin_for", "seed_field"]
 
 Handler = Callable[[Call[Any]], Response]
 Check = Callable[[Call[Any]], None]
@@ -59,12 +59,44 @@ class Host(Protocol):
     accounts: Mapping[str, Mapping[str, Any]]
 
 
+def seed_field(
+    data: Mapping[str, Any], name: str, kind: type | tuple[type, ...] = str, *, required: bool = True
+) -> Any:
+    """`data[name]` for a control-API seed, checked: BadRequestError naming `data.<name>` when it is
+    missing (and required), of another type, or a blank string."""
+    value = data.get(name)
+    if value is None:
+        if required:
+            raise BadRequestError(f"data.{name} is required", field=f"data.{name}")
+        return None
+    if isinstance(value, bool) and bool not in (kind if isinstance(kind, tuple) else (kind,)):
+        raise BadRequestError(f"data.{name} must be {_type_names(kind)}", field=f"data.{name}")
+    if not isinstance(value, kind) or (isinstance(value, str) and not value.strip()):
+        raise BadRequestError(f"data.{name} must be {_type_names(kind)}", field=f"data.{name}")
+    return value
+
+
+def _type_names(kind: type | tuple[type, ...]) -> str:
+    names = {
+        str: "a non-blank string",
+        int: "an integer",
+        list: "a list",
+        dict: "an object",
+        bool: "a boolean",
+    }
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    return " or ".join(names.get(k, k.__name__) for k in kinds)
+
+
 class Backend:
     """Base of a vendor's models: state and rules, no HTTP. Subclasses add the vendor's operations."""
 
     # Indexes over the scan record's list keys (`list_keys`), one tuple of keys each: lists that filter
     # on them read only the matching rows (the engine indexes `state` and `due` itself).
     LIST_INDEXES: ClassVar[tuple[tuple[str, ...], ...]] = ()
+    # Control API resource kinds (`POST /_emulator/resources/{kind}`): kind -> the backend method that makes
+    # one by the vendor's own rules, `(account, data) -> the resource as the vendor's API shows it`.
+    SEEDS: ClassVar[dict[str, str]] = {}
 
     def __init__(self, emulator: Host) -> None:
         self.emulator = emulator
@@ -87,10 +119,15 @@ class Backend:
 
     def seed_resource(self, kind: str, account: str, data: dict[str, Any]) -> dict[str, Any]:
         """Control API: create one resource of a vendor kind (a config, a website...) for `account`,
-        by the vendor's own rules; the resource as the vendor's API shows it."""
-        raise BadRequestError(
-            f"{kind!r} is not a resource kind the {type(self).__name__} seeds", field="kind"
-        )
+        by the vendor's own rules (`SEEDS`); the resource as the vendor's API shows it."""
+        method = self.SEEDS.get(kind)
+        if method is None:
+            known = ", ".join(sorted(self.SEEDS)) or "none"
+            raise BadRequestError(
+                f"{kind!r} is not a resource kind this emulator seeds; known: {known}", field="kind"
+            )
+        made: dict[str, Any] = getattr(self, method)(account, data)
+        return made
 
     def summary(self, scan: Scan) -> dict[str, Any] | None:
         """The few vendor fields a status poll answers with, kept beside the engine's fields each time the

@@ -9,12 +9,12 @@ import re
 import zipfile
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 from conformance.emulators.core import BadRequestError, NotFoundError, Scan
 from conformance.emulators.core.engine import DATA_KIND, KIND, READS_KIND
 from conformance.emulators.core.ids import guid, iso_dotnet
-from conformance.emulators.core.plugin import Backend
+from conformance.emulators.core.plugin import Backend, seed_field
 from conformance.emulators.core.store import between, contains, one_of
 from conformance.emulators.invicti import reports
 
@@ -194,6 +194,15 @@ class InvictiBackend(Backend):
             if found:
                 return found[0].data
         raise NotFoundError("Website not found.", query=query)
+
+    SEEDS: ClassVar[dict[str, str]] = {"website": "seed_website"}
+
+    def seed_website(self, account: str, data: dict[str, Any]) -> dict[str, Any]:
+        """Control API kind `website`: `{RootUrl, Name, LicenseType?, Description?, ...}`, as websites/new
+        (a root URL already taken is refused); LicenseType defaults to Subscription."""
+        seed_field(data, "RootUrl"), seed_field(data, "Name")
+        license_type = seed_field(data, "LicenseType", required=False) or "Subscription"
+        return self.new_website(account, {**data, "LicenseType": license_type})
 
     def new_website(self, account: str, body: dict[str, Any]) -> dict[str, Any]:
         root = str(body["RootUrl"])

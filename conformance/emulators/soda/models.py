@@ -51,6 +51,8 @@ _RAN = {"executing", "started", *CHECKS_BY_STATE}
 
 
 class SodaBackend(SodaResources, Backend):
+    SEEDS: ClassVar[dict[str, str]] = {"dataset": "seed_dataset", "userGroup": "seed_user_group"}
+
     organisation: ClassVar[dict[str, str]] = {"acme": "Acme Data", "globex": "Globex Analytics"}
 
     def __init__(self, emulator: Host) -> None:

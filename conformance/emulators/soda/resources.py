@@ -21,6 +21,7 @@ from typing import Any
 
 from conformance.emulators.core.errors import BadRequestError, NotFoundError
 from conformance.emulators.core.ids import guid, iso_ms_z, stable_guid
+from conformance.emulators.core.plugin import seed_field
 from conformance.emulators.core.store import Record, Store, between, contains, one_of
 
 __all__ = ["CATALOGUE", "DELETE_TICKS", "SodaResources"]
@@ -158,9 +159,27 @@ class SodaResources:
             for name, source, hidden, checks in spec["datasets"]:
                 self._put_dataset(account, name, source, hidden, checks, users[0], now)
 
-    def add_dataset(self, account: str, name: str, source: str, owner: str, now: float) -> None:
-        """One more visible dataset with one `row_count > 0` check (scenarios)."""
-        self._put_dataset(account, name, source, False, ["row_count > 0"], owner, now)
+    def add_dataset(self, account: str, name: str, source: str, owner: str, now: float) -> str:
+        """One more visible dataset with one `row_count > 0` check (scenarios); its id."""
+        return self._put_dataset(account, name, source, False, ["row_count > 0"], owner, now)
+
+    def seed_dataset(self, account: str, data: dict[str, Any]) -> dict[str, Any]:
+        """Control API kind `dataset`: `{name, datasource?}` (datasets come from scans in Soda: the API
+        has no create), owned by the organisation's first user, with one `row_count > 0` check."""
+        name = seed_field(data, "name")
+        source = seed_field(data, "datasource", required=False) or "warehouse"
+        if self.store.get(DATASETS, stable_guid(f"soda-dataset:{account}:{source}:{name}")) is not None:
+            raise BadRequestError(f"data.name: dataset {name!r} of {source!r} exists", field="data.name")
+        owner = self.store.list(USERS, account, limit=1)[0].id
+        dataset_id = self.add_dataset(account, name, source, owner, self.clock.now())
+        return self._dataset_view(self._dataset(account, dataset_id))
+
+    def seed_user_group(self, account: str, data: dict[str, Any]) -> dict[str, Any]:
+        """Control API kind `userGroup`: `{name, userIds?}`, as POST /userGroups."""
+        group_id = self.create_group(
+            account, {"name": seed_field(data, "name"), "userIds": data.get("userIds", [])}
+        )
+        return self._group_view(self.store.get(GROUPS, group_id))  # type: ignore[arg-type]
 
     def _put_user(self, account: str, first: str, last: str) -> str:
         user_id = stable_guid(f"soda-user:{account}:{first}.{last}")
@@ -183,7 +202,7 @@ class SodaResources:
 
     def _put_dataset(
         self, account: str, name: str, source: str, hidden: bool, checks: list[str], owner: str, now: float
-    ) -> None:
+    ) -> str:
         dataset_id = stable_guid(f"soda-dataset:{account}:{source}:{name}")
         check_ids = []
         for i, definition in enumerate(checks):
@@ -264,6 +283,7 @@ class SodaResources:
         )
         owner_role = [{"type": "user", "userId": owner, "roleId": f"role-manager-{account}"}]
         self._put_responsibilities(account, dataset_id, owner_role)
+        return dataset_id
 
     # -- users and groups -------------------------------------------------------------------------
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import base64
 import random
-from typing import Any
+from typing import Any, ClassVar
 
 from conformance.emulators.core import BadRequestError, ForbiddenError, NotFoundError, Scan, ScanNotFoundError
 from conformance.emulators.core.ids import epoch_ms, sequential
-from conformance.emulators.core.plugin import Backend
+from conformance.emulators.core.plugin import Backend, seed_field
 
 __all__ = [
     "ACCOUNTS",
@@ -156,6 +156,17 @@ class ThreadfixBackend(Backend):
         return self.store.count(TEAM_KIND, account), lambda offset, limit: [
             r.data for r in self.store.list(TEAM_KIND, account, limit=limit, offset=offset)
         ]
+
+    SEEDS: ClassVar[dict[str, str]] = {"team": "seed_team", "application": "seed_application"}
+
+    def seed_team(self, account: str, data: dict[str, Any]) -> dict[str, Any]:
+        """Control API kind `team`: `{name}`, as POST /teams/new."""
+        return self.team_view(self.create_team(account, seed_field(data, "name")), account)
+
+    def seed_application(self, account: str, data: dict[str, Any]) -> dict[str, Any]:
+        """Control API kind `application`: `{teamId, name, url?}`, as POST
+        /teams/{teamId}/applications/new."""
+        return self.application_view(self.create_application(account, seed_field(data, "teamId", int), data))
 
     def create_team(self, account: str, name: str | None) -> dict[str, Any]:
         if name is None:
