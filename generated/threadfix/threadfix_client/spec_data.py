@@ -331,7 +331,17 @@ SPEC: dict[str, Any] = {'extensions': {'x-scanwire-auth': {'credentials': ['api_
                                              {'array': False, 'in': 'header', 'name': 'Accept'}],
                               'path': '/applications/{appId}/scans',
                               'responses': {'200': ['application/json'],
-                                            '404': ['application/json']}},
+                                            '404': ['application/json']},
+                              'x-note': {'document': 'optional `metadata.<key>=<value>` query '
+                                                     'filters (ThreadFix 2.8+) [TF-DOC2 List '
+                                                     'Scans]',
+                                         'spec': 'not declared as parameters (an OpenAPI parameter '
+                                                 'has a fixed name; `metadata.` + any key cannot '
+                                                 'be written as one)',
+                                         'why': "INFERENCE: the emulator's scans carry no "
+                                                'metadata, so it accepts the filters and ignores '
+                                                'them (every scan is listed); a client sends them '
+                                                'as extra query pairs'}},
                 'lookupApplication': {'body': [],
                                       'method': 'GET',
                                       'module': 'api.applications.lookup_application',

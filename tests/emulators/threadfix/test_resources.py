@@ -120,6 +120,8 @@ def test_scans__imported_listed_with_findings_and_file(http: httpx.Client) -> No
     scan_id = imported(http, 6, [("a.xml", b"<a/>"), ("b.xml", b"<b/>")])
     listed = ok(http.get("/applications/6/scans"))
     assert [(s["id"], s["scannerName"]) for s in listed] == [(scan_id, "OWASP Zed Attack Proxy")]
+    # `metadata.<key>=<value>` filters (2.8+, spec x-note): accepted, and ignored (scans carry no metadata).
+    assert ok(http.get("/applications/6/scans", params={"metadata.branch": "main"})) == listed
     detail = ok(http.get(f"/scans/{scan_id}"))
     assert detail["numberTotalVulnerabilities"] == len(detail["findings"]) >= 3
     app = ok(http.get("/applications/6"))
