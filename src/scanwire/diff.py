@@ -25,6 +25,7 @@ from typing import Any, Literal
 
 import yaml
 
+from scanwire.jsonvalues import json_type
 from scanwire.specs import HTTP_METHODS
 from scanwire.yamlio import loads_yaml
 
@@ -307,18 +308,6 @@ def _split_null(schema: dict[str, Any]) -> tuple[dict[str, Any], bool]:
     return core, nullable
 
 
-def _json_type(value: Any) -> str:
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    return "array" if isinstance(value, list) else "object" if isinstance(value, dict) else "null"
-
-
 def _types(schema: dict[str, Any]) -> frozenset[str]:
     """JSON types a (null-free, ref-free) schema allows; empty means any."""
     declared = schema.get("type")
@@ -331,9 +320,9 @@ def _types(schema: dict[str, Any]) -> frozenset[str]:
     if "items" in schema:
         return frozenset({"array"})
     if isinstance(schema.get("enum"), list):
-        return frozenset(_json_type(v) for v in schema["enum"])
+        return frozenset(json_type(v) for v in schema["enum"])
     if "const" in schema:
-        return frozenset({_json_type(schema["const"])})
+        return frozenset({json_type(schema["const"])})
     if "anyOf" in schema or "oneOf" in schema:
         return frozenset({"union"})
     return frozenset()

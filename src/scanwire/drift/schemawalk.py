@@ -16,6 +16,8 @@ from typing import Any
 
 import jsonschema
 
+from scanwire.jsonvalues import json_type
+
 __all__ = [
     "Node",
     "deref",
@@ -46,23 +48,6 @@ def deref(doc: dict[str, Any], schema: Any, loc: Loc) -> tuple[Any, Loc]:
             node = node[part]
         schema, loc = node, parts
     return schema, loc
-
-
-def json_type(value: Any) -> str:
-    """The JSON Schema type name of a decoded JSON value."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"
 
 
 def schema_types(schema: dict[str, Any]) -> set[str] | None:
