@@ -253,7 +253,9 @@ class AdvalidationBackend(Backend):
 
     def seed_campaign(self, account: str, data: dict[str, Any]) -> dict[str, Any]:
         """Control API kind `campaign`: `{name, type: display|video, adspecId?}`, as POST /campaigns."""
-        seed_field(data, "name"), seed_field(data, "type"), seed_field(data, "adspecId", int, required=False)
+        seed_field(data, "name")
+        seed_field(data, "type")
+        seed_field(data, "adspecId", int, required=False)
         return self.create_campaign(account, data)
 
     def seed_creative(self, account: str, data: dict[str, Any]) -> dict[str, Any]:

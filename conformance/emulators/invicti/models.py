@@ -200,7 +200,8 @@ class InvictiBackend(Backend):
     def seed_website(self, account: str, data: dict[str, Any]) -> dict[str, Any]:
         """Control API kind `website`: `{RootUrl, Name, LicenseType?, Description?, ...}`, as websites/new
         (a root URL already taken is refused); LicenseType defaults to Subscription."""
-        seed_field(data, "RootUrl"), seed_field(data, "Name")
+        seed_field(data, "RootUrl")
+        seed_field(data, "Name")
         license_type = seed_field(data, "LicenseType", required=False) or "Subscription"
         return self.new_website(account, {**data, "LicenseType": license_type})
 

@@ -179,7 +179,9 @@ class SodaResources:
         group_id = self.create_group(
             account, {"name": seed_field(data, "name"), "userIds": data.get("userIds", [])}
         )
-        return self._group_view(self.store.get(GROUPS, group_id))  # type: ignore[arg-type]
+        record = self.store.get(GROUPS, group_id)
+        assert record is not None  # just made, in this process
+        return self._group_view(record)
 
     def _put_user(self, account: str, first: str, last: str) -> str:
         user_id = stable_guid(f"soda-user:{account}:{first}.{last}")
