@@ -293,6 +293,7 @@ def emulate(
     from conformance.emulators.core.guard import RemoteBindError, check_bind
     from conformance.emulators.core.limits import DEFAULT_MAX_BODY
     from conformance.emulators.core.server import serve, server_options
+    from conformance.emulators.core.store import LATER_SECONDS
     from conformance.emulators.core.validation import spec_default
 
     (vendor,) = check_vendors([vendor])
@@ -339,7 +340,15 @@ def emulate(
             raise typer.Exit(2) from None
         console.print(f"  replay: {sum(map(len, app.recorded.values()))} recorded answers from {replay}/")
     # The last connection closing checkpoints the WAL and removes -wal/-shm.
-    serve(app, host=host, port=port, error_page=emulator.error_page, on_shutdown=emulator.store.close)
+    # Poll bookkeeping is written behind (core/store.py): also written while the server idles.
+    serve(
+        app,
+        host=host,
+        port=port,
+        error_page=emulator.error_page,
+        on_shutdown=emulator.store.close,
+        every=(LATER_SECONDS, emulator.store.flush),
+    )
 
 
 def _parse_progression(text: str) -> dict[str, Any]:

@@ -4,6 +4,7 @@ the full path (`_keep_progress` + save) gives, poll after poll, in every progres
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 from typing import Any
 
@@ -11,9 +12,10 @@ import httpx
 import pytest
 
 from conformance.emulators.core import Emulator
+from conformance.emulators.core import store as store_module
 from conformance.emulators.core.engine import DATA_KIND, KIND, READS_KIND
 
-from .conftest import basic_auth, clock, seed
+from .conftest import basic_auth, clock, control, seed
 
 
 @pytest.mark.parametrize(
@@ -72,3 +74,74 @@ def test_reads__counted_in_their_own_record_and_from_an_older_store(
     assert http.get(f"/api/1.0/scans/status/{scan_id}").status_code == 200
     assert emu.engine.get(scan_id).reads == 6
     assert [s.reads for s in emu.engine.page("acme")] == [6] == [s.reads for s in emu.engine.all("acme")]
+
+
+# -- written behind (core/store.py) -------------------------------------------------------------------
+
+
+def _committed_reads(emu: Emulator, scan_id: str) -> int | None:
+    """The read count as another connection to the state file sees it (what is committed)."""
+    with sqlite3.connect(emu.store.path) as other:
+        row = other.execute(
+            "SELECT json_extract(data, '$.n') FROM records WHERE kind=? AND id=?", (READS_KIND, scan_id)
+        ).fetchone()
+    return None if row is None else int(row[0])
+
+
+def test_reads__written_behind_seen_by_the_emulator_and_kept_at_close(
+    on_file: Callable[[str], tuple[Emulator, httpx.Client]],
+) -> None:
+    emu, http = on_file("invicti")
+    scan_id = seed(http, "Queued", progression={"mode": "reads", "every": 100})
+    for _ in range(3):
+        assert http.get(f"/api/1.0/scans/status/{scan_id}").status_code == 200
+    assert _committed_reads(emu, scan_id) == 0  # no commit per poll
+    assert emu.engine.get(scan_id).reads == 3  # the emulator itself sees them (written first)
+    assert _committed_reads(emu, scan_id) == 3
+    for _ in range(2):
+        assert http.get(f"/api/1.0/scans/status/{scan_id}").status_code == 200
+    emu.store.close()  # a stop writes what is kept behind
+    assert _committed_reads(emu, scan_id) == 5
+    again, _ = on_file("invicti")
+    assert again.engine.get(scan_id).reads == 5
+
+
+def test_reads__written_behind_within_later_seconds(
+    on_file: Callable[[str], tuple[Emulator, httpx.Client]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    emu, http = on_file("invicti")
+    scan_id = seed(http, "Queued", progression={"mode": "reads", "every": 100})
+    monkeypatch.setattr(store_module, "LATER_SECONDS", 0.0)  # every deferral is already due
+    for n in (1, 2):
+        assert http.get(f"/api/1.0/scans/status/{scan_id}").status_code == 200
+        assert _committed_reads(emu, scan_id) == n
+
+
+def test_reads__kept_behind_land_before_a_later_write_and_still_move_the_scan(
+    on_file: Callable[[str], tuple[Emulator, httpx.Client]],
+) -> None:
+    emu, http = on_file("invicti")
+    scan_id = seed(http, "Queued", progression={"mode": "reads", "every": 3})
+    states = [http.get(f"/api/1.0/scans/status/{scan_id}").json()["State"] for _ in range(4)]
+    # Reads 1 and 2 kept behind, the third moves the scan (its count restarts), the fourth is counted.
+    assert states == ["Queued", "Queued", "Scanning", "Scanning"]
+    assert emu.engine.get(scan_id).reads == 1
+    # A state change made after reads kept behind: they land first, so the change's count (0) stays.
+    assert http.get(f"/api/1.0/scans/status/{scan_id}").status_code == 200
+    control(http, "PATCH", f"/scans/{scan_id}", {"state": "Queued"})
+    emu.store.close()
+    assert _committed_reads(emu, scan_id) == 0
+
+
+def test_running_scan_progress__written_behind_and_read_back_before_it_is_written(
+    emulator: Callable[..., Emulator], emu_client: Callable[..., httpx.Client]
+) -> None:
+    emu = emulator("invicti")
+    http = emu_client(emu, auth=basic_auth(emu))
+    scan_id = seed(http, "Scanning", progression={"mode": "reads", "every": 50})
+    steps = [http.get(f"/api/1.0/scans/status/{scan_id}").json()["CompletedSteps"] for _ in range(3)]
+    assert steps == sorted(steps) and len(set(steps)) == 3
+    kept = emu.store.pluck(DATA_KIND, scan_id, ("progress",), ("fields", "CompletedSteps"))
+    assert kept is not None and kept[1] == steps[-1]  # the value kept behind, before it is written
+    emu.store.flush()
+    assert emu.store.pluck(DATA_KIND, scan_id, ("progress",), ("fields", "CompletedSteps")) == kept
