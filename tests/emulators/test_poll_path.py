@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from conformance.emulators.core import Emulator
+from conformance.emulators.core import Emulator, Store
 from conformance.emulators.core import store as store_module
 from conformance.emulators.core.engine import DATA_KIND, KIND, READS_KIND
 
@@ -145,3 +146,41 @@ def test_running_scan_progress__written_behind_and_read_back_before_it_is_writte
     assert kept is not None and kept[1] == steps[-1]  # the value kept behind, before it is written
     emu.store.flush()
     assert emu.store.pluck(DATA_KIND, scan_id, ("progress",), ("fields", "CompletedSteps")) == kept
+
+
+# -- what get_counted keeps (core/store.py) -----------------------------------------------------------
+
+
+def test_kept_scan_record__another_connection_s_commit_is_seen_at_the_next_poll(
+    on_file: Callable[[str], tuple[Emulator, httpx.Client]],
+) -> None:
+    emu, http = on_file("invicti")
+    scan_id = seed(http, "Queued", progression={"mode": "manual"})
+    for _ in range(2):  # the second answer comes from what the first read kept
+        assert http.get(f"/api/1.0/scans/status/{scan_id}").json()["State"] == "Queued"
+    other = Store(emu.store.path)  # e.g. a second emulator process on the same state file
+    try:
+        other.patch(KIND, scan_id, {"state": "Cancelled"})
+    finally:
+        other.close()
+    assert http.get(f"/api/1.0/scans/status/{scan_id}").json()["State"] == "Cancelled"
+
+
+def test_kept_scan_record__a_write_undone_is_never_kept(tmp_path: Path) -> None:
+    store = Store(tmp_path / "x.sqlite3")
+    store.put("thing", "1", "acme", {"v": 1})
+    store.put("thing.n", "1", "acme", {"n": 4})
+    found = store.get_counted("thing", "1", "thing.n", "n")
+    assert found is not None and found[0].data == {"v": 1} and found[1] == 4
+    with pytest.raises(RuntimeError), store.transaction():
+        store.put("thing", "1", "acme", {"v": 2})
+        inside = store.get_counted("thing", "1", "thing.n", "n")  # its own write, not committed
+        assert inside is not None and inside[0].data == {"v": 2}
+        raise RuntimeError("undone")
+    again = store.get_counted("thing", "1", "thing.n", "n")
+    assert again is not None and again[0].data == {"v": 1} and again[1] == 4
+    store.bump_later("thing.n", "1", "n")
+    store.put("thing", "1", "acme", {"v": 3})  # a write: what was kept behind lands first
+    after = store.get_counted("thing", "1", "thing.n", "n")
+    assert after is not None and after[0].data == {"v": 3} and after[1] == 5
+    store.close()
