@@ -184,3 +184,16 @@ def test_kept_scan_record__a_write_undone_is_never_kept(tmp_path: Path) -> None:
     after = store.get_counted("thing", "1", "thing.n", "n")
     assert after is not None and after[0].data == {"v": 3} and after[1] == 5
     store.close()
+
+
+def test_kept_scan_record__brought_up_to_date_by_a_flush_so_reads_still_move_the_scan_on_time(
+    on_file: Callable[[str], tuple[Emulator, httpx.Client]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    emu, http = on_file("invicti")
+    monkeypatch.setattr(store_module, "LATER_SECONDS", 0.0)  # a flush after every poll
+    scan_id = seed(http, "Queued", progression={"mode": "reads", "every": 3})
+    states = [http.get(f"/api/1.0/scans/status/{scan_id}").json()["State"] for _ in range(7)]
+    assert states == ["Queued", "Queued", "Scanning", "Scanning", "Scanning", "Archiving", "Archiving"]
+    steps = [http.get(f"/api/1.0/scans/status/{scan_id}").json() for _ in range(2)]
+    assert [s["State"] for s in steps] == ["Archiving", "Complete"]
+    assert _committed_reads(emu, scan_id) == 0

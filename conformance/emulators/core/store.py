@@ -15,10 +15,10 @@ flushing (`get_counted` adds a pending count, `pluck` a pending value at the sam
 the process can lose is the last fraction of a second of read counts and progress, never a state change.
 
 Kept for polls: `get_counted` (a scan's record and its read count, what every status poll reads first)
-keeps what it read, outside transactions, until this store writes either record (every write method
-drops the entries of the records it changes; a bulk write, a rollback or `clear` drops them all) or
-another connection commits to the file (SQLite's `PRAGMA data_version`, asked on every use: 3 us where
-the two reads took 12).
+and `pluck` (what a running scan's poll reads of its document) keep what they read, outside
+transactions, until this store writes that record (every write method drops the entries of the records
+it changes; a bulk write, a rollback or `clear` drops them all) or another connection commits to the file
+(SQLite's `PRAGMA data_version`, asked on every use: 3 us where the two reads took 12).
 """
 
 from __future__ import annotations
@@ -290,8 +290,9 @@ class Store:
         self._later_kinds: set[str] = set()
         self._later_ids: set[tuple[str, str]] = set()
         self._later_since = 0.0
-        # get_counted's records (module docstring): (kind, id) -> (row, stored count); counter -> kind.
-        self._hot: dict[tuple[str, str], tuple[tuple[Any, ...], int | None]] = {}
+        # What get_counted and pluck read (module docstring): (kind, id) -> {what was asked: answer};
+        # get_counted's counter kind -> its record's kind (a write of either drops the entry).
+        self._hot: dict[tuple[str, str], dict[Any, Any]] = {}
         self._hot_counters: dict[str, str] = {}
         self._seen_version: int | None = None
         self.settings_version = 0  # moves on every meta_set and clear: readers may cache settings by it
@@ -353,10 +354,16 @@ class Store:
             by_sql.setdefault(sql, []).append((delta, kind, id))
         for sql, rows in by_sql.items():
             self._db.executemany(sql, rows)
-        for kind, id, _key in counts:
-            self._changed(kind, id)
+        # What get_counted and pluck keep is brought up to date rather than dropped: the written-behind
+        # writes are the polls' own, and each scan would otherwise be read again after every flush.
+        for (kind, id, _key), delta in counts.items():
+            main = self._hot_counters.get(kind)
+            kept = self._hot.get((main, id)) if main is not None else None
+            if kept is not None and kind in kept:
+                row, stored = kept[kind]
+                kept[kind] = (row, None if stored is None else stored + delta)
         for (kind, id), changes in paths.items():
-            self._patch_paths(kind, id, changes)
+            self._patch_paths(kind, id, changes, keep=True)
 
     def _settle(self, kind: str, id: str | None = None) -> None:
         """Before a read of `kind` (of one record: `id`) that would see a write still kept behind."""
@@ -426,20 +433,25 @@ class Store:
     def pluck(self, kind: str, id: str, *paths: tuple[str, ...]) -> tuple[Any, ...] | None:
         """Values at `paths` (tuples of object keys) inside one record's data, read by SQLite without
         decoding the record in Python (a missing path: None); None when there is no such record. A value
-        written behind at the same path is the one answered (one at a path above or below: flushed)."""
+        written behind at the same path is the one answered (one at a path above or below: flushed).
+        Kept as `get_counted` keeps its records (module docstring): a running scan's poll asks the same
+        paths of the same document every time, which SQLite parses once per path."""
         if not paths:
             return None
         later = self._later_paths.get((kind, id))
         if later is not None and any(p not in later and _overlaps(p, later) for p in paths):
             self.flush()
             later = None
-        columns = ", ".join(f"json_extract(data, '{_json_path(p)}')" for p in paths)
         with self._lock:
-            row = self._db.execute(
-                f"SELECT {columns} FROM records WHERE kind=? AND id=?", (kind, id)
-            ).fetchone()
-        if row is None:
-            return None
+            row = self._kept(kind, id, paths)
+            if row is None:
+                columns = ", ".join(f"json_extract(data, '{_json_path(p)}')" for p in paths)
+                row = self._db.execute(
+                    f"SELECT {columns} FROM records WHERE kind=? AND id=?", (kind, id)
+                ).fetchone()
+                if row is None:
+                    return None
+                self._keep(kind, id, paths, row)
         # json_extract answers JSON true/false as 1/0 and objects as text; only scalars are asked here.
         if later is None:
             return tuple(row)
@@ -453,8 +465,20 @@ class Store:
         with self.transaction():
             return self._patch_paths(kind, id, changes)
 
-    def _patch_paths(self, kind: str, id: str, changes: Mapping[tuple[str, ...], Any]) -> bool:
-        self._changed(kind, id)
+    def _patch_paths(
+        self, kind: str, id: str, changes: Mapping[tuple[str, ...], Any], *, keep: bool = False
+    ) -> bool:
+        """The UPDATE of `patch_paths`. `keep`: what pluck keeps of the record takes the new values
+        (those at a path above or below a changed one are dropped); else all of it is dropped."""
+        kept = self._hot.get((kind, id)) if keep else None
+        if kept is not None and all(
+            isinstance(what, tuple) and not any(p not in changes and _overlaps(p, changes) for p in what)
+            for what in kept
+        ):
+            for what, row in kept.items():
+                kept[what] = tuple(changes.get(p, value) for p, value in zip(what, row, strict=True))
+        else:
+            self._changed(kind, id)
         sets, args = [], []
         for path, value in changes.items():
             sets.append(f"'{_json_path(path)}', json(?)")
@@ -516,13 +540,7 @@ class Store:
         reads: 11 us together, where one LEFT JOIN of the two took 21; kept, module docstring.)"""
         self._settle(kind, id)
         with self._lock:
-            kept = None
-            if self._depth == 0:
-                version = self._db.execute("PRAGMA data_version").fetchone()[0]
-                if version != self._seen_version:  # another connection wrote: nothing kept holds
-                    self._hot.clear()
-                    self._seen_version = version
-                kept = self._hot.get((kind, id))
+            kept = self._kept(kind, id, counter)
             if kept is None:
                 row = self._db.execute(
                     "SELECT kind, id, account, seq, data FROM records WHERE kind=? AND id=?", (kind, id)
@@ -534,15 +552,33 @@ class Store:
                 ).fetchone()
                 stored = None if counted is None or counted[0] is None else int(counted[0])
                 kept = (row, stored)
-                if self._depth == 0:  # never what a transaction has not committed yet
-                    if len(self._hot) >= HOT_MOST:
-                        self._hot.clear()
-                    self._hot[(kind, id)] = kept
+                if self._keep(kind, id, counter, kept):
                     self._hot_counters[counter] = kind
         row, count = kept
         if count is not None:
             count += self._later_counts.get((counter, id, key), 0)
         return Record(row[0], row[1], row[2], row[3], text=row[4]), count
+
+    def _kept(self, kind: str, id: str, what: Any) -> Any:
+        """What `_keep` kept of the record for `what` (None: nothing, or inside a transaction)."""
+        if self._depth:
+            return None
+        version = self._db.execute("PRAGMA data_version").fetchone()[0]
+        if version != self._seen_version:  # another connection wrote: nothing kept holds
+            self._hot.clear()
+            self._seen_version = version
+        kept = self._hot.get((kind, id))
+        return None if kept is None else kept.get(what)
+
+    def _keep(self, kind: str, id: str, what: Any, value: Any) -> bool:
+        """Keep `value` read from the record for `what`, unless inside a transaction (never what it
+        has not committed); whether it was kept."""
+        if self._depth:
+            return False
+        if len(self._hot) >= HOT_MOST:
+            self._hot.clear()
+        self._hot.setdefault((kind, id), {})[what] = value
+        return True
 
     def _changed(self, kind: str, id: str | None = None) -> None:
         """Drop what get_counted keeps of a record this store writes (id None: of every record)."""
