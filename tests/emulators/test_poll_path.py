@@ -197,3 +197,17 @@ def test_kept_scan_record__brought_up_to_date_by_a_flush_so_reads_still_move_the
     steps = [http.get(f"/api/1.0/scans/status/{scan_id}").json() for _ in range(2)]
     assert [s["State"] for s in steps] == ["Archiving", "Complete"]
     assert _committed_reads(emu, scan_id) == 0
+
+
+def test_pluck__a_value_kept_behind_answers_its_path_and_one_above_it_is_written_first(
+    tmp_path: Path,
+) -> None:
+    store = Store(tmp_path / "x.sqlite3")
+    store.put("doc", "1", "acme", {"f": {"a": 1, "b": 2}, "p": 0})
+    assert store.pluck("doc", "1", ("f", "a"), ("p",)) == (1, 0)  # kept from here on
+    store.patch_paths_later("doc", "1", {("f", "a"): 5})
+    assert store.pluck("doc", "1", ("f", "a"), ("p",)) == (5, 0)  # the same path: the pending value
+    assert store.pluck("doc", "1", ("f",)) == ('{"a":5,"b":2}',)  # above it: written first, then read
+    store.flush()
+    assert store.pluck("doc", "1", ("f", "a"), ("p",)) == (5, 0)
+    store.close()

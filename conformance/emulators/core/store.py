@@ -29,7 +29,7 @@ import re
 import sqlite3
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -168,9 +168,13 @@ def _kind_is(kind: str) -> str:
     return f"kind = '{kind}'"
 
 
-def _overlaps(path: tuple[str, ...], others: Mapping[tuple[str, ...], Any]) -> bool:
-    """Whether a path lies above or below one of `others` (the same path aside)."""
-    return any(o[: len(path)] == path or path[: len(o)] == o for o in others)
+def _crossed(paths: Iterable[tuple[str, ...]], others: Mapping[tuple[str, ...], Any]) -> bool:
+    """Whether one of `paths` lies above or below one of `others` (the same path aside): a value kept
+    at one would not be the value at the other."""
+    above = {o[:i] for o in others for i in range(1, len(o))}
+    return any(
+        p not in others and (p in above or any(p[:i] in others for i in range(1, len(p)))) for p in paths
+    )
 
 
 @functools.lru_cache(maxsize=512)
@@ -439,7 +443,7 @@ class Store:
         if not paths:
             return None
         later = self._later_paths.get((kind, id))
-        if later is not None and any(p not in later and _overlaps(p, later) for p in paths):
+        if later is not None and _crossed(paths, later):
             self.flush()
             later = None
         with self._lock:
@@ -471,10 +475,7 @@ class Store:
         """The UPDATE of `patch_paths`. `keep`: what pluck keeps of the record takes the new values
         (those at a path above or below a changed one are dropped); else all of it is dropped."""
         kept = self._hot.get((kind, id)) if keep else None
-        if kept is not None and all(
-            isinstance(what, tuple) and not any(p not in changes and _overlaps(p, changes) for p in what)
-            for what in kept
-        ):
+        if kept is not None and all(isinstance(what, tuple) and not _crossed(what, changes) for what in kept):
             for what, row in kept.items():
                 kept[what] = tuple(changes.get(p, value) for p, value in zip(what, row, strict=True))
         else:
