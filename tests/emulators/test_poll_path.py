@@ -211,3 +211,31 @@ def test_pluck__a_value_kept_behind_answers_its_path_and_one_above_it_is_written
     store.flush()
     assert store.pluck("doc", "1", ("f", "a"), ("p",)) == (5, 0)
     store.close()
+
+
+def test_written_behind__a_flush_that_fails_keeps_its_writes_for_the_next_one(tmp_path: Path) -> None:
+    store = Store(tmp_path / "x.sqlite3")
+    store.put("thing", "1", "acme", {"v": 1})
+    store.put("thing.n", "1", "acme", {"n": 0})
+    real = store._db
+
+    class Failing:
+        """The connection, but the flush's batched UPDATE fails once (a full disk, a lock held too long)."""
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(real, name)
+
+        def executemany(self, sql: str, rows: Any) -> Any:
+            raise sqlite3.OperationalError("database or disk is full")
+
+    store.bump_later("thing.n", "1", "n")
+    store.bump_later("thing.n", "1", "n")
+    store._db = Failing()  # type: ignore[assignment]
+    with pytest.raises(sqlite3.OperationalError, match="disk is full"):
+        store.flush()
+    store._db = real
+    assert store.pending_count("thing.n", "1", "n") == 2  # nothing lost
+    store.flush()
+    record = store.get("thing.n", "1")
+    assert record is not None and record.data == {"n": 2}
+    store.close()

@@ -344,10 +344,9 @@ class Store:
                 pass
 
     def _write_later(self) -> None:
-        """Inside a transaction: the written-behind writes, oldest state first, then forgotten."""
+        """Inside a transaction: the written-behind writes, then forgotten; kept when one fails (the
+        transaction is rolled back, and the next one tries them again)."""
         counts, paths = self._later_counts, self._later_paths
-        self._later_counts, self._later_paths = {}, {}
-        self._later_kinds, self._later_ids = set(), set()
         by_sql: dict[str, list[tuple[Any, ...]]] = {}
         for (kind, id, key), delta in counts.items():
             column = _column(key)
@@ -368,6 +367,8 @@ class Store:
                 kept[kind] = (row, None if stored is None else stored + delta)
         for (kind, id), changes in paths.items():
             self._patch_paths(kind, id, changes, keep=True)
+        self._later_counts, self._later_paths = {}, {}
+        self._later_kinds, self._later_ids = set(), set()
 
     def _settle(self, kind: str, id: str | None = None) -> None:
         """Before a read of `kind` (of one record: `id`) that would see a write still kept behind."""
@@ -736,6 +737,7 @@ class _Transaction:
                     try:
                         store._write_later()
                     except BaseException:
+                        store._hot.clear()  # some of it may have been brought up to date already
                         store._db.execute("ROLLBACK")
                         raise
         except BaseException:
