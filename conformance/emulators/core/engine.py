@@ -242,6 +242,7 @@ class ScanEngine:
         self._keyed = {"due"}  # top-level keys every stored scan record must have (see `upgrade`)
         self._default_seen: tuple[int, Progression] | None = None
         self._parsed: dict[tuple[Any, ...], Progression] = {}
+        self._last_progression: tuple[dict[str, Any], Progression] | None = None
         # Lists filter on the state, and catch-up finds due scans across accounts, by index.
         store.index(KIND, "state")
         store.index(KIND, "due", by_account=False)
@@ -277,6 +278,9 @@ class ScanEngine:
         if not scan.progression:
             return self.default_progression
         raw = scan.progression
+        last = self._last_progression
+        if last is not None and last[0] is raw:  # the same scan asked again (a running scan's poll)
+            return last[1]
         # Parsed once per distinct progression (a poll asks every time; parsing validates).
         # (exact types: True == 1 as a key, and a bool `every` must still be refused by parse)
         key = tuple(sorted((k, v) for k, v in raw.items() if type(v) in (str, int, float, type(None))))
@@ -285,6 +289,7 @@ class ScanEngine:
             known = Progression.parse(raw)
             if len(key) == len(raw) and len(self._parsed) < 256:
                 self._parsed[key] = known
+        self._last_progression = (raw, known)  # progressions are replaced, never changed in place
         return known
 
     # -- persistence ------------------------------------------------------------------------------

@@ -18,7 +18,8 @@ Kept for polls: `get_counted` (a scan's record and its read count, what every st
 and `pluck` (what a running scan's poll reads of its document) keep what they read, outside
 transactions, until this store writes that record (every write method drops the entries of the records
 it changes; a bulk write, a rollback or `clear` drops them all) or another connection commits to the file
-(SQLite's `PRAGMA data_version`, asked on every use: 3 us where the two reads took 12).
+(SQLite's `PRAGMA data_version`, asked on every use, or once in a `request()`: 3 us where the two reads
+took 12).
 """
 
 from __future__ import annotations
@@ -288,6 +289,7 @@ class Store:
                 )
         self._depth = 0
         self._transaction = _Transaction(self)
+        self._request = _Request(self)
         # Written behind (module docstring): (kind, id, key) -> delta; (kind, id) -> {path: value}.
         self._later_counts: dict[tuple[str, str, str], int] = {}
         self._later_paths: dict[tuple[str, str], dict[tuple[str, ...], Any]] = {}
@@ -299,6 +301,8 @@ class Store:
         self._hot: dict[tuple[str, str], dict[Any, Any]] = {}
         self._hot_counters: dict[str, str] = {}
         self._seen_version: int | None = None
+        # Within one request (`request()`), other connections' commits are looked for once.
+        self._request_checked: bool | None = None
         self.settings_version = 0  # moves on every meta_set and clear: readers may cache settings by it
 
     def close(self) -> None:
@@ -561,14 +565,22 @@ class Store:
             count += self._later_counts.get((counter, id, key), 0)
         return Record(row[0], row[1], row[2], row[3], text=row[4]), count
 
+    def request(self) -> AbstractContextManager[None]:
+        """One request's reads: what get_counted and pluck keep is checked against other connections'
+        commits once in it (at its first use), not at every use (a running scan's poll makes two)."""
+        return self._request
+
     def _kept(self, kind: str, id: str, what: Any) -> Any:
         """What `_keep` kept of the record for `what` (None: nothing, or inside a transaction)."""
         if self._depth:
             return None
-        version = self._db.execute("PRAGMA data_version").fetchone()[0]
-        if version != self._seen_version:  # another connection wrote: nothing kept holds
-            self._hot.clear()
-            self._seen_version = version
+        if self._request_checked is not True:
+            version = self._db.execute("PRAGMA data_version").fetchone()[0]
+            if version != self._seen_version:  # another connection wrote: nothing kept holds
+                self._hot.clear()
+                self._seen_version = version
+            if self._request_checked is False:
+                self._request_checked = True
         kept = self._hot.get((kind, id))
         return None if kept is None else kept.get(what)
 
@@ -716,6 +728,21 @@ class Store:
             self._changed("", None)
             for table in ("records", "tallies", "counters", "meta"):
                 self._db.execute(f"DELETE FROM {table}")
+
+
+class _Request:
+    """`Store.request()` (a class for the cost, as `_Transaction`)."""
+
+    __slots__ = ("_store",)
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def __enter__(self) -> None:
+        self._store._request_checked = False
+
+    def __exit__(self, *exc: object) -> None:
+        self._store._request_checked = None
 
 
 class _Transaction:
