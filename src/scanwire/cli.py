@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 import sqlite3
@@ -340,6 +341,10 @@ def emulate(
             raise typer.Exit(2) from None
         console.print(f"  replay: {sum(map(len, app.recorded.values()))} recorded answers from {replay}/")
     # The last connection closing checkpoints the WAL and removes -wal/-shm.
+    # What start-up built (the spec, validators, compiled checks: most of the heap) lives as long as
+    # the server: the collector need not walk it again on every full collection.
+    gc.collect()
+    gc.freeze()
     # Poll bookkeeping is written behind (core/store.py): also written while the server idles.
     serve(
         app,
