@@ -198,9 +198,21 @@ class Emulator:
             scope["query_string"] = tolerated_query.encode()
             request = Request(scope, request.receive)
             query = tolerated_query
-        raw_query = {
-            k: v[0] if len(v) == 1 else v for k, v in parse_qs(query, keep_blank_values=True).items()
-        }
+        raw_query = (
+            {k: v[0] if len(v) == 1 else v for k, v in parse_qs(query, keep_blank_values=True).items()}
+            if query
+            else {}
+        )
+        # The headers as Starlette's view gives them (names lower-cased, latin-1), read once from the
+        # scope; a name sent twice: the last in `headers`, the first for the content type (Starlette's get).
+        headers: dict[str, str] = {}
+        content_type = None
+        for raw_name, raw_value in request.scope["headers"]:
+            name, value = raw_name.decode("latin-1").lower(), raw_value.decode("latin-1")
+            headers[name] = value
+            if content_type is None and name == "content-type":
+                content_type = value
+        client = request.scope.get("client")
         call: Call[Any] = Call(
             emulator=self,
             backend=self.backend,
@@ -209,12 +221,12 @@ class Emulator:
             operation_id=route.operation_id,
             path_params=dict(path_params),
             query=dict(raw_query),
-            headers={k.lower(): v for k, v in request.headers.items()},
+            headers=headers,
             body=None,
             raw_body=b"",
             raw_query=raw_query,
-            content_type=request.headers.get("content-type", "").split(";")[0].strip().lower(),
-            client_ip=request.client.host if request.client else "127.0.0.1",
+            content_type=(content_type or "").split(";")[0].strip().lower(),
+            client_ip=client[0] if client else "127.0.0.1",
             base_url=base_url,
         )
         verdict: Verdict | None = None
