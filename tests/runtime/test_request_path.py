@@ -49,6 +49,17 @@ def test_decode__refuses_what_json_loads_refuses(content: bytes) -> None:
         ("appspider", "https://vendor.test", "/Scan/GetScanStatus", {"scanId": "é ?&"}),
         ("appspider", "https://vendor.test/custom/base/", "/Scan/GetScans", None),
         ("soda", "http://127.0.0.1:8080", "/api/v1/scans/%C3%A9", None),
+        # Paths the PathJoiner leaves to httpx: what the parse would change, and what it must refuse.
+        ("soda", "http://127.0.0.1:8080", "/api/v1/scans/%c3%a9", None),
+        ("soda", "http://127.0.0.1:8080", "/api/v1/scans/%zz", None),
+        ("soda", "http://127.0.0.1:8080", "/api/v1/scans/a b:c@d[e]", None),
+        ("soda", "http://127.0.0.1:8080", "/api/v1/scans/.", None),
+        ("soda", "http://127.0.0.1:8080", "/api/v1/scans/..%2F/..", None),
+        ("soda", "http://127.0.0.1:8080", "/api/v1//scans/", None),
+        ("soda", "HTTPS://User:P%40ss@Vendor.TEST:443/a/", "/api/v1/scans/x", None),
+        ("soda", "http://[::1]:8080/base", "/api/v1/scans/x", None),
+        ("soda", "https://bücher.example/", "/api/v1/scans/x", None),
+        ("soda", "https://vendor.test/a%20b/", "/api/v1/scans/" + "x" * 3000, None),
     ],
 )
 def test_request__joined_url_is_the_url_httpx_builds(
@@ -62,6 +73,8 @@ def test_request__joined_url_is_the_url_httpx_builds(
         ours = client._request(client.http, dict(kwargs))
         theirs = client.http.build_request(**kwargs)
         assert ours.url == theirs.url and str(ours.url).startswith(client.base_url)
+        parts = ("scheme", "userinfo", "host", "port", "raw_path", "query", "fragment", "netloc")
+        assert [getattr(ours.url, p) for p in parts] == [getattr(theirs.url, p) for p in parts]
         assert ours.headers.raw == theirs.headers.raw
     finally:
         client.close()
@@ -109,3 +122,35 @@ def test_generated_parser__decodes_like_response_json_and_reuses_the_runtime_bod
     decoded = httpx.Response(200, content=b"not even json")
     decoded.extensions[DECODED_BODY] = example("invicti-getScanStatus-notes-queued")
     assert str(get_scan_status._parse_response(client=raw, response=decoded).state) == "Queued"
+
+
+def test_path_joiner__builds_plain_paths_and_leaves_the_rest_to_httpx() -> None:
+    from scanwire_runtime.urls import PathJoiner
+
+    join = PathJoiner("https://vendor.test/AppSpiderEnterprise/rest/v1/")
+    assert join.fast
+    built = join("/Scan/GetScanStatus/a%2Fb-c_d.e~f")
+    assert isinstance(built, httpx.URL)
+    assert built == httpx.URL(
+        "https://vendor.test/AppSpiderEnterprise/rest/v1/Scan/GetScanStatus/a%2Fb-c_d.e~f"
+    )
+    for path in ("/x/../y", "/x/./y", "/x/%zz", "/x/%2f", "/x y", "/x?q=1", "/x#f", "/x:y", "/" + "x" * 5000):
+        assert join(path) == "https://vendor.test/AppSpiderEnterprise/rest/v1" + path
+    # A base URL whose query or fragment the joined URL would have to drop: every URL parsed by httpx.
+    assert not PathJoiner("https://vendor.test/base?tenant=1").fast
+    assert PathJoiner("https://vendor.test/base?tenant=1")("/x") == "https://vendor.test/base?tenant=1/x"
+
+
+def test_typed_call__decoded_body_is_not_left_on_the_response(mocked: Any) -> None:
+    """The body goes to the generated parser through the response's extensions and is taken off again
+    (an httpx.Response lives until the cyclic collector runs); the answer and the model still have it."""
+    from scanwire_runtime.errors import DECODED_BODY
+
+    client, router = mocked("invicti", auth=("user", "token"))
+    body = example("invicti-getScanStatus-notes-queued")
+    router.get(url__regex=r"/api/1.0/scans/status/abc$").mock(return_value=httpx.Response(200, json=body))
+    raw = client.with_raw_response.scans.get_scan_status("abc")
+    assert str(raw.parsed.state) == "Queued"
+    assert DECODED_BODY not in raw.http_response.extensions
+    scan = client.get_scan("abc")
+    assert scan.body == body and str(scan.model.state) == "Queued"

@@ -1,0 +1,75 @@
+"""Absolute request URLs without httpx parsing each one again.
+
+`httpx.URL(text)` validates and normalizes the whole URL on every call (a scan of every character,
+the host parsed as an IP address or IDNA name, each component re-quoted): about 8 us, the largest single
+cost of a typed request after decoding the answer (bench/bench_client_overhead.py). A typed client's
+URLs are its base URL (parsed once, when the client is made) plus an operation path the runtime
+has already percent-quoted. For such a path the parse changes nothing, so `PathJoiner` makes the URL
+from the base URL's parsed parts with the path swapped in.
+
+It leans on httpx's internal `URL._uri_reference` (a NamedTuple of the parsed parts). It is used only when
+it proves, at construction, to give exactly the URL `httpx.URL(text)` gives for a probe path; with an
+httpx whose internals differ, or a base URL with a query or fragment, every URL is parsed as before.
+A path the parse could change (a dot segment, a character httpx would quote, a `%` not followed by two
+hex digits, a very long one) is parsed as before too.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import httpx
+
+__all__ = ["PathJoiner"]
+
+# Unreserved characters, "/", and percent escapes: what urllib.parse.quote(..., safe="") leaves of a
+# path parameter, and every path template of the five specs. httpx neither quotes nor decodes these.
+_PLAIN_PATH = re.compile(r"(?:/(?:[A-Za-z0-9\-._~]|%[0-9A-F]{2})*)+")
+# "." and ".." segments are removed by httpx (RFC 3986 remove_dot_segments): left to httpx.
+_DOT_SEGMENT = re.compile(r"/\.\.?(?:/|$)")
+# Longer paths go through httpx, which is the one to refuse a URL over its limit (65,536 characters).
+_MAX_PATH = 2048
+_PROBE = "/scanwire-probe/a-b_c.d~e/%2F%C3%A9"
+
+
+class PathJoiner:
+    """`joiner(path)`: the absolute httpx.URL (or, for a path it does not handle, the text for httpx to
+    parse) of `base_url` + `path`, `path` starting with "/"; the URL httpx would build from the text."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._make: Callable[[str], httpx.URL] | None = None
+        try:
+            reference = httpx.URL(self.base_url + "/")._uri_reference
+            if reference.query is not None or reference.fragment is not None:
+                return
+            prefix = reference.path.rstrip("/")
+            replace = reference._replace
+
+            def make(path: str) -> httpx.URL:
+                url: httpx.URL = object.__new__(httpx.URL)
+                url._uri_reference = replace(path=prefix + path)
+                return url
+
+            made, parsed = make(_PROBE), httpx.URL(self.base_url + _PROBE)
+        except (AttributeError, TypeError, ValueError, httpx.InvalidURL):
+            return
+        if made == parsed and str(made) == str(parsed) and made.raw_path == parsed.raw_path:
+            self._make = make
+
+    @property
+    def fast(self) -> bool:
+        """Whether URLs are built from the parsed base URL (False: each is parsed by httpx)."""
+        return self._make is not None
+
+    def __call__(self, path: str) -> httpx.URL | str:
+        make = self._make
+        if (
+            make is not None
+            and len(path) <= _MAX_PATH
+            and _PLAIN_PATH.fullmatch(path) is not None
+            and _DOT_SEGMENT.search(path) is None
+        ):
+            return make(path)
+        return self.base_url + path
