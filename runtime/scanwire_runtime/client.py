@@ -889,7 +889,13 @@ class _Core:
         path + the path, dot segments normalized the same way)."""
         url = kwargs.get("url")
         if isinstance(url, str) and url.startswith("/"):
-            kwargs = {**kwargs, "url": self._join(url)}
+            # Query parameters set on the httpx client itself are merged by httpx.
+            built = None if http.params else self._join.url(url, kwargs.get("params"))
+            if built is None:
+                kwargs = {**kwargs, "url": self.base_url + url}
+            else:
+                kwargs = {k: v for k, v in kwargs.items() if k != "params"}
+                kwargs["url"] = built
         return http.build_request(**kwargs)
 
     def _scan(self, scan_id: str, answer: Answer, context: Mapping[str, Any]) -> Scan[Any]:

@@ -12,12 +12,17 @@ it proves, at construction, to give exactly the URL `httpx.URL(text)` gives for 
 httpx whose internals differ, or a base URL with a query or fragment, every URL is parsed as before.
 A path the parse could change (a dot segment, a character httpx would quote, a `%` not followed by two
 hex digits, a very long one) is parsed as before too.
+
+Query parameters are encoded by `httpx.QueryParams`, as httpx does, and put in the same URL: httpx would
+otherwise parse the whole URL once more to add them (even none: `params={}`, which the generated
+`_get_kwargs` of every operation with query parameters passes).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import Any
 
 import httpx
 
@@ -26,20 +31,24 @@ __all__ = ["PathJoiner"]
 # Unreserved characters, "/", and percent escapes: what urllib.parse.quote(..., safe="") leaves of a
 # path parameter, and every path template of the five specs. httpx neither quotes nor decodes these.
 _PLAIN_PATH = re.compile(r"(?:/(?:[A-Za-z0-9\-._~]|%[0-9A-F]{2})*)+")
+# What urllib.parse.urlencode (httpx.QueryParams) writes, none of which httpx quotes again.
+_PLAIN_QUERY = re.compile(r"(?:[A-Za-z0-9\-._~+=&]|%[0-9A-F]{2})+")
 # "." and ".." segments are removed by httpx (RFC 3986 remove_dot_segments): left to httpx.
 _DOT_SEGMENT = re.compile(r"/\.\.?(?:/|$)")
 # Longer paths go through httpx, which is the one to refuse a URL over its limit (65,536 characters).
 _MAX_PATH = 2048
 _PROBE = "/scanwire-probe/a-b_c.d~e/%2F%C3%A9"
+_PROBE_PARAMS = {"a": "b c/&=?#", "d": [1, 2], "e": "é", "f": True, "g": None}
 
 
 class PathJoiner:
-    """`joiner(path)`: the absolute httpx.URL (or, for a path it does not handle, the text for httpx to
-    parse) of `base_url` + `path`, `path` starting with "/"; the URL httpx would build from the text."""
+    """`joiner.url(path, params)`: the absolute httpx.URL of `base_url` + `path` (`path` starting with "/")
+    with the query `params` make (as `httpx.Client.build_request` would build it), or None when httpx
+    must build it from the text (`base_url` + `path`, and `params` given to httpx)."""
 
     def __init__(self, base_url: str) -> None:
         self.base_url = base_url.rstrip("/")
-        self._make: Callable[[str], httpx.URL] | None = None
+        self._make: Callable[[str, str | None], httpx.URL] | None = None
         try:
             reference = httpx.URL(self.base_url + "/")._uri_reference
             if reference.query is not None or reference.fragment is not None:
@@ -47,15 +56,27 @@ class PathJoiner:
             prefix = reference.path.rstrip("/")
             replace = reference._replace
 
-            def make(path: str) -> httpx.URL:
+            def make(path: str, query: str | None) -> httpx.URL:
                 url: httpx.URL = object.__new__(httpx.URL)
-                url._uri_reference = replace(path=prefix + path)
+                url._uri_reference = replace(path=prefix + path, query=query)
                 return url
 
-            made, parsed = make(_PROBE), httpx.URL(self.base_url + _PROBE)
+            proofs = [
+                (make(_PROBE, None), httpx.URL(self.base_url + _PROBE)),
+                (
+                    make(_PROBE, str(httpx.QueryParams(_PROBE_PARAMS))),
+                    httpx.URL(self.base_url + _PROBE, params=_PROBE_PARAMS),
+                ),
+            ]
         except (AttributeError, TypeError, ValueError, httpx.InvalidURL):
             return
-        if made == parsed and str(made) == str(parsed) and made.raw_path == parsed.raw_path:
+        parts = ("scheme", "userinfo", "host", "port", "raw_path", "query", "fragment")
+        if all(
+            made == parsed
+            and str(made) == str(parsed)
+            and all(getattr(made, p) == getattr(parsed, p) for p in parts)
+            for made, parsed in proofs
+        ):
             self._make = make
 
     @property
@@ -63,13 +84,18 @@ class PathJoiner:
         """Whether URLs are built from the parsed base URL (False: each is parsed by httpx)."""
         return self._make is not None
 
-    def __call__(self, path: str) -> httpx.URL | str:
+    def url(self, path: str, params: Any = None) -> httpx.URL | None:
         make = self._make
         if (
-            make is not None
-            and len(path) <= _MAX_PATH
-            and _PLAIN_PATH.fullmatch(path) is not None
-            and _DOT_SEGMENT.search(path) is None
+            make is None
+            or len(path) > _MAX_PATH
+            or _PLAIN_PATH.fullmatch(path) is None
+            or _DOT_SEGMENT.search(path) is not None
         ):
-            return make(path)
-        return self.base_url + path
+            return None
+        query = None
+        if params:
+            query = str(httpx.QueryParams(params))
+            if len(query) > _MAX_PATH or _PLAIN_QUERY.fullmatch(query) is None:
+                return None
+        return make(path, query)

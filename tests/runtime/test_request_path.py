@@ -60,6 +60,9 @@ def test_decode__refuses_what_json_loads_refuses(content: bytes) -> None:
         ("soda", "http://[::1]:8080/base", "/api/v1/scans/x", None),
         ("soda", "https://bücher.example/", "/api/v1/scans/x", None),
         ("soda", "https://vendor.test/a%20b/", "/api/v1/scans/" + "x" * 3000, None),
+        ("invicti", "https://vendor.test", "/api/1.0/scans/list", {}),
+        ("invicti", "https://vendor.test", "/api/1.0/scans/list", {"a": []}),
+        ("invicti", "https://vendor.test", "/api/1.0/scans/list", {"q": "a b", "flag": False, "n": [1.5, 2]}),
     ],
 )
 def test_request__joined_url_is_the_url_httpx_builds(
@@ -68,7 +71,7 @@ def test_request__joined_url_is_the_url_httpx_builds(
     client = package(vendor).connect(base_url, auth=("a",) * len(package(vendor).VENDOR.credentials()))
     try:
         kwargs: dict[str, Any] = {"method": "get", "url": url}
-        if params:
+        if params is not None:
             kwargs["params"] = params
         ours = client._request(client.http, dict(kwargs))
         theirs = client.http.build_request(**kwargs)
@@ -127,18 +130,22 @@ def test_generated_parser__decodes_like_response_json_and_reuses_the_runtime_bod
 def test_path_joiner__builds_plain_paths_and_leaves_the_rest_to_httpx() -> None:
     from scanwire_runtime.urls import PathJoiner
 
-    join = PathJoiner("https://vendor.test/AppSpiderEnterprise/rest/v1/")
+    base = "https://vendor.test/AppSpiderEnterprise/rest/v1"
+    join = PathJoiner(base + "/")
     assert join.fast
-    built = join("/Scan/GetScanStatus/a%2Fb-c_d.e~f")
+    built = join.url("/Scan/GetScanStatus/a%2Fb-c_d.e~f", {"scanId": "é ?&", "n": [1, 2], "x": None})
     assert isinstance(built, httpx.URL)
-    assert built == httpx.URL(
-        "https://vendor.test/AppSpiderEnterprise/rest/v1/Scan/GetScanStatus/a%2Fb-c_d.e~f"
+    expected = httpx.URL(
+        base + "/Scan/GetScanStatus/a%2Fb-c_d.e~f", params={"scanId": "é ?&", "n": [1, 2], "x": None}
     )
+    assert (str(built), built.raw_path) == (str(expected), expected.raw_path)
+    assert str(join.url("/x", {})) == base + "/x" and join.url("/x", {}).query == b""  # type: ignore[union-attr]
     for path in ("/x/../y", "/x/./y", "/x/%zz", "/x/%2f", "/x y", "/x?q=1", "/x#f", "/x:y", "/" + "x" * 5000):
-        assert join(path) == "https://vendor.test/AppSpiderEnterprise/rest/v1" + path
+        assert join.url(path) is None, path
+    assert join.url("/x", {"a": []}) is None  # httpx writes "/x?" for it
     # A base URL whose query or fragment the joined URL would have to drop: every URL parsed by httpx.
     assert not PathJoiner("https://vendor.test/base?tenant=1").fast
-    assert PathJoiner("https://vendor.test/base?tenant=1")("/x") == "https://vendor.test/base?tenant=1/x"
+    assert PathJoiner("https://vendor.test/base?tenant=1").url("/x") is None
 
 
 def test_typed_call__decoded_body_is_not_left_on_the_response(mocked: Any) -> None:
@@ -154,3 +161,15 @@ def test_typed_call__decoded_body_is_not_left_on_the_response(mocked: Any) -> No
     assert DECODED_BODY not in raw.http_response.extensions
     scan = client.get_scan("abc")
     assert scan.body == body and str(scan.model.state) == "Queued"
+
+
+def test_request__query_parameters_of_the_httpx_client_are_still_merged() -> None:
+    client = package("invicti").connect("https://vendor.test", auth=("u", "t"))
+    try:
+        client.http.params = {"tenant": "t1"}
+        kwargs: dict[str, Any] = {"method": "get", "url": "/api/1.0/scans/list", "params": {"page": 2}}
+        ours = client._request(client.http, dict(kwargs))
+        assert ours.url == client.http.build_request(**kwargs).url
+        assert ours.url.params["tenant"] == "t1" and ours.url.params["page"] == "2"
+    finally:
+        client.close()
