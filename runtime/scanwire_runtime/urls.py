@@ -38,7 +38,7 @@ _DOT_SEGMENT = re.compile(r"/\.\.?(?:/|$)")
 # Longer paths go through httpx, which is the one to refuse a URL over its limit (65,536 characters).
 _MAX_PATH = 2048
 _PROBE = "/scanwire-probe/a-b_c.d~e/%2F%C3%A9"
-_PROBE_PARAMS = {"a": "b c/&=?#", "d": [1, 2], "e": "é", "f": True, "g": None}
+_PROBE_PARAMS: dict[str, Any] = {"a": "b c/&=?#", "d": [1, 2], "e": "é", "f": True, "g": None}
 
 
 class PathJoiner:
