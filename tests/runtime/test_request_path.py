@@ -173,3 +173,25 @@ def test_request__query_parameters_of_the_httpx_client_are_still_merged() -> Non
         assert ours.url.params["tenant"] == "t1" and ours.url.params["page"] == "2"
     finally:
         client.close()
+
+
+def test_typed_call__url_built_by_the_runtime_is_retried_with_auth_and_headers(
+    mocked: Any, timer: Any
+) -> None:
+    """A typed method's request (URL and query made by PathJoiner) is retried after a 503 (Retry-After
+    honoured), carries the Basic credentials and the per-request headers on every attempt."""
+    client, router = mocked("invicti", auth=("user", "token"))
+    route = router.get(url__regex=r"/api/1.0/scans/list").mock(
+        side_effect=[
+            httpx.Response(503, headers={"Retry-After": "2"}),
+            httpx.Response(200, json=example("invicti-listScans-notes-first-page")),
+        ]
+    )
+    answer = client.with_options(headers={"X-Trace": "t1"}).scans.list_scans(page=3, page_size=7)
+    assert answer.list_ is not None
+    assert route.call_count == 2 and timer.sleeps == [2.0]
+    expected = httpx.URL("https://vendor.test/api/1.0/scans/list", params={"page": 3, "pageSize": 7})
+    basic = httpx.BasicAuth("user", "token")._auth_header
+    for call in route.calls:
+        assert call.request.url == expected and call.request.url.query == b"page=3&pageSize=7"
+        assert call.request.headers["Authorization"] == basic and call.request.headers["X-Trace"] == "t1"
