@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 import sqlite3
@@ -293,6 +294,7 @@ def emulate(
     from conformance.emulators.core.guard import RemoteBindError, check_bind
     from conformance.emulators.core.limits import DEFAULT_MAX_BODY
     from conformance.emulators.core.server import serve, server_options
+    from conformance.emulators.core.store import LATER_SECONDS
     from conformance.emulators.core.validation import spec_default
 
     (vendor,) = check_vendors([vendor])
@@ -339,7 +341,19 @@ def emulate(
             raise typer.Exit(2) from None
         console.print(f"  replay: {sum(map(len, app.recorded.values()))} recorded answers from {replay}/")
     # The last connection closing checkpoints the WAL and removes -wal/-shm.
-    serve(app, host=host, port=port, error_page=emulator.error_page, on_shutdown=emulator.store.close)
+    # What start-up built (the spec, validators, compiled checks: most of the heap) lives as long as
+    # the server: the collector need not walk it again on every full collection.
+    gc.collect()
+    gc.freeze()
+    # Poll bookkeeping is written behind (core/store.py): also written while the server idles.
+    serve(
+        app,
+        host=host,
+        port=port,
+        error_page=emulator.error_page,
+        on_shutdown=emulator.store.close,
+        every=(LATER_SECONDS, emulator.store.flush),
+    )
 
 
 def _parse_progression(text: str) -> dict[str, Any]:

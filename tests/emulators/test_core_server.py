@@ -128,3 +128,35 @@ def test_server_protocol__answers_a_status_poll_in_one_write(invicti_emulator: E
         assert body == (
             b'{"CompletedSteps":21310,"EstimatedLaunchTime":null,"EstimatedSteps":21310,"State":"Complete"}'
         )
+
+
+def test_lifespan__runs_the_periodic_task_while_serving_and_the_shutdown_task_at_the_end() -> None:
+    """`serve(every=...)`: the emulator writes what it keeps behind while it idles (core/store.py)."""
+    ticks: list[str] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:  # never called: lifespan only
+        raise AssertionError("not a lifespan message")
+
+    wrapped = server_module._with_shutdown(
+        app, lambda: ticks.append("shutdown"), (0.01, lambda: ticks.append("tick"))
+    )
+
+    async def run() -> None:
+        inbox: asyncio.Queue[dict[str, str]] = asyncio.Queue()
+        sent: list[str] = []
+
+        async def send(message: dict[str, str]) -> None:
+            sent.append(message["type"])
+
+        task = asyncio.create_task(wrapped({"type": "lifespan"}, inbox.get, send))
+        await inbox.put({"type": "lifespan.startup"})
+        await asyncio.sleep(0.1)
+        await inbox.put({"type": "lifespan.shutdown"})
+        await task
+        count = len(ticks)
+        await asyncio.sleep(0.05)
+        assert len(ticks) == count  # the timer stopped with the server
+        assert sent == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+
+    asyncio.run(run())
+    assert ticks[-1] == "shutdown" and ticks.count("tick") >= 2

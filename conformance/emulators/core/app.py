@@ -253,7 +253,8 @@ class Emulator:
             for check in self.plugin.body_checks:
                 check(call)
             self._parse(call, request, body)
-            response = route.handler(call)
+            with self.store.request():  # other connections' commits looked for once (store.py)
+                response = route.handler(call)
         except BodyTooLargeError as exc:
             response = self.plugin.errors.render(call, HttpError(413, str(exc)))
         except EmulatorError as exc:

@@ -242,6 +242,7 @@ class ScanEngine:
         self._keyed = {"due"}  # top-level keys every stored scan record must have (see `upgrade`)
         self._default_seen: tuple[int, Progression] | None = None
         self._parsed: dict[tuple[Any, ...], Progression] = {}
+        self._last_progression: tuple[dict[str, Any], Progression] | None = None
         # Lists filter on the state, and catch-up finds due scans across accounts, by index.
         store.index(KIND, "state")
         store.index(KIND, "due", by_account=False)
@@ -277,6 +278,9 @@ class ScanEngine:
         if not scan.progression:
             return self.default_progression
         raw = scan.progression
+        last = self._last_progression
+        if last is not None and last[0] is raw:  # the same scan asked again (a running scan's poll)
+            return last[1]
         # Parsed once per distinct progression (a poll asks every time; parsing validates).
         # (exact types: True == 1 as a key, and a bool `every` must still be refused by parse)
         key = tuple(sorted((k, v) for k, v in raw.items() if type(v) in (str, int, float, type(None))))
@@ -285,6 +289,7 @@ class ScanEngine:
             known = Progression.parse(raw)
             if len(key) == len(raw) and len(self._parsed) < 256:
                 self._parsed[key] = known
+        self._last_progression = (raw, known)  # progressions are replaced, never changed in place
         return known
 
     # -- persistence ------------------------------------------------------------------------------
@@ -434,12 +439,25 @@ class ScanEngine:
             return self.save(scan)
 
     def read(self, scan_id: str, account: str | None = None) -> Scan:
-        """A client looked at the scan: count the read, apply due steps, persist."""
+        """A client looked at the scan: count the read, apply due steps, persist.
+
+        A read that moves nothing (most polls) only counts itself, written behind (store.bump_later: no
+        transaction, no commit); one that moves the scan is applied in a transaction, as every write is."""
+        found = self.store.get_counted(KIND, scan_id, READS_KIND, "n")
+        if found is None or (account is not None and found[0].account != account):
+            raise ScanNotFoundError(scan_id)  # and nothing is counted
+        record, stored = found
+        scan = Scan.from_records(record.data, self._loader(scan_id))
+        if stored is not None and not scan.data_touched:
+            scan.reads = stored + 1
+            if not self._moves(scan):
+                self.store.bump_later(READS_KIND, scan_id, "n")
+                return scan
         with self.store.transaction():
-            record = self.store.get(KIND, scan_id)
-            if record is None or (account is not None and record.account != account):
-                raise ScanNotFoundError(scan_id)  # and nothing is counted
-            scan = Scan.from_records(record.data, self._loader(scan_id))
+            again = self.store.get(KIND, scan_id)
+            if again is None:  # deleted since (another thread): as if never there
+                raise ScanNotFoundError(scan_id)
+            scan = Scan.from_records(again.data, self._loader(scan_id))
             # Counted in the scan's own small READS_KIND record (a poll that moves nothing writes only
             # that row); a scan stored before those records existed gets one now.
             counted = self.store.bump(READS_KIND, scan_id, "n")
@@ -451,6 +469,18 @@ class ScanEngine:
             if self._progress(scan, read=True) or scan.data_touched:
                 return self.save(scan)
             return scan
+
+    def _moves(self, scan: Scan) -> bool:
+        """Whether `_progress(scan, read=True)` would move the scan (without moving it)."""
+        prog = self.progression_of(scan)
+        if prog.mode == "immediate":
+            return bool(self.road(scan, prog))
+        if prog.mode == "reads":
+            return scan.reads >= prog.every and bool(self.road(scan, prog))
+        if prog.mode == "seconds":  # the same sum as _progress, so both agree at the boundary
+            due = math.floor((self.clock.now() - scan.entered) / prog.every)
+            return due > 0 and bool(self.road(scan, prog))
+        return False
 
     def observe(self, scan: Scan) -> Scan:
         """Apply time-based steps without counting a read (listings)."""

@@ -79,6 +79,12 @@ class Router:
                 self.routes.append(
                     Route(key, op.get("operationId", key), method, regex, handler, public, literal)
                 )
+        # Routes by their literal prefix (the path up to its first parameter): a path is matched against
+        # the routes whose prefix it starts with, found by one lookup per distinct prefix length.
+        self._by_literal: dict[str, list[tuple[int, Route]]] = {}
+        for i, route in enumerate(self.routes):
+            self._by_literal.setdefault(route.literal, []).append((i, route))
+        self._literal_lengths = sorted({len(literal) for literal in self._by_literal})
         self._places: dict[tuple[Any, ...], Where] = {}
         self._bases: dict[tuple[Any, ...], str] = {}
         # x-scanwire-tolerance aliases: (the alias template's regex, the path the request then takes).
@@ -125,11 +131,7 @@ class Router:
             matched: list[tuple[Route, dict[str, str]]] = []
             tolerated = None
             for candidate in self.tolerance.paths(path):
-                matched = [
-                    (r, m.groupdict())
-                    for r in self.routes
-                    if candidate.startswith(r.literal) and (m := r.regex.match(candidate))
-                ]
+                matched = self._match(candidate)
                 if matched:
                     tolerated = None if candidate == path else candidate
                     path = candidate
@@ -139,6 +141,19 @@ class Router:
             known = Where(path, query, base_url, matched, tolerated)
             self._places[key] = known
         return known
+
+    def _match(self, path: str) -> list[tuple[Route, dict[str, str]]]:
+        """The routes matching `path`, in the order of `self.routes`."""
+        found: list[tuple[int, Route]] = []
+        for length in self._literal_lengths:
+            if length > len(path):
+                break
+            group = self._by_literal.get(path[:length])
+            if group is not None:
+                found.extend(group)
+        if len(found) > 1:
+            found.sort(key=_first)
+        return [(r, m.groupdict()) for _, r in found if (m := r.regex.match(path))]
 
     def _alias(
         self, path: str, query: str
@@ -164,3 +179,7 @@ class Router:
                 self._bases.clear()
             known = self._bases[base_key] = str(request.base_url).rstrip("/")
         return known
+
+
+def _first(item: tuple[int, Route]) -> int:
+    return item[0]

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -55,10 +56,12 @@ def serve(
     log_level: str = "warning",
     error_page: ErrorPage | None = None,
     on_shutdown: Callable[[], None] | None = None,
+    every: tuple[float, Callable[[], None]] | None = None,
 ) -> None:
     """Serve `app` on host:port until interrupted (SIGINT/SIGTERM: within GRACEFUL_SHUTDOWN seconds);
     `on_shutdown` runs once the connections are closed (uvicorn re-raises the signal when `run`
-    returns, so code after this call does not run on a SIGTERM)."""
+    returns, so code after this call does not run on a SIGTERM). `every` = (seconds, task): the task runs
+    on the server's loop that often while it serves (the emulator writes what it keeps behind)."""
     import uvicorn
 
     options = server_options()
@@ -68,7 +71,7 @@ def serve(
         else options["http"]
     )
     uvicorn.run(
-        _with_shutdown(app, on_shutdown) if on_shutdown else app,
+        _with_shutdown(app, on_shutdown, every) if on_shutdown or every else app,
         host=host,
         port=port,
         log_level=log_level,
@@ -115,19 +118,40 @@ class CoalescingTransport:
         return getattr(self._transport, name)
 
 
-def _with_shutdown(app: Any, on_shutdown: Callable[[], None]) -> Any:
-    """`app`, answering the ASGI lifespan itself: `on_shutdown` runs at its shutdown."""
+def _with_shutdown(
+    app: Any,
+    on_shutdown: Callable[[], None] | None,
+    every: tuple[float, Callable[[], None]] | None = None,
+) -> Any:
+    """`app`, answering the ASGI lifespan itself: `on_shutdown` runs at its shutdown; `every` = (seconds,
+    task) runs the task that often from startup to shutdown (an exception is logged, the timer goes on)."""
 
     async def wrapped(scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "lifespan":
             await app(scope, receive, send)
             return
+        timer: asyncio.TimerHandle | None = None
+
+        def tick() -> None:
+            nonlocal timer
+            assert every is not None
+            try:
+                every[1]()
+            except Exception:
+                logging.getLogger("scanwire.emulator").exception("periodic task failed")
+            timer = asyncio.get_running_loop().call_later(every[0], tick)
+
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                if every is not None:
+                    timer = asyncio.get_running_loop().call_later(every[0], tick)
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
-                on_shutdown()
+                if timer is not None:
+                    timer.cancel()
+                if on_shutdown is not None:
+                    on_shutdown()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 

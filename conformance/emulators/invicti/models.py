@@ -431,9 +431,9 @@ class InvictiBackend(Backend):
             return self._seen(self.engine.observe(self.engine.get(scan_id, account)))
 
     def status(self, account: str, scan_id: str) -> dict[str, Any]:
-        with self.store.transaction():
-            scan = self.engine.read(scan_id, account)
-            if scan.state in BUSY and not scan.data_touched:
+        scan = self.engine.read(scan_id, account)
+        if scan.state in BUSY:  # else nothing to keep: no transaction (the read is written behind)
+            if not scan.data_touched:
                 return self._busy_status(scan)
             scan = self._keep_progress(scan)
         return self._status_of(scan)
@@ -455,7 +455,8 @@ class InvictiBackend(Backend):
         values["Duration"] = timespan(self._busy_seconds(scan))
         changes: dict[tuple[str, ...], Any] = {("progress",): done}
         changes.update({("fields", k): v for k, v in values.items()})
-        self.store.patch_paths(DATA_KIND, scan.id, changes)
+        # Written behind, as the read count is (store.py): what the client saw is kept, without a commit.
+        self.store.patch_paths_later(DATA_KIND, scan.id, changes)
         return {
             "CompletedSteps": values["CompletedSteps"],
             "EstimatedLaunchTime": launch,
