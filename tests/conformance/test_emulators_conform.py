@@ -8,6 +8,8 @@ answer 5xx, and its own response validation must have seen no violation. `scanwi
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from conformance.suites.runner import ConformanceOptions, run_vendor
@@ -74,3 +76,14 @@ def test_report_names_the_operations_fuzzed_again() -> None:
     assert "fuzzed again" not in render_markdown([run])
     run.topped_up = {label: 26}
     assert f"`{label}` (+26)" in render_markdown([run])
+
+
+def test_a_run_does_not_depend_on_the_runs_before_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No example database: two runs with the same seed test the same number of cases per operation,
+    and nothing is written under `.hypothesis/` (Hypothesis replayed and kept examples there)."""
+    monkeypatch.chdir(tmp_path)  # where Hypothesis' default database would go
+    opts = ConformanceOptions(max_examples=8, phases=("fuzzing", "stateful"))
+    runs = [run_vendor("advalidation", opts) for _ in range(2)]
+    counts = [{label: op.cases for label, op in run.operations.items()} for run in runs]
+    assert counts[0] == counts[1]
+    assert not (tmp_path / ".hypothesis").exists()
