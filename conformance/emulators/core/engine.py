@@ -473,14 +473,19 @@ class ScanEngine:
     def _moves(self, scan: Scan) -> bool:
         """Whether `_progress(scan, read=True)` would move the scan (without moving it)."""
         prog = self.progression_of(scan)
+        return self._steps_due(scan, prog, read=True) > 0 and bool(self.road(scan, prog))
+
+    def _steps_due(self, scan: Scan, prog: Progression, *, read: bool) -> int:
+        """How many steps the progression owes the scan now, before its road is asked: immediate, on a
+        read, as many as there are states (a road is never longer); reads, one once `every` reads are
+        counted; seconds, one per whole `every` elapsed since the scan entered its state."""
         if prog.mode == "immediate":
-            return bool(self.road(scan, prog))
+            return len(self.lifecycle.states) if read else 0
         if prog.mode == "reads":
-            return scan.reads >= prog.every and bool(self.road(scan, prog))
-        if prog.mode == "seconds":  # the same sum as _progress, so both agree at the boundary
-            due = math.floor((self.clock.now() - scan.entered) / prog.every)
-            return due > 0 and bool(self.road(scan, prog))
-        return False
+            return 1 if read and scan.reads >= prog.every else 0
+        if prog.mode == "seconds":
+            return max(0, math.floor((self.clock.now() - scan.entered) / prog.every))
+        return 0
 
     def observe(self, scan: Scan) -> Scan:
         """Apply time-based steps without counting a read (listings)."""
@@ -575,19 +580,10 @@ class ScanEngine:
     def _progress(self, scan: Scan, *, read: bool) -> bool:
         prog = self.progression_of(scan)
         moved = False
-        if prog.mode == "immediate" and read:
-            # Bounded: a road never needs more steps than there are states.
-            for _ in range(len(self.lifecycle.states)):
-                if not self._step(scan, "immediate", prog):
-                    break
-                moved = True
-        elif prog.mode == "reads" and read and scan.reads >= prog.every:
-            moved = self._step(scan, "reads", prog)
-        elif prog.mode == "seconds":
-            due = math.floor((self.clock.now() - scan.entered) / prog.every)
-            for _ in range(max(0, due)):
-                # Each step is stamped with the time it fell due, not the time of this read.
-                if not self._step(scan, "seconds", prog, at=scan.entered + prog.every):
-                    break
-                moved = True
+        for _ in range(self._steps_due(scan, prog, read=read)):
+            # A `seconds` step is stamped with the time it fell due, not the time of this read.
+            at = scan.entered + prog.every if prog.mode == "seconds" else None
+            if not self._step(scan, prog.mode, prog, at=at):
+                break
+            moved = True
         return moved
