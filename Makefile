@@ -79,6 +79,6 @@ release-check: install ## fail when a breaking spec change lands without a major
 	$(BIN)/scanwire release-check
 
 clean: ## remove the venv, caches and reports
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache reports .scanwire dist
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache reports .scanwire dist .hypothesis
 
 .PHONY: help install dist run generate check-generated validate lint typecheck test conformance conformance-full coverage emulate bench release-check clean
