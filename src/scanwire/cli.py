@@ -340,12 +340,12 @@ def emulate(
             err_console.print(f"error: {exc}", style="red", markup=False)
             raise typer.Exit(2) from None
         console.print(f"  replay: {sum(map(len, app.recorded.values()))} recorded answers from {replay}/")
-    # The last connection closing checkpoints the WAL and removes -wal/-shm.
     # What start-up built (the spec, validators, compiled checks: most of the heap) lives as long as
     # the server: the collector need not walk it again on every full collection.
     gc.collect()
     gc.freeze()
-    # Poll bookkeeping is written behind (core/store.py): also written while the server idles.
+    # The last connection closing checkpoints the WAL and removes -wal/-shm. Poll bookkeeping is written
+    # behind (core/store.py): also written while the server idles.
     serve(
         app,
         host=host,

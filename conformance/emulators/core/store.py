@@ -595,7 +595,8 @@ class Store:
         return True
 
     def _changed(self, kind: str, id: str | None = None) -> None:
-        """Drop what get_counted keeps of a record this store writes (id None: of every record)."""
+        """Drop what get_counted and pluck keep of a record this store writes (id None: of every
+        record)."""
         if not self._hot:
             return
         if id is None:
